@@ -1,0 +1,38 @@
+"""The action server: the Rasa SDK endpoint serving ``actions/``, with the guidance loaded first.
+
+``python -m bot.action_server [--port N] [--host H]``: loads the embedding model and the index
+once, then answers every call from memory; listens on loopback unless told otherwise.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+
+
+def main(argv=None) -> None:
+    from bot.settings import Settings
+
+    settings = Settings.from_env()
+    parser = argparse.ArgumentParser(prog="mutuals-actions")
+    parser.add_argument("--host", default=settings.host)
+    parser.add_argument("--port", type=int, default=settings.actions_port)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=os.environ.get("MUTUALS_LOG_LEVEL", "INFO"),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("sanic").setLevel(logging.WARNING)
+
+    from actions.actions import guidance_desk
+    desk = guidance_desk()
+    desk.answer("warm up")  # the first call pays for lazy set-up inside torch; pay it now
+    logging.getLogger(__name__).info("guidance loaded: %d pages, %d passages",
+                                     len(desk.index.pages), len(desk.index.passages))
+
+    from rasa_sdk.endpoint import create_app
+
+    app = create_app("actions", cors_origins=None)
+    app.run(host=args.host, port=args.port, workers=1, access_log=False)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,33 @@
+"""What every public entry point checks before a message reaches Rasa."""
+from __future__ import annotations
+
+import re
+from typing import Any, Optional, Tuple
+
+from bot.guidance import assess_message
+
+SENDER_ID = re.compile(r"^[A-Za-z0-9_.:\-]{1,128}$")
+RESERVED_PREFIXES = ("tg-",)  # conversations only the Telegram relay may speak in
+
+
+def check_sender(sender: Any, allow_reserved: bool = False) -> Optional[str]:
+    """Why a sender id cannot be used, or ``None``."""
+    if not isinstance(sender, str) or not SENDER_ID.match(sender):
+        return "'sender' must be 1 to 128 letters, digits or . _ : -"
+    if not allow_reserved and sender.startswith(RESERVED_PREFIXES):
+        return "'sender' may not start with a reserved prefix"
+    return None
+
+
+def check_text(message: Any, max_chars: int) -> Tuple[Optional[str], Optional[str]]:
+    """``(error, reply)``: an error for a wrong type (HTTP 400), or a polite reply that stands
+    in for the assistant's (empty or too long), or ``(None, None)`` when the text may go on."""
+    if message is not None and not isinstance(message, str):
+        return "'message' must be a string", None
+    problem = assess_message(message, max_chars)
+    if problem and problem[0] in ("empty", "too_long"):
+        return None, problem[1]
+    return None, None
+
+TROUBLE = ("Sorry, I'm having trouble answering right now. Please try again in a minute; "
+           "your conversation is kept.")

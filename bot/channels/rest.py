@@ -1,0 +1,121 @@
+"""Rasa's REST channel with its input checked (``/webhooks/rest/webhook``), and the
+token-protected relay the Telegram front end uses (``/webhooks/relay/webhook``)."""
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import os
+from asyncio import CancelledError
+from typing import Any, Awaitable, Callable, Dict, Optional, Text
+
+from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from rasa.core.channels.rest import RestInput
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from bot.settings import Settings
+
+from ._checks import TROUBLE, check_sender, check_text
+
+logger = logging.getLogger(__name__)
+
+
+def _error(status: int, message: str) -> HTTPResponse:
+    return response.json({"error": message}, status=status)
+
+
+class CheckedRestInput(RestInput):
+    """``POST {"sender": "...", "message": "..."}``; answers a list of bot messages.
+
+    Malformed JSON or wrong types get HTTP 400 with a sentence saying what is wrong;
+    an empty or over-long message gets a polite reply and never reaches the model.
+    """
+
+    allow_reserved_senders = False
+
+    def __init__(self, max_chars: Optional[int] = None) -> None:
+        self.max_chars = max_chars or Settings.from_env().max_message_chars
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
+        credentials = credentials or {}
+        return cls(credentials.get("max_chars"))
+
+    def authorised(self, request: Request) -> bool:
+        return True
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[None]]) -> Blueprint:
+        webhook = Blueprint(f"checked_webhook_{type(self).__name__}", __name__)
+
+        @webhook.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @webhook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            if not self.authorised(request):
+                return _error(401, "this webhook needs the relay token")
+            try:
+                body = json.loads(request.body or b"")
+            except (ValueError, UnicodeDecodeError):
+                return _error(400, 'the request body must be JSON like {"sender": "...", "message": "..."}')
+            if not isinstance(body, dict):
+                return _error(400, "the request body must be a JSON object")
+            sender = body.get("sender")
+            problem = check_sender(sender, self.allow_reserved_senders)
+            if problem:
+                return _error(400, problem)
+            metadata = body.get("metadata")
+            if metadata is not None and not isinstance(metadata, dict):
+                return _error(400, "'metadata' must be an object")
+            error, reply = check_text(body.get("message"), self.max_chars)
+            if error:
+                return _error(400, error)
+            if reply:
+                return response.json([{"recipient_id": sender, "text": reply}])
+            collector = CollectingOutputChannel()
+            try:
+                await on_new_message(UserMessage(
+                    body["message"], collector, sender,
+                    input_channel=self.channel_of(body), metadata=metadata))
+            except CancelledError:
+                logger.error("rest: the turn for %s timed out", sender)
+            except Exception:
+                logger.exception("rest: the turn for %s failed", sender)
+                if not collector.messages:
+                    return response.json([{"recipient_id": sender, "text": TROUBLE}])
+            return response.json(collector.messages)
+
+        return webhook
+
+    def channel_of(self, body: Dict[Text, Any]) -> Text:
+        return self.name()  # a client may not claim to be another channel
+
+
+class RelayInput(CheckedRestInput):
+    """The same as the REST channel, for front ends of our own (Telegram) that speak for a
+    whole conversation: requests must carry ``Authorization: Bearer <relay token>``."""
+
+    allow_reserved_senders = True
+
+    def __init__(self, max_chars: Optional[int] = None, token: Optional[str] = None) -> None:
+        super().__init__(max_chars)
+        self.token = token if token is not None else os.environ.get("MUTUALS_RELAY_TOKEN", "")
+
+    @classmethod
+    def name(cls) -> Text:
+        return "relay"
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
+        credentials = credentials or {}
+        return cls(credentials.get("max_chars"), credentials.get("token"))
+
+    def authorised(self, request: Request) -> bool:
+        given = request.headers.get("authorization", "")
+        return bool(self.token) and hmac.compare_digest(given.encode(), f"Bearer {self.token}".encode())
+
+    def channel_of(self, body: Dict[Text, Any]) -> Text:
+        return str((body.get("metadata") or {}).get("channel") or self.name())

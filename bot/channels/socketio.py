@@ -1,0 +1,196 @@
+"""The socket.io channel the web chat widget talks to (Rasa's ``socketio`` channel, rebuilt).
+
+Differences from Rasa 3.6's own:
+- persistent sessions always: a browser keeps its ``session_id`` and every tab and reload
+  joins the same room, so replies and an adviser's messages reach all of them;
+- ``session_id`` must look like one we hand out (32 hex digits), so nobody joins a room by
+  typing a guess such as ``"admin"``;
+- messages are checked (type, emptiness, length) before Rasa sees them;
+- one ``bot_uttered`` event per bot message, with its buttons, instead of one per paragraph;
+- ``history_request`` answers with the conversation so far, read from the tracker store.
+
+Events (client → server): ``session_request {session_id?}``, ``user_uttered {session_id,
+message, metadata?}``, ``history_request {session_id}``. Server → client: ``session_confirm``
+(the id), ``bot_uttered {text, buttons, sender}``, ``history {messages}``.
+"""
+from __future__ import annotations
+
+import inspect
+import logging
+import re
+import uuid
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
+
+from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from sanic import Blueprint, Sanic, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+from socketio import AsyncServer
+
+from bot.settings import Settings
+
+from ._checks import TROUBLE, check_text
+
+logger = logging.getLogger(__name__)
+SESSION_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+def bot_message(text: str = "", buttons: Optional[List[Dict[str, Any]]] = None,
+                sender: Optional[Dict[str, str]] = None) -> Dict[str, Any]:
+    """The one shape of a message the widget is sent."""
+    return {
+        "text": text or "",
+        "buttons": [{"title": b.get("title", ""), "payload": b.get("payload", "")} for b in buttons or []],
+        "sender": sender or {"kind": "bot", "name": "Mutuals Assistant"},
+    }
+
+
+class WidgetOutput(OutputChannel):
+    @classmethod
+    def name(cls) -> Text:
+        return "socketio"
+
+    def __init__(self, sio: AsyncServer, event: Text = "bot_uttered") -> None:
+        self.sio = sio
+        self.event = event
+
+    async def emit(self, room: Text, message: Dict[str, Any]) -> None:
+        await self.sio.emit(self.event, message, room=room)
+
+    async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
+        buttons = message.get("buttons") or message.get("quick_replies") or []
+        custom = message.get("custom") or {}
+        sender = custom.get("sender") if isinstance(custom, dict) else None
+        if message.get("text") or buttons:
+            await self.emit(recipient_id, bot_message(message.get("text", ""), buttons, sender))
+        if isinstance(custom, dict) and custom.get("event"):
+            await self.emit(recipient_id, {"text": "", "buttons": [], "sender": sender or {"kind": "bot"},
+                                           "event": custom["event"]})
+
+    async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
+        await self.emit(recipient_id, bot_message(text))
+
+
+class _AttachingBlueprint(Blueprint):
+    def __init__(self, sio: AsyncServer, path: Text, channel: "WidgetInput", *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.ctx.sio, self.ctx.path, self.ctx.channel = sio, path, channel
+
+    def register(self, app: Sanic, options: Dict[Text, Any]) -> None:
+        self.ctx.sio.attach(app, self.ctx.path)
+        self.ctx.channel.app = app
+        super().register(app, options)
+
+
+class WidgetInput(InputChannel):
+    @classmethod
+    def name(cls) -> Text:
+        return "socketio"
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
+        credentials = credentials or {}
+        return cls(credentials.get("socketio_path", "/socket.io"),
+                   credentials.get("cors_allowed_origins"), credentials.get("max_chars"))
+
+    def __init__(self, socketio_path: Text = "/socket.io", cors_allowed_origins: Any = None,
+                 max_chars: Optional[int] = None) -> None:
+        settings = Settings.from_env()
+        self.socketio_path = socketio_path
+        origins = cors_allowed_origins if cors_allowed_origins is not None else settings.allowed_origins
+        if isinstance(origins, str):
+            origins = [o.strip() for o in origins.split(",") if o.strip()]
+        self.cors_allowed_origins = "*" if origins in (["*"], "*") else list(origins)
+        self.max_chars = max_chars or settings.max_message_chars
+        self.sio: Optional[AsyncServer] = None
+        self.app: Optional[Sanic] = None
+
+    def get_output_channel(self) -> Optional[OutputChannel]:
+        return WidgetOutput(self.sio) if self.sio else None
+
+    async def history(self, session_id: Text) -> List[Dict[str, Any]]:
+        """The conversation so far as the widget shows it: people's and bot's messages."""
+        agent = getattr(getattr(self.app, "ctx", None), "agent", None)
+        if agent is None or not await agent.tracker_store.exists(session_id):
+            return []
+        tracker = await agent.tracker_store.retrieve(session_id)
+        out = []
+        for event in tracker.events if tracker else []:
+            kind = getattr(event, "type_name", "")
+            if kind == "user" and event.text and not event.text.startswith("/"):
+                out.append({"text": event.text, "sender": {"kind": "user"}})
+            elif kind == "user" and event.text:
+                # a button press: show what the button said, not its payload
+                out.append({"text": (event.metadata or {}).get("button_title") or event.text,
+                            "sender": {"kind": "user"}})
+            elif kind == "bot" and (event.text or (event.data or {}).get("buttons")):
+                data = event.data or {}
+                custom = data.get("custom") or {}
+                out.append(bot_message(event.text or "", data.get("buttons") or data.get("quick_replies"),
+                                       custom.get("sender") if isinstance(custom, dict) else None))
+        for item in out:
+            item.setdefault("buttons", [])
+        return out
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=self.cors_allowed_origins)
+        self.sio = sio
+        webhook = _AttachingBlueprint(sio, self.socketio_path, self, "widget_socketio", __name__)
+
+        @webhook.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        async def join(sid: Text, room: Text) -> None:
+            joined = sio.enter_room(sid, room)
+            if inspect.isawaitable(joined):  # python-socketio 5.10+ made it a coroutine
+                await joined
+
+        @sio.on("session_request")
+        async def session_request(sid: Text, data: Any) -> None:
+            wanted = data.get("session_id") if isinstance(data, dict) else None
+            session_id = wanted if isinstance(wanted, str) and SESSION_ID.match(wanted) else uuid.uuid4().hex
+            await join(sid, session_id)
+            await sio.save_session(sid, {"session_id": session_id})
+            await sio.emit("session_confirm", session_id, room=sid)
+
+        async def session_of(sid: Text) -> Optional[Text]:
+            try:
+                return (await sio.get_session(sid)).get("session_id")
+            except KeyError:
+                return None
+
+        @sio.on("history_request")
+        async def history_request(sid: Text, data: Any = None) -> None:
+            session_id = await session_of(sid)
+            if not session_id:
+                await sio.emit("history", {"messages": []}, room=sid)
+                return
+            await sio.emit("history", {"messages": await self.history(session_id)}, room=sid)
+
+        @sio.on("user_uttered")
+        async def handle_message(sid: Text, data: Any) -> None:
+            output = WidgetOutput(sio)
+            session_id = await session_of(sid)
+            if not session_id:
+                await output.emit(sid, bot_message("Please reload the page to start a conversation."))
+                return
+            if not isinstance(data, dict):
+                await output.emit(sid, bot_message("Sorry, I couldn't read that message."))
+                return
+            error, reply = check_text(data.get("message"), self.max_chars)
+            if error or reply:
+                await output.emit(sid, bot_message(reply or "Sorry, I couldn't read that message."))
+                return
+            metadata = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
+            title = data.get("button_title")
+            if isinstance(title, str) and title and data["message"].startswith("/"):
+                metadata = {**metadata, "button_title": title[:200]}
+            try:
+                await on_new_message(UserMessage(data["message"], output, session_id,
+                                                 input_channel=self.name(), metadata=metadata))
+            except Exception:
+                logger.exception("socketio: the turn for %s failed", session_id)
+                await output.emit(session_id, bot_message(TROUBLE))
+
+        return webhook

@@ -1,0 +1,142 @@
+"""``mutuals``: the command line of Mutuals Assistant. ``mutuals --help`` lists the commands."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import List, Optional
+
+from bot.settings import Settings, SettingsError
+
+os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def cmd_setup(args, settings: Settings) -> int:
+    from bot import provision
+
+    provision.setup(settings, for_tests=args.test)
+    return 0
+
+
+def cmd_train(args, settings: Settings) -> int:
+    from bot import provision
+
+    provision.train(settings, force=args.force)
+    return 0
+
+
+def cmd_index(args, settings: Settings) -> int:
+    from bot import provision
+
+    provision.index(settings, force=args.force)
+    return 0
+
+
+def cmd_run(args, settings: Settings) -> int:
+    from bot.stack import Stack, StackError
+
+    stack = Stack(settings, echo=args.verbose)
+    s = stack.settings
+    print("Starting Mutuals Assistant (the first start loads the models: about 20 seconds)…", flush=True)
+    try:
+        stack.start()
+    except StackError as exc:
+        print(f"Could not start: {exc}", file=sys.stderr)
+        return 1
+    print(f"""
+Mutuals Assistant is running. Stop it with Ctrl-C.
+  Web chat and guidance   {s.web_url}/
+  REST channel            POST {s.rasa_url}/webhooks/rest/webhook  {{"sender": "me", "message": "..."}}
+  Widget socket.io        {s.rasa_url}/socket.io
+  Rasa HTTP API (token)   {s.rasa_url}  (token in {s.var_dir / 'secrets' / 'rasa_token'})
+  Action server           {s.actions_url}
+  Conversations           {s.tracker_store}
+  Telegram                {'started (long polling)' if stack.telegram else 'not started: no TELEGRAM_BOT_TOKEN set'}
+  Logs                    {stack.log_dir}/
+""", flush=True)
+    return stack.wait()
+
+
+def cmd_ask(args, settings: Settings) -> int:
+    from bot.guidance import GuidanceDesk, GuidanceIndex
+
+    question = " ".join(args.question)
+    index = GuidanceIndex.load(settings.knowledge_dir / "pages", settings.index_dir)
+    desk = GuidanceDesk(index, settings.web_url, threshold=settings.answer_threshold,
+                        mode=args.mode or settings.retrieval_mode, max_chars=settings.max_message_chars)
+    answer = desk.answer(question)
+    if args.json:
+        print(json.dumps(answer.as_json(), ensure_ascii=False))
+    else:
+        print(answer.text)
+        for button in answer.buttons:
+            print(f"  [{button.title}]")
+    return 0
+
+
+def cmd_knowledge_check(args, settings: Settings) -> int:
+    from bot.guidance import load_pages
+    from bot.guidance._check import check_pages
+
+    problems = check_pages(settings.knowledge_dir / "pages")
+    for problem in problems:
+        print(problem)
+    if problems:
+        print(f"{len(problems)} problem(s) in {settings.knowledge_dir / 'pages'}", file=sys.stderr)
+        return 1
+    pages = load_pages(settings.knowledge_dir / "pages")
+    print(f"ok: {len(pages)} pages, {sum(len(p.passages) for p in pages)} passages")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="mutuals", description="Mutuals Assistant")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    s = sub.add_parser("setup", help="train the model and build the index when their inputs changed")
+    s.add_argument("--test", action="store_true", help="also prepare what the tests need")
+    s.set_defaults(func=cmd_setup)
+
+    s = sub.add_parser("run", help="start the whole assistant (Ctrl-C stops it)")
+    s.add_argument("--verbose", action="store_true", help="show every server's log here")
+    s.set_defaults(func=cmd_run)
+
+    s = sub.add_parser("train", help="train the Rasa model if config.yml, domain.yml or nlu_data/ changed")
+    s.add_argument("--force", action="store_true")
+    s.set_defaults(func=cmd_train)
+
+    s = sub.add_parser("index", help="build the guidance index if knowledge/ changed")
+    s.add_argument("--force", action="store_true")
+    s.set_defaults(func=cmd_index)
+
+    s = sub.add_parser("ask", help="answer a question from the guidance, as the assistant would")
+    s.add_argument("question", nargs="+")
+    s.add_argument("--json", action="store_true", help="print one JSON object")
+    s.add_argument("--mode", choices=["dense", "bm25", "hybrid"])
+    s.set_defaults(func=cmd_ask)
+
+    k = sub.add_parser("knowledge", help="work with the guidance pages")
+    ksub = k.add_subparsers(dest="knowledge_command", metavar="SUBCOMMAND")
+    ksub.required = True
+    s = ksub.add_parser("check", help="check every page's front matter, sections and links")
+    s.set_defaults(func=cmd_knowledge_check)
+    return p
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        print(f"mutuals: {exc}", file=sys.stderr)
+        return 2
+    return args.func(args, settings)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

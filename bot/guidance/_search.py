@@ -1,0 +1,123 @@
+"""Finding the passages that answer a question: dense, BM25 and a hybrid of both."""
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+from collections import Counter
+from typing import Dict, List, Sequence
+
+import numpy as np
+
+from ._pages import Passage
+
+MODES = ("dense", "bm25", "hybrid")
+
+_STOPWORDS = frozenset(
+    """a about an and are as at be been but by can could do does for from had has have how i if in
+    into is it its me my of on or our should so than that the their them then there these they this
+    to up us was we what when where which who why will with would you your im i'm ive i've whats
+    please hi hello thanks any some just get got want wants need needs know tell""".split()
+)
+_TOKEN = re.compile(r"[a-z0-9]+")
+
+
+def tokens(text: str) -> List[str]:
+    out = []
+    for word in _TOKEN.findall(text.lower()):
+        if word in _STOPWORDS or len(word) < 2:
+            continue
+        out.append(_stem(word))
+    return out
+
+
+def _stem(word: str) -> str:
+    """A light suffix strip so 'co-operatives' meets 'co-operative' and 'pensions' 'pension'."""
+    for suffix in ("ing", "ies", "es", "s"):
+        if len(word) > len(suffix) + 3 and word.endswith(suffix):
+            return word[: -len(suffix)] + ("y" if suffix == "ies" else "")
+    return word
+
+
+class BM25:
+    """Okapi BM25 over passages (k1=1.5, b=0.75)."""
+
+    def __init__(self, documents: Sequence[str], k1: float = 1.5, b: float = 0.75):
+        self.k1, self.b = k1, b
+        self.docs = [Counter(tokens(d)) for d in documents]
+        self.lengths = np.array([sum(d.values()) for d in self.docs], dtype=np.float32)
+        self.avg = float(self.lengths.mean()) if len(self.docs) else 0.0
+        df: Dict[str, int] = Counter()
+        for d in self.docs:
+            df.update(d.keys())
+        n = len(self.docs)
+        self.idf = {t: math.log(1 + (n - f + 0.5) / (f + 0.5)) for t, f in df.items()}
+        self.postings: Dict[str, List[int]] = {}
+        for i, d in enumerate(self.docs):
+            for t in d:
+                self.postings.setdefault(t, []).append(i)
+
+    def scores(self, query: str) -> np.ndarray:
+        out = np.zeros(len(self.docs), dtype=np.float32)
+        for t in set(tokens(query)):
+            idf = self.idf.get(t)
+            if idf is None:
+                continue
+            for i in self.postings[t]:
+                tf = self.docs[i][t]
+                norm = tf + self.k1 * (1 - self.b + self.b * self.lengths[i] / self.avg)
+                out[i] += idf * tf * (self.k1 + 1) / norm
+        return out
+
+
+@dataclasses.dataclass(frozen=True)
+class Hit:
+    passage: Passage
+    score: float  # the confidence-scale score: dense cosine for dense and hybrid, normalised BM25 for bm25
+    rank: int
+
+
+def rank(
+    passages: Sequence[Passage],
+    query_vector: np.ndarray,
+    embeddings: np.ndarray,
+    bm25: BM25,
+    query: str,
+    mode: str = "hybrid",
+    k: int = 10,
+    rrf_k: int = 60,
+) -> List[Hit]:
+    """The top ``k`` passages for a query, best first."""
+    if mode not in MODES:
+        raise ValueError(f"retrieval mode must be one of {', '.join(MODES)}, not {mode!r}")
+    if not passages:
+        return []
+    dense = embeddings @ query_vector if mode != "bm25" else None
+    lexical = bm25.scores(query) if mode != "dense" else None
+    if mode == "dense":
+        order = np.argsort(-dense)
+        confidence = dense
+    elif mode == "bm25":
+        order = np.argsort(-lexical)
+        top = float(lexical.max()) or 1.0
+        confidence = lexical / max(top, 10.0)
+    else:
+        dense_rank = np.empty(len(passages)); dense_rank[np.argsort(-dense)] = np.arange(len(passages))
+        lex_rank = np.empty(len(passages)); lex_rank[np.argsort(-lexical)] = np.arange(len(passages))
+        lex_rank[lexical <= 0] = len(passages)  # no shared word: no vote from BM25
+        fused = 1.0 / (rrf_k + dense_rank + 1) + 1.0 / (rrf_k + lex_rank + 1)
+        order = np.argsort(-fused)
+        confidence = dense
+    return [Hit(passages[i], float(confidence[i]), r) for r, i in enumerate(order[:k])]
+
+
+def top_pages(hits: Sequence[Hit], k: int) -> List[Hit]:
+    """The best hit of each page, in order, at most ``k`` pages."""
+    seen, out = set(), []
+    for hit in hits:
+        if hit.passage.slug not in seen:
+            seen.add(hit.passage.slug)
+            out.append(hit)
+            if len(out) == k:
+                break
+    return out

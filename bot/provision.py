@@ -1,0 +1,75 @@
+"""What `mutuals setup` does: train the Rasa model and build the retrieval index, each only
+when its inputs changed since the last time."""
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Iterable
+
+from bot.settings import ROOT, Settings
+
+
+def say(message: str) -> None:
+    print(f"\033[1m==> {message}\033[0m", flush=True)
+
+
+def training_inputs() -> Iterable[Path]:
+    yield ROOT / "config.yml"
+    yield ROOT / "domain.yml"
+    yield from sorted((ROOT / "nlu_data").rglob("*.yml"))
+
+
+def fingerprint(paths: Iterable[Path]) -> str:
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(str(path.relative_to(ROOT)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def train(settings: Settings, force: bool = False) -> bool:
+    """Train when config.yml, domain.yml or nlu_data/ changed; ``True`` if it trained."""
+    stamp = settings.models_dir / "mutuals.fingerprint"
+    wanted = fingerprint(training_inputs())
+    if not force and settings.model_file.exists() and stamp.exists() and stamp.read_text() == wanted:
+        say("The Rasa model is up to date")
+        return False
+    say("Training the Rasa model (about 2 minutes on 2 cores)")
+    settings.models_dir.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ, RASA_TELEMETRY_ENABLED="false", TF_CPP_MIN_LOG_LEVEL="2")
+    subprocess.run([
+        sys.executable, "-m", "bot.rasa_server", "train", "--data", str(ROOT / "nlu_data"),
+        "--config", str(ROOT / "config.yml"), "--domain", str(ROOT / "domain.yml"),
+        "--out", str(settings.models_dir), "--fixed-model-name", "mutuals", "--force",
+    ], cwd=ROOT, env=env, check=True)
+    stamp.write_text(wanted)
+    return True
+
+
+def index(settings: Settings, force: bool = False) -> bool:
+    """Rebuild the retrieval index when knowledge/ changed; ``True`` if it built."""
+    from bot.guidance import GuidanceIndex
+
+    pages = settings.knowledge_dir / "pages"
+    if not force and GuidanceIndex.is_current(pages, settings.index_dir):
+        say("The guidance index is up to date")
+        return False
+    say("Building the guidance index")
+    built = GuidanceIndex.build(pages, settings.index_dir, progress=sys.stdout.isatty())
+    print(f"    {len(built.pages)} pages, {len(built.passages)} passages")
+    return True
+
+
+def setup(settings: Settings, for_tests: bool = False) -> None:
+    from bot.guidance._check import check_pages
+
+    problems = check_pages(settings.knowledge_dir / "pages")
+    if problems:
+        raise SystemExit("The guidance in knowledge/ has problems:\n  " + "\n  ".join(problems))
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    settings.with_secrets()
+    train(settings)
+    index(settings)

@@ -1,0 +1,50 @@
+"""Runs ``rasa`` with two fixes for Rasa 3.6, so every Rasa process of the project starts here.
+
+1. Rasa validates each action server response with ``jsonschema.validate``, which checks the
+   schema itself again on every call: 37 ms of a 49 ms custom-action turn on a 2-core machine.
+   A validator built once gives the same verdicts in well under a millisecond.
+2. Telemetry is switched off: a public service sends nothing it has not declared.
+
+Usage: ``python -m bot.rasa_server run --enable-api ...`` (any ``rasa`` arguments).
+"""
+from __future__ import annotations
+
+import functools
+import os
+import sys
+
+
+def install_fast_action_validation() -> None:
+    from jsonschema import Draft4Validator, ValidationError
+    from rasa.core.actions.action import RemoteAction
+    from rasa.shared.constants import DOCS_BASE_URL
+
+    @functools.lru_cache(maxsize=1)
+    def validator() -> Draft4Validator:
+        return Draft4Validator(RemoteAction.action_response_format_spec())
+
+    def _validate_action_result(self, result):  # same contract as Rasa's own
+        try:
+            validator().validate(result)
+            return True
+        except ValidationError as e:
+            e.message += (
+                ". Failed to validate Action server response from API, make sure your response "
+                f"from the Action endpoint is valid. For more information about the format visit "
+                f"{DOCS_BASE_URL}/custom-actions")
+            raise e
+
+    RemoteAction._validate_action_result = _validate_action_result
+
+
+def main(argv=None) -> None:
+    os.environ["RASA_TELEMETRY_ENABLED"] = "false"
+    install_fast_action_validation()
+    from rasa.__main__ import main as rasa_main
+
+    sys.argv = ["rasa"] + list(sys.argv[1:] if argv is None else argv)
+    rasa_main()
+
+
+if __name__ == "__main__":
+    main()

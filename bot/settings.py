@@ -1,0 +1,143 @@
+"""All of Mutuals Assistant's configuration, in one place.
+
+Every setting has a default that works on one machine and can be overridden by an
+environment variable of the same name in upper case with the ``MUTUALS_`` prefix
+(``MUTUALS_RASA_PORT=5006``). Telegram's two settings keep Telegram's own names
+(``TELEGRAM_BOT_TOKEN``, ``TELEGRAM_API_BASE_URL``).
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+from typing import Mapping, Optional
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class SettingsError(ValueError):
+    """A setting has a value that cannot be used; the message names it."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    # where things listen (loopback unless told otherwise)
+    host: str = "127.0.0.1"
+    rasa_port: int = 5005
+    actions_port: int = 5055
+    web_port: int = 8080
+    # the address people use to reach the web server (links in answers point here)
+    public_url: str = ""
+    # web pages allowed to embed the widget (comma-separated origins, or * for any)
+    allowed_origins: str = "*"
+    # state
+    var_dir: Path = ROOT / "var"
+    models_dir: Path = ROOT / "models"
+    knowledge_dir: Path = ROOT / "knowledge"
+    tracker_store_url: str = ""  # any SQLAlchemy URL; default: SQLite under var/
+    handoff_store_url: str = ""  # any SQLAlchemy URL; default: SQLite under var/
+    # answers
+    max_message_chars: int = 2000
+    answer_threshold: float = 0.0  # 0 means "the threshold chosen by evaluation" (see bot.guidance)
+    retrieval_mode: str = "hybrid"  # dense | bm25 | hybrid
+    # Rasa
+    rasa_token: str = ""  # Rasa's HTTP API token; generated on first run if empty, kept in var/secrets/
+    relay_token: str = ""  # what the Telegram front end shows the relay channel; generated likewise
+    action_timeout_seconds: float = 5.0
+    # Telegram
+    telegram_bot_token: str = ""
+    telegram_api_base_url: str = "https://api.telegram.org/bot"
+    telegram_webhook_url: str = ""
+    telegram_webhook_secret: str = ""
+    # privacy
+    conversation_retention_days: int = 30
+    case_retention_days: int = 180
+
+    @property
+    def rasa_url(self) -> str:
+        return f"http://{self.host}:{self.rasa_port}"
+
+    @property
+    def actions_url(self) -> str:
+        return f"http://{self.host}:{self.actions_port}/webhook"
+
+    @property
+    def web_url(self) -> str:
+        return self.public_url.rstrip("/") or f"http://{self.host}:{self.web_port}"
+
+    @property
+    def tracker_store(self) -> str:
+        return self.tracker_store_url or f"sqlite:///{self.var_dir / 'trackers.db'}"
+
+    @property
+    def handoff_store(self) -> str:
+        return self.handoff_store_url or f"sqlite:///{self.var_dir / 'handoffs.db'}"
+
+    @property
+    def model_file(self) -> Path:
+        return self.models_dir / "mutuals.tar.gz"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.var_dir / "index"
+
+    def with_secrets(self) -> "Settings":
+        """These settings with the tokens filled in: from the environment, else var/secrets/
+        (made with a random value on first use, readable by this user only)."""
+        import secrets as _secrets
+
+        values = {}
+        for name in ("rasa_token", "relay_token"):
+            if getattr(self, name):
+                continue
+            path = self.var_dir / "secrets" / name
+            if not path.exists():
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.parent.chmod(0o700)
+                path.write_text(_secrets.token_urlsafe(32))
+                path.chmod(0o600)
+            values[name] = path.read_text().strip()
+        return dataclasses.replace(self, **values) if values else self
+
+    def guidance_url(self, slug: str, anchor: str = "") -> str:
+        return f"{self.web_url}/guidance/{slug}" + (f"#{anchor}" if anchor else "")
+
+    @classmethod
+    def from_env(cls, env: Optional[Mapping[str, str]] = None, **overrides) -> "Settings":
+        """Read settings from the environment; ``overrides`` win over both."""
+        env = os.environ if env is None else env
+        values = {}
+        for field in dataclasses.fields(cls):
+            name = field.name
+            key = name.upper() if name.startswith("telegram_") else f"MUTUALS_{name.upper()}"
+            if name in overrides:
+                values[name] = overrides[name]
+                continue
+            raw = env.get(key)
+            if raw is None or raw == "":
+                continue
+            values[name] = _convert(key, raw, field.type)
+        return cls(**values)
+
+    def as_env(self) -> dict:
+        """The environment variables that reproduce these settings in a child process."""
+        out = {}
+        for field in dataclasses.fields(self):
+            name = field.name
+            key = name.upper() if name.startswith("telegram_") else f"MUTUALS_{name.upper()}"
+            out[key] = str(getattr(self, name))
+        return out
+
+
+def _convert(key: str, raw: str, kind) -> object:
+    kind = kind if isinstance(kind, str) else getattr(kind, "__name__", str(kind))
+    try:
+        if kind == "int":
+            return int(raw)
+        if kind == "float":
+            return float(raw)
+        if kind == "Path":
+            return Path(raw).expanduser().resolve()
+    except ValueError:
+        raise SettingsError(f"{key}={raw!r} is not a valid {kind}") from None
+    return raw

@@ -1,0 +1,24 @@
+"""Rasa's SQL tracker store, configured by one SQLAlchemy URL (``tracker_store.url`` in endpoints.yml)."""
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from rasa.core.tracker_store import SQLTrackerStore
+from sqlalchemy.engine import make_url
+
+
+class UrlSQLTrackerStore(SQLTrackerStore):
+    """``sqlite:///var/trackers.db`` or ``postgresql://user:pw@host:5432/rasa``, and so on."""
+
+    def __init__(self, host: Optional[str] = None, domain: Any = None, event_broker: Any = None,
+                 url: Optional[str] = None, **kwargs: Any) -> None:
+        target = make_url(url or host or "sqlite:///rasa.db")
+        if target.drivername.startswith("sqlite") and target.database:
+            from pathlib import Path
+
+            Path(target.database).parent.mkdir(parents=True, exist_ok=True)
+        super().__init__(
+            domain=domain, dialect=target.drivername, host=target.host, port=target.port,
+            db=target.database or "", username=target.username, password=target.password,
+            event_broker=event_broker, query=dict(target.query) or None, **kwargs,
+        )

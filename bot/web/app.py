@@ -1,0 +1,110 @@
+"""The project's own web server: guidance pages as HTML, the chat widget and its demo page,
+and (later) the adviser console. ``python -m bot.web`` runs it."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Optional
+
+import jinja2
+import markdown
+from aiohttp import web
+
+from bot.guidance import Guidance, load_pages
+from bot.settings import Settings
+
+HERE = Path(__file__).resolve().parent
+logger = logging.getLogger(__name__)
+
+SETTINGS_KEY = web.AppKey("settings", Settings)
+PAGES_KEY = web.AppKey("pages", dict)
+TEMPLATES_KEY = web.AppKey("templates", jinja2.Environment)
+
+
+def render_markdown(text: str) -> str:
+    """Guidance markdown to HTML; raw HTML in the source is escaped, never passed through."""
+    md = markdown.Markdown(extensions=["sane_lists", "toc"], extension_configs={"toc": {"slugify": _slug}})
+    md.preprocessors.deregister("html_block")
+    md.inlinePatterns.deregister("html")
+    return md.convert(text)
+
+
+def _slug(value: str, separator: str = "-") -> str:
+    from bot.guidance import anchor_for
+
+    return anchor_for(value)
+
+
+@web.middleware
+async def security_headers(request: web.Request, handler) -> web.StreamResponse:
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        response = exc
+    settings: Settings = request.app[SETTINGS_KEY]
+    ancestors = " ".join(o for o in settings.allowed_origins.split(",") if o.strip()) or "'none'"
+    response.headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        f"connect-src 'self' {settings.rasa_url} {settings.rasa_url.replace('http', 'ws', 1)}; "
+        f"frame-ancestors {'*' if ancestors == '*' else ancestors}; base-uri 'none'; form-action 'self'",
+    )
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    if isinstance(response, web.HTTPException):
+        raise response
+    return response
+
+
+def page_html(request: web.Request, template: str, status: int = 200, **context) -> web.Response:
+    html = request.app[TEMPLATES_KEY].get_template(template).render(
+        settings=request.app[SETTINGS_KEY], **context)
+    return web.Response(text=html, content_type="text/html", status=status)
+
+
+async def guidance_list(request: web.Request) -> web.Response:
+    pages = sorted(request.app[PAGES_KEY].values(), key=lambda p: (p.category, p.title))
+    return page_html(request, "guidance_list.html", pages=pages)
+
+
+async def guidance_page(request: web.Request) -> web.Response:
+    page: Optional[Guidance] = request.app[PAGES_KEY].get(request.match_info["slug"])
+    if page is None:
+        return page_html(request, "not_found.html", status=404)
+    return page_html(request, "guidance_page.html", page=page, body=render_markdown(page.body))
+
+
+async def health(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok", "pages": len(request.app[PAGES_KEY])})
+
+
+async def home(request: web.Request) -> web.Response:
+    return page_html(request, "home.html")
+
+
+def create_app(settings: Optional[Settings] = None) -> web.Application:
+    settings = settings or Settings.from_env()
+    app = web.Application(middlewares=[security_headers], client_max_size=64 * 1024)
+    app[SETTINGS_KEY] = settings
+    app[PAGES_KEY] = {p.slug: p for p in load_pages(settings.knowledge_dir / "pages")}
+    app[TEMPLATES_KEY] = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True)
+    app.router.add_get("/", home)
+    app.router.add_get("/guidance", guidance_list)
+    app.router.add_get("/guidance/", guidance_list)
+    app.router.add_get("/guidance/{slug}", guidance_page)
+    app.router.add_get("/healthz", health)
+    app.router.add_static("/static/", HERE / "static", follow_symlinks=False)
+    return app
+
+
+def main(argv=None) -> None:
+    import argparse
+
+    settings = Settings.from_env()
+    parser = argparse.ArgumentParser(prog="mutuals-web")
+    parser.add_argument("--host", default=settings.host)
+    parser.add_argument("--port", type=int, default=settings.web_port)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    web.run_app(create_app(settings), host=args.host, port=args.port, access_log=None, print=None)
