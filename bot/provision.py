@@ -63,6 +63,37 @@ def index(settings: Settings, force: bool = False) -> bool:
     return True
 
 
+def widget_assets(settings: Settings, force: bool = False) -> bool:
+    """Vendor the browser's socket.io client for the chat widget: ``npm ci`` when
+    package-lock.json changed since the last time, then copy its built file into
+    bot/web/static/vendor/ (served from our own origin, never a CDN); ``True`` if it ran npm."""
+    import shutil
+
+    lock = ROOT / "package-lock.json"
+    vendor = ROOT / "bot" / "web" / "static" / "vendor"
+    built = ROOT / "node_modules" / "socket.io-client" / "dist" / "socket.io.min.js"
+    stamp = ROOT / "node_modules" / ".mutuals-lock"
+    wanted = fingerprint([ROOT / "package.json", lock])
+    ran = False
+    if force or not built.exists() or not stamp.exists() or stamp.read_text() != wanted:
+        npm = shutil.which("npm")
+        if npm is None:
+            raise SystemExit("The chat widget needs Node.js and npm to fetch socket.io-client "
+                             "(for example 'apt-get install nodejs npm'), then run this again.")
+        say("Installing the web widget's browser packages (npm ci)")
+        subprocess.run([npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund"], cwd=ROOT, check=True)
+        stamp.write_text(wanted)
+        ran = True
+    else:
+        say("The web widget's browser packages are up to date")
+    vendor.mkdir(parents=True, exist_ok=True)
+    for source in (built, built.with_name(built.name + ".map")):
+        target = vendor / source.name
+        if source.exists() and (not target.exists() or target.read_bytes() != source.read_bytes()):
+            shutil.copyfile(source, target)
+    return ran
+
+
 def setup(settings: Settings, for_tests: bool = False) -> None:
     from bot.guidance._check import check_pages
 
@@ -73,3 +104,4 @@ def setup(settings: Settings, for_tests: bool = False) -> None:
     settings.with_secrets()
     train(settings)
     index(settings)
+    widget_assets(settings)
