@@ -93,6 +93,34 @@ def cmd_knowledge_check(args, settings: Settings) -> int:
     return 0
 
 
+def cmd_eval_retrieval(args, settings: Settings) -> int:
+    from bot.guidance import GuidanceIndex
+    from bot.guidance._evaluation import evaluate, load_questions
+
+    index = GuidanceIndex.load(settings.knowledge_dir / "pages", settings.index_dir)
+    questions = load_questions(settings.knowledge_dir / "questions")
+    results = evaluate(index, questions)
+    if args.json:
+        print(json.dumps({mode: {"threshold": r["threshold"], "dev": r["dev"].as_json(),
+                                 "heldout": r["heldout"].as_json()} for mode, r in results.items()}, indent=2))
+        return 0
+    held = next(iter(results.values()))["heldout"]
+    print(f"Held-out questions: {held.answerable} answerable, {held.unanswerable} must-not-answer "
+          f"(thresholds chosen on the dev split)\n")
+    print(f"{'mode':<8} {'threshold':>9} {'hit@1':>6} {'hit@3':>6} {'MRR@10':>7} "
+          f"{'declined must-not':>18} {'declined answerable':>20}")
+    for mode, r in results.items():
+        s = r["heldout"]
+        print(f"{mode:<8} {r['threshold']:>9.3f} {s.hit_at_1:>6.3f} {s.hit_at_3:>6.3f} {s.mrr_at_10:>7.3f} "
+              f"{s.declined_unanswerable:>18.3f} {s.declined_answerable:>20.3f}")
+    if args.misses:
+        mode = args.misses
+        print(f"\nHeld-out misses ({mode}): question → expected | got top 3 | confidence")
+        for text, slug, got, conf in results[mode]["misses"]:
+            print(f"  {text!r} → {slug} | {got} | {conf}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="mutuals", description="Mutuals Assistant")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
@@ -117,7 +145,7 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser("ask", help="answer a question from the guidance, as the assistant would")
     s.add_argument("question", nargs="+")
     s.add_argument("--json", action="store_true", help="print one JSON object")
-    s.add_argument("--mode", choices=["dense", "bm25", "hybrid"])
+    s.add_argument("--mode", choices=["dense", "bm25", "rrf", "hybrid"])
     s.set_defaults(func=cmd_ask)
 
     k = sub.add_parser("knowledge", help="work with the guidance pages")
@@ -125,6 +153,14 @@ def parser() -> argparse.ArgumentParser:
     ksub.required = True
     s = ksub.add_parser("check", help="check every page's front matter, sections and links")
     s.set_defaults(func=cmd_knowledge_check)
+
+    e = sub.add_parser("eval", help="measure the assistant")
+    esub = e.add_subparsers(dest="eval_command", metavar="SUBCOMMAND")
+    esub.required = True
+    s = esub.add_parser("retrieval", help="hit@1, hit@3, MRR@10 and abstention on the held-out questions")
+    s.add_argument("--json", action="store_true")
+    s.add_argument("--misses", choices=["dense", "bm25", "rrf", "hybrid"], help="list the held-out misses of a mode")
+    s.set_defaults(func=cmd_eval_retrieval)
     return p
 
 

@@ -39,7 +39,7 @@ class Settings:
     # answers
     max_message_chars: int = 2000
     answer_threshold: float = 0.0  # 0 means "the threshold chosen by evaluation" (see bot.guidance)
-    retrieval_mode: str = "hybrid"  # dense | bm25 | hybrid
+    retrieval_mode: str = "hybrid"  # dense | bm25 | rrf | hybrid
     # Rasa
     rasa_token: str = ""  # Rasa's HTTP API token; generated on first run if empty, kept in var/secrets/
     relay_token: str = ""  # what the Telegram front end shows the relay channel; generated likewise
@@ -49,6 +49,8 @@ class Settings:
     telegram_api_base_url: str = "https://api.telegram.org/bot"
     telegram_webhook_url: str = ""
     telegram_webhook_secret: str = ""
+    telegram_webhook_port: int = 8443  # where the webhook listens (on host); a reverse proxy forwards to it
+    telegram_relay_timeout_seconds: float = 30.0  # how long a Telegram turn waits for the assistant
     # privacy
     conversation_retention_days: int = 30
     case_retention_days: int = 180

@@ -10,9 +10,11 @@ from ._index import GuidanceIndex
 from ._pages import Passage
 from ._search import Hit, top_pages
 
-# Chosen from `mutuals eval retrieval` on the development questions (see docs/retrieval.md).
-DEFAULT_THRESHOLD = 0.45
-SUGGESTION_FLOOR = 0.25  # a topic offered as a button must be at least this close
+# Per retrieval mode, the confidence below which the assistant says it is not sure. Chosen by
+# `mutuals eval retrieval` on the dev questions (see docs/retrieval.md); each mode has its own scale.
+THRESHOLDS = {"dense": 0.415, "bm25": 0.366, "rrf": 0.386, "hybrid": 0.654}
+DEFAULT_THRESHOLD = THRESHOLDS["hybrid"]
+SUGGESTION_SHARE = 0.7  # a topic offered as a button must reach this share of the threshold
 ADVISER_BUTTON_TITLE = "Talk to an adviser"
 ADVISER_PAYLOAD = "/request_human"
 
@@ -107,7 +109,7 @@ class GuidanceDesk:
                  mode: str = "hybrid", max_chars: int = 2000):
         self.index = index
         self.web_url = web_url.rstrip("/")
-        self.threshold = threshold or DEFAULT_THRESHOLD
+        self.threshold = threshold or THRESHOLDS[mode]
         self.mode = mode
         self.max_chars = max_chars
 
@@ -142,7 +144,7 @@ class GuidanceDesk:
         return Answer(True, text, (source,), score, reason="answered")
 
     def _not_sure(self, hits: List[Hit]) -> Answer:
-        close = [h for h in top_pages(hits, 3) if h.score >= SUGGESTION_FLOOR]
+        close = [h for h in top_pages(hits, 3) if h.score >= SUGGESTION_SHARE * self.threshold]
         buttons = [Button(h.passage.page_title, topic_payload(h.passage.slug)) for h in close]
         buttons.append(Button(ADVISER_BUTTON_TITLE, ADVISER_PAYLOAD))
         text = "I'm not sure I have guidance that answers that, and I'd rather not guess."

@@ -13,7 +13,7 @@ from ._embedder import MODEL_NAME, Embedder, shared_embedder
 from ._pages import Guidance, Passage, load_pages
 from ._search import BM25, Hit, rank
 
-INDEX_VERSION = 2  # bump when the passage split or the embedded text changes
+INDEX_VERSION = 3  # bump when the passage split or the embedded text changes
 
 
 def knowledge_fingerprint(pages_dir: Path) -> str:
@@ -24,15 +24,24 @@ def knowledge_fingerprint(pages_dir: Path) -> str:
     return digest.hexdigest()
 
 
+def page_outline(page: Guidance) -> str:
+    """What a page is about, for the page-level half of the hybrid score."""
+    return f"{page.title}. {page.summary} " + " ".join(p.heading for p in page.passages)
+
+
 class GuidanceIndex:
     """The pages, their passages and the vectors to search them, held in memory."""
 
-    def __init__(self, pages: Sequence[Guidance], embeddings: np.ndarray, embedder: Optional[Embedder] = None):
+    def __init__(self, pages: Sequence[Guidance], embeddings: np.ndarray, page_embeddings: np.ndarray,
+                 embedder: Optional[Embedder] = None):
         self.pages: Dict[str, Guidance] = {p.slug: p for p in pages}
         self.passages: List[Passage] = [x for p in pages for x in p.passages]
-        if len(self.passages) != len(embeddings):
-            raise ValueError("the index is out of date: passages and embeddings differ in number")
+        if len(self.passages) != len(embeddings) or len(pages) != len(page_embeddings):
+            raise ValueError("the index is out of date: pages, passages and embeddings differ in number")
         self.embeddings = np.ascontiguousarray(embeddings, dtype=np.float32)
+        self.page_embeddings = np.ascontiguousarray(page_embeddings, dtype=np.float32)
+        order = {p.slug: i for i, p in enumerate(pages)}
+        self.page_of_passage = np.array([order[x.slug] for x in self.passages], dtype=np.int64)
         self.bm25 = BM25([p.search_text for p in self.passages])
         self._embedder = embedder
 
@@ -42,9 +51,13 @@ class GuidanceIndex:
             self._embedder = shared_embedder()
         return self._embedder
 
-    def search(self, query: str, mode: str = "hybrid", k: int = 10) -> List[Hit]:
-        vector = self.embedder.encode_one(query) if mode != "bm25" else None
-        return rank(self.passages, vector, self.embeddings, self.bm25, query, mode=mode, k=k)
+    def search(self, query: str, mode: str = "hybrid", k: int = 10,
+               vector: Optional[np.ndarray] = None) -> List[Hit]:
+        """The best ``k`` passages for ``query`` (``vector``: its embedding, if already made)."""
+        if vector is None and mode != "bm25":
+            vector = self.embedder.encode_one(query)
+        page_similarity = (self.page_embeddings @ vector)[self.page_of_passage] if mode == "hybrid" else None
+        return rank(self.passages, query, vector, self.embeddings, page_similarity, self.bm25, mode=mode, k=k)
 
     def first_passage(self, slug: str) -> Optional[Passage]:
         page = self.pages.get(slug)
@@ -62,16 +75,18 @@ class GuidanceIndex:
         passages = [x for p in pages for x in p.passages]
         started = time.perf_counter()
         embeddings = embedder.encode([p.search_text for p in passages], progress=progress)
+        page_embeddings = embedder.encode([page_outline(p) for p in pages])
         index_dir = Path(index_dir)
         index_dir.mkdir(parents=True, exist_ok=True)
         np.save(index_dir / "embeddings.npy", embeddings)
+        np.save(index_dir / "page_embeddings.npy", page_embeddings)
         (index_dir / "passages.json").write_text(
             json.dumps([p.id for p in passages], indent=0), encoding="utf-8")
         (index_dir / "meta.json").write_text(json.dumps({
             "fingerprint": fingerprint, "model": MODEL_NAME, "passages": len(passages),
             "pages": len(pages), "build_seconds": round(time.perf_counter() - started, 3),
         }, indent=2), encoding="utf-8")
-        return cls(pages, embeddings, embedder)
+        return cls(pages, embeddings, page_embeddings, embedder)
 
     @staticmethod
     def is_current(pages_dir: Path, index_dir: Path) -> bool:
@@ -88,4 +103,5 @@ class GuidanceIndex:
             return cls.build(pages_dir, index_dir, embedder)
         pages = load_pages(pages_dir)
         embeddings = np.load(Path(index_dir) / "embeddings.npy")
-        return cls(pages, embeddings, embedder)
+        page_embeddings = np.load(Path(index_dir) / "page_embeddings.npy")
+        return cls(pages, embeddings, page_embeddings, embedder)

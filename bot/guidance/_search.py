@@ -5,13 +5,13 @@ import dataclasses
 import math
 import re
 from collections import Counter
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
 from ._pages import Passage
 
-MODES = ("dense", "bm25", "hybrid")
+MODES = ("dense", "bm25", "rrf", "hybrid")
 
 _STOPWORDS = frozenset(
     """a about an and are as at be been but by can could do does for from had has have how i if in
@@ -33,9 +33,12 @@ def tokens(text: str) -> List[str]:
 
 def _stem(word: str) -> str:
     """A light suffix strip so 'co-operatives' meets 'co-operative' and 'pensions' 'pension'."""
-    for suffix in ("ing", "ies", "es", "s"):
-        if len(word) > len(suffix) + 3 and word.endswith(suffix):
-            return word[: -len(suffix)] + ("y" if suffix == "ies" else "")
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    if len(word) > 6 and word.endswith("ing"):
+        return word[:-3]
     return word
 
 
@@ -73,21 +76,33 @@ class BM25:
 @dataclasses.dataclass(frozen=True)
 class Hit:
     passage: Passage
-    score: float  # the confidence-scale score: dense cosine for dense and hybrid, normalised BM25 for bm25
+    score: float  # the mode's confidence: higher is surer; compare it with that mode's threshold
     rank: int
+
+
+# Weights of the hybrid score, chosen on the dev questions (docs/retrieval.md):
+# cosine(question, passage) + PAGE_WEIGHT * cosine(question, page outline) + BM25_WEIGHT * bm25 (capped)
+PAGE_WEIGHT = 0.25
+BM25_WEIGHT = 0.4
+BM25_CAP = 15.0
 
 
 def rank(
     passages: Sequence[Passage],
-    query_vector: np.ndarray,
-    embeddings: np.ndarray,
-    bm25: BM25,
     query: str,
+    query_vector: Optional[np.ndarray],
+    embeddings: np.ndarray,
+    page_similarity: Optional[np.ndarray],
+    bm25: BM25,
     mode: str = "hybrid",
     k: int = 10,
     rrf_k: int = 60,
 ) -> List[Hit]:
-    """The top ``k`` passages for a query, best first."""
+    """The top ``k`` passages for a query, best first.
+
+    ``page_similarity`` is, for each passage, the cosine between the query and the outline of the
+    passage's page (title, summary and headings).
+    """
     if mode not in MODES:
         raise ValueError(f"retrieval mode must be one of {', '.join(MODES)}, not {mode!r}")
     if not passages:
@@ -95,20 +110,22 @@ def rank(
     dense = embeddings @ query_vector if mode != "bm25" else None
     lexical = bm25.scores(query) if mode != "dense" else None
     if mode == "dense":
-        order = np.argsort(-dense)
-        confidence = dense
+        score = dense
     elif mode == "bm25":
-        order = np.argsort(-lexical)
-        top = float(lexical.max()) or 1.0
-        confidence = lexical / max(top, 10.0)
-    else:
-        dense_rank = np.empty(len(passages)); dense_rank[np.argsort(-dense)] = np.arange(len(passages))
-        lex_rank = np.empty(len(passages)); lex_rank[np.argsort(-lexical)] = np.arange(len(passages))
-        lex_rank[lexical <= 0] = len(passages)  # no shared word: no vote from BM25
+        score = np.minimum(lexical / BM25_CAP, 1.0)
+    elif mode == "rrf":
+        n = len(passages)
+        dense_rank = np.empty(n); dense_rank[np.argsort(-dense)] = np.arange(n)
+        lex_rank = np.empty(n); lex_rank[np.argsort(-lexical)] = np.arange(n)
+        lex_rank[lexical <= 0] = n  # no shared word: no vote from BM25
         fused = 1.0 / (rrf_k + dense_rank + 1) + 1.0 / (rrf_k + lex_rank + 1)
-        order = np.argsort(-fused)
-        confidence = dense
-    return [Hit(passages[i], float(confidence[i]), r) for r, i in enumerate(order[:k])]
+        order = np.argsort(-fused)[:k]
+        return [Hit(passages[i], float(dense[i]), r) for r, i in enumerate(order)]
+    else:
+        score = dense + PAGE_WEIGHT * page_similarity + BM25_WEIGHT * np.minimum(lexical / BM25_CAP, 1.0)
+    top = np.argpartition(-score, min(k, len(score) - 1))[:k] if len(score) > k else np.arange(len(score))
+    order = top[np.argsort(-score[top])]
+    return [Hit(passages[i], float(score[i]), r) for r, i in enumerate(order)]
 
 
 def top_pages(hits: Sequence[Hit], k: int) -> List[Hit]:

@@ -1,0 +1,118 @@
+"""Talking to the assistant: one user turn in, the bot's messages out.
+
+``POST {rasa_url}/webhooks/relay/webhook`` with the relay token (see ``bot/channels/rest.py``).
+Each Telegram chat is one conversation, ``tg-<chat id>``. If the assistant cannot be reached or
+fails, the turn's answer is a polite "having trouble" message, never an exception.
+"""
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from typing import Any, Dict, List, Optional, Tuple
+
+import httpx
+
+from bot.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+TROUBLE = ("Sorry, I'm having trouble answering right now. Please try again in a minute; "
+           "your conversation is kept.")
+RELAY_PATH = "/webhooks/relay/webhook"
+
+
+@dataclasses.dataclass(frozen=True)
+class BotMessage:
+    """One message from the assistant: markdown text and its buttons (``{"title", "payload"}``)."""
+
+    text: str
+    buttons: Tuple[Dict[str, str], ...] = ()
+
+    @classmethod
+    def from_json(cls, item: Any) -> Optional["BotMessage"]:
+        if not isinstance(item, dict):
+            return None
+        text = item.get("text") or ""
+        if not text and item.get("image"):
+            text = str(item["image"])
+        buttons = tuple(
+            {"title": str(b.get("title") or ""), "payload": str(b.get("payload") or "")}
+            for b in item.get("buttons") or () if isinstance(b, dict)
+        )
+        if not text and not buttons:
+            return None
+        return cls(str(text), buttons)
+
+
+def conversation_id(chat_id: int) -> str:
+    """The assistant's conversation for a Telegram chat (one per chat, groups included)."""
+    return f"tg-{chat_id}"
+
+
+class AssistantRelay:
+    """Sends turns to the assistant over one HTTP connection pool; :meth:`close` when done."""
+
+    def __init__(self, rasa_url: str, relay_token: str, timeout: float = 30.0,
+                 connect_retry_delay: float = 1.0) -> None:
+        self.url = rasa_url.rstrip("/") + RELAY_PATH
+        self.relay_token = relay_token
+        self.timeout = timeout
+        self.connect_retry_delay = connect_retry_delay
+        self._client: Optional[httpx.AsyncClient] = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "AssistantRelay":
+        return cls(settings.rasa_url, settings.relay_token, settings.telegram_relay_timeout_seconds)
+
+    def _http(self) -> httpx.AsyncClient:
+        if self._client is None:
+            self._client = httpx.AsyncClient(
+                timeout=httpx.Timeout(self.timeout, connect=min(5.0, self.timeout)),
+                headers={"Authorization": f"Bearer {self.relay_token}"},
+                trust_env=False,  # the assistant is ours: never reach it through a proxy from the environment
+            )
+        return self._client
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    async def turn(self, chat_id: int, message: str, user_name: str = "") -> List[BotMessage]:
+        """The assistant's reply to ``message`` in this chat's conversation."""
+        body = {
+            "sender": conversation_id(chat_id),
+            "message": message,
+            "metadata": {"channel": "telegram", "chat_id": chat_id, "user_name": user_name},
+        }
+        for attempt in (1, 2):
+            try:
+                response = await self._http().post(self.url, json=body)
+                break
+            except httpx.ConnectError as exc:
+                # nothing reached the assistant, so sending again cannot repeat the turn
+                if attempt == 2:
+                    logger.error("telegram: the assistant at %s cannot be reached: %s", self.url, exc)
+                    return [BotMessage(TROUBLE)]
+                await asyncio.sleep(self.connect_retry_delay)
+            except httpx.TimeoutException:
+                logger.error("telegram: the assistant took longer than %.0f s for chat %s", self.timeout, chat_id)
+                return [BotMessage(TROUBLE)]
+            except httpx.HTTPError as exc:
+                logger.error("telegram: the assistant request failed for chat %s: %r", chat_id, exc)
+                return [BotMessage(TROUBLE)]
+        if response.status_code != 200:
+            hint = " (is the relay token the same on both sides?)" if response.status_code == 401 else ""
+            logger.error("telegram: the assistant answered HTTP %s%s: %.200s", response.status_code, hint,
+                         response.text)
+            return [BotMessage(TROUBLE)]
+        try:
+            items = response.json()
+        except ValueError:
+            logger.error("telegram: the assistant's answer is not JSON: %.200s", response.text)
+            return [BotMessage(TROUBLE)]
+        if not isinstance(items, list):
+            logger.error("telegram: the assistant's answer is not a list: %.200s", response.text)
+            return [BotMessage(TROUBLE)]
+        return [m for m in (BotMessage.from_json(item) for item in items) if m is not None]

@@ -1,0 +1,725 @@
+/*!
+ * Mutuals Assistant web chat widget.
+ *
+ * Embed on any page with one tag (no inline script needed, works under `script-src 'self'`):
+ *
+ *   <script src="https://web-host/static/widget/widget.js" defer
+ *           data-server="https://rasa-host:5005"    the Rasa server (socket.io at /socket.io)
+ *           data-title="Mutuals Assistant"          the panel's heading
+ *           data-color="#0b5c4a"                    accent colour (darkened if needed for contrast)
+ *           data-welcome="Hello! Ask me ..."        first message shown in a new conversation
+ *           data-path="/socket.io"                  optional: the socket.io path on the server
+ *           data-open="true"></script>              optional: start with the panel open
+ *
+ * It loads widget.css and the vendored socket.io client from the same folder tree as itself.
+ * Every piece of text it shows is put in the page with text nodes; it never parses HTML.
+ * The protocol is documented in bot/channels/socketio.py.
+ */
+(function () {
+  "use strict";
+
+  var PREFIX = "mutuals-widget";
+  var STORAGE_KEY = PREFIX + ":session";
+  var OPEN_KEY = PREFIX + ":open";
+  var WAIT_MS = 45000;
+
+  // ------------------------------------------------------------------ markdown renderer
+  // A deliberately tiny subset: paragraphs, "#" headings (shown as bold lines), "-"/"*"/"1."
+  // lists (nested by indentation), **bold**, *italic*, `code`, [links](http...) and \escapes.
+  // It builds DOM nodes; text is only ever set through text nodes.
+
+  function safeUrl(href, base) {
+    try {
+      var url = new URL(href, base || undefined);
+      if (url.protocol === "http:" || url.protocol === "https:") return url.href;
+    } catch (e) { /* not a URL */ }
+    return null;
+  }
+
+  function findClosing(text, marker, from) {
+    var i = text.indexOf(marker, from);
+    while (i !== -1 && text.charAt(i - 1) === "\\") i = text.indexOf(marker, i + 1);
+    return i;
+  }
+
+  // [text](url) starting at text[i] === "[": returns {label, href, end} or null
+  function matchLink(text, i) {
+    var depth = 0, j = i;
+    for (; j < text.length; j++) {
+      var c = text.charAt(j);
+      if (c === "\\") { j++; continue; }
+      if (c === "[") depth++;
+      else if (c === "]" && --depth === 0) break;
+    }
+    if (j >= text.length || text.charAt(j + 1) !== "(") return null;
+    var close = text.indexOf(")", j + 2);
+    if (close === -1) return null;
+    var target = text.slice(j + 2, close).trim().split(/\s+/)[0] || "";
+    if (target.charAt(0) === "<" && target.charAt(target.length - 1) === ">") target = target.slice(1, -1);
+    return { label: text.slice(i + 1, j), href: target, end: close + 1 };
+  }
+
+  function renderInline(text, parent, options) {
+    var doc = parent.ownerDocument || document;
+    var buffer = "";
+    function flush() {
+      if (buffer) { parent.appendChild(doc.createTextNode(buffer)); buffer = ""; }
+    }
+    var i = 0;
+    while (i < text.length) {
+      var c = text.charAt(i);
+      if (c === "\\" && i + 1 < text.length && /[\\`*_\[\]()#+\-.!<>]/.test(text.charAt(i + 1))) {
+        buffer += text.charAt(i + 1); i += 2; continue;
+      }
+      if ((c === "*" || c === "_") && text.charAt(i + 1) === c) {
+        var end = findClosing(text, c + c, i + 2);
+        if (end > i + 2) {
+          flush();
+          var strong = doc.createElement("strong");
+          renderInline(text.slice(i + 2, end), strong, options);
+          parent.appendChild(strong);
+          i = end + 2; continue;
+        }
+      }
+      if (c === "*" && text.charAt(i + 1) !== " " && text.charAt(i + 1) !== "*") {
+        var endEm = findClosing(text, "*", i + 1);
+        if (endEm > i + 1 && text.charAt(endEm - 1) !== " ") {
+          flush();
+          var em = doc.createElement("em");
+          renderInline(text.slice(i + 1, endEm), em, options);
+          parent.appendChild(em);
+          i = endEm + 1; continue;
+        }
+      }
+      if (c === "`") {
+        var endCode = text.indexOf("`", i + 1);
+        if (endCode > i + 1) {
+          flush();
+          var code = doc.createElement("code");
+          code.appendChild(doc.createTextNode(text.slice(i + 1, endCode)));
+          parent.appendChild(code);
+          i = endCode + 1; continue;
+        }
+      }
+      if (c === "[" && !(options && options.inLink)) {
+        var link = matchLink(text, i);
+        if (link) {
+          flush();
+          var href = safeUrl(link.href, options && options.base);
+          if (href) {
+            var a = doc.createElement("a");
+            a.href = href;
+            a.target = "_blank";
+            a.rel = "noopener";
+            renderInline(link.label, a, { base: options && options.base, inLink: true });
+            var hint = doc.createElement("span");
+            hint.className = "mw-vh";
+            hint.appendChild(doc.createTextNode(" (opens in a new tab)"));
+            a.appendChild(hint);
+            parent.appendChild(a);
+          } else {
+            // not a web address (javascript:, data:, ...): keep the words, drop the link
+            renderInline(link.label, parent, { base: options && options.base, inLink: true });
+          }
+          i = link.end; continue;
+        }
+      }
+      buffer += c; i++;
+    }
+    flush();
+    return parent;
+  }
+
+  var LIST_ITEM = /^(\s*)([-*+]|\d{1,9}[.)])\s+(.*)$/;
+  var HEADING = /^\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$/;
+
+  // markdown -> DocumentFragment. options: {base: URL relative links resolve against}
+  function renderMarkdown(text, options) {
+    var doc = document;
+    var fragment = doc.createDocumentFragment();
+    var lines = String(text == null ? "" : text).replace(/\r\n?/g, "\n").split("\n");
+    var paragraph = [];
+    var lists = []; // stack of {indent, el, ordered}
+    var lastItem = null, lastItemText = null;
+
+    function endParagraph() {
+      if (!paragraph.length) return;
+      var p = doc.createElement("p");
+      renderInline(paragraph.join(" "), p, options);
+      fragment.appendChild(p);
+      paragraph = [];
+    }
+    function endItem() {
+      if (lastItem && lastItemText !== null) renderInline(lastItemText, lastItem.textHolder, options);
+      lastItemText = null;
+    }
+    function endLists() {
+      endItem();
+      lists = []; lastItem = null;
+    }
+
+    lines.forEach(function (line) {
+      if (!line.trim()) { endParagraph(); endLists(); return; }
+      var m = LIST_ITEM.exec(line);
+      if (m) {
+        endParagraph();
+        endItem();
+        var indent = m[1].replace(/\t/g, "    ").length;
+        var ordered = /\d/.test(m[2].charAt(0));
+        while (lists.length && indent < lists[lists.length - 1].indent) lists.pop();
+        var top = lists[lists.length - 1];
+        if (top && indent > top.indent + 1 && lastItem) {
+          top = null; // a deeper list inside the last item
+        } else if (top && top.ordered !== ordered && indent === top.indent) {
+          lists.pop(); top = null;
+        }
+        if (!top) {
+          var el = doc.createElement(ordered ? "ol" : "ul");
+          if (ordered) {
+            var start = parseInt(m[2], 10);
+            if (start !== 1) el.start = start;
+          }
+          if (lists.length && lastItem) lastItem.appendChild(el); else fragment.appendChild(el);
+          top = { indent: indent, el: el, ordered: ordered };
+          lists.push(top);
+        }
+        var li = doc.createElement("li");
+        li.textHolder = li;
+        top.el.appendChild(li);
+        lastItem = li;
+        lastItemText = m[3];
+        return;
+      }
+      if (lists.length && lastItem) { // continuation of a list item
+        if (lastItemText === null) {
+          var more = doc.createElement("span");
+          lastItem.appendChild(doc.createTextNode(" "));
+          lastItem.appendChild(more);
+          lastItem.textHolder = more;
+          lastItemText = line.trim();
+        } else {
+          lastItemText += " " + line.trim();
+        }
+        return;
+      }
+      var h = HEADING.exec(line);
+      if (h) {
+        endParagraph();
+        var hp = doc.createElement("p");
+        hp.className = "mw-heading";
+        var strong = doc.createElement("strong");
+        renderInline(h[1], strong, options);
+        hp.appendChild(strong);
+        fragment.appendChild(hp);
+        return;
+      }
+      paragraph.push(line.trim());
+    });
+    endParagraph();
+    endLists();
+    return fragment;
+  }
+
+  // "Source: [Title](url)" as the last paragraph of an answer: {body, title, href} or null
+  var SOURCE = /(^|\n[ \t]*\n)[ \t]*Source:[ \t]*\[([^\]\n]+)\]\([ \t]*<?([^)\s>]+)>?[ \t]*\)\s*$/;
+  function splitSource(text, base) {
+    var m = SOURCE.exec(String(text || ""));
+    if (!m) return null;
+    var href = safeUrl(m[3], base);
+    if (!href) return null;
+    return { body: text.slice(0, m.index).replace(/\s+$/, ""), title: m[2].replace(/\\(.)/g, "$1"), href: href };
+  }
+
+  // ------------------------------------------------------------------ colours (WCAG)
+  function parseColor(value) {
+    var m = /^#?([0-9a-f]{3}|[0-9a-f]{6})$/i.exec(String(value || "").trim());
+    if (!m) return null;
+    var hex = m[1].length === 3 ? m[1].replace(/(.)/g, "$1$1") : m[1];
+    return [0, 2, 4].map(function (i) { return parseInt(hex.slice(i, i + 2), 16); });
+  }
+  function luminance(rgb) {
+    var c = rgb.map(function (v) {
+      v /= 255;
+      return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4);
+    });
+    return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2];
+  }
+  function contrast(a, b) {
+    var la = luminance(a), lb = luminance(b);
+    return (Math.max(la, lb) + 0.05) / (Math.min(la, lb) + 0.05);
+  }
+  // the colour, darkened until white text on it (and it on white) reaches 4.5:1
+  function accessibleAccent(value) {
+    var rgb = parseColor(value) || [11, 92, 74];
+    var white = [255, 255, 255];
+    for (var step = 0; step < 40 && contrast(rgb, white) < 4.5; step++) {
+      rgb = rgb.map(function (v) { return Math.floor(v * 0.93); });
+    }
+    return "#" + rgb.map(function (v) { return ("0" + v.toString(16)).slice(-2); }).join("");
+  }
+
+  // ------------------------------------------------------------------ the widget
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text != null) node.appendChild(document.createTextNode(text));
+    return node;
+  }
+
+  function storage(kind) {
+    try { var s = window[kind]; s.getItem("x"); return s; } catch (e) { return null; }
+  }
+
+  function Widget(script) {
+    var data = script.dataset || {};
+    this.scriptUrl = script.src || location.href;
+    this.base = new URL(".", this.scriptUrl).href;                 // .../static/widget/
+    this.linkBase = new URL("/", this.scriptUrl).href;              // the web server
+    this.server = data.server || new URL(this.scriptUrl).origin;
+    this.path = data.path || "/socket.io";
+    this.title = data.title || "Mutuals Assistant";
+    this.welcome = data.welcome || "";
+    this.maxChars = parseInt(data.maxChars, 10) || 2000;
+    this.accent = accessibleAccent(data.color);
+    this.local = storage("localStorage");
+    this.sessionStore = storage("sessionStorage");
+    this.socket = null;
+    this.sessionId = this.local ? this.local.getItem(STORAGE_KEY) : null;
+    this.shown = [];          // keys of the server's messages on screen, in order
+    this.waitTimer = null;
+    this.everConnected = false;
+    this.build();
+    this.loadCss();
+    if (data.open === "true" || (this.sessionStore && this.sessionStore.getItem(OPEN_KEY) === "1")) {
+      this.open(false);
+    } else if (this.sessionId) {
+      this.connect(); // a conversation is under way: hear replies and advisers' messages
+    }
+  }
+
+  Widget.prototype.build = function () {
+    var root = this.root = el("div", "mw-root");
+    root.hidden = true; // until widget.css has loaded
+    root.style.setProperty("--mw-accent", this.accent);
+
+    var launcher = this.launcher = el("button", "mw-launcher");
+    launcher.type = "button";
+    launcher.id = PREFIX + "-launcher";
+    launcher.setAttribute("aria-expanded", "false");
+    launcher.setAttribute("aria-controls", PREFIX + "-panel");
+    launcher.setAttribute("aria-haspopup", "dialog");
+    var icon = el("span", "mw-launcher-icon");
+    icon.setAttribute("aria-hidden", "true");
+    launcher.appendChild(icon);
+    launcher.appendChild(el("span", "mw-launcher-text", "Ask a question"));
+    this.unread = el("span", "mw-unread", "(new message)");
+    this.unread.hidden = true;
+    launcher.appendChild(this.unread);
+    launcher.setAttribute("title", "Chat with " + this.title);
+
+    var panel = this.panel = el("section", "mw-panel");
+    panel.id = PREFIX + "-panel";
+    panel.hidden = true;
+    panel.setAttribute("role", "dialog");
+    panel.setAttribute("aria-modal", "false");
+    panel.setAttribute("aria-labelledby", PREFIX + "-title");
+
+    var header = el("div", "mw-header");
+    var heading = el("h2", "mw-title", this.title);
+    heading.id = PREFIX + "-title";
+    var close = this.closeButton = el("button", "mw-close");
+    close.type = "button";
+    close.setAttribute("aria-label", "Close chat");
+    var x = el("span", null, "\u00d7");
+    x.setAttribute("aria-hidden", "true");
+    close.appendChild(x);
+    header.appendChild(heading);
+    header.appendChild(close);
+
+    var status = this.status = el("p", "mw-status");
+    status.setAttribute("role", "status");
+    status.hidden = true;
+
+    var handoff = this.handoff = el("p", "mw-handoff");
+    handoff.setAttribute("role", "status");
+    handoff.hidden = true;
+
+    var log = this.log = el("div", "mw-log");
+    log.setAttribute("role", "log");
+    log.setAttribute("aria-live", "polite");
+    log.setAttribute("aria-relevant", "additions");
+    log.setAttribute("aria-label", "Conversation");
+    log.tabIndex = 0; // so keyboard users can scroll it
+    this.welcomeNode = null;
+
+    var typing = this.typing = el("div", "mw-typing");
+    typing.hidden = true;
+    typing.setAttribute("role", "status");
+    var dots = el("span", "mw-dots");
+    dots.setAttribute("aria-hidden", "true");
+    dots.appendChild(el("span")); dots.appendChild(el("span")); dots.appendChild(el("span"));
+    typing.appendChild(dots);
+    typing.appendChild(el("span", "mw-vh", this.title + " is typing"));
+
+    var form = this.form = el("form", "mw-form");
+    form.setAttribute("novalidate", "");
+    var label = el("label", "mw-vh", "Your question");
+    label.htmlFor = PREFIX + "-input";
+    var input = this.input = el("textarea", "mw-input");
+    input.id = PREFIX + "-input";
+    input.rows = 1;
+    input.maxLength = this.maxChars;
+    input.placeholder = "Type your question";
+    input.setAttribute("autocomplete", "off");
+    input.setAttribute("enterkeyhint", "send");
+    var send = this.sendButton = el("button", "mw-send", "Send");
+    send.type = "submit";
+    form.appendChild(label);
+    form.appendChild(input);
+    form.appendChild(send);
+
+    var note = el("p", "mw-note", "Answers are general guidance, not legal or financial advice.");
+
+    panel.appendChild(header);
+    panel.appendChild(status);
+    panel.appendChild(handoff);
+    panel.appendChild(log);
+    panel.appendChild(typing);
+    panel.appendChild(form);
+    panel.appendChild(note);
+    root.appendChild(panel);
+    root.appendChild(launcher);
+    document.body.appendChild(root);
+
+    var self = this;
+    launcher.addEventListener("click", function () { self.open(true); });
+    close.addEventListener("click", function () { self.close(); });
+    panel.addEventListener("keydown", function (event) {
+      if (event.key === "Escape" || event.key === "Esc") { event.preventDefault(); self.close(); }
+    });
+    form.addEventListener("submit", function (event) { event.preventDefault(); self.submit(); });
+    input.addEventListener("keydown", function (event) {
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+        event.preventDefault();
+        self.submit();
+      }
+    });
+    input.addEventListener("input", function () { self.fitInput(); });
+  };
+
+  Widget.prototype.loadCss = function () {
+    var root = this.root;
+    var href = new URL("widget.css", this.base).href;
+    var existing = document.querySelector('link[data-mutuals-widget]');
+    if (existing) { root.hidden = false; return; }
+    var link = document.createElement("link");
+    link.rel = "stylesheet";
+    link.href = href;
+    link.setAttribute("data-mutuals-widget", "");
+    var show = function () { root.hidden = false; };
+    link.addEventListener("load", show);
+    link.addEventListener("error", show);
+    document.head.appendChild(link);
+  };
+
+  Widget.prototype.fitInput = function () {
+    var input = this.input;
+    input.style.height = "auto";
+    input.style.height = Math.min(input.scrollHeight + 2, 160) + "px";
+  };
+
+  Widget.prototype.open = function (moveFocus) {
+    this.panel.hidden = false;
+    this.root.classList.add("mw-open");
+    this.launcher.setAttribute("aria-expanded", "true");
+    this.unread.hidden = true;
+    if (this.sessionStore) this.sessionStore.setItem(OPEN_KEY, "1");
+    if (!this.welcomeNode && this.welcome) this.showWelcome();
+    this.connect();
+    this.scrollDown();
+    if (moveFocus) this.input.focus();
+  };
+
+  Widget.prototype.close = function () {
+    this.panel.hidden = true;
+    this.root.classList.remove("mw-open");
+    this.launcher.setAttribute("aria-expanded", "false");
+    if (this.sessionStore) this.sessionStore.removeItem(OPEN_KEY);
+    this.launcher.focus();
+  };
+
+  Widget.prototype.isOpen = function () { return !this.panel.hidden; };
+
+  Widget.prototype.showWelcome = function () {
+    var node = this.welcomeNode = this.messageNode({ text: this.welcome, sender: { kind: "bot" } });
+    node.classList.add("mw-welcome");
+    this.log.insertBefore(node, this.log.firstChild);
+  };
+
+  // ---------------------------------------------------------------- connection
+  Widget.prototype.setStatus = function (state, text) {
+    this.root.setAttribute("data-connection", state);
+    if (text) {
+      this.status.textContent = text;
+      this.status.hidden = false;
+    } else {
+      this.status.hidden = true;
+      this.status.textContent = "";
+    }
+  };
+
+  Widget.prototype.connect = function () {
+    if (this.socket || this.loadingClient) return;
+    var self = this;
+    if (typeof window.io === "function") { this.startSocket(); return; }
+    this.loadingClient = true;
+    this.setStatus("connecting", "Connecting\u2026");
+    var s = document.createElement("script");
+    s.src = new URL("../vendor/socket.io.min.js", this.base).href;
+    s.async = true;
+    s.addEventListener("load", function () { self.loadingClient = false; self.startSocket(); });
+    s.addEventListener("error", function () {
+      self.loadingClient = false;
+      self.setStatus("offline", "The chat could not be loaded. Please reload the page to try again.");
+    });
+    document.head.appendChild(s);
+  };
+
+  Widget.prototype.startSocket = function () {
+    var self = this;
+    if (this.socket) return;
+    this.setStatus("connecting", "Connecting\u2026");
+    var socket = this.socket = window.io(this.server, {
+      path: this.path,
+      reconnectionDelay: 1000,
+      reconnectionDelayMax: 10000,
+      timeout: 10000
+    });
+    socket.on("connect", function () {
+      self.everConnected = true;
+      self.setStatus("connecting", "Connecting\u2026");
+      socket.emit("session_request", { session_id: self.sessionId });
+    });
+    socket.on("session_confirm", function (id) {
+      var sessionId = typeof id === "string" ? id : id && id.session_id;
+      if (!sessionId) return;
+      self.sessionId = sessionId;
+      if (self.local) self.local.setItem(STORAGE_KEY, sessionId);
+      self.setStatus("online", "");
+      socket.emit("history_request", { session_id: sessionId });
+    });
+    socket.on("history", function (data) { self.showHistory((data && data.messages) || []); });
+    socket.on("bot_uttered", function (message) { self.receive(message); });
+    socket.on("disconnect", function (reason) {
+      self.stopWaiting();
+      if (reason === "io client disconnect") return;
+      self.setStatus("reconnecting", "Connection lost. Reconnecting\u2026");
+    });
+    socket.on("connect_error", function () {
+      self.stopWaiting();
+      self.setStatus("offline", self.everConnected
+        ? "Connection lost. Reconnecting\u2026"
+        : "Can't reach the assistant right now. Trying again\u2026");
+    });
+  };
+
+  Widget.prototype.ready = function () {
+    return !!(this.socket && this.socket.connected && this.sessionId &&
+              this.root.getAttribute("data-connection") === "online");
+  };
+
+  // ---------------------------------------------------------------- messages
+  function keyOf(message) {
+    var kind = (message.sender && message.sender.kind) || "bot";
+    return (kind === "user" ? "u:" : "b:") + String(message.text || "").trim();
+  }
+
+  Widget.prototype.senderLabel = function (sender) {
+    var kind = sender && sender.kind;
+    if (kind === "user") return "You";
+    if (kind === "adviser") return (sender.name ? sender.name : "Adviser") + " (adviser)";
+    return (sender && sender.name) || this.title;
+  };
+
+  Widget.prototype.messageNode = function (message) {
+    var sender = message.sender || { kind: "bot" };
+    var kind = sender.kind === "user" || sender.kind === "adviser" ? sender.kind : "bot";
+    var node = el("div", "mw-msg mw-" + kind);
+    var who = el("p", kind === "adviser" ? "mw-who" : "mw-who mw-vh", this.senderLabel(sender));
+    node.appendChild(who);
+    var body = el("div", "mw-body");
+    var text = String(message.text || "");
+    if (kind === "user") {
+      body.appendChild(el("p", null, text));
+    } else {
+      var source = splitSource(text, this.linkBase);
+      body.appendChild(renderMarkdown(source ? source.body : text, { base: this.linkBase }));
+      if (source) {
+        var p = el("p", "mw-source", "Source: ");
+        var a = el("a", null, source.title);
+        a.href = source.href;
+        a.target = "_blank";
+        a.rel = "noopener";
+        a.appendChild(el("span", "mw-vh", " (opens in a new tab)"));
+        p.appendChild(a);
+        body.appendChild(p);
+      }
+    }
+    node.appendChild(body);
+    return node;
+  };
+
+  Widget.prototype.buttonsNode = function (buttons) {
+    var self = this;
+    var group = el("div", "mw-buttons");
+    group.setAttribute("role", "group");
+    group.setAttribute("aria-label", "Suggested replies");
+    buttons.forEach(function (b) {
+      if (!b || !b.title) return;
+      var button = el("button", "mw-button", String(b.title));
+      button.type = "button";
+      button.addEventListener("click", function () {
+        if (self.send(String(b.payload || b.title), String(b.title))) self.input.focus();
+      });
+      group.appendChild(button);
+    });
+    return group;
+  };
+
+  Widget.prototype.clearButtons = function () {
+    var groups = this.log.querySelectorAll(".mw-buttons");
+    for (var i = 0; i < groups.length; i++) groups[i].parentNode.removeChild(groups[i]);
+  };
+
+  Widget.prototype.append = function (message, withButtons) {
+    var node = this.messageNode(message);
+    if (withButtons && message.buttons && message.buttons.length) node.appendChild(this.buttonsNode(message.buttons));
+    this.log.appendChild(node);
+    return node;
+  };
+
+  Widget.prototype.scrollDown = function () {
+    this.log.scrollTop = this.log.scrollHeight;
+  };
+
+  Widget.prototype.showHistory = function (messages) {
+    messages = messages.filter(function (m) { return m && (m.text || (m.buttons && m.buttons.length)); });
+    var keys = messages.map(keyOf);
+    var shown = this.shown;
+    var prefix = shown.length <= keys.length && shown.every(function (k, i) { return keys[i] === k; });
+    var start = prefix ? shown.length : 0;
+    if (!prefix) {
+      // what is on screen differs from the server's record: show the record instead
+      this.log.setAttribute("aria-busy", "true");
+      var nodes = this.log.querySelectorAll(".mw-msg:not(.mw-welcome)");
+      for (var i = 0; i < nodes.length; i++) nodes[i].parentNode.removeChild(nodes[i]);
+      this.shown = [];
+    }
+    if (start < messages.length) this.clearButtons();
+    for (var j = start; j < messages.length; j++) {
+      this.append(messages[j], j === messages.length - 1 && keys[j].charAt(0) === "b");
+      this.shown.push(keys[j]);
+    }
+    this.log.removeAttribute("aria-busy");
+    this.scrollDown();
+  };
+
+  Widget.prototype.receive = function (message) {
+    if (!message || typeof message !== "object") return;
+    if (message.event) this.handleEvent(message.event, message);
+    if (!message.text && !(message.buttons && message.buttons.length)) return;
+    this.stopWaiting();
+    this.clearButtons();
+    this.append(message, true);
+    this.shown.push(keyOf(message));
+    this.scrollDown();
+    if (!this.isOpen()) this.unread.hidden = false;
+  };
+
+  // Events about the conversation (a later issue sends handoff events): shown in the status
+  // line under the header, and passed on to the page as a "mutuals-widget:event" DOM event.
+  Widget.prototype.handleEvent = function (event, message) {
+    var detail = typeof event === "string" ? { type: event } : (event && typeof event === "object" ? event : {});
+    var name = (message.sender && message.sender.name) || detail.adviser || detail.name || "An adviser";
+    var state = String(detail.status || detail.state || detail.type || "");
+    var text = typeof detail.text === "string" ? detail.text : typeof detail.message === "string" ? detail.message : "";
+    if (!text) {
+      if (/request|wait|queue|pending/i.test(state)) text = "Waiting for an adviser to join\u2026";
+      else if (/accept|join|start|connect/i.test(state)) text = name + " (adviser) has joined the conversation.";
+      else if (/end|close|leave|left|cancel|resolve/i.test(state)) text = "The adviser has left the conversation.";
+    }
+    this.root.setAttribute("data-handoff", state.replace(/[^a-z_-]/gi, "").toLowerCase() || "unknown");
+    if (text) {
+      this.handoff.textContent = text;
+      this.handoff.hidden = false;
+    } else {
+      this.handoff.hidden = true;
+    }
+    try {
+      this.root.dispatchEvent(new CustomEvent(PREFIX + ":event", { bubbles: true, detail: detail }));
+    } catch (e) { /* old browsers */ }
+  };
+
+  Widget.prototype.startWaiting = function () {
+    var self = this;
+    this.typing.hidden = false;
+    clearTimeout(this.waitTimer);
+    this.waitTimer = setTimeout(function () { self.stopWaiting(); }, WAIT_MS);
+    this.scrollDown();
+  };
+
+  Widget.prototype.stopWaiting = function () {
+    clearTimeout(this.waitTimer);
+    this.typing.hidden = true;
+  };
+
+  // send a message (or a button's payload with its title); false if it could not go
+  Widget.prototype.send = function (message, buttonTitle) {
+    if (!this.ready()) {
+      this.setStatus(this.root.getAttribute("data-connection") || "offline",
+        "Not connected, so your message was not sent. Reconnecting\u2026");
+      return false;
+    }
+    var shownText = buttonTitle || message;
+    var data = { session_id: this.sessionId, message: message };
+    if (buttonTitle) data.button_title = buttonTitle;
+    this.clearButtons();
+    this.append({ text: shownText, sender: { kind: "user" } }, false);
+    this.shown.push(keyOf({ text: shownText, sender: { kind: "user" } }));
+    this.socket.emit("user_uttered", data);
+    this.startWaiting();
+    return true;
+  };
+
+  Widget.prototype.submit = function () {
+    var text = this.input.value.trim();
+    if (!text) { this.input.focus(); return; }
+    if (this.send(text)) {
+      this.input.value = "";
+      this.fitInput();
+    }
+    this.input.focus();
+  };
+
+  // ---------------------------------------------------------------- start
+  function currentScript() {
+    if (document.currentScript) return document.currentScript;
+    var scripts = document.querySelectorAll("script[src*='widget.js']");
+    return scripts[scripts.length - 1] || null;
+  }
+
+  var api = window.MutualsWidget = window.MutualsWidget || {};
+  api.renderMarkdown = renderMarkdown;
+  api.splitSource = splitSource;
+  api.safeUrl = safeUrl;
+  api.accessibleAccent = accessibleAccent;
+  api.contrast = function (a, b) { return contrast(parseColor(a), parseColor(b)); };
+
+  var script = currentScript();
+  function start() {
+    if (api.instance || !script) return;
+    api.instance = new Widget(script);
+  }
+  if (document.body) start();
+  else document.addEventListener("DOMContentLoaded", start);
+})();
