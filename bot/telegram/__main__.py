@@ -1,0 +1,5 @@
+import sys
+
+from ._front_end import main
+
+sys.exit(main())
