@@ -15,13 +15,18 @@ import sys
 
 
 def install_fast_action_validation() -> None:
-    from jsonschema import Draft4Validator, ValidationError
+    from jsonschema import ValidationError
+    from jsonschema.validators import validator_for
     from rasa.core.actions.action import RemoteAction
     from rasa.shared.constants import DOCS_BASE_URL
 
     @functools.lru_cache(maxsize=1)
-    def validator() -> Draft4Validator:
-        return Draft4Validator(RemoteAction.action_response_format_spec())
+    def validator():
+        # the same validator class jsonschema.validate would pick, and the schema checked once
+        schema = RemoteAction.action_response_format_spec()
+        cls = validator_for(schema)
+        cls.check_schema(schema)
+        return cls(schema)
 
     def _validate_action_result(self, result):  # same contract as Rasa's own
         try:

@@ -40,7 +40,6 @@ def child_env(settings: Settings) -> Dict[str, str]:
         "PYTHONUNBUFFERED": "1",
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH", "")])),
         "TF_CPP_MIN_LOG_LEVEL": "2",
-        "SANIC_NO_UVLOOP": env.get("SANIC_NO_UVLOOP", ""),
     })
     return env
 

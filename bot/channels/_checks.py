@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 
-from bot.guidance import assess_message
+from bot.guidance import ADVISER_PAYLOAD, assess_message
+from bot.guidance._answer import ADVISER_BUTTON_TITLE
 
 SENDER_ID = re.compile(r"^[A-Za-z0-9_.:\-]{1,128}$")
 RESERVED_PREFIXES = ("tg-",)  # conversations only the Telegram relay may speak in
@@ -19,15 +20,21 @@ def check_sender(sender: Any, allow_reserved: bool = False) -> Optional[str]:
     return None
 
 
-def check_text(message: Any, max_chars: int) -> Tuple[Optional[str], Optional[str]]:
-    """``(error, reply)``: an error for a wrong type (HTTP 400), or a polite reply that stands
-    in for the assistant's (empty or too long), or ``(None, None)`` when the text may go on."""
+def check_text(message: Any, max_chars: int) -> Tuple[Optional[str], Optional[Dict[str, Any]]]:
+    """``(error, reply)``: an error for a wrong type (HTTP 400), or a reply that stands in for the
+    assistant's when the message has nothing to search (empty, too long, no words, not English),
+    or ``(None, None)`` when the text may go on to Rasa."""
     if message is not None and not isinstance(message, str):
         return "'message' must be a string", None
+    if isinstance(message, str) and message.startswith("/"):
+        return None, None  # a button's payload
     problem = assess_message(message, max_chars)
-    if problem and problem[0] in ("empty", "too_long"):
-        return None, problem[1]
+    if problem:
+        reason, text = problem
+        buttons = [{"title": ADVISER_BUTTON_TITLE, "payload": ADVISER_PAYLOAD}] if reason == "not_english" else []
+        return None, {"text": text, "buttons": buttons}
     return None, None
+
 
 TROUBLE = ("Sorry, I'm having trouble answering right now. Please try again in a minute; "
            "your conversation is kept.")

@@ -22,6 +22,14 @@ from ._checks import TROUBLE, check_sender, check_text
 logger = logging.getLogger(__name__)
 
 
+class WholeMessages(CollectingOutputChannel):
+    """Collects each bot message whole: Rasa's collector cuts text into one message per paragraph,
+    which would part an answer from its source line."""
+
+    async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
+        await self._persist_message(self._message(recipient_id, text=text.strip()))
+
+
 def _error(status: int, message: str) -> HTTPResponse:
     return response.json({"error": message}, status=status)
 
@@ -74,8 +82,8 @@ class CheckedRestInput(RestInput):
             if error:
                 return _error(400, error)
             if reply:
-                return response.json([{"recipient_id": sender, "text": reply}])
-            collector = CollectingOutputChannel()
+                return response.json([{"recipient_id": sender, **reply}])
+            collector = WholeMessages()
             try:
                 await on_new_message(UserMessage(
                     body["message"], collector, sender,

@@ -180,7 +180,8 @@ class WidgetInput(InputChannel):
                 return
             error, reply = check_text(data.get("message"), self.max_chars)
             if error or reply:
-                await output.emit(sid, bot_message(reply or "Sorry, I couldn't read that message."))
+                reply = reply or {"text": "Sorry, I couldn't read that message.", "buttons": []}
+                await output.emit(sid, bot_message(reply["text"], reply["buttons"]))
                 return
             metadata = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
             title = data.get("button_title")

@@ -378,7 +378,7 @@
     form.appendChild(input);
     form.appendChild(send);
 
-    var note = el("p", "mw-note", "Answers are general guidance, not legal or financial advice.");
+    var note = el("p", "mw-note", "General guidance, not legal or financial advice.");
 
     panel.appendChild(header);
     panel.appendChild(status);
@@ -425,7 +425,8 @@
   Widget.prototype.fitInput = function () {
     var input = this.input;
     input.style.height = "auto";
-    input.style.height = Math.min(input.scrollHeight + 2, 160) + "px";
+    input.style.height = Math.min(input.scrollHeight + 4, 160) + "px";
+    input.style.overflowY = input.scrollHeight + 4 > 160 ? "auto" : "hidden";
   };
 
   Widget.prototype.open = function (moveFocus) {
@@ -598,8 +599,16 @@
     return node;
   };
 
-  Widget.prototype.scrollDown = function () {
-    this.log.scrollTop = this.log.scrollHeight;
+  // to the end of the conversation; but a long new message is shown from its start
+  Widget.prototype.scrollDown = function (node) {
+    var log = this.log;
+    var end = log.scrollHeight - log.clientHeight;
+    if (node && node.offsetHeight > log.clientHeight - 24) {
+      var top = node.getBoundingClientRect().top - log.getBoundingClientRect().top + log.scrollTop - 12;
+      log.scrollTop = Math.min(end, Math.max(0, top));
+    } else {
+      log.scrollTop = end;
+    }
   };
 
   Widget.prototype.showHistory = function (messages) {
@@ -630,9 +639,9 @@
     if (!message.text && !(message.buttons && message.buttons.length)) return;
     this.stopWaiting();
     this.clearButtons();
-    this.append(message, true);
+    var node = this.append(message, true);
     this.shown.push(keyOf(message));
-    this.scrollDown();
+    this.scrollDown(node);
     if (!this.isOpen()) this.unread.hidden = false;
   };
 

@@ -1,0 +1,100 @@
+"""The chat widget as a test sees it in the browser (a small page object)."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Callable, List, Optional
+
+import pytest
+
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+
+
+def wait_for(condition: Callable[[], object], timeout: float = 30.0, message: str = "",
+             interval: float = 0.1):
+    """Poll ``condition`` until it returns something truthy; that value, or a failed test."""
+    deadline = time.monotonic() + timeout
+    last_error: Optional[BaseException] = None
+    while time.monotonic() < deadline:
+        try:
+            value = condition()
+            if value:
+                return value
+        except Exception as exc:  # stale elements and the like: try again
+            last_error = exc
+        time.sleep(interval)
+    pytest.fail(f"timed out after {timeout}s waiting for {message or condition}"
+                + (f" (last error: {last_error!r})" if last_error else ""))
+
+
+SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "widget.png"
+LAUNCHER = "#mutuals-widget-launcher"
+PANEL = "#mutuals-widget-panel"
+INPUT = "#mutuals-widget-input"
+LOG = ".mw-log"
+
+
+class Chat:
+    def __init__(self, driver, timeout: float = 60.0):
+        self.driver = driver
+        self.timeout = timeout
+
+    def find(self, css: str):
+        return self.driver.find_element(By.CSS_SELECTOR, css)
+
+    def find_all(self, css: str) -> List:
+        return self.driver.find_elements(By.CSS_SELECTOR, css)
+
+    # -------------------------------------------------------------- state
+    def launcher_shown(self) -> bool:
+        found = self.find_all(LAUNCHER)
+        return bool(found) and found[0].is_displayed()
+
+    def is_open(self) -> bool:
+        found = self.find_all(PANEL)
+        return bool(found) and found[0].is_displayed()
+
+    def connection(self) -> str:
+        return self.find(".mw-root").get_attribute("data-connection") or ""
+
+    def status(self) -> str:
+        node = self.find(".mw-status")
+        return node.text if node.is_displayed() else ""
+
+    def wait_online(self) -> None:
+        wait_for(lambda: self.connection() == "online", self.timeout,
+                 "the widget to connect to the Rasa server")
+
+    def active_id(self) -> str:
+        return self.driver.execute_script("return document.activeElement && document.activeElement.id") or ""
+
+    def bot_messages(self) -> List:
+        return self.find_all(f"{LOG} .mw-msg.mw-bot:not(.mw-welcome), {LOG} .mw-msg.mw-adviser")
+
+    def user_texts(self) -> List[str]:
+        return [m.text.strip() for m in self.find_all(f"{LOG} .mw-msg.mw-user .mw-body")]
+
+    def typing(self) -> bool:
+        return self.find(".mw-typing").is_displayed()
+
+    # -------------------------------------------------------------- actions
+    def open(self) -> None:
+        wait_for(lambda: self.launcher_shown() or self.is_open(), 20, "the widget to show")
+        if not self.is_open():
+            self.find(LAUNCHER).click()
+        wait_for(self.is_open, 10, "the panel to open")
+        self.wait_online()
+
+    def wait_reply(self, before: int):
+        """The newest bot message once one more than ``before`` arrived and typing stopped."""
+        wait_for(lambda: len(self.bot_messages()) > before and not self.typing(), self.timeout,
+                 "the assistant's reply")
+        return self.bot_messages()[-1]
+
+    def ask(self, text: str):
+        before = len(self.bot_messages())
+        box = self.find(INPUT)
+        box.send_keys(text)
+        box.send_keys(Keys.ENTER)
+        return self.wait_reply(before)
