@@ -181,7 +181,8 @@ class TelegramConversations:
         if payload is None:
             await query.answer(wording.BUTTON_EXPIRED, show_alert=True)
             return
-        await query.answer()
+        with contextlib.suppress(TelegramError):  # an old query can no longer be answered; relay it anyway
+            await query.answer()
         if query.message is None:  # a button on a message we cannot see (inline mode): nothing to answer in
             return
         await self.take_turn(query.message.chat, query.from_user, payload)

@@ -60,9 +60,8 @@ async def test_a_button_press_is_answered_and_its_payload_relayed():
 async def test_a_long_answer_is_split_at_paragraphs_and_keeps_its_link():
     async with stand_ins_and_front_end() as (api, assistant, _):
         api.inject(message_update(api.next_update_id(), CHAT, "Give me the long version"))
-        await api.wait_for(lambda: assistant.turns)
-        await asyncio.sleep(0.3)
-        parts = await api.wait_for_messages(CHAT, 2)
+        await api.wait_for(lambda: any("Source" in c.params["visible_text"] for c in api.sent(CHAT)))
+        parts = api.sent(CHAT)
         texts = [p.params["visible_text"] for p in parts]
         assert all(len(t) <= 4096 for t in texts) and len(texts) >= 2
         assert all(t.startswith("Part ") or t.startswith("Source") for t in texts)
