@@ -52,7 +52,13 @@
       else if (c === "]" && --depth === 0) break;
     }
     if (j >= text.length || text.charAt(j + 1) !== "(") return null;
-    var close = text.indexOf(")", j + 2);
+    var close = -1, parens = 0;
+    for (var k = j + 2; k < text.length; k++) { // balanced parentheses, as in Act_(2014)
+      var d = text.charAt(k);
+      if (d === "\\") { k++; continue; }
+      if (d === "(") parens++;
+      else if (d === ")" && parens-- === 0) { close = k; break; }
+    }
     if (close === -1) return null;
     var target = text.slice(j + 2, close).trim().split(/\s+/)[0] || "";
     if (target.charAt(0) === "<" && target.charAt(target.length - 1) === ">") target = target.slice(1, -1);
