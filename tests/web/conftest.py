@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import http.server
-import os
 import shutil
 import threading
 from pathlib import Path
@@ -12,34 +11,8 @@ from typing import Callable, Iterator
 
 import pytest
 
-from bot.settings import ROOT
 from bot.stack import free_port
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run"]
-
-
-def make_driver(user_data_dir: Path, width: int = 1024, height: int = 768):
-    if not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)):
-        pytest.fail("the browser tests need Debian's chromium and chromium-driver "
-                    "(scripts/test-system-packages.sh installs them)")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in FLAGS:
-        options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={user_data_dir}")
-    options.add_argument(f"--window-size={width},{height}")
-    options.add_argument("--lang=en-GB")
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
-    driver.set_page_load_timeout(30)
-    driver.set_script_timeout(30)
-    return driver
+from widget_page import make_driver
 
 
 @pytest.fixture
@@ -91,6 +64,10 @@ def other_site(tmp_path_factory):
         def add(self, name: str, html: str) -> str:
             (root / name).write_text(html)
             return f"{self.url}/{name}"
+
+        def copy(self, source: Path, name: str = "") -> str:
+            shutil.copyfile(source, root / (name or source.name))
+            return f"{self.url}/{name or source.name}"
 
     yield Site()
     server.shutdown()

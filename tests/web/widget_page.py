@@ -1,6 +1,8 @@
-"""The chat widget as a test sees it in the browser (a small page object)."""
+"""Headless Chromium for the tests (Debian's, through /usr/bin/chromedriver) and the chat widget
+as a test sees it in the browser (a small page object)."""
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import Callable, List, Optional
@@ -9,6 +11,33 @@ import pytest
 
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def make_driver(user_data_dir: Path, width: int = 1024, height: int = 768):
+    if not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)):
+        pytest.fail("the browser tests need Debian's chromium and chromium-driver "
+                    "(scripts/test-system-packages.sh installs them)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in FLAGS:
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={user_data_dir}")
+    options.add_argument(f"--window-size={width},{height}")
+    options.add_argument("--lang=en-GB")
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
+    driver.set_page_load_timeout(30)
+    driver.set_script_timeout(30)
+    return driver
 
 
 def wait_for(condition: Callable[[], object], timeout: float = 30.0, message: str = "",

@@ -1,0 +1,95 @@
+"""The widget's files and how they get to the browser (fast: no browser, no assistant)."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import stat
+
+import pytest
+
+from bot import provision
+from bot.settings import ROOT, Settings
+
+STATIC = ROOT / "bot" / "web" / "static"
+WIDGET_JS = (STATIC / "widget" / "widget.js").read_text()
+WIDGET_CSS = (STATIC / "widget" / "widget.css").read_text()
+HOME = (ROOT / "bot" / "web" / "templates" / "home.html").read_text()
+
+
+def code_only(js: str) -> str:
+    """widget.js without its comments (the header shows an example tag with URLs)."""
+    return re.sub(r"/\*.*?\*/|(?<![:\"'\\])//[^\n]*", "", js, flags=re.S)
+
+
+@pytest.mark.parametrize("sink", ["innerHTML", "outerHTML", "insertAdjacentHTML", "document.write",
+                                  "eval(", "new Function", "setAttribute(\"on", "srcdoc",
+                                  "createContextualFragment", "DOMParser"])
+def test_widget_never_parses_html(sink):
+    assert sink not in WIDGET_JS
+
+
+def test_nothing_loads_from_another_host():
+    code = code_only(WIDGET_JS)
+    assert not re.search(r"https?://", code), "widget.js loads everything relative to itself"
+    assert not re.search(r"https?://|@import", WIDGET_CSS)
+    assert "../vendor/socket.io.min.js" in code and '"widget.css"' in code
+
+
+def test_demo_page_embeds_with_one_tag_and_no_inline_script():
+    tags = re.findall(r"<script\b[^>]*>", HOME)
+    assert len(tags) == 1
+    tag = tags[0]
+    assert 'src="/static/widget/widget.js"' in tag
+    for name in ("data-server", "data-title", "data-color", "data-welcome"):
+        assert name in tag
+    assert not re.search(r"\son[a-z]+\s*=", HOME)
+    assert re.search(r"<script\b[^>]*></script>", HOME)  # nothing between the tags
+
+
+def test_socket_io_client_is_pinned():
+    package = json.loads((ROOT / "package.json").read_text())
+    lock = json.loads((ROOT / "package-lock.json").read_text())
+    wanted = package["dependencies"]["socket.io-client"]
+    assert re.fullmatch(r"4\.\d+\.\d+", wanted), "an exact 4.x: engine.io protocol v4, as python-socketio 5.9"
+    assert lock["packages"]["node_modules/socket.io-client"]["version"] == wanted
+    vendored = STATIC / "vendor" / "socket.io.min.js"
+    if vendored.exists():  # made by 'mutuals setup'
+        assert f"Socket.IO v{wanted}" in vendored.read_text()[:200]
+
+
+def test_widget_assets_runs_npm_only_when_the_lock_changes(tmp_path, monkeypatch):
+    root = tmp_path / "repo"
+    (root / "bot" / "web" / "static").mkdir(parents=True)
+    (root / "package.json").write_text('{"dependencies": {"socket.io-client": "4.8.1"}}')
+    (root / "package-lock.json").write_text('{"lockfileVersion": 3}')
+    calls = tmp_path / "calls"
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    npm = bin_dir / "npm"
+    npm.write_text(f"""#!/bin/sh
+echo "$@" >> {calls}
+mkdir -p node_modules/socket.io-client/dist
+echo "/*! Socket.IO v4.8.1 $(cat package-lock.json) */" > node_modules/socket.io-client/dist/socket.io.min.js
+""")
+    npm.chmod(npm.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setattr(provision, "ROOT", root)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    settings = Settings.from_env(env={})
+    vendored = root / "bot" / "web" / "static" / "vendor" / "socket.io.min.js"
+
+    assert provision.widget_assets(settings) is True
+    assert calls.read_text().split() == ["ci", "--ignore-scripts", "--no-audit", "--no-fund"]
+    assert "Socket.IO v4.8.1" in vendored.read_text()
+    assert provision.widget_assets(settings) is False  # nothing changed: no npm
+    assert len(calls.read_text().splitlines()) == 1
+
+    vendored.unlink()  # the copy goes missing: copied again without npm
+    assert provision.widget_assets(settings) is False
+    assert vendored.exists()
+
+    (root / "package-lock.json").write_text('{"lockfileVersion": 3, "changed": true}')
+    assert provision.widget_assets(settings) is True
+    assert len(calls.read_text().splitlines()) == 2
+    assert "changed" in vendored.read_text()
+
