@@ -9,9 +9,19 @@ Differences from Rasa 3.6's own:
 - one ``bot_uttered`` event per bot message, with its buttons, instead of one per paragraph;
 - ``history_request`` answers with the conversation so far, read from the tracker store.
 
-Events (client → server): ``session_request {session_id?}``, ``user_uttered {session_id,
-message, metadata?}``, ``history_request {session_id}``. Server → client: ``session_confirm``
-(the id), ``bot_uttered {text, buttons, sender}``, ``history {messages}``.
+Events (client → server):
+- ``session_request {session_id?}``: join the conversation (a stored id, or none for a new
+  one); answered with ``session_confirm`` carrying the id (a string) to keep in localStorage;
+- ``user_uttered {session_id, message, button_title?, metadata?}``: a message; for a quick-reply
+  button, ``message`` is its payload (``/intent...``) and ``button_title`` its title, which the
+  history then shows instead of the payload;
+- ``history_request {}``: answered with ``history {messages: [{text, buttons, sender}]}``, the
+  conversation so far (the widget asks again after every reconnect, to show what it missed).
+
+Server → client: ``session_confirm``, ``history``, and ``bot_uttered {text, buttons:
+[{title, payload}], sender: {kind: "bot"|"adviser", name?}, event?}``; a message with an
+``event`` (such as a handoff's status) may have empty text. ``sender.kind`` in ``history`` is
+``user``, ``bot`` or ``adviser``. The client is bot/web/static/widget/widget.js.
 """
 from __future__ import annotations
 
