@@ -63,6 +63,20 @@ def index(settings: Settings, force: bool = False) -> bool:
     return True
 
 
+def onnx_embedder(settings: Settings, force: bool = False) -> bool:
+    """Export the embedding model to ONNX (``var/onnx/``) when it is not there for this model:
+    the action server then embeds with onnxruntime, about 3x faster and without torch;
+    ``True`` if it exported. Without an export everything still works, on torch."""
+    from bot.guidance._embedder import export_onnx, onnx_dir, onnx_is_current
+
+    target = onnx_dir(settings.var_dir)
+    if not force and onnx_is_current(target):
+        say("The embedding model's ONNX export is up to date")
+        return False
+    say("Exporting the embedding model to ONNX")
+    return export_onnx(target, force=True)
+
+
 def widget_assets(settings: Settings, force: bool = False) -> bool:
     """Vendor the browser's socket.io client for the chat widget: ``npm ci`` when
     package-lock.json changed since the last time, then copy its built file into
@@ -103,5 +117,6 @@ def setup(settings: Settings, for_tests: bool = False) -> None:
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     settings.with_secrets()
     train(settings)
+    onnx_embedder(settings)
     index(settings)
     widget_assets(settings)
