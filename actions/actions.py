@@ -5,7 +5,7 @@ import logging
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.guidance import Answer, GuidanceDesk, GuidanceIndex
@@ -37,6 +37,9 @@ def say(dispatcher: CollectingDispatcher, answer: Answer) -> None:
     dispatcher.utter_message(
         text=answer.text,
         buttons=[{"title": b.title, "payload": b.payload} for b in answer.buttons],
+        # kept with the bot message in the tracker (not shown to the person): what advisers see
+        guidance={"answered": answer.answered, "confidence": round(answer.confidence, 4), "reason": answer.reason,
+                  "sources": [{"slug": s.slug, "title": s.title, "url": s.url} for s in answer.sources]},
     )
 
 
@@ -54,20 +57,13 @@ class ActionAnswerFromGuidance(Action):
             "guidance answer: answered=%s reason=%s confidence=%.3f sources=%s",
             answer.answered, answer.reason, answer.confidence, [s.slug for s in answer.sources],
         )
-        say(dispatcher, answer)
         misses = 0.0 if answer.answered else float(tracker.get_slot("misses") or 0) + 1
-        return [SlotSet("adviser_offered", not answer.answered), SlotSet("misses", misses),
-                SlotSet("guidance_slug", None)]
-
-
-class ActionRequestHuman(Action):
-    def name(self) -> Text:
-        return "action_request_human"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
-        dispatcher.utter_message(text=(
-            "I've noted that you'd like to talk to a human adviser. Advisers can't join this chat yet, "
-            "so for now please keep asking me, and check the source under each answer. "
-            "Type \"cancel\" or ask another question at any time."))
-        return [SlotSet("adviser_offered", False), SlotSet("misses", 0.0)]
+        events = [SlotSet("adviser_offered", not answer.answered), SlotSet("misses", misses),
+                  SlotSet("guidance_slug", None)]
+        if answer.answered:
+            events.append(SlotSet("last_topic", answer.sources[0].title))
+        if misses >= 2 and answer.reason == "not_confident":
+            dispatcher.utter_message(text="I couldn't answer that either, so let me pass your question to an adviser.")
+            return events + [FollowupAction("action_request_human")]
+        say(dispatcher, answer)
+        return events

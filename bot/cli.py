@@ -121,6 +121,37 @@ def cmd_eval_retrieval(args, settings: Settings) -> int:
     return 0
 
 
+def cmd_adviser_add(args, settings: Settings) -> int:
+    import getpass
+
+    from bot.console import WeakPassword, hash_password
+    from bot.handoff import HandoffError, HandoffStore
+
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass(f"Password for {args.email}: ")
+        if getpass.getpass("The same again: ") != password:
+            print("mutuals: the two passwords differ; nothing was changed", file=sys.stderr)
+            return 2
+    try:
+        adviser = HandoffStore(settings.handoff_store).add_adviser(args.name, args.email, args.role,
+                                                                   hash_password(password))
+    except (WeakPassword, HandoffError) as exc:
+        print(f"mutuals: {exc}; nothing was changed", file=sys.stderr)
+        return 2
+    print(f"added {adviser.role} {adviser.name} <{adviser.email}> (#{adviser.id}); they sign in at {settings.web_url}/console")
+    return 0
+
+
+def cmd_adviser_list(args, settings: Settings) -> int:
+    from bot.handoff import HandoffStore
+
+    for a in HandoffStore(settings.handoff_store).advisers():
+        print(f"#{a.id}\t{a.role}\t{a.name}\t{a.email}{'' if a.active else '  (inactive)'}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="mutuals", description="Mutuals Assistant")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
@@ -153,6 +184,22 @@ def parser() -> argparse.ArgumentParser:
     ksub.required = True
     s = ksub.add_parser("check", help="check every page's front matter, sections and links")
     s.set_defaults(func=cmd_knowledge_check)
+
+    a = sub.add_parser("adviser", help="manage the advisers who use the console")
+    asub = a.add_subparsers(dest="adviser_command", metavar="SUBCOMMAND")
+    asub.required = True
+    s = asub.add_parser("add", help="add an adviser (asks for a password of at least 12 characters)")
+    s.add_argument("name")
+    s.add_argument("--email", required=True)
+    s.add_argument("--role", choices=["adviser", "supervisor"], default="adviser")
+    s.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    s.set_defaults(func=cmd_adviser_add)
+    s = asub.add_parser("list", help="list the advisers")
+    s.set_defaults(func=cmd_adviser_list)
+
+    s = sub.add_parser("bench", help="measure speed, memory and scale (a table; JSON and a plot under --out)")
+    from bot.bench import add_arguments as add_bench_arguments
+    add_bench_arguments(s)
 
     e = sub.add_parser("eval", help="measure the assistant")
     esub = e.add_subparsers(dest="eval_command", metavar="SUBCOMMAND")

@@ -51,6 +51,10 @@ class Settings:
     telegram_webhook_secret: str = ""
     telegram_webhook_port: int = 8443  # where the webhook listens (on host); a reverse proxy forwards to it
     telegram_relay_timeout_seconds: float = 30.0  # how long a Telegram turn waits for the assistant
+    # advisers
+    adviser_hours: str = "Mon-Fri 09:00-17:00"
+    adviser_timezone: str = "Europe/London"
+    console_session_hours: float = 8.0
     # privacy
     conversation_retention_days: int = 30
     case_retention_days: int = 180

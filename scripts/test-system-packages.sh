@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Debian packages the test suite starts for real (browser, databases, proxy); installed once.
 set -euo pipefail
-packages=(chromium chromium-driver)
+packages=(chromium chromium-driver postgresql redis-server nginx)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ "${#missing[@]}" -gt 0 ]; then

@@ -18,6 +18,7 @@ from sanic.response import HTTPResponse
 from bot.settings import Settings
 
 from ._checks import TROUBLE, check_sender, check_text
+from ._handoff import HandoffGate
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +46,7 @@ class CheckedRestInput(RestInput):
 
     def __init__(self, max_chars: Optional[int] = None) -> None:
         self.max_chars = max_chars or Settings.from_env().max_message_chars
+        self.handoff_gate = HandoffGate()
 
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
@@ -83,6 +85,9 @@ class CheckedRestInput(RestInput):
                 return _error(400, error)
             if reply:
                 return response.json([{"recipient_id": sender, **reply}])
+            left = await self.handoff_gate.intercept(getattr(request.app.ctx, "agent", None), sender, body["message"])
+            if left:
+                return response.json([{"recipient_id": sender, **left}])
             collector = WholeMessages()
             try:
                 await on_new_message(UserMessage(

@@ -40,6 +40,7 @@ from socketio import AsyncServer
 from bot.settings import Settings
 
 from ._checks import TROUBLE, check_text
+from ._handoff import HandoffGate
 
 logger = logging.getLogger(__name__)
 SESSION_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -114,6 +115,7 @@ class WidgetInput(InputChannel):
         self.max_chars = max_chars or settings.max_message_chars
         self.sio: Optional[AsyncServer] = None
         self.app: Optional[Sanic] = None
+        self.handoff_gate = HandoffGate()
 
     def get_output_channel(self) -> Optional[OutputChannel]:
         return WidgetOutput(self.sio) if self.sio else None
@@ -197,6 +199,11 @@ class WidgetInput(InputChannel):
             title = data.get("button_title")
             if isinstance(title, str) and title and data["message"].startswith("/"):
                 metadata = {**metadata, "button_title": title[:200]}
+            agent = getattr(getattr(self.app, "ctx", None), "agent", None)
+            left = await self.handoff_gate.intercept(agent, session_id, data["message"])
+            if left:
+                await output.emit(session_id, bot_message(left["text"], left["buttons"]))
+                return
             try:
                 await on_new_message(UserMessage(data["message"], output, session_id,
                                                  input_channel=self.name(), metadata=metadata))

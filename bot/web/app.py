@@ -95,7 +95,22 @@ def create_app(settings: Optional[Settings] = None) -> web.Application:
     app.router.add_get("/guidance/{slug}", guidance_page)
     app.router.add_get("/healthz", health)
     app.router.add_static("/static/", HERE / "static", follow_symlinks=False)
+    _add_console(app, settings)
     return app
+
+
+def _add_console(app: web.Application, settings: Settings) -> None:
+    from bot.console import add_console
+    from bot.handoff import AdviserDesk, HandoffStore
+
+    push = None
+    if settings.telegram_bot_token:
+        async def push(settings_, chat_id, text, sender_name=None, buttons=None):
+            from bot.telegram import push_to_chat
+
+            await push_to_chat(settings_, chat_id, text, sender_name=sender_name)
+    store = HandoffStore(settings.handoff_store, session_hours=settings.console_session_hours)
+    add_console(app, store, AdviserDesk(settings.with_secrets(), store, telegram_push=push))
 
 
 def main(argv=None) -> None:

@@ -1,0 +1,52 @@
+"""Leaving an adviser's queue from any channel. While a case is open Rasa's conversation is
+paused and Rasa ignores what the person types, so the channel itself hears "cancel"."""
+from __future__ import annotations
+
+import logging
+from typing import Any, Dict, Optional
+
+from bot.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+CANCEL_MESSAGES = {"cancel", "/cancel", "stop", "/restart", "restart", "cancel handoff",
+                   "back to the assistant", "go back to the assistant", "leave the queue"}
+LEFT_THE_QUEUE = "OK, you've left the advisers' queue and you're back with the assistant. What would you like to know?"
+
+
+class HandoffGate:
+    def __init__(self, settings: Optional[Settings] = None):
+        self.settings = settings
+        self._store = None
+
+    @property
+    def store(self):
+        if self._store is None:
+            from bot.handoff import HandoffStore
+
+            self._store = HandoffStore((self.settings or Settings.from_env()).handoff_store)
+        return self._store
+
+    async def intercept(self, agent: Any, conversation_id: str, text: str) -> Optional[Dict[str, Any]]:
+        """The reply when ``text`` takes the person out of a handoff, else ``None`` (Rasa handles it).
+        ``/restart`` leaves the queue and still goes on to Rasa, which starts the conversation over."""
+        if text.strip().lower() not in CANCEL_MESSAGES:
+            return None
+        case = self.store.open_case_for(conversation_id)
+        if case is None:
+            return None
+        from rasa.shared.core.events import BotUttered, ConversationResumed, UserUttered
+
+        self.store.close(case.id, None, "cancelled")
+        logger.info("handoff: case %s cancelled by the person", case.id)
+        if agent is not None:
+            tracker = await agent.tracker_store.retrieve(conversation_id)
+            if tracker is not None and tracker.is_paused():
+                tracker.update(UserUttered(text))
+                tracker.update(ConversationResumed())
+                if text.strip() != "/restart":
+                    tracker.update(BotUttered(LEFT_THE_QUEUE))
+                await agent.tracker_store.save(tracker)
+        if text.strip() == "/restart":
+            return None
+        return {"text": LEFT_THE_QUEUE, "buttons": []}

@@ -1,0 +1,287 @@
+"""The adviser console at /console: login, the queue, a case, and the JSON API its pages use.
+
+Every page and API call needs a signed-in adviser (pages redirect to the login form, the API
+answers 401); every change needs the session's CSRF token in the ``X-CSRF-Token`` header (or the
+form field ``csrf``); sessions expire; failed logins are slowed and then refused for a while.
+"""
+from __future__ import annotations
+
+import asyncio
+import hmac
+import secrets
+import time
+from typing import Optional
+
+from aiohttp import web
+
+from bot.handoff import OUTCOMES, AdviserDesk, HandoffError, HandoffStore, Session
+
+from ._passwords import DUMMY_HASH, hash_password, needs_rehash, verify_password
+
+COOKIE = "mutuals_console"
+LOGIN_COOKIE = "mutuals_login"
+MAX_FAILURES = 5
+FAILURE_WINDOW = 15 * 60
+
+STORE_KEY = web.AppKey("handoff_store", HandoffStore)
+DESK_KEY = web.AppKey("adviser_desk", AdviserDesk)
+
+
+def _session(request: web.Request) -> Optional[Session]:
+    return request.app[STORE_KEY].session(request.cookies.get(COOKIE))
+
+
+def _client(request: web.Request) -> str:
+    return request.remote or "unknown"
+
+
+def _json_error(status: int, message: str) -> web.Response:
+    return web.json_response({"error": message}, status=status)
+
+
+def adviser_api(handler):
+    """An API handler for signed-in advisers; changes need the CSRF header."""
+    async def wrapped(request: web.Request) -> web.StreamResponse:
+        session = _session(request)
+        if session is None:
+            return _json_error(401, "sign in to the console first")
+        if request.method != "GET":
+            given = request.headers.get("X-CSRF-Token", "")
+            if not hmac.compare_digest(given.encode(), session.csrf_token.encode()):
+                return _json_error(403, "the request lacks this session's CSRF token; reload the page")
+        request["session"] = session
+        try:
+            return await handler(request)
+        except HandoffError as exc:
+            return _json_error(409, str(exc))
+    return wrapped
+
+
+def adviser_page(handler):
+    async def wrapped(request: web.Request) -> web.StreamResponse:
+        session = _session(request)
+        if session is None:
+            raise web.HTTPSeeOther("/console/login")
+        request["session"] = session
+        return await handler(request)
+    return wrapped
+
+
+async def _body(request: web.Request) -> dict:
+    try:
+        body = await request.json()
+    except Exception:
+        raise web.HTTPBadRequest(text='{"error": "the request body must be a JSON object"}',
+                                 content_type="application/json")
+    if not isinstance(body, dict):
+        raise web.HTTPBadRequest(text='{"error": "the request body must be a JSON object"}',
+                                 content_type="application/json")
+    return body
+
+
+def _case_id(request: web.Request) -> int:
+    try:
+        return int(request.match_info["case_id"])
+    except ValueError:
+        raise web.HTTPNotFound(text='{"error": "no such case"}', content_type="application/json")
+
+
+# ---- login ------------------------------------------------------------------------------
+
+async def login_form(request: web.Request, error: str = "", status: int = 200) -> web.Response:
+    from bot.web.app import page_html
+
+    token = secrets.token_urlsafe(24)
+    response = page_html(request, "console/login.html", status=status, csrf=token, error=error)
+    response.set_cookie(LOGIN_COOKIE, token, httponly=True, samesite="Strict", path="/console",
+                        secure=request.secure)
+    return response
+
+
+async def login(request: web.Request) -> web.Response:
+    store = request.app[STORE_KEY]
+    form = await request.post()
+    if not hmac.compare_digest(str(form.get("csrf", "")).encode(), request.cookies.get(LOGIN_COOKIE, "").encode()):
+        return await login_form(request, "Your sign-in form had expired. Please try again.", 403)
+    email = str(form.get("email", "")).strip().lower()[:254]
+    password = str(form.get("password", ""))[:1024]
+    keys = (f"ip:{_client(request)}", f"email:{email}")
+    if max(store.login_failures(k, FAILURE_WINDOW) for k in keys) >= MAX_FAILURES:
+        return await login_form(request, "Too many failed sign-ins. Wait 15 minutes and try again.", 429)
+    found = store.credentials(email)
+    ok = verify_password(found[1] if found else DUMMY_HASH, password) and found is not None
+    if not ok:
+        failures = max(store.record_login_failure(k, FAILURE_WINDOW) for k in keys)
+        await asyncio.sleep(min(0.25 * 2 ** failures, 4.0))  # each failure slower than the last
+        return await login_form(request, "That email address and password don't match an adviser.", 401)
+    adviser, password_hash = found
+    for key in keys:
+        store.clear_login_failures(key)
+    if needs_rehash(password_hash):
+        store.set_password_hash(adviser.id, hash_password(password))
+    token, _ = store.start_session(adviser)
+    response = web.HTTPSeeOther("/console")
+    response.set_cookie(COOKIE, token, httponly=True, samesite="Strict", path="/console", secure=request.secure,
+                        max_age=int(store.session_seconds))
+    response.del_cookie(LOGIN_COOKIE, path="/console")
+    raise response
+
+
+@adviser_api
+async def logout(request: web.Request) -> web.Response:
+    request.app[STORE_KEY].end_session(request.cookies.get(COOKIE, ""))
+    response = web.json_response({"signed_out": True})
+    response.del_cookie(COOKIE, path="/console")
+    return response
+
+
+# ---- pages ---------------------------------------------------------------------------------
+
+@adviser_page
+async def queue_page(request: web.Request) -> web.Response:
+    from bot.web.app import page_html
+
+    return page_html(request, "console/queue.html", session=request["session"])
+
+
+@adviser_page
+async def case_page(request: web.Request) -> web.Response:
+    from bot.web.app import page_html
+
+    return page_html(request, "console/case.html", session=request["session"], case_id=_case_id(request),
+                     outcomes=[o for o in OUTCOMES if o != "cancelled"])
+
+
+# ---- the API ---------------------------------------------------------------------------------
+
+def _case_json(store: HandoffStore, case, names: dict) -> dict:
+    data = case.as_json()
+    data["adviser"] = names.get(case.adviser_id)
+    data["waiting_seconds"] = round((case.claimed_at or case.closed_at or time.time()) - case.created_at)
+    data["queue_position"] = store.queue_position(case)
+    return data
+
+
+@adviser_api
+async def me(request: web.Request) -> web.Response:
+    session: Session = request["session"]
+    a = session.adviser
+    return web.json_response({"id": a.id, "name": a.name, "email": a.email, "role": a.role,
+                              "csrf": session.csrf_token, "expires_at": session.expires_at})
+
+
+@adviser_api
+async def list_cases(request: web.Request) -> web.Response:
+    store = request.app[STORE_KEY]
+    adviser = request["session"].adviser
+    names = {a.id: a.name for a in store.advisers()}
+    views = ("waiting", "mine", "others", "closed")
+    return web.json_response({view: [_case_json(store, c, names) for c in store.cases(view, adviser, limit=100)]
+                              for view in views})
+
+
+@adviser_api
+async def show_case(request: web.Request) -> web.Response:
+    store, desk = request.app[STORE_KEY], request.app[DESK_KEY]
+    adviser = request["session"].adviser
+    case = store.case(_case_id(request))
+    names = {a.id: a.name for a in store.advisers()}
+    try:
+        transcript, transcript_error = await desk.transcript(case), None
+    except HandoffError as exc:
+        transcript, transcript_error = [], str(exc)
+    return web.json_response({
+        "case": _case_json(store, case, names), "transcript": transcript, "transcript_error": transcript_error,
+        "notes": store.notes(case.id), "audit": store.audit_trail(case.id),
+        "may_act": case.is_open and (case.status == "waiting" or store.may_act_on(case, adviser)),
+        "advisers": [{"id": a.id, "name": a.name} for a in store.advisers()] if adviser.is_supervisor else [],
+    })
+
+
+@adviser_api
+async def claim(request: web.Request) -> web.Response:
+    case = await request.app[DESK_KEY].claim(_case_id(request), request["session"].adviser)
+    return web.json_response({"case": case.as_json()})
+
+
+@adviser_api
+async def reply(request: web.Request) -> web.Response:
+    body = await _body(request)
+    text = body.get("text")
+    if not isinstance(text, str):
+        return _json_error(400, "'text' must be a string")
+    case = await request.app[DESK_KEY].reply(_case_id(request), request["session"].adviser, text)
+    return web.json_response({"case": case.as_json()})
+
+
+@adviser_api
+async def note(request: web.Request) -> web.Response:
+    body = await _body(request)
+    text = body.get("text")
+    if not isinstance(text, str):
+        return _json_error(400, "'text' must be a string")
+    request.app[STORE_KEY].add_note(_case_id(request), request["session"].adviser, text)
+    return web.json_response({"noted": True})
+
+
+@adviser_api
+async def close(request: web.Request) -> web.Response:
+    body = await _body(request)
+    outcome, tags = body.get("outcome"), body.get("tags") or []
+    if isinstance(tags, str):
+        tags = [t for t in tags.split(",")]
+    if not isinstance(outcome, str) or not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        return _json_error(400, "'outcome' must be a string and 'tags' a list of strings")
+    case = await request.app[DESK_KEY].close(_case_id(request), request["session"].adviser, outcome, tags[:20])
+    return web.json_response({"case": case.as_json()})
+
+
+@adviser_api
+async def assign(request: web.Request) -> web.Response:
+    store = request.app[STORE_KEY]
+    body = await _body(request)
+    to = store.adviser(body.get("adviser_id")) if isinstance(body.get("adviser_id"), int) else None
+    if to is None:
+        return _json_error(400, "'adviser_id' must name an adviser")
+    case = store.assign(_case_id(request), to, request["session"].adviser)
+    return web.json_response({"case": case.as_json()})
+
+
+@adviser_api
+async def export_csv(request: web.Request) -> web.Response:
+    if not request["session"].adviser.is_supervisor:
+        return _json_error(403, "only a supervisor can export cases")
+    return web.Response(text=request.app[STORE_KEY].export_closed_csv(), content_type="text/csv",
+                        headers={"Content-Disposition": 'attachment; filename="closed-cases.csv"'})
+
+
+def add_console(app: web.Application, store: HandoffStore, desk: AdviserDesk) -> None:
+    app[STORE_KEY] = store
+    app[DESK_KEY] = desk
+    r = app.router
+    r.add_get("/console/login", login_form)
+    r.add_post("/console/login", login)
+    r.add_post("/console/logout", logout)
+    r.add_get("/console", queue_page)
+    r.add_get("/console/", queue_page)
+    r.add_get("/console/cases/{case_id}", case_page)
+    r.add_get("/console/api/me", me)
+    r.add_get("/console/api/cases", list_cases)
+    r.add_get("/console/api/cases/{case_id}", show_case)
+    r.add_post("/console/api/cases/{case_id}/claim", claim)
+    r.add_post("/console/api/cases/{case_id}/reply", reply)
+    r.add_post("/console/api/cases/{case_id}/note", note)
+    r.add_post("/console/api/cases/{case_id}/close", close)
+    r.add_post("/console/api/cases/{case_id}/assign", assign)
+    r.add_get("/console/export.csv", export_csv)
+    r.add_route("*", "/console/{tail:.*}", _not_found)
+
+    async def _close_desk(_app):
+        await desk.aclose()
+        store.dispose()
+    app.on_cleanup.append(_close_desk)
+
+
+@adviser_api
+async def _not_found(request: web.Request) -> web.Response:
+    return _json_error(404, "no such console page")

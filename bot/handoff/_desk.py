@@ -1,0 +1,158 @@
+"""What advisers do to a conversation, through Rasa's own mechanisms: read its transcript from
+the tracker, push a reply into it (delivered live by the person's channel), pause and resume it."""
+from __future__ import annotations
+
+import logging
+from typing import Any, Dict, List, Optional
+from urllib.parse import quote
+
+import aiohttp
+
+from bot.settings import Settings
+
+from ._store import Adviser, Case, HandoffError, HandoffStore
+
+logger = logging.getLogger(__name__)
+
+BACK_WITH_ASSISTANT = ("The adviser has closed your case, so you're back with the assistant. "
+                       "How helpful was the adviser, from 1 (not at all) to 5 (very)?")
+
+
+def rating_buttons() -> List[Dict[str, str]]:
+    return [{"title": str(n), "payload": '/rate_handoff{"rating":"%d"}' % n} for n in range(1, 6)]
+
+
+def adviser_sender(adviser: Adviser) -> Dict[str, str]:
+    return {"kind": "adviser", "name": adviser.name}
+
+
+class RasaUnavailable(HandoffError):
+    """The Rasa server did not answer; the message says so plainly."""
+
+
+class AdviserDesk:
+    """Claim, reply, note and close, for one web-server process."""
+
+    def __init__(self, settings: Settings, store: HandoffStore, telegram_push=None):
+        self.settings = settings
+        self.store = store
+        self._telegram_push = telegram_push
+        self._http: Optional[aiohttp.ClientSession] = None
+
+    async def _session(self) -> aiohttp.ClientSession:
+        if self._http is None or self._http.closed:
+            self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15))
+        return self._http
+
+    async def aclose(self) -> None:
+        if self._http and not self._http.closed:
+            await self._http.close()
+
+    # ---- Rasa's HTTP API ----------------------------------------------------------------
+
+    def _url(self, conversation_id: str, suffix: str = "") -> str:
+        return f"{self.settings.rasa_url}/conversations/{quote(conversation_id, safe='')}/tracker{suffix}"
+
+    async def tracker(self, conversation_id: str) -> Dict[str, Any]:
+        http = await self._session()
+        try:
+            async with http.get(self._url(conversation_id), params={"token": self.settings.rasa_token}) as r:
+                if r.status != 200:
+                    raise RasaUnavailable(f"the assistant answered {r.status} for this conversation")
+                return await r.json()
+        except aiohttp.ClientError as exc:
+            raise RasaUnavailable(f"the assistant cannot be reached ({exc.__class__.__name__})") from None
+
+    async def append(self, conversation_id: str, events: List[Dict[str, Any]], output_channel: Optional[str] = None) -> None:
+        """Add events to the conversation; with ``output_channel`` its bot messages are delivered too."""
+        params = {"token": self.settings.rasa_token}
+        if output_channel:
+            params.update(output_channel=output_channel, execute_side_effects="true")
+        http = await self._session()
+        try:
+            async with http.post(self._url(conversation_id, "/events"), params=params, json=events) as r:
+                if r.status != 200:
+                    raise RasaUnavailable(f"the assistant refused the message ({r.status}): {(await r.text())[:200]}")
+        except aiohttp.ClientError as exc:
+            raise RasaUnavailable(f"the assistant cannot be reached ({exc.__class__.__name__})") from None
+
+    # ---- speaking to the person --------------------------------------------------------------
+
+    async def say(self, case: Case, text: str, sender: Dict[str, str], buttons: Optional[List[Dict]] = None,
+                  resume: bool = False) -> None:
+        """Put a message in the person's conversation and deliver it on their channel now."""
+        event = {"event": "bot", "text": text, "data": {"custom": {"sender": sender}, "buttons": buttons or None}}
+        events = ([{"event": "resume"}] if resume else []) + [event]
+        if case.channel == "telegram":
+            await self.append(case.conversation_id, events)  # kept in the transcript
+            if case.chat_id and self._telegram_push:
+                await self._telegram_push(self.settings, int(case.chat_id), text, sender.get("name"), buttons)
+        elif case.channel == "socketio":
+            await self.append(case.conversation_id, events, output_channel="socketio")
+        else:  # the REST channel cannot push: the person sees it on their next turn
+            await self.append(case.conversation_id, events)
+
+    async def claim(self, case_id: int, adviser: Adviser) -> Case:
+        case = self.store.claim(case_id, adviser)
+        await self._tell(case, f"{adviser.name}, an adviser, has joined the conversation.")
+        return case
+
+    async def reply(self, case_id: int, adviser: Adviser, text: str) -> Case:
+        text = (text or "").strip()
+        if not text:
+            raise HandoffError("a reply needs some text")
+        if len(text) > 4000:
+            raise HandoffError("a reply can be at most 4,000 characters")
+        was_waiting = self.store.case(case_id).status == "waiting"
+        case = self.store.record_reply(case_id, adviser)
+        if was_waiting:
+            await self._tell(case, f"{adviser.name}, an adviser, has joined the conversation.")
+        await self.say(case, text, adviser_sender(adviser))
+        return case
+
+    async def close(self, case_id: int, adviser: Adviser, outcome: str, tags: List[str]) -> Case:
+        case = self.store.close(case_id, adviser, outcome, tags)
+        try:
+            await self.say(case, BACK_WITH_ASSISTANT, {"kind": "bot", "name": "Mutuals Assistant"},
+                           buttons=rating_buttons(), resume=True)
+        except HandoffError:
+            logger.exception("case %s closed, but the conversation could not be resumed now", case.id)
+            raise
+        return case
+
+    async def _tell(self, case: Case, text: str) -> None:
+        try:
+            await self.say(case, text, {"kind": "system", "name": "Mutuals Assistant"})
+        except HandoffError:
+            logger.warning("could not tell case %s's person: %s", case.id, text)
+
+    # ---- the transcript -----------------------------------------------------------------
+
+    async def transcript(self, case: Case) -> List[Dict[str, Any]]:
+        tracker = await self.tracker(case.conversation_id)
+        return transcript_from_events(tracker.get("events") or [])
+
+
+def transcript_from_events(events: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """The conversation as an adviser reads it: who said what, when, and where answers came from."""
+    out = []
+    for event in events:
+        kind, at = event.get("event"), event.get("timestamp")
+        if kind == "user":
+            parse = event.get("parse_data") or {}
+            out.append({"kind": "user", "text": event.get("text") or "", "at": at,
+                        "intent": (parse.get("intent") or {}).get("name")})
+        elif kind == "bot" and (event.get("text") or (event.get("data") or {}).get("buttons")):
+            data = event.get("data") or {}
+            sender = ((data.get("custom") or {}).get("sender") or {"kind": "bot", "name": "Mutuals Assistant"})
+            guidance = (event.get("metadata") or {}).get("guidance") or {}
+            out.append({"kind": sender.get("kind", "bot"), "name": sender.get("name"), "text": event.get("text") or "",
+                        "at": at, "buttons": [b.get("title") for b in data.get("buttons") or []],
+                        "sources": guidance.get("sources") or [], "confidence": guidance.get("confidence")})
+        elif kind == "pause":
+            out.append({"kind": "system", "text": "Handed to advisers; the assistant is silent.", "at": at})
+        elif kind == "resume":
+            out.append({"kind": "system", "text": "Back with the assistant.", "at": at})
+        elif kind == "restart":
+            out.append({"kind": "system", "text": "The person started the conversation over.", "at": at})
+    return out

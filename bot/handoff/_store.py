@@ -1,0 +1,472 @@
+"""Where handoff cases, advisers and their sessions are kept: any SQLAlchemy database
+(SQLite by default, PostgreSQL by URL), through one small interface."""
+from __future__ import annotations
+
+import csv
+import dataclasses
+import hashlib
+import io
+import secrets
+import time
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+STATUSES = ("waiting", "assigned", "closed")
+OUTCOMES = ("answered", "referred", "no_response", "out_of_scope", "cancelled")
+ROLES = ("adviser", "supervisor")
+
+metadata = sa.MetaData()
+
+advisers_table = sa.Table(
+    "advisers", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(120), nullable=False),
+    sa.Column("email", sa.String(254), nullable=False, unique=True),
+    sa.Column("role", sa.String(20), nullable=False),
+    sa.Column("password_hash", sa.String(255), nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False, default=True),
+    sa.Column("created_at", sa.Float, nullable=False),
+)
+sessions_table = sa.Table(
+    "adviser_sessions", metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("adviser_id", sa.Integer, sa.ForeignKey("advisers.id"), nullable=False),
+    sa.Column("csrf_token", sa.String(64), nullable=False),
+    sa.Column("expires_at", sa.Float, nullable=False),
+)
+login_failures_table = sa.Table(
+    "login_failures", metadata,
+    sa.Column("key", sa.String(300), primary_key=True),
+    sa.Column("failures", sa.Integer, nullable=False),
+    sa.Column("last_at", sa.Float, nullable=False),
+)
+cases_table = sa.Table(
+    "cases", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("conversation_id", sa.String(128), nullable=False, index=True),
+    sa.Column("channel", sa.String(40), nullable=False),
+    sa.Column("chat_id", sa.String(64)),
+    sa.Column("status", sa.String(20), nullable=False, index=True),
+    sa.Column("adviser_id", sa.Integer, sa.ForeignKey("advisers.id")),
+    sa.Column("question", sa.Text, nullable=False),
+    sa.Column("person_name", sa.String(120), nullable=False, default=""),
+    sa.Column("email", sa.String(254), nullable=False, default=""),
+    sa.Column("topic", sa.String(120), nullable=False, default=""),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+    sa.Column("claimed_at", sa.Float),
+    sa.Column("closed_at", sa.Float),
+    sa.Column("outcome", sa.String(20)),
+    sa.Column("tags", sa.String(500), nullable=False, default=""),
+    sa.Column("rating", sa.Integer),
+)
+notes_table = sa.Table(
+    "case_notes", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("case_id", sa.Integer, sa.ForeignKey("cases.id"), nullable=False, index=True),
+    sa.Column("adviser_id", sa.Integer, sa.ForeignKey("advisers.id"), nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+)
+audit_table = sa.Table(
+    "audit", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("case_id", sa.Integer, index=True),
+    sa.Column("adviser_id", sa.Integer),
+    sa.Column("action", sa.String(40), nullable=False),
+    sa.Column("detail", sa.String(500), nullable=False, default=""),
+    sa.Column("at", sa.Float, nullable=False),
+)
+
+
+class HandoffError(ValueError):
+    """A request the store refuses; the message says why in words an adviser understands."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Adviser:
+    id: int
+    name: str
+    email: str
+    role: str
+    active: bool = True
+
+    @property
+    def is_supervisor(self) -> bool:
+        return self.role == "supervisor"
+
+
+@dataclasses.dataclass(frozen=True)
+class Case:
+    id: int
+    conversation_id: str
+    channel: str
+    chat_id: Optional[str]
+    status: str
+    adviser_id: Optional[int]
+    question: str
+    person_name: str
+    email: str
+    topic: str
+    created_at: float
+    updated_at: float
+    claimed_at: Optional[float]
+    closed_at: Optional[float]
+    outcome: Optional[str]
+    tags: str
+    rating: Optional[int]
+
+    @property
+    def is_open(self) -> bool:
+        return self.status != "closed"
+
+    def as_json(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+@dataclasses.dataclass(frozen=True)
+class Session:
+    adviser: Adviser
+    csrf_token: str
+    expires_at: float
+
+
+def _hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def engine_for(url: str) -> sa.engine.Engine:
+    target = make_url(url)
+    if target.drivername.startswith("sqlite"):
+        if target.database and target.database != ":memory:":
+            Path(target.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(url, future=True, connect_args={"check_same_thread": False, "timeout": 15},
+                                  poolclass=sa.pool.StaticPool if target.database in (None, "", ":memory:") else None)
+
+        @sa.event.listens_for(engine, "connect")
+        def _pragmas(connection, _):
+            cursor = connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+        return engine
+    return sa.create_engine(url, future=True, pool_pre_ping=True)
+
+
+class HandoffStore:
+    """Cases, advisers, sessions and the audit trail."""
+
+    def __init__(self, url: str, session_hours: float = 8.0, clock=time.time):
+        self.url = url
+        self.engine = engine_for(url)
+        self.session_seconds = session_hours * 3600
+        self.clock = clock
+        metadata.create_all(self.engine)
+
+    def dispose(self) -> None:
+        """Release the database connections."""
+        self.engine.dispose()
+
+    # ---- advisers ------------------------------------------------------------------
+
+    def add_adviser(self, name: str, email: str, role: str, password_hash: str) -> Adviser:
+        name, email = name.strip(), email.strip().lower()
+        if role not in ROLES:
+            raise HandoffError(f"role must be one of {', '.join(ROLES)}")
+        if not name or "@" not in email:
+            raise HandoffError("an adviser needs a name and an email address")
+        with self.engine.begin() as db:
+            if db.execute(sa.select(advisers_table.c.id).where(advisers_table.c.email == email)).first():
+                raise HandoffError(f"an adviser with the email {email} already exists")
+            new_id = db.execute(advisers_table.insert().values(
+                name=name, email=email, role=role, password_hash=password_hash, active=True,
+                created_at=self.clock())).inserted_primary_key[0]
+        return Adviser(new_id, name, email, role)
+
+    def adviser(self, adviser_id: int) -> Optional[Adviser]:
+        with self.engine.connect() as db:
+            row = db.execute(sa.select(advisers_table).where(advisers_table.c.id == adviser_id)).first()
+        return _adviser(row) if row else None
+
+    def advisers(self) -> List[Adviser]:
+        with self.engine.connect() as db:
+            return [_adviser(r) for r in db.execute(sa.select(advisers_table).order_by(advisers_table.c.name))]
+
+    def credentials(self, email: str) -> Optional[tuple]:
+        """``(adviser, password_hash)`` for an active adviser, else ``None``."""
+        with self.engine.connect() as db:
+            row = db.execute(sa.select(advisers_table).where(
+                advisers_table.c.email == email.strip().lower(), advisers_table.c.active.is_(True))).first()
+        return (_adviser(row), row.password_hash) if row else None
+
+    def set_password_hash(self, adviser_id: int, password_hash: str) -> None:
+        with self.engine.begin() as db:
+            db.execute(advisers_table.update().where(advisers_table.c.id == adviser_id).values(
+                password_hash=password_hash))
+
+    # ---- sessions and login throttling -------------------------------------------------
+
+    def start_session(self, adviser: Adviser) -> tuple:
+        """``(cookie token, csrf token)``; only a hash of the cookie token is stored."""
+        token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+        now = self.clock()
+        with self.engine.begin() as db:
+            db.execute(sessions_table.delete().where(sessions_table.c.expires_at < now))
+            db.execute(sessions_table.insert().values(token_hash=_hash_token(token), adviser_id=adviser.id,
+                                                      csrf_token=csrf, expires_at=now + self.session_seconds))
+        return token, csrf
+
+    def session(self, token: Optional[str]) -> Optional[Session]:
+        if not token:
+            return None
+        with self.engine.connect() as db:
+            row = db.execute(sa.select(sessions_table, advisers_table).join(advisers_table).where(
+                sessions_table.c.token_hash == _hash_token(token))).first()
+        if not row or row.expires_at < self.clock() or not row.active:
+            return None
+        return Session(Adviser(row.adviser_id, row.name, row.email, row.role, row.active), row.csrf_token,
+                       row.expires_at)
+
+    def end_session(self, token: str) -> None:
+        with self.engine.begin() as db:
+            db.execute(sessions_table.delete().where(sessions_table.c.token_hash == _hash_token(token)))
+
+    def login_failures(self, key: str, window: float = 900.0) -> int:
+        with self.engine.connect() as db:
+            row = db.execute(sa.select(login_failures_table).where(login_failures_table.c.key == key)).first()
+        return row.failures if row and row.last_at > self.clock() - window else 0
+
+    def record_login_failure(self, key: str, window: float = 900.0) -> int:
+        failures = self.login_failures(key, window) + 1
+        with self.engine.begin() as db:
+            db.execute(login_failures_table.delete().where(login_failures_table.c.key == key))
+            db.execute(login_failures_table.insert().values(key=key, failures=failures, last_at=self.clock()))
+        return failures
+
+    def clear_login_failures(self, key: str) -> None:
+        with self.engine.begin() as db:
+            db.execute(login_failures_table.delete().where(login_failures_table.c.key == key))
+
+    # ---- cases --------------------------------------------------------------------------
+
+    def open_case(self, conversation_id: str, channel: str, question: str, person_name: str = "",
+                  email: str = "", topic: str = "", chat_id: Optional[str] = None) -> Case:
+        """A new waiting case, or the conversation's case that is still open."""
+        existing = self.open_case_for(conversation_id)
+        if existing:
+            return existing
+        now = self.clock()
+        with self.engine.begin() as db:
+            case_id = db.execute(cases_table.insert().values(
+                conversation_id=conversation_id, channel=channel, chat_id=chat_id, status="waiting",
+                question=question.strip()[:4000] or "(no question given)", person_name=person_name.strip()[:120],
+                email=email.strip()[:254], topic=topic[:120], created_at=now, updated_at=now, tags="",
+            )).inserted_primary_key[0]
+            self._audit(db, case_id, None, "opened", f"channel {channel}")
+        return self.case(case_id)
+
+    def case(self, case_id: int) -> Case:
+        with self.engine.connect() as db:
+            row = db.execute(sa.select(cases_table).where(cases_table.c.id == case_id)).first()
+        if not row:
+            raise HandoffError(f"there is no case {case_id}")
+        return _case(row)
+
+    def open_case_for(self, conversation_id: str) -> Optional[Case]:
+        with self.engine.connect() as db:
+            row = db.execute(sa.select(cases_table).where(
+                cases_table.c.conversation_id == conversation_id, cases_table.c.status != "closed",
+            ).order_by(cases_table.c.id.desc())).first()
+        return _case(row) if row else None
+
+    def cases(self, view: str = "waiting", adviser: Optional[Adviser] = None, limit: int = 200) -> List[Case]:
+        """``waiting``, ``mine``, ``others`` (assigned to someone else) or ``closed``."""
+        c = cases_table.c
+        query = sa.select(cases_table)
+        if view == "waiting":
+            query = query.where(c.status == "waiting").order_by(c.created_at)
+        elif view == "mine":
+            query = query.where(c.status == "assigned", c.adviser_id == (adviser.id if adviser else -1)).order_by(c.updated_at.desc())
+        elif view == "others":
+            query = query.where(c.status == "assigned", c.adviser_id != (adviser.id if adviser else -1)).order_by(c.updated_at.desc())
+        elif view == "closed":
+            query = query.where(c.status == "closed").order_by(c.closed_at.desc())
+        else:
+            raise HandoffError("view must be waiting, mine, others or closed")
+        with self.engine.connect() as db:
+            return [_case(r) for r in db.execute(query.limit(limit))]
+
+    def queue_position(self, case: Case) -> int:
+        """1 for the next to be picked up; 0 once an adviser has it."""
+        if case.status != "waiting":
+            return 0
+        with self.engine.connect() as db:
+            return db.execute(sa.select(sa.func.count()).select_from(cases_table).where(
+                cases_table.c.status == "waiting", cases_table.c.created_at <= case.created_at)).scalar_one()
+
+    def claim(self, case_id: int, adviser: Adviser) -> Case:
+        now = self.clock()
+        with self.engine.begin() as db:
+            changed = db.execute(cases_table.update().where(
+                cases_table.c.id == case_id, cases_table.c.status == "waiting",
+            ).values(status="assigned", adviser_id=adviser.id, claimed_at=now, updated_at=now)).rowcount
+            if not changed:
+                case = self.case(case_id)
+                if case.status == "assigned" and case.adviser_id == adviser.id:
+                    return case
+                raise HandoffError("this case is no longer waiting: another adviser has it or it is closed")
+            self._audit(db, case_id, adviser.id, "claimed")
+        return self.case(case_id)
+
+    def assign(self, case_id: int, to: Adviser, by: Adviser) -> Case:
+        if not by.is_supervisor:
+            raise HandoffError("only a supervisor can reassign a case")
+        case = self.case(case_id)
+        if not case.is_open:
+            raise HandoffError("a closed case cannot be reassigned")
+        now = self.clock()
+        with self.engine.begin() as db:
+            db.execute(cases_table.update().where(cases_table.c.id == case_id).values(
+                status="assigned", adviser_id=to.id, claimed_at=case.claimed_at or now, updated_at=now))
+            self._audit(db, case_id, by.id, "reassigned", f"to {to.name} (#{to.id})")
+        return self.case(case_id)
+
+    def may_act_on(self, case: Case, adviser: Adviser) -> bool:
+        return adviser.is_supervisor or case.adviser_id == adviser.id
+
+    def record_reply(self, case_id: int, adviser: Adviser) -> Case:
+        case = self.case(case_id)
+        if not case.is_open:
+            raise HandoffError("this case is closed; the person is back with the assistant")
+        if case.status == "waiting":
+            case = self.claim(case_id, adviser)
+        elif not self.may_act_on(case, adviser):
+            raise HandoffError("another adviser has this case")
+        with self.engine.begin() as db:
+            db.execute(cases_table.update().where(cases_table.c.id == case_id).values(updated_at=self.clock()))
+            self._audit(db, case_id, adviser.id, "replied")
+        return self.case(case_id)
+
+    def close(self, case_id: int, adviser: Optional[Adviser], outcome: str, tags: Sequence[str] = ()) -> Case:
+        if outcome not in OUTCOMES:
+            raise HandoffError(f"outcome must be one of {', '.join(OUTCOMES)}")
+        case = self.case(case_id)
+        if not case.is_open:
+            raise HandoffError("this case is already closed")
+        if adviser and case.adviser_id not in (None, adviser.id) and not adviser.is_supervisor:
+            raise HandoffError("another adviser has this case")
+        clean_tags = ",".join(sorted({t.strip().lower()[:40] for t in tags if t and t.strip()}))[:500]
+        now = self.clock()
+        with self.engine.begin() as db:
+            db.execute(cases_table.update().where(cases_table.c.id == case_id).values(
+                status="closed", closed_at=now, updated_at=now, outcome=outcome, tags=clean_tags,
+                adviser_id=case.adviser_id or (adviser.id if adviser else None)))
+            self._audit(db, case_id, adviser.id if adviser else None,
+                        "closed" if adviser else "cancelled by the person", outcome)
+        return self.case(case_id)
+
+    def rate(self, conversation_id: str, rating: int) -> Optional[Case]:
+        """Record 1–5 on the conversation's most recently closed case."""
+        if not 1 <= int(rating) <= 5:
+            raise HandoffError("a rating is a whole number from 1 to 5")
+        with self.engine.begin() as db:
+            row = db.execute(sa.select(cases_table.c.id).where(
+                cases_table.c.conversation_id == conversation_id, cases_table.c.status == "closed",
+            ).order_by(cases_table.c.closed_at.desc())).first()
+            if not row:
+                return None
+            db.execute(cases_table.update().where(cases_table.c.id == row.id).values(rating=int(rating)))
+            self._audit(db, row.id, None, "rated", str(int(rating)))
+        return self.case(row.id)
+
+    # ---- notes and audit ----------------------------------------------------------------
+
+    def add_note(self, case_id: int, adviser: Adviser, text: str) -> None:
+        text = text.strip()
+        if not text:
+            raise HandoffError("a note needs some text")
+        self.case(case_id)
+        with self.engine.begin() as db:
+            db.execute(notes_table.insert().values(case_id=case_id, adviser_id=adviser.id, text=text[:4000],
+                                                   created_at=self.clock()))
+            self._audit(db, case_id, adviser.id, "noted")
+
+    def notes(self, case_id: int) -> List[Dict]:
+        with self.engine.connect() as db:
+            rows = db.execute(sa.select(notes_table, advisers_table.c.name).join(advisers_table).where(
+                notes_table.c.case_id == case_id).order_by(notes_table.c.id))
+            return [{"text": r.text, "adviser": r.name, "at": r.created_at} for r in rows]
+
+    def audit_trail(self, case_id: int) -> List[Dict]:
+        with self.engine.connect() as db:
+            rows = db.execute(sa.select(audit_table, advisers_table.c.name).outerjoin(
+                advisers_table, audit_table.c.adviser_id == advisers_table.c.id,
+            ).where(audit_table.c.case_id == case_id).order_by(audit_table.c.id))
+            return [{"action": r.action, "detail": r.detail, "adviser": r.name, "at": r.at} for r in rows]
+
+    def _audit(self, db, case_id: Optional[int], adviser_id: Optional[int], action: str, detail: str = "") -> None:
+        db.execute(audit_table.insert().values(case_id=case_id, adviser_id=adviser_id, action=action,
+                                               detail=detail[:500], at=self.clock()))
+
+    # ---- export, retention and erasure ------------------------------------------------------
+
+    def export_closed_csv(self) -> str:
+        names = {a.id: a.name for a in self.advisers()}
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(["case", "channel", "opened", "closed", "adviser", "outcome", "tags", "topic", "rating", "question"])
+        for case in self.cases("closed", limit=100000):
+            writer.writerow([case.id, case.channel, _iso(case.created_at), _iso(case.closed_at),
+                             names.get(case.adviser_id, ""), case.outcome, case.tags, case.topic,
+                             case.rating or "", _csv_safe(case.question)])
+        return out.getvalue()
+
+    def conversations_of_closed_cases_before(self, cutoff: float) -> List[str]:
+        with self.engine.connect() as db:
+            return [r.conversation_id for r in db.execute(sa.select(cases_table.c.conversation_id).where(
+                cases_table.c.status == "closed", cases_table.c.closed_at < cutoff).distinct())]
+
+    def delete_closed_before(self, cutoff: float) -> int:
+        """Remove closed cases (with their notes) closed before ``cutoff``; the count removed."""
+        with self.engine.begin() as db:
+            ids = [r.id for r in db.execute(sa.select(cases_table.c.id).where(
+                cases_table.c.status == "closed", cases_table.c.closed_at < cutoff))]
+            return self._delete_cases(db, ids, "retention")
+
+    def delete_conversation(self, conversation_id: str, by: Optional[Adviser] = None) -> int:
+        """Erase every case of a conversation, its notes and the personal parts of its audit trail."""
+        with self.engine.begin() as db:
+            ids = [r.id for r in db.execute(sa.select(cases_table.c.id).where(
+                cases_table.c.conversation_id == conversation_id))]
+            return self._delete_cases(db, ids, "erased on request", by)
+
+    def _delete_cases(self, db, ids: List[int], why: str, by: Optional[Adviser] = None) -> int:
+        if not ids:
+            return 0
+        db.execute(notes_table.delete().where(notes_table.c.case_id.in_(ids)))
+        db.execute(audit_table.delete().where(audit_table.c.case_id.in_(ids)))
+        db.execute(cases_table.delete().where(cases_table.c.id.in_(ids)))
+        self._audit(db, None, by.id if by else None, "deleted cases", f"{len(ids)} case(s): {why}")
+        return len(ids)
+
+
+def _adviser(row) -> Adviser:
+    return Adviser(row.id, row.name, row.email, row.role, bool(row.active))
+
+
+def _case(row) -> Case:
+    return Case(**{f.name: getattr(row, f.name) for f in dataclasses.fields(Case)})
+
+
+def _iso(ts: Optional[float]) -> str:
+    if not ts:
+        return ""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
+
+
+def _csv_safe(text: str) -> str:
+    """Keep a spreadsheet from running a cell as a formula."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
