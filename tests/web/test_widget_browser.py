@@ -13,6 +13,7 @@ from selenium.webdriver.common.keys import Keys
 
 from bot.stack import free_port
 from widget_page import INPUT, LAUNCHER, LOG, SCREENSHOT, Chat, wait_for
+from widget_page import browser, browser_factory, other_site  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.slow
 

@@ -1,17 +1,25 @@
-"""Headless Chromium for the tests (Debian's, through /usr/bin/chromedriver) and the chat widget
-as a test sees it in the browser (a small page object)."""
+"""Headless Chromium for the widget's tests (Debian's, through /usr/bin/chromedriver), their
+fixtures, and the chat widget as a test sees it in the browser (a small page object).
+
+The fixtures live here rather than in a tests/web/conftest.py: another conftest module named
+``conftest`` would shadow tests/conftest.py for ``from conftest import ...`` elsewhere. Test
+modules import the ones they use."""
 from __future__ import annotations
 
+import functools
+import http.server
 import os
+import shutil
+import threading
 import time
 from pathlib import Path
-from typing import Callable, List, Optional
+from typing import Callable, Iterator, List, Optional
 
 import pytest
-
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
+from bot.stack import free_port
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -55,6 +63,65 @@ def wait_for(condition: Callable[[], object], timeout: float = 30.0, message: st
         time.sleep(interval)
     pytest.fail(f"timed out after {timeout}s waiting for {message or condition}"
                 + (f" (last error: {last_error!r})" if last_error else ""))
+
+
+@pytest.fixture
+def browser_factory(tmp_path) -> Iterator[Callable]:
+    """``browser_factory(width=, height=)``: a fresh Chromium (own profile), quit afterwards."""
+    drivers = []
+
+    def factory(width: int = 1024, height: int = 768):
+        profile = tmp_path / f"profile-{len(drivers)}"
+        profile.mkdir()
+        driver = make_driver(profile, width, height)
+        drivers.append(driver)
+        return driver
+
+    yield factory
+    for driver in drivers:
+        try:
+            driver.quit()
+        except Exception:
+            pass
+    for profile in tmp_path.glob("profile-*"):
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture
+def browser(browser_factory):
+    return browser_factory()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture(scope="session")
+def other_site(tmp_path_factory):
+    """A static site on its own loopback port (another origin than the web server and Rasa),
+    with no CSP: ``other_site.add(name, html)`` returns the page's URL."""
+    root = tmp_path_factory.mktemp("other-site")
+    port = free_port()
+    handler = functools.partial(_QuietHandler, directory=str(root))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+
+    class Site:
+        url = f"http://127.0.0.1:{port}"
+
+        def add(self, name: str, html: str) -> str:
+            (root / name).write_text(html)
+            return f"{self.url}/{name}"
+
+        def copy(self, source: Path, name: str = "") -> str:
+            shutil.copyfile(source, root / (name or source.name))
+            return f"{self.url}/{name or source.name}"
+
+    yield Site()
+    server.shutdown()
+    server.server_close()
 
 
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "widget.png"
