@@ -1,0 +1,47 @@
+"""Talking to a stack of our own from tests: its settings, and the REST channel."""
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any, Dict, List
+
+from bot.settings import Settings
+from bot.stack import Stack, free_port
+
+
+def stack_settings(var_dir: Path, **overrides) -> Settings:
+    """Settings for a stack of our own: free loopback ports, state in ``var_dir``, the trained model."""
+    base = Settings.from_env()
+    values = dict(
+        host="127.0.0.1", rasa_port=free_port(), actions_port=free_port(), web_port=free_port(),
+        var_dir=var_dir, models_dir=base.models_dir, telegram_bot_token="",
+    )
+    values.update(overrides)
+    return Settings.from_env(env={}, **values)
+
+
+def post_json(url: str, body: Any, headers: Dict[str, str] = None, timeout: float = 30) -> tuple:
+    """``(status, parsed JSON or text)`` of a POST; HTTP errors are returned, not raised."""
+    data = body if isinstance(body, (bytes, str)) else json.dumps(body)
+    data = data.encode() if isinstance(data, str) else data
+    request = urllib.request.Request(url, data=data, method="POST",
+                                     headers={"Content-Type": "application/json", **(headers or {})})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            raw = response.read()
+            status = response.status
+    except urllib.error.HTTPError as exc:
+        raw, status = exc.read(), exc.code
+    try:
+        return status, json.loads(raw)
+    except ValueError:
+        return status, raw.decode(errors="replace")
+
+
+def say_rest(stack: Stack, sender: str, message: str) -> List[Dict[str, Any]]:
+    status, replies = post_json(f"{stack.settings.rasa_url}/webhooks/rest/webhook",
+                                {"sender": sender, "message": message})
+    assert status == 200, replies
+    return replies
