@@ -1,0 +1,609 @@
+/*!
+ * Mutuals Assistant adviser console: the queue (/console) and a case (/console/cases/<id>).
+ *
+ * Talks to the console's JSON API (bot/console/_routes.py). Every change is a POST carrying the
+ * session's CSRF token (from /console/api/me) in the X-CSRF-Token header; a 401 means the session
+ * has ended and sends the adviser to the sign-in page. Pages refresh themselves every 2 seconds
+ * while the tab is visible.
+ *
+ * Everything a person or adviser wrote is put in the page as text (textContent, text nodes);
+ * nothing here ever parses HTML. No inline scripts or styles: the server's CSP forbids them.
+ */
+(function () {
+  "use strict";
+
+  var POLL_MS = 2000;
+  var API = "/console/api";
+  var me = null;
+
+  // ------------------------------------------------------------------ small helpers
+
+  function $(id) { return document.getElementById(id); }
+
+  // el("p", {className: "x", text: "hi", href: "..."}, [child, "text", ...])
+  function el(tag, props, children) {
+    var node = document.createElement(tag);
+    Object.keys(props || {}).forEach(function (key) {
+      var value = props[key];
+      if (value === null || value === undefined || value === false) return;
+      if (key === "text") node.textContent = String(value);
+      else if (key === "className") node.className = value;
+      else node.setAttribute(key, value === true ? "" : String(value));
+    });
+    (children || []).forEach(function (child) {
+      if (child === null || child === undefined || child === false) return;
+      node.appendChild(typeof child === "string" ? document.createTextNode(child) : child);
+    });
+    return node;
+  }
+
+  function setText(node, text) {
+    if (node && node.textContent !== text) node.textContent = text;
+  }
+
+  function duration(seconds) {
+    var s = Math.max(0, Math.round(Number(seconds) || 0));
+    if (s < 60) return s + " s";
+    var m = Math.floor(s / 60);
+    if (m < 60) return m + " min";
+    var h = Math.floor(m / 60);
+    if (h < 24) return h + " h" + (m % 60 ? " " + (m % 60) + " min" : "");
+    var d = Math.floor(h / 24);
+    return d + " d" + (h % 24 ? " " + (h % 24) + " h" : "");
+  }
+
+  function timeEl(at) {
+    if (!at) return null;
+    var d = new Date(Number(at) * 1000);
+    if (isNaN(d.getTime())) return null;
+    var text = d.toLocaleTimeString("en-GB", {hour: "2-digit", minute: "2-digit"});
+    if (d.toDateString() !== new Date().toDateString()) {
+      text = d.toLocaleDateString("en-GB", {day: "numeric", month: "short"}) + " " + text;
+    }
+    return el("time", {datetime: d.toISOString(), title: d.toLocaleString("en-GB"), text: text});
+  }
+
+  function clockNow() {
+    return new Date().toLocaleTimeString("en-GB", {hour: "2-digit", minute: "2-digit", second: "2-digit"});
+  }
+
+  function safeHref(url) {
+    try {
+      var parsed = new URL(String(url), window.location.href);
+      if (parsed.protocol === "http:" || parsed.protocol === "https:") return parsed.href;
+    } catch (e) { /* not a URL */ }
+    return null;
+  }
+
+  var CHANNELS = {rest: "REST API", socketio: "Web chat", telegram: "Telegram"};
+  function channelLabel(channel) { return CHANNELS[channel] || channel || "unknown"; }
+
+  var OUTCOME_LABELS = {
+    answered: "Answered", referred: "Referred elsewhere", no_response: "No response from the person",
+    out_of_scope: "Out of scope", cancelled: "Cancelled by the person"
+  };
+  function outcomeLabel(outcome) {
+    return OUTCOME_LABELS[outcome] || String(outcome || "").replace(/_/g, " ");
+  }
+
+  // ------------------------------------------------------------------ the API
+
+  function ApiError(message, status) {
+    this.message = message;
+    this.status = status;
+  }
+
+  function signIn() {
+    window.location.assign("/console/login");
+  }
+
+  function api(method, path, body) {
+    var options = {method: method, credentials: "same-origin", cache: "no-store",
+                   headers: {"Accept": "application/json"}};
+    if (method !== "GET") {
+      options.headers["X-CSRF-Token"] = me ? me.csrf : "";
+      if (body !== undefined) {
+        options.headers["Content-Type"] = "application/json";
+        options.body = JSON.stringify(body);
+      }
+    }
+    return fetch(path, options).then(function (response) {
+      if (response.status === 401) {
+        signIn();
+        throw new ApiError("Your session has ended. Sign in again.", 401);
+      }
+      return response.json().catch(function () { return null; }).then(function (data) {
+        if (!response.ok) {
+          throw new ApiError((data && typeof data.error === "string" && data.error) ||
+                             "The server answered " + response.status + ".", response.status);
+        }
+        return data;
+      });
+    }, function () {
+      throw new ApiError("The console's server can't be reached. Check your connection; it will keep trying.", 0);
+    });
+  }
+
+  function showError(node, error) {
+    if (!node) return;
+    node.textContent = error ? (error.message || String(error)) : "";
+    node.hidden = !error;
+  }
+
+  // Runs `task` every POLL_MS while the tab is visible, never two at once; `now()` runs it as soon as
+  // the one in flight has finished.
+  function Poller(task, status) {
+    var timer = null, running = false, again = false, failing = false;
+
+    function schedule() {
+      clearTimeout(timer);
+      if (!document.hidden) timer = setTimeout(tick, POLL_MS);
+    }
+
+    function tick() {
+      if (running) { again = true; return; }
+      running = true;
+      clearTimeout(timer);
+      Promise.resolve().then(task).then(function () {
+        failing = false;
+        if (status) { status.classList.remove("offline"); setText(status, "Live · updated " + clockNow()); }
+      }, function (error) {
+        if (status && error && error.status !== 401) {
+          status.classList.add("offline");
+          setText(status, error.message || "Could not refresh.");
+        }
+        failing = true;
+      }).then(function () {
+        running = false;
+        if (again) { again = false; tick(); } else schedule();
+      });
+    }
+
+    document.addEventListener("visibilitychange", function () {
+      if (document.hidden) {
+        clearTimeout(timer);
+        if (status && !failing) setText(status, "Paused while this tab is hidden");
+      } else {
+        tick();
+      }
+    });
+    return {now: tick};
+  }
+
+  // ------------------------------------------------------------------ sign-out (every console page)
+
+  function wireSignOut() {
+    var button = $("sign-out");
+    if (!button) return;
+    button.addEventListener("click", function () {
+      button.disabled = true;
+      api("POST", "/console/logout").then(signIn, function (error) {
+        button.disabled = false;
+        if (error.status !== 401) showError($("console-error"), error);
+      });
+    });
+  }
+
+  // ------------------------------------------------------------------ the queue
+
+  var GROUPS = [
+    {key: "waiting", title: "Waiting", empty: "No one is waiting for an adviser."},
+    {key: "mine", title: "With me", empty: "You have no open cases."},
+    {key: "others", title: "With other advisers", empty: "No other adviser has an open case."},
+    {key: "closed", title: "Closed", empty: "No closed cases yet."}
+  ];
+
+  function questionCell(c) {
+    var question = String(c.question || "");
+    var shown = question.length > 220 ? question.slice(0, 217) + "…" : question;
+    return el("td", {className: "question", "data-label": "Question", title: shown !== question ? question : null},
+              [shown]);
+  }
+
+  function whenText(c, key) {
+    if (key === "waiting") {
+      return duration(c.waiting_seconds) + (c.queue_position ? " · #" + c.queue_position + " in queue" : "");
+    }
+    if (key === "closed") return outcomeLabel(c.outcome);
+    return "waited " + duration(c.waiting_seconds);
+  }
+
+  function caseRow(c, key) {
+    var label = "Case " + c.id;
+    var who = c.person_name ? String(c.person_name) : "(no name given)";
+    var last;
+    if (key === "waiting") last = el("td", {className: "when", "data-label": "Waiting"}, [whenText(c, key)]);
+    else if (key === "closed") last = el("td", {className: "when", "data-label": "Outcome"}, [whenText(c, key)]);
+    else last = el("td", {className: "when", "data-label": "Waited"}, [whenText(c, key)]);
+    var cells = [
+      el("td", {"data-label": "Case"}, [el("a", {href: "/console/cases/" + encodeURIComponent(c.id), text: label}),
+                                        el("span", {className: "sub"}, [timeEl(c.created_at)])]),
+      questionCell(c),
+      el("td", {"data-label": "Person"}, [who]),
+      el("td", {"data-label": "Channel"}, [channelLabel(c.channel)]),
+      el("td", {"data-label": "Topic"}, [c.topic ? String(c.topic) : "—"]),
+      last
+    ];
+    if (key === "others" || key === "closed") {
+      cells.push(el("td", {"data-label": "Adviser"}, [c.adviser ? String(c.adviser) : "—"]));
+    }
+    return el("tr", {"data-id": c.id}, cells);
+  }
+
+  function rowSignature(c) {
+    var copy = {};
+    Object.keys(c).forEach(function (k) { if (k !== "waiting_seconds") copy[k] = c[k]; });
+    return JSON.stringify(copy);
+  }
+
+  // Updates a list of rows in place where it can, so polling neither flickers nor steals focus.
+  function syncRows(tbody, items, build, update) {
+    var active = document.activeElement;
+    var focusId = active && tbody.contains(active) && active.closest("tr") ? active.closest("tr").getAttribute("data-id") : null;
+    var existing = {};
+    Array.prototype.forEach.call(tbody.children, function (tr) { existing[tr.getAttribute("data-id")] = tr; });
+    var added = [];
+    var rows = items.map(function (item) {
+      var signature = rowSignature(item), old = existing[String(item.id)];
+      if (old && old.getAttribute("data-sig") === signature) { update(old, item); return old; }
+      var tr = build(item);
+      tr.setAttribute("data-sig", signature);
+      if (!old) added.push(item);
+      return tr;
+    });
+    var same = rows.length === tbody.children.length &&
+      rows.every(function (row, i) { return tbody.children[i] === row; });
+    if (!same) {
+      while (tbody.firstChild) tbody.removeChild(tbody.firstChild);
+      rows.forEach(function (row) { tbody.appendChild(row); });
+      if (focusId) {
+        var link = tbody.querySelector('tr[data-id="' + focusId.replace(/[^0-9]/g, "") + '"] a');
+        if (link) link.focus();
+      }
+    }
+    return added;
+  }
+
+  function startQueue(root) {
+    var sections = {};
+    GROUPS.forEach(function (group) {
+      var headers = ["Case", "Question", "Person", "Channel", "Topic",
+                     group.key === "waiting" ? "Waiting" : group.key === "closed" ? "Outcome" : "Waited"];
+      if (group.key === "others" || group.key === "closed") headers.push("Adviser");
+      var count = el("span", {className: "count", text: "0"});
+      var heading = el("h2", {id: "group-" + group.key}, [group.title, " ", count]);
+      var tbody = el("tbody");
+      var table = el("table", {className: "cases", "aria-labelledby": "group-" + group.key, hidden: true}, [
+        el("thead", {}, [el("tr", {}, headers.map(function (h) { return el("th", {scope: "col", text: h}); }))]),
+        tbody
+      ]);
+      var empty = el("p", {className: "empty", text: group.empty});
+      root.appendChild(el("section", {className: "group group-" + group.key, id: "cases-" + group.key,
+                                      "aria-labelledby": "group-" + group.key}, [heading, empty, table]));
+      sections[group.key] = {count: count, tbody: tbody, table: table, empty: empty};
+    });
+
+    var first = true;
+    var baseTitle = document.title;
+    var announcer = $("announce");
+
+    function render(data) {
+      GROUPS.forEach(function (group) {
+        var items = (data && data[group.key]) || [];
+        var s = sections[group.key];
+        setText(s.count, String(items.length));
+        s.count.classList.toggle("busy", group.key === "waiting" && items.length > 0);
+        s.table.hidden = items.length === 0;
+        s.empty.hidden = items.length > 0;
+        var added = syncRows(s.tbody, items, function (c) { return caseRow(c, group.key); }, function (tr, c) {
+          var cell = tr.querySelector("td.when");
+          setText(cell, whenText(c, group.key));
+        });
+        if (!first && group.key === "waiting" && added.length) {
+          added.forEach(function (c) {
+            var tr = s.tbody.querySelector('tr[data-id="' + Number(c.id) + '"]');
+            if (tr) {
+              tr.classList.add("fresh");
+              setTimeout(function () { tr.classList.remove("fresh"); }, 6000);
+            }
+          });
+          setText(announcer, added.length === 1
+            ? "New case waiting: " + String(added[0].question || "").slice(0, 140)
+            : added.length + " new cases waiting.");
+        }
+      });
+      var waiting = ((data && data.waiting) || []).length;
+      document.title = (waiting ? "(" + waiting + ") " : "") + baseTitle;
+      first = false;
+    }
+
+    var poller = Poller(function () { return api("GET", API + "/cases").then(render); }, $("poll-status"));
+    poller.now();
+  }
+
+  // ------------------------------------------------------------------ a case
+
+  function entrySignature(entry) {
+    return [entry.kind, entry.at, entry.name, entry.text].join("\u0000");
+  }
+
+  function transcriptEntry(entry, c) {
+    var kind = ["user", "bot", "adviser", "system"].indexOf(entry.kind) >= 0 ? entry.kind : "system";
+    var who;
+    if (kind === "user") who = (c && c.person_name ? String(c.person_name) : "The person") + " (person)";
+    else if (kind === "adviser") who = (entry.name ? String(entry.name) : "An adviser") + " (adviser)";
+    else if (kind === "bot") who = entry.name ? String(entry.name) : "Mutuals Assistant";
+    else who = "Event";
+    var meta = el("p", {className: "meta"}, [el("span", {className: "who", text: who}), timeEl(entry.at)]);
+    if (kind === "user" && entry.intent) meta.appendChild(el("span", {text: "intent: " + entry.intent}));
+    var children = [meta, el("p", {className: "text", text: String(entry.text || "")})];
+
+    var buttons = (entry.buttons || []).filter(function (b) { return b; });
+    if (buttons.length) {
+      children.push(el("p", {className: "extra", text: "Buttons offered: " + buttons.map(String).join(" · ")}));
+    }
+    var sources = entry.sources || [];
+    if (kind === "bot" && (sources.length || typeof entry.confidence === "number")) {
+      var extra = el("p", {className: "extra"});
+      if (sources.length) {
+        extra.appendChild(document.createTextNode(sources.length === 1 ? "Source: " : "Sources: "));
+        sources.forEach(function (source, i) {
+          if (i) extra.appendChild(document.createTextNode(", "));
+          var href = source.url ? safeHref(source.url) : null;
+          if (!href && source.slug) href = safeHref("/guidance/" + encodeURIComponent(source.slug));
+          var title = String(source.title || source.slug || "guidance page");
+          extra.appendChild(href ? el("a", {href: href, target: "_blank", rel: "noopener noreferrer", text: title})
+                                 : document.createTextNode(title));
+        });
+      } else {
+        extra.appendChild(document.createTextNode("No guidance page matched well enough."));
+      }
+      if (typeof entry.confidence === "number") {
+        extra.appendChild(document.createTextNode(" · retrieval confidence " + entry.confidence.toFixed(2)));
+      }
+      children.push(extra);
+    }
+    return el("li", {className: "msg msg-" + kind}, children);
+  }
+
+  function startCase(root) {
+    var caseId = root.getAttribute("data-case-id");
+    var base = API + "/cases/" + encodeURIComponent(caseId);
+    var outcomes = (root.getAttribute("data-outcomes") || "").split(",").filter(Boolean);
+    var state = {data: null, shown: [], notes: -1, audit: -1, detailsSig: null, advisersSig: null};
+
+    var statusLine = $("case-status"), transcript = $("transcript");
+    var replyForm = $("reply-form"), replyText = $("reply-text"), replyHint = $("reply-hint");
+    var claimBox = $("claim-box"), claimButton = $("claim");
+    var assignForm = $("assign-form"), assignTo = $("assign-to");
+    var closeForm = $("close-form"), closeOutcome = $("close-outcome"), closeTags = $("close-tags");
+    var noteForm = $("note-form"), noteText = $("note-text");
+    var actionsNote = $("actions-note");
+
+    outcomes.forEach(function (o) { closeOutcome.appendChild(el("option", {value: o, text: outcomeLabel(o)})); });
+
+    // --- rendering
+
+    function renderTranscript(entries, c) {
+      var shown = state.shown;
+      var prefixSame = entries.length >= shown.length && shown.every(function (sig, i) {
+        return entrySignature(entries[i]) === sig;
+      });
+      if (prefixSame && entries.length === shown.length) return;
+      var nearBottom = transcript.scrollHeight - transcript.scrollTop - transcript.clientHeight < 80;
+      if (!prefixSame) {
+        transcript.setAttribute("aria-busy", "true");
+        while (transcript.firstChild) transcript.removeChild(transcript.firstChild);
+        shown = state.shown = [];
+      }
+      entries.slice(shown.length).forEach(function (entry) {
+        transcript.appendChild(transcriptEntry(entry, c));
+        shown.push(entrySignature(entry));
+      });
+      transcript.removeAttribute("aria-busy");
+      if (nearBottom || !prefixSame) transcript.scrollTop = transcript.scrollHeight;
+    }
+
+    function renderDetails(c) {
+      var waitingLabel = c.status === "waiting" ? "Waiting" : "Waited";
+      var sig = rowSignature(c);
+      var dl = $("details");
+      if (sig === state.detailsSig) {
+        setText(dl.querySelector("[data-field=waiting]"), duration(c.waiting_seconds));
+        return;
+      }
+      state.detailsSig = sig;
+      var rows = [
+        ["Name", c.person_name || "(not given)"],
+        ["Email", c.email || "(not given)"],
+        ["Question", c.question || ""],
+        ["Channel", channelLabel(c.channel) + (c.channel === "rest" ? " (sees replies with their next message)" : "")],
+        ["Topic", c.topic || "—"],
+        ["Opened", timeEl(c.created_at)],
+        [waitingLabel, duration(c.waiting_seconds), "waiting"],
+        ["Adviser", c.adviser || "nobody yet"]
+      ];
+      if (c.status === "closed") {
+        rows.push(["Closed", timeEl(c.closed_at)]);
+        rows.push(["Outcome", outcomeLabel(c.outcome)]);
+        rows.push(["Tags", c.tags ? String(c.tags).split(",").join(", ") : "—"]);
+        rows.push(["Rating", c.rating ? c.rating + " out of 5" : "not rated yet"]);
+      }
+      while (dl.firstChild) dl.removeChild(dl.firstChild);
+      rows.forEach(function (row) {
+        dl.appendChild(el("dt", {text: row[0]}));
+        var value = row[1];
+        dl.appendChild(el("dd", {"data-field": row[2] || null},
+                          [value && typeof value === "object" ? value : String(value === null || value === undefined ? "" : value)]));
+      });
+    }
+
+    function describeStatus(c) {
+      if (c.status === "waiting") {
+        return "Waiting for an adviser" + (c.queue_position ? " (number " + c.queue_position + " in the queue)" : "") +
+          ". Claim it to let the person know someone is with them.";
+      }
+      if (c.status === "closed") {
+        return "Closed: " + outcomeLabel(c.outcome) + ". The conversation went back to the assistant.";
+      }
+      if (me && c.adviser_id === me.id) return "With you. The assistant stays silent until you close the case.";
+      return "With " + (c.adviser || "another adviser") + ".";
+    }
+
+    function renderControls(data) {
+      var c = data.case;
+      var open = c.status !== "closed";
+      statusLine.className = "case-status " + c.status;
+      setText(statusLine, describeStatus(c));
+      claimBox.hidden = c.status !== "waiting";
+      replyForm.hidden = !(open && data.may_act);
+      closeForm.hidden = !(open && data.may_act);
+      setText(replyHint, c.status === "waiting" ? "Ctrl+Enter sends. Replying claims the case." : "Ctrl+Enter sends.");
+      var advisers = data.advisers || [];
+      assignForm.hidden = !(open && advisers.length);
+      var advisersSig = JSON.stringify(advisers);
+      if (advisersSig !== state.advisersSig) {
+        state.advisersSig = advisersSig;
+        var selected = assignTo.value;
+        while (assignTo.firstChild) assignTo.removeChild(assignTo.firstChild);
+        advisers.forEach(function (a) {
+          assignTo.appendChild(el("option", {value: a.id, text: String(a.name) + (me && a.id === me.id ? " (me)" : "")}));
+        });
+        if (selected) assignTo.value = selected;
+      }
+      var note = "";
+      if (!open) note = "This case is closed; nothing more to do here.";
+      else if (!data.may_act) note = "Another adviser has this case" + (c.adviser ? " (" + c.adviser + ")" : "") + ".";
+      setText(actionsNote, note);
+      actionsNote.hidden = !note;
+    }
+
+    function renderList(list, items, key, build) {
+      if (items.length === state[key]) return;
+      state[key] = items.length;
+      while (list.firstChild) list.removeChild(list.firstChild);
+      items.forEach(function (item) { list.appendChild(build(item)); });
+    }
+
+    function render(data) {
+      state.data = data;
+      var c = data.case;
+      renderControls(data);
+      renderDetails(c);
+      showError($("transcript-error"), data.transcript_error
+        ? new ApiError("The conversation could not be loaded: " + data.transcript_error) : null);
+      renderTranscript(data.transcript || [], c);
+      renderList($("notes"), data.notes || [], "notes", function (n) {
+        return el("li", {}, [el("span", {className: "sub"}, [String(n.adviser || "adviser"), ", ", timeEl(n.at)]),
+                             el("span", {className: "text", text: String(n.text || "")})]);
+      });
+      if (!(data.notes || []).length && !$("notes").firstChild) {
+        $("notes").appendChild(el("li", {className: "empty", text: "No notes yet."}));
+      }
+      renderList($("audit"), data.audit || [], "audit", function (a) {
+        return el("li", {}, [timeEl(a.at), " ", String(a.action || ""), a.detail ? " (" + a.detail + ")" : "",
+                             a.adviser ? " by " + a.adviser : ""]);
+      });
+    }
+
+    var poller = Poller(function () {
+      return api("GET", base).then(render, function (error) {
+        if (!state.data && error.status) showError($("console-error"), error);  // e.g. no such case
+        throw error;
+      });
+    }, $("poll-status"));
+
+    // --- actions
+
+    function act(button, errorNode, path, body) {
+      showError(errorNode, null);
+      if (button) button.disabled = true;
+      return api("POST", base + path, body).then(function (result) {
+        poller.now();
+        return result;
+      }, function (error) {
+        showError(errorNode, error);
+        throw error;
+      }).then(function (result) {
+        if (button) button.disabled = false;
+        return result;
+      }, function (error) {
+        if (button) button.disabled = false;
+        throw error;
+      });
+    }
+
+    claimButton.addEventListener("click", function () {
+      act(claimButton, $("claim-error"), "/claim").then(function () { replyText.focus(); }, function () {});
+    });
+
+    replyForm.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var text = replyText.value.trim();
+      if (!text) { showError($("reply-error"), new ApiError("Write a reply first.")); replyText.focus(); return; }
+      act($("reply-send"), $("reply-error"), "/reply", {text: text}).then(function () {
+        replyText.value = "";
+        replyText.focus();
+      }, function () {});
+    });
+
+    replyText.addEventListener("keydown", function (event) {
+      if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+        event.preventDefault();
+        if (replyForm.requestSubmit) replyForm.requestSubmit();
+        else replyForm.dispatchEvent(new Event("submit", {cancelable: true}));
+      }
+    });
+
+    noteForm.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var text = noteText.value.trim();
+      if (!text) { showError($("note-error"), new ApiError("Write the note first.")); noteText.focus(); return; }
+      act(noteForm.querySelector("button"), $("note-error"), "/note", {text: text}).then(function () {
+        noteText.value = "";
+      }, function () {});
+    });
+
+    closeForm.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var tags = closeTags.value.split(",").map(function (t) { return t.trim(); }).filter(Boolean);
+      act($("close-case"), $("close-error"), "/close", {outcome: closeOutcome.value, tags: tags}).then(function () {
+        closeTags.value = "";
+        statusLine.focus();
+      }, function () {});
+    });
+
+    assignForm.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var to = parseInt(assignTo.value, 10);
+      if (!to) { showError($("assign-error"), new ApiError("Choose an adviser.")); return; }
+      act(assignForm.querySelector("button"), $("assign-error"), "/assign", {adviser_id: to}).catch(function () {});
+    });
+
+    poller.now();
+  }
+
+  // ------------------------------------------------------------------ start
+
+  function start() {
+    wireSignOut();
+    var queue = $("queue"), single = $("case");
+    if (!queue && !single) return;
+    (function whoAmI() {
+      api("GET", API + "/me").then(function (who) {
+        me = who;
+        showError($("console-error"), null);
+        if (queue) startQueue(queue);
+        if (single) startCase(single);
+      }, function (error) {
+        if (error.status !== 401) {
+          showError($("console-error"), error);
+          setTimeout(whoAmI, 5000);
+        }
+      });
+    }());
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+}());

@@ -1,0 +1,330 @@
+"""The adviser console in a real headless Chromium against the running assistant: sign-in, the
+queue filling up live, working a case a person opened through the REST channel (claim, reply,
+the person's new messages, notes, close), text never becoming markup, and the supervisor's export.
+
+``MUTUALS_CONSOLE_SCREENSHOT=1`` makes the case test refresh docs/console.png."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+from selenium.common.exceptions import NoAlertPresentException
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.ui import Select
+
+# The widget's browser helpers (Debian's Chromium, a fresh profile per browser, wait_for) are reused.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "web"))
+from widget_page import browser_factory, wait_for  # noqa: E402,F401  (browser_factory is a fixture)
+
+from assistant_stack import say_rest  # noqa: E402
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOT = ROOT / "docs" / "console.png"
+XSS = "<img src=x onerror=alert(1)><script>alert(2)</script>"
+PASSWORD = "a long enough test password 42"
+QUESTION = "Can our staff keep their local government pension if we spin out as a mutual?"
+
+
+# ---- helpers -------------------------------------------------------------------------------------
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def http_get(url: str, cookie: str = "") -> tuple:
+    """``(status, headers, body text)`` without following redirects."""
+    opener = urllib.request.build_opener(_NoRedirect)
+    request = urllib.request.Request(url, headers={"Cookie": cookie} if cookie else {})
+    try:
+        with opener.open(request, timeout=30) as response:
+            return response.status, response.headers, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.headers, exc.read().decode(errors="replace")
+
+
+def session_cookie(web_url: str, email: str, password: str) -> str:
+    """Sign in with the login form over plain HTTP; the ``Cookie`` header of the session."""
+    import http.cookiejar
+    import re
+
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), _NoRedirect)
+    with opener.open(f"{web_url}/console/login", timeout=30) as response:
+        csrf = re.search(r'name="csrf" value="([^"]+)"', response.read().decode()).group(1)
+    form = urllib.parse.urlencode({"csrf": csrf, "email": email, "password": password}).encode()
+    try:
+        opener.open(f"{web_url}/console/login", data=form, timeout=30)
+    except urllib.error.HTTPError as exc:
+        assert exc.code == 303, exc.code
+    return "; ".join(f"{c.name}={c.value}" for c in jar if c.name == "mutuals_console")
+
+
+def no_alert(driver) -> bool:
+    try:
+        driver.switch_to.alert
+    except NoAlertPresentException:
+        return True
+    return False
+
+
+def page_errors(driver) -> list:
+    """Console messages that mean the page broke the CSP or a script crashed."""
+    return [e["message"] for e in driver.get_log("browser")
+            if e["level"] == "SEVERE" and ("Content Security Policy" in e["message"] or "Uncaught" in e["message"])]
+
+
+def sign_in(driver, web_url: str, email: str, password: str) -> None:
+    driver.get(f"{web_url}/console/login")
+    driver.find_element(By.ID, "email").send_keys(email)
+    driver.find_element(By.ID, "password").send_keys(password)
+    driver.find_element(By.CSS_SELECTOR, "form.login button[type=submit]").click()
+
+
+def text_of(driver, selector: str) -> str:
+    return " ".join(e.text for e in driver.find_elements(By.CSS_SELECTOR, selector))
+
+
+def messages(driver, kind: str) -> list:
+    return [e.find_element(By.CSS_SELECTOR, ".text").text
+            for e in driver.find_elements(By.CSS_SELECTOR, f"#transcript li.msg-{kind}")]
+
+
+def tracker_events(settings, sender: str) -> list:
+    query = urllib.parse.urlencode({"token": settings.rasa_token})
+    url = f"{settings.rasa_url}/conversations/{urllib.parse.quote(sender, safe='')}/tracker?{query}"
+    with urllib.request.urlopen(url, timeout=30) as response:
+        return json.load(response)["events"]
+
+
+def open_case_as_a_person(stack, store, sender: str, question: str, name: str):
+    """Ask for a human through the REST channel and answer the intake form; the case it opened."""
+    replies = []
+    for message in ("I want to talk to a human", question, name, "skip"):
+        replies.append(say_rest(stack, sender, message))
+    case = store.open_case_for(sender)
+    assert case is not None and case.person_name == name, f"the intake went wrong; the assistant said: {replies!r}"
+    return case
+
+
+# ---- fixtures ------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def console(running_stack):
+    """The store of the running stack, with an adviser and a supervisor of this module's own."""
+    from bot.console import hash_password
+    from bot.handoff import HandoffStore
+
+    store = HandoffStore(running_stack.settings.handoff_store)
+    suffix = uuid.uuid4().hex[:8]
+    adviser = store.add_adviser("Ada Lovelace", f"ada-{suffix}@advisers.example.org", "adviser",
+                                hash_password(PASSWORD))
+    supervisor = store.add_adviser("Sam Okafor", f"sam-{suffix}@advisers.example.org", "supervisor",
+                                   hash_password(PASSWORD))
+
+    class Console:
+        pass
+
+    c = Console()
+    c.stack, c.settings, c.store, c.adviser, c.supervisor = running_stack, running_stack.settings, store, adviser, supervisor
+    yield c
+    store.engine.dispose()  # (HandoffStore.close is shadowed by its close(case_id, ...))
+
+
+# ---- tests ---------------------------------------------------------------------------------------
+
+def test_anonymous_visitors_are_refused(console):
+    web = console.settings.web_url
+    for path in ("/console", "/console/", "/console/cases/1"):
+        status, headers, _ = http_get(web + path)
+        assert status == 303 and headers["Location"] == "/console/login", (path, status)
+    for path in ("/console/api/cases", "/console/api/cases/1", "/console/api/me", "/console/export.csv"):
+        status, _, body = http_get(web + path)
+        assert status == 401 and "error" in json.loads(body), (path, status, body)
+    status, _, _ = http_get(web + "/console/login")
+    assert status == 200
+
+
+def test_a_wrong_password_shows_an_error(console, browser_factory):
+    driver = browser_factory(1024, 768)
+    sign_in(driver, console.settings.web_url, console.adviser.email, "not the password at all")
+    error = wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, ".error[role=alert]"), message="the sign-in error")
+    assert "don't match" in error[0].text
+    assert driver.current_url.endswith("/console/login")
+    assert driver.find_element(By.ID, "password").get_attribute("value") == ""
+    # and the right one still works afterwards
+    sign_in(driver, console.settings.web_url, console.adviser.email, PASSWORD)
+    wait_for(lambda: driver.current_url.rstrip("/").endswith("/console"), message="the queue after signing in")
+    assert page_errors(driver) == []
+
+
+def test_an_adviser_works_a_case_from_the_queue(console, browser_factory):
+    settings, store = console.settings, console.store
+    driver = browser_factory(1280, 1000)
+    sign_in(driver, settings.web_url, console.adviser.email, PASSWORD)
+    wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, "#cases-waiting h2"), message="the queue")
+    assert "Ada Lovelace" in driver.find_element(By.CSS_SELECTOR, ".console-who").text
+    assert not driver.find_elements(By.CSS_SELECTOR, "a[href='/console/export.csv']"), "only supervisors export"
+    driver.execute_script("window.stillTheSamePage = true;")
+
+    # a person asks for a human after the queue is open: the case appears without a reload
+    sender = f"console-{uuid.uuid4().hex[:10]}"
+    case = open_case_as_a_person(console.stack, store, sender, QUESTION, "Priya Patel")
+    row_css = f"#cases-waiting tr[data-id='{case.id}']"
+    row = wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, row_css), timeout=15,
+                   message="the new case in the waiting list")[0]
+    assert QUESTION in row.text and "Priya Patel" in row.text and "REST API" in row.text
+    assert driver.execute_script("return window.stillTheSamePage === true;"), "the queue page was reloaded"
+    assert re.match(r"\(\d+\) Queue", driver.title), driver.title  # the waiting count in the tab's title
+
+    # open it: the transcript and the person's details
+    row.find_element(By.LINK_TEXT, f"Case {case.id}").click()
+    wait_for(lambda: QUESTION in messages(driver, "user"), message="the person's question in the transcript")
+    details = driver.find_element(By.ID, "details").text
+    assert "Priya Patel" in details and QUESTION in details and "REST API" in details
+    assert any("talk to a human" in m for m in messages(driver, "user"))
+    assert messages(driver, "bot"), "the assistant's side of the conversation is shown"
+    assert "Waiting" in driver.find_element(By.ID, "case-status").text
+    driver.execute_script("window.stillTheSamePage = true;")
+
+    # claim
+    driver.find_element(By.ID, "claim").click()
+    wait_for(lambda: "With you" in driver.find_element(By.ID, "case-status").text, message="the case claimed")
+    assert store.case(case.id).status == "assigned" and store.case(case.id).adviser_id == console.adviser.id
+    assert not driver.find_element(By.ID, "claim").is_displayed()
+
+    # reply with Ctrl+Enter: shown as the adviser's, and in the person's conversation
+    reply = "Hello Priya, I'm Ada. Yes: staff who transfer usually keep access to the LGPS."
+    box = driver.find_element(By.ID, "reply-text")
+    box.send_keys(reply)
+    box.send_keys(Keys.CONTROL, Keys.ENTER)
+    adviser_msg = wait_for(lambda: [e for e in driver.find_elements(By.CSS_SELECTOR, "#transcript li.msg-adviser")
+                                    if reply in e.text], message="the reply in the transcript")[0]
+    assert "Ada Lovelace (adviser)" in adviser_msg.text
+    assert box.get_attribute("value") == ""
+    pushed = [e for e in tracker_events(settings, sender) if e.get("event") == "bot" and e.get("text") == reply]
+    assert pushed and pushed[0]["data"]["custom"]["sender"] == {"kind": "adviser", "name": "Ada Lovelace"}
+
+    # the person writes again: it appears without a reload
+    follow_up = "Thanks! And what about staff who join after the transfer?"
+    say_rest(console.stack, sender, follow_up)
+    wait_for(lambda: follow_up in messages(driver, "user"), timeout=15, message="the person's new message")
+
+    # an internal note
+    driver.find_element(By.ID, "note-text").send_keys("Pointed her to the pensions page.")
+    driver.find_element(By.CSS_SELECTOR, "#note-form button").click()
+    wait_for(lambda: "Pointed her to the pensions page." in driver.find_element(By.ID, "notes").text,
+             message="the note")
+    assert "Ada Lovelace" in driver.find_element(By.ID, "notes").text
+
+    if os.environ.get("MUTUALS_CONSOLE_SCREENSHOT"):
+        driver.execute_script("document.getElementById('transcript').scrollTop = 1e6;")
+        driver.save_screenshot(str(SCREENSHOT))
+
+    # markup from the person stays text
+    say_rest(console.stack, sender, XSS)
+    wait_for(lambda: XSS in messages(driver, "user"), timeout=15, message="the markup shown as text")
+    assert driver.find_elements(By.CSS_SELECTOR, "#transcript img, #transcript script, main img") == []
+    assert driver.execute_script("return document.querySelectorAll('img[src=x], script:not([src])').length") == 0
+    assert no_alert(driver)
+
+    # an API error is shown next to its control: an empty reply
+    driver.find_element(By.ID, "reply-send").click()
+    assert "Write a reply first" in driver.find_element(By.ID, "reply-error").text
+
+    # close with an outcome and tags: the conversation goes back to the assistant
+    Select(driver.find_element(By.ID, "close-outcome")).select_by_value("answered")
+    driver.find_element(By.ID, "close-tags").send_keys("Pensions, TUPE")
+    driver.find_element(By.ID, "close-case").click()
+    status = wait_for(lambda: (lambda t: "Closed" in t and t)(driver.find_element(By.ID, "case-status").text),
+                      message="the case closed")
+    assert "went back to the assistant" in status
+    wait_for(lambda: "Back with the assistant." in messages(driver, "system"), message="the resume event")
+    assert not driver.find_element(By.ID, "reply-form").is_displayed()
+    assert not driver.find_element(By.ID, "close-form").is_displayed()
+    closed = store.case(case.id)
+    assert closed.status == "closed" and closed.outcome == "answered" and closed.tags == "pensions,tupe"
+    events = tracker_events(settings, sender)
+    assert any(e.get("event") == "resume" for e in events)
+    assert driver.execute_script("return window.stillTheSamePage === true;"), "the case page was reloaded"
+    assert no_alert(driver)
+    assert page_errors(driver) == []
+
+    # back on the queue it is closed
+    driver.find_element(By.LINK_TEXT, "← All cases").click()
+    closed_row = wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, f"#cases-closed tr[data-id='{case.id}']"),
+                          message="the case among the closed")[0]
+    assert "Answered" in closed_row.text and "Ada Lovelace" in closed_row.text
+    assert not driver.find_elements(By.CSS_SELECTOR, row_css)
+
+    # sign out: the console is closed to this browser again
+    driver.find_element(By.ID, "sign-out").click()
+    wait_for(lambda: driver.current_url.endswith("/console/login"), message="the sign-in page after signing out")
+    driver.get(f"{settings.web_url}/console/cases/{case.id}")
+    assert driver.current_url.endswith("/console/login")
+
+
+def test_a_supervisor_reassigns_and_exports(console, browser_factory):
+    settings, store = console.settings, console.store
+    sender = f"console-{uuid.uuid4().hex[:10]}"
+    case = open_case_as_a_person(console.stack, store, sender, "How do we register a community benefit society?",
+                                 "Tom")
+    driver = browser_factory(1280, 900)
+    sign_in(driver, settings.web_url, console.supervisor.email, PASSWORD)
+    link = wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, "a[href='/console/export.csv']"),
+                    message="the export link")[0]
+    assert "Export" in link.text
+
+    # reassign a waiting case to the adviser: it moves to "with others"
+    driver.get(f"{settings.web_url}/console/cases/{case.id}")
+    select = wait_for(lambda: [e for e in driver.find_elements(By.ID, "assign-to") if e.is_displayed()],
+                      message="the reassign control")[0]
+    Select(select).select_by_visible_text("Ada Lovelace")
+    driver.find_element(By.CSS_SELECTOR, "#assign-form button").click()
+    wait_for(lambda: "With Ada Lovelace" in driver.find_element(By.ID, "case-status").text,
+             message="the case with Ada")
+    assert store.case(case.id).adviser_id == console.adviser.id
+    wait_for(lambda: "reassigned" in driver.find_element(By.ID, "audit").get_attribute("textContent"),
+             message="the reassignment in the history")
+    driver.get(f"{settings.web_url}/console")
+    wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, f"#cases-others tr[data-id='{case.id}']"),
+             message="the case with another adviser")
+
+    # a supervisor may close another adviser's case
+    driver.get(f"{settings.web_url}/console/cases/{case.id}")
+    wait_for(lambda: driver.find_element(By.ID, "close-form").is_displayed(), message="the close form")
+    Select(driver.find_element(By.ID, "close-outcome")).select_by_value("referred")
+    driver.find_element(By.ID, "close-tags").send_keys("registration")
+    driver.find_element(By.ID, "close-case").click()
+    wait_for(lambda: "Closed" in driver.find_element(By.ID, "case-status").text, message="the case closed")
+
+    # the export link downloads the closed cases, fetched with this browser's session
+    href = driver.find_element(By.CSS_SELECTOR, "a.export").get_attribute("href")
+    cookie = driver.get_cookie("mutuals_console")
+    status, headers, body = http_get(href, f"mutuals_console={cookie['value']}")
+    assert status == 200 and headers["Content-Type"].startswith("text/csv")
+    assert "attachment" in headers["Content-Disposition"]
+    lines = body.splitlines()
+    assert lines[0].startswith("case,channel,opened,closed,adviser,outcome,tags")
+    assert any(line.startswith(f"{case.id},rest,") and ",Ada Lovelace,referred,registration," in line
+               for line in lines), body
+    # nobody without a session may, nor an adviser who is not a supervisor
+    assert http_get(href)[0] == 401
+    status, _, body = http_get(href, session_cookie(settings.web_url, console.adviser.email, PASSWORD))
+    assert status == 403 and "supervisor" in body
+    assert page_errors(driver) == []
+
+    # the session ends under the page: the next poll sends the adviser to sign in
+    driver.delete_cookie("mutuals_console")
+    wait_for(lambda: driver.current_url.endswith("/console/login"), timeout=10, message="the sign-in page")
