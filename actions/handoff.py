@@ -90,6 +90,8 @@ class ValidateHandoffForm(FormValidationAction):
 
     def validate_handoff_question(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                   domain: DomainDict) -> Dict[Text, Any]:
+        if value is None:  # a reset when the intake starts, not an answer
+            return {"handoff_question": None}
         text = _said(value)
         suggested = tracker.get_slot("handoff_suggested_question")
         if text.lower() in KEEP_WORDS and suggested:
@@ -101,6 +103,8 @@ class ValidateHandoffForm(FormValidationAction):
 
     def validate_handoff_name(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                               domain: DomainDict) -> Dict[Text, Any]:
+        if value is None:  # a reset when the intake starts, not an answer
+            return {"handoff_name": None}
         text = _said(value)
         if text.lower() in SKIP_WORDS:
             return {"handoff_name": ""}
@@ -111,6 +115,8 @@ class ValidateHandoffForm(FormValidationAction):
 
     def validate_handoff_email(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                domain: DomainDict) -> Dict[Text, Any]:
+        if value is None:  # a reset when the intake starts, not an answer
+            return {"handoff_email": None}
         text = _said(value)
         if text.lower() in SKIP_WORDS:
             return {"handoff_email": ""}

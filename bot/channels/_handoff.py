@@ -35,7 +35,7 @@ class HandoffGate:
         case = self.store.open_case_for(conversation_id)
         if case is None:
             return None
-        from rasa.shared.core.events import BotUttered, ConversationResumed, UserUttered
+        from rasa.shared.core.events import ActionExecuted, BotUttered, ConversationResumed, UserUttered
 
         self.store.close(case.id, None, "cancelled")
         logger.info("handoff: case %s cancelled by the person", case.id)
@@ -46,6 +46,7 @@ class HandoffGate:
                 tracker.update(ConversationResumed())
                 if text.strip() != "/restart":
                     tracker.update(BotUttered(LEFT_THE_QUEUE))
+                tracker.update(ActionExecuted("action_listen"))  # the assistant waits for the person
                 await agent.tracker_store.save(tracker)
         if text.strip() == "/restart":
             return None

@@ -83,6 +83,8 @@ class AdviserDesk:
         """Put a message in the person's conversation and deliver it on their channel now."""
         event = {"event": "bot", "text": text, "data": {"custom": {"sender": sender}, "buttons": buttons or None}}
         events = ([{"event": "resume"}] if resume else []) + [event]
+        if resume:  # the assistant now waits for the person, as after any turn of its own
+            events.append({"event": "action", "name": "action_listen"})
         if case.channel == "telegram":
             await self.append(case.conversation_id, events)  # kept in the transcript
             if case.chat_id and self._telegram_push:
