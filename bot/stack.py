@@ -142,6 +142,16 @@ class Stack:
                 part.log.close()
                 part.log = None
 
+    def restart(self, name: str) -> None:
+        """Stop one part and start it again on the same port (tests of restarts mid-conversation)."""
+        part = self.part(name)
+        if part.process and part.process.poll() is None:
+            os.killpg(part.process.pid, signal.SIGTERM)
+            part.process.wait(30)
+        part.process = subprocess.Popen(part.command, cwd=ROOT, env=child_env(self.settings), stdout=part.log,
+                                        stderr=subprocess.STDOUT, start_new_session=True)
+        self._wait_ready(part)
+
     def part(self, name: str) -> Part:
         return next(p for p in self.parts if p.name == name)
 

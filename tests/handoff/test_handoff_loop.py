@@ -132,3 +132,52 @@ def test_anonymous_requests_to_the_console_are_refused(running_stack):
 class NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args, **kwargs):
         return None
+
+
+def test_restarting_every_server_mid_handoff_loses_nothing(running_stack):
+    s = running_stack.settings
+    ConsoleAdviser.create(s.handoff_store, "Rita Restart", "rita@example.org", PASSWORD)
+
+    async def before_restart():
+        person = await WidgetPerson(s.rasa_url).connect()
+        try:
+            await person.say("I need a person", wait_for=2)
+            await person.say("Who owns the building after we spin out?")
+            await person.say("Rowan")
+            await person.say("skip")
+            await person.say("hello? still waiting", wait_for=0)
+            await asyncio.sleep(1)
+            return person.session_id
+        finally:
+            await person.close()
+
+    session_id = run(before_restart())
+    for part in ("rasa", "actions", "web"):
+        running_stack.restart(part)
+
+    async def after_restart():
+        person = WidgetPerson(s.rasa_url)
+        await person.client.connect(s.rasa_url, transports=["polling"], socketio_path="/socket.io")
+        await person.client.emit("session_request", {"session_id": session_id})  # the widget keeps its id
+        await person.wait_for(lambda: person.session_id == session_id)
+        adviser = ConsoleAdviser(s.web_url)
+        try:
+            assert await adviser.sign_in("rita@example.org", PASSWORD) == 303
+            queue = await adviser.api("GET", "/cases")
+            [case] = [c for c in queue["waiting"] if c["conversation_id"] == session_id]
+            shown = await adviser.api("GET", f"/cases/{case['id']}")
+            said = [t["text"] for t in shown["transcript"] if t["kind"] == "user"]
+            assert "Who owns the building after we spin out?" in said and "hello? still waiting" in said
+            # still paused after the restart: the bot does not answer, the adviser does
+            await person.say("what is an asset lock", wait_for=0)
+            await asyncio.sleep(1.5)
+            assert person.received == []
+            await adviser.api("POST", f"/cases/{case['id']}/reply", {"text": "Hi Rowan, it depends on the lease."})
+            await person.wait_for(lambda: any("depends on the lease" in m["text"] for m in person.received))
+            await adviser.api("POST", f"/cases/{case['id']}/close", {"outcome": "answered", "tags": []})
+            await person.wait_for(lambda: any("back with the assistant" in m["text"] for m in person.received))
+        finally:
+            await person.close()
+            await adviser.close()
+
+    run(after_restart())
