@@ -36,6 +36,11 @@ class Settings:
     knowledge_dir: Path = ROOT / "knowledge"
     tracker_store_url: str = ""  # any SQLAlchemy URL; default: SQLite under var/
     handoff_store_url: str = ""  # any SQLAlchemy URL; default: SQLite under var/
+    # scaling out (README "Scaling out"): several Rasa servers share these; empty means one machine
+    lock_store_url: str = ""  # redis://host:6379/0: Rasa's lock store in Redis; empty: in memory (one Rasa server)
+    socketio_queue_url: str = ""  # redis://host:6379/0: socket.io messages reach a widget on any Rasa server
+    rasa_server_url: str = ""  # where the web server and Telegram reach Rasa (a load balancer); default http://host:rasa_port
+    action_server_url: str = ""  # where Rasa reaches the action servers (a load balancer); default http://host:actions_port
     # answers
     max_message_chars: int = 2000
     answer_threshold: float = 0.0  # 0 means "the threshold chosen by evaluation" (see bot.guidance)
@@ -61,11 +66,11 @@ class Settings:
 
     @property
     def rasa_url(self) -> str:
-        return f"http://{self.host}:{self.rasa_port}"
+        return self.rasa_server_url.rstrip("/") or f"http://{self.host}:{self.rasa_port}"
 
     @property
     def actions_url(self) -> str:
-        return f"http://{self.host}:{self.actions_port}/webhook"
+        return (self.action_server_url.rstrip("/") or f"http://{self.host}:{self.actions_port}") + "/webhook"
 
     @property
     def web_url(self) -> str:
