@@ -85,6 +85,34 @@ def page_errors(driver) -> list:
             if e["level"] == "SEVERE" and ("Content Security Policy" in e["message"] or "Uncaught" in e["message"])]
 
 
+CONTRAST_JS = r"""
+function rgb(s) { var m = s.match(/[\d.]+/g).map(Number); return {c: m.slice(0, 3), a: m.length > 3 ? m[3] : 1}; }
+function lum(c) { c = c.map(function (v) { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); });
+  return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2]; }
+function background(el) {
+  for (; el && el.nodeType === 1; el = el.parentElement) {
+    var b = rgb(getComputedStyle(el).backgroundColor); if (b.a > 0.5) return b.c;
+  } return [255, 255, 255];
+}
+var out = [];
+arguments[0].forEach(function (sel) {
+  document.querySelectorAll(sel).forEach(function (el) {
+    if (!el.getClientRects().length) return;
+    var a = lum(rgb(getComputedStyle(el).color).c), b = lum(background(el));
+    out.push([sel, Math.round(100 * (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05)) / 100]);
+  });
+});
+return out;
+"""
+CONTRAST_SELECTORS = ["main a", "main button", "label", "legend", ".hint", ".poll-status", ".case-status",
+                      ".msg .who", ".msg .meta", ".msg .text", ".msg .extra", ".msg .extra a", ".details dt",
+                      ".details dd", ".notes li", "select", "textarea", ".count", "th", "td", ".empty", ".sub"]
+
+
+def low_contrast(driver) -> list:
+    return [(sel, ratio) for sel, ratio in driver.execute_script(CONTRAST_JS, CONTRAST_SELECTORS) if ratio < 4.5]
+
+
 def sign_in(driver, web_url: str, email: str, password: str) -> None:
     driver.get(f"{web_url}/console/login")
     driver.find_element(By.ID, "email").send_keys(email)
@@ -108,10 +136,10 @@ def tracker_events(settings, sender: str) -> list:
         return json.load(response)["events"]
 
 
-def open_case_as_a_person(stack, store, sender: str, question: str, name: str):
+def open_case_as_a_person(stack, store, sender: str, question: str, name: str, first: str = ""):
     """Ask for a human through the REST channel and answer the intake form; the case it opened."""
     replies = []
-    for message in ("I want to talk to a human", question, name, "skip"):
+    for message in ([first] if first else []) + ["I want to talk to a human", question, name, "skip"]:
         replies.append(say_rest(stack, sender, message))
     case = store.open_case_for(sender)
     assert case is not None and case.person_name == name, f"the intake went wrong; the assistant said: {replies!r}"
@@ -180,7 +208,8 @@ def test_an_adviser_works_a_case_from_the_queue(console, browser_factory):
 
     # a person asks for a human after the queue is open: the case appears without a reload
     sender = f"console-{uuid.uuid4().hex[:10]}"
-    case = open_case_as_a_person(console.stack, store, sender, QUESTION, "Priya Patel")
+    case = open_case_as_a_person(console.stack, store, sender, QUESTION, "Priya Patel",
+                                 first="How do I register a co-operative?")
     row_css = f"#cases-waiting tr[data-id='{case.id}']"
     row = wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, row_css), timeout=15,
                    message="the new case in the waiting list")[0]
@@ -194,7 +223,10 @@ def test_an_adviser_works_a_case_from_the_queue(console, browser_factory):
     details = driver.find_element(By.ID, "details").text
     assert "Priya Patel" in details and QUESTION in details and "REST API" in details
     assert any("talk to a human" in m for m in messages(driver, "user"))
-    assert messages(driver, "bot"), "the assistant's side of the conversation is shown"
+    answer = driver.find_elements(By.CSS_SELECTOR, "#transcript li.msg-bot")[0]
+    assert "Answered from:" in answer.text and "retrieval score" in answer.text
+    links = [a.get_attribute("href") for a in answer.find_elements(By.CSS_SELECTOR, "a")]
+    assert links and all(href.startswith(f"{settings.web_url}/guidance/") for href in links), links
     assert "Waiting" in driver.find_element(By.ID, "case-status").text
     driver.execute_script("window.stillTheSamePage = true;")
 
@@ -228,8 +260,10 @@ def test_an_adviser_works_a_case_from_the_queue(console, browser_factory):
              message="the note")
     assert "Ada Lovelace" in driver.find_element(By.ID, "notes").text
 
+    assert low_contrast(driver) == []
+
     if os.environ.get("MUTUALS_CONSOLE_SCREENSHOT"):
-        driver.execute_script("document.getElementById('transcript').scrollTop = 1e6;")
+        driver.execute_script("window.scrollTo(0, 0); document.getElementById('transcript').scrollTop = 1e6;")
         driver.save_screenshot(str(SCREENSHOT))
 
     # markup from the person stays text
@@ -261,12 +295,15 @@ def test_an_adviser_works_a_case_from_the_queue(console, browser_factory):
     assert no_alert(driver)
     assert page_errors(driver) == []
 
+    assert low_contrast(driver) == []
+
     # back on the queue it is closed
     driver.find_element(By.LINK_TEXT, "← All cases").click()
     closed_row = wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, f"#cases-closed tr[data-id='{case.id}']"),
                           message="the case among the closed")[0]
     assert "Answered" in closed_row.text and "Ada Lovelace" in closed_row.text
     assert not driver.find_elements(By.CSS_SELECTOR, row_css)
+    assert low_contrast(driver) == []
 
     # sign out: the console is closed to this browser again
     driver.find_element(By.ID, "sign-out").click()
@@ -328,3 +365,61 @@ def test_a_supervisor_reassigns_and_exports(console, browser_factory):
     # the session ends under the page: the next poll sends the adviser to sign in
     driver.delete_cookie("mutuals_console")
     wait_for(lambda: driver.current_url.endswith("/console/login"), timeout=10, message="the sign-in page")
+
+
+def test_keyboard_only_and_on_a_phone(console, browser_factory):
+    """Claim and reply without a mouse, on a 375-pixel screen with nothing overflowing sideways."""
+    settings, store = console.settings, console.store
+    sender = f"console-{uuid.uuid4().hex[:10]}"
+    case = open_case_as_a_person(console.stack, store, sender, "Do we need to follow procurement rules?", "Lee")
+    driver = browser_factory(500, 900)  # Chromium's windows are at least 500 wide: emulate a phone
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                           {"width": 375, "height": 667, "deviceScaleFactor": 1, "mobile": True})
+    sign_in(driver, settings.web_url, console.adviser.email, PASSWORD)
+    link = wait_for(lambda: driver.find_elements(By.LINK_TEXT, f"Case {case.id}"), message="the case's link")[0]
+    assert driver.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
+
+    def tab_to(element_id: str, limit: int = 80) -> None:
+        for _ in range(limit):
+            if driver.switch_to.active_element.get_attribute("id") == element_id:
+                return
+            driver.switch_to.active_element.send_keys(Keys.TAB)
+        pytest.fail(f"Tab never reached #{element_id}")
+
+    link.send_keys(Keys.ENTER)
+    wait_for(lambda: driver.find_element(By.ID, "claim").is_displayed(), message="the claim button")
+    assert driver.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
+    driver.find_element(By.TAG_NAME, "body").send_keys(Keys.TAB)
+    tab_to("claim")
+    driver.switch_to.active_element.send_keys(Keys.ENTER)
+    wait_for(lambda: driver.switch_to.active_element.get_attribute("id") == "reply-text",
+             message="the reply box focused after claiming")
+    driver.switch_to.active_element.send_keys("Hello Lee, I can help with that.", Keys.CONTROL, Keys.ENTER)
+    wait_for(lambda: "Hello Lee, I can help with that." in messages(driver, "adviser"), message="the reply")
+    assert store.case(case.id).adviser_id == console.adviser.id
+    tab_to("close-outcome")
+    tab_to("close-case")
+    driver.switch_to.active_element.send_keys(Keys.ENTER)
+    wait_for(lambda: "Closed" in driver.find_element(By.ID, "case-status").text, message="the case closed")
+    assert driver.switch_to.active_element.get_attribute("id") == "case-status"
+    assert driver.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
+    assert page_errors(driver) == []
+
+
+def test_an_api_error_is_shown_next_to_its_control(console, browser_factory):
+    """Another adviser claims the case just before this one presses Claim: the API's reason is shown."""
+    settings, store = console.settings, console.store
+    sender = f"console-{uuid.uuid4().hex[:10]}"
+    case = open_case_as_a_person(console.stack, store, sender, "Can a charity own shares in a mutual?", "Kim")
+    driver = browser_factory(1024, 800)
+    sign_in(driver, settings.web_url, console.adviser.email, PASSWORD)
+    driver.get(f"{settings.web_url}/console/cases/{case.id}")
+    wait_for(lambda: driver.find_element(By.ID, "claim").is_displayed(), message="the claim button")
+    store.claim(case.id, console.supervisor)
+    driver.execute_script("document.getElementById('claim').click();")  # before the next poll shows it
+    error = wait_for(lambda: driver.find_element(By.ID, "claim-error").text, message="the claim's error")
+    assert "no longer waiting" in error
+    wait_for(lambda: "With Sam Okafor" in driver.find_element(By.ID, "case-status").text, message="the new status")
+    assert not driver.find_element(By.ID, "reply-form").is_displayed()
+    assert "Another adviser has this case" in driver.find_element(By.ID, "actions-note").text
+    assert driver.find_element(By.ID, "claim-error").is_displayed()

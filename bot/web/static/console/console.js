@@ -216,7 +216,7 @@
     else if (key === "closed") last = el("td", {className: "when", "data-label": "Outcome"}, [whenText(c, key)]);
     else last = el("td", {className: "when", "data-label": "Waited"}, [whenText(c, key)]);
     var cells = [
-      el("td", {"data-label": "Case"}, [el("a", {href: "/console/cases/" + encodeURIComponent(c.id), text: label}),
+      el("td", {}, [el("a", {href: "/console/cases/" + encodeURIComponent(c.id), text: label}),
                                         el("span", {className: "sub"}, [timeEl(c.created_at)])]),
       questionCell(c),
       el("td", {"data-label": "Person"}, [who]),
@@ -323,6 +323,27 @@
 
   // ------------------------------------------------------------------ a case
 
+  // The assistant writes a little markdown: show its [links](url) as links and **bold** as bold,
+  // building nodes (never parsing HTML); everything else stays as written.
+  function botText(text) {
+    var p = el("p", {className: "text"});
+    var pattern = /\[([^\]\n]+)\]\(((?:[^()\s]|\([^()\s]*\))+)\)|\*\*([^*\n]+)\*\*/g;
+    var last = 0, match;
+    while ((match = pattern.exec(text)) !== null) {
+      if (match.index > last) p.appendChild(document.createTextNode(text.slice(last, match.index)));
+      if (match[3] !== undefined) {
+        p.appendChild(el("strong", {text: match[3]}));
+      } else {
+        var href = safeHref(match[2]);
+        p.appendChild(href ? el("a", {href: href, target: "_blank", rel: "noopener noreferrer", text: match[1]})
+                           : document.createTextNode(match[0]));
+      }
+      last = pattern.lastIndex;
+    }
+    if (last < text.length) p.appendChild(document.createTextNode(text.slice(last)));
+    return p;
+  }
+
   function entrySignature(entry) {
     return [entry.kind, entry.at, entry.name, entry.text].join("\u0000");
   }
@@ -333,10 +354,11 @@
     if (kind === "user") who = (c && c.person_name ? String(c.person_name) : "The person") + " (person)";
     else if (kind === "adviser") who = (entry.name ? String(entry.name) : "An adviser") + " (adviser)";
     else if (kind === "bot") who = entry.name ? String(entry.name) : "Mutuals Assistant";
-    else who = "Event";
+    else who = entry.name ? "Notice sent to the person" : "Event";
     var meta = el("p", {className: "meta"}, [el("span", {className: "who", text: who}), timeEl(entry.at)]);
     if (kind === "user" && entry.intent) meta.appendChild(el("span", {text: "intent: " + entry.intent}));
-    var children = [meta, el("p", {className: "text", text: String(entry.text || "")})];
+    var text = String(entry.text || "");
+    var children = [meta, kind === "bot" ? botText(text) : el("p", {className: "text", text: text})];
 
     var buttons = (entry.buttons || []).filter(function (b) { return b; });
     if (buttons.length) {
@@ -346,7 +368,7 @@
     if (kind === "bot" && (sources.length || typeof entry.confidence === "number")) {
       var extra = el("p", {className: "extra"});
       if (sources.length) {
-        extra.appendChild(document.createTextNode(sources.length === 1 ? "Source: " : "Sources: "));
+        extra.appendChild(document.createTextNode("Answered from: "));
         sources.forEach(function (source, i) {
           if (i) extra.appendChild(document.createTextNode(", "));
           var href = source.url ? safeHref(source.url) : null;
@@ -359,7 +381,7 @@
         extra.appendChild(document.createTextNode("No guidance page matched well enough."));
       }
       if (typeof entry.confidence === "number") {
-        extra.appendChild(document.createTextNode(" · retrieval confidence " + entry.confidence.toFixed(2)));
+        extra.appendChild(document.createTextNode(" · retrieval score " + entry.confidence.toFixed(2)));
       }
       children.push(extra);
     }
@@ -417,7 +439,8 @@
         ["Name", c.person_name || "(not given)"],
         ["Email", c.email || "(not given)"],
         ["Question", c.question || ""],
-        ["Channel", channelLabel(c.channel) + (c.channel === "rest" ? " (sees replies with their next message)" : "")],
+        ["Channel", channelLabel(c.channel) +
+                    (c.channel === "rest" ? " (can't be pushed to: replies are kept in the conversation)" : "")],
         ["Topic", c.topic || "—"],
         ["Opened", timeEl(c.created_at)],
         [waitingLabel, duration(c.waiting_seconds), "waiting"],
