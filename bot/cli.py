@@ -197,6 +197,11 @@ def parser() -> argparse.ArgumentParser:
     s = asub.add_parser("list", help="list the advisers")
     s.set_defaults(func=cmd_adviser_list)
 
+    s = sub.add_parser("retention", help="delete conversations and closed cases older than the retention periods")
+    s.add_argument("--dry-run", action="store_true", help="say what would be deleted; delete nothing")
+    s.set_defaults(func=lambda args, settings: __import__("bot.privacy._retention", fromlist=["main"]).main(
+        settings, dry_run=args.dry_run))
+
     s = sub.add_parser("bench", help="measure speed, memory and scale (a table; JSON and a plot under --out)")
     from bot.bench import add_arguments as add_bench_arguments
     add_bench_arguments(s)
