@@ -42,9 +42,38 @@ def install_fast_action_validation() -> None:
     RemoteAction._validate_action_result = _validate_action_result
 
 
+def install_action_failure_reply(timeout_seconds: float) -> None:
+    """A custom action that fails or takes longer than ``timeout_seconds`` (Rasa waits 300 s by
+    default) gives the person a polite reply instead of silence; the conversation goes on."""
+    import logging
+
+    import rasa.core.actions.action as rasa_actions
+    from rasa.core.actions.action import ActionExecutionRejection, RemoteAction
+    from rasa.shared.core.events import BotUttered
+
+    from bot.channels._checks import TROUBLE
+
+    rasa_actions.DEFAULT_REQUEST_TIMEOUT = timeout_seconds
+    original_run = RemoteAction.run
+    logger = logging.getLogger("bot.rasa_server")
+
+    async def run(self, output_channel, nlg, tracker, domain):
+        try:
+            return await original_run(self, output_channel, nlg, tracker, domain)
+        except ActionExecutionRejection:
+            raise  # a form declining a value: Rasa's normal flow
+        except Exception as exc:  # the action server is down, slow or broken
+            logger.error("custom action %s failed (%s); the person was told we are having trouble",
+                         self.name(), exc.__class__.__name__)
+            return [BotUttered(TROUBLE, metadata={"failure": self.name()})]
+
+    RemoteAction.run = run
+
+
 def main(argv=None) -> None:
     os.environ["RASA_TELEMETRY_ENABLED"] = "false"
     install_fast_action_validation()
+    install_action_failure_reply(float(os.environ.get("MUTUALS_ACTION_TIMEOUT_SECONDS", "5")))
     from rasa.__main__ import main as rasa_main
 
     sys.argv = ["rasa"] + list(sys.argv[1:] if argv is None else argv)

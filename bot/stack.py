@@ -87,6 +87,13 @@ class Stack:
     def start(self) -> "Stack":
         if not self.settings.model_file.exists():
             raise StackError(f"no trained model at {self.settings.model_file}: run 'mutuals setup' first")
+        from bot.databases import DatabaseUnreachable, require
+
+        try:
+            require(self.settings.tracker_store, "conversation (MUTUALS_TRACKER_STORE_URL)")
+            require(self.settings.handoff_store, "handoff case (MUTUALS_HANDOFF_STORE_URL)")
+        except DatabaseUnreachable as exc:
+            raise StackError(str(exc)) from None
         self.log_dir.mkdir(parents=True, exist_ok=True)
         env = child_env(self.settings)
         try:

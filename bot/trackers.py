@@ -3,8 +3,12 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+import os
+
 from rasa.core.tracker_store import SQLTrackerStore
 from sqlalchemy.engine import make_url
+
+from bot.databases import require
 
 
 class UrlSQLTrackerStore(SQLTrackerStore):
@@ -12,7 +16,10 @@ class UrlSQLTrackerStore(SQLTrackerStore):
 
     def __init__(self, host: Optional[str] = None, domain: Any = None, event_broker: Any = None,
                  url: Optional[str] = None, **kwargs: Any) -> None:
-        target = make_url(url or host or "sqlite:///rasa.db")
+        url = url or host or "sqlite:///rasa.db"
+        target = make_url(url)
+        # Rasa would start anyway and fail on every turn; refuse to start, saying which database
+        require(url, "conversation (tracker store)", wait_seconds=float(os.environ.get("MUTUALS_DB_WAIT_SECONDS", "10")))
         if target.drivername.startswith("sqlite") and target.database:
             from pathlib import Path
 

@@ -26,29 +26,47 @@ def postgres_bin() -> Path:
     return Path(found[-1]).parent
 
 
+class PostgresServer:
+    """A throwaway PostgreSQL cluster on a free loopback port, which a test may stop and start."""
+
+    def __init__(self):
+        self.bindir = postgres_bin()
+        self.root = Path(tempfile.mkdtemp(prefix="mutuals-pg-"))
+        self.data, self.sockets = self.root / "data", self.root / "sockets"
+        self.sockets.mkdir()
+        if os.geteuid() == 0:
+            shutil.chown(self.root, "postgres"); shutil.chown(self.sockets, "postgres")
+        self.port = free_port()
+        self.url = f"postgresql://postgres@127.0.0.1:{self.port}/mutuals"
+
+    def _run(self, tool: str, *args: str) -> None:
+        subprocess.run(_as_postgres_user([str(self.bindir / tool), *args]), check=True, capture_output=True,
+                       timeout=120)
+
+    def start(self) -> None:
+        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.root / "log"), "-w", "-t", "60", "start", "-o",
+                  f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.sockets} -c fsync=off")
+
+    def stop(self, mode: str = "fast") -> None:
+        self._run("pg_ctl", "-D", str(self.data), "-m", mode, "stop")
+
+    def __enter__(self) -> "PostgresServer":
+        self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync")
+        self.start()
+        self._run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "mutuals")
+        return self
+
+    def __exit__(self, *exc) -> None:
+        with contextlib.suppress(Exception):
+            self.stop("immediate")
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
 @contextlib.contextmanager
 def postgres_server() -> Iterator[str]:
     """A throwaway PostgreSQL cluster; yields the SQLAlchemy URL of an empty database."""
-    bindir = postgres_bin()
-    root = Path(tempfile.mkdtemp(prefix="mutuals-pg-"))
-    data, sockets = root / "data", root / "sockets"
-    sockets.mkdir()
-    if os.geteuid() == 0:
-        shutil.chown(root, "postgres"); shutil.chown(sockets, "postgres")
-    port = free_port()
-    subprocess.run(_as_postgres_user([str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres",
-                                      "--no-sync"]), check=True, capture_output=True)
-    subprocess.run(_as_postgres_user([
-        str(bindir / "pg_ctl"), "-D", str(data), "-l", str(root / "log"), "-w", "-t", "60", "start", "-o",
-        f"-p {port} -c listen_addresses=127.0.0.1 -k {sockets} -c fsync=off"]), check=True, capture_output=True)
-    try:
-        subprocess.run(_as_postgres_user([str(bindir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U",
-                                          "postgres", "mutuals"]), check=True, capture_output=True)
-        yield f"postgresql://postgres@127.0.0.1:{port}/mutuals"
-    finally:
-        subprocess.run(_as_postgres_user([str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
-                       capture_output=True)
-        shutil.rmtree(root, ignore_errors=True)
+    with PostgresServer() as server:
+        yield server.url
 
 
 @contextlib.contextmanager
