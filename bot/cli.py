@@ -115,8 +115,8 @@ def cmd_eval_retrieval(args, settings: Settings) -> int:
               f"{s.declined_unanswerable:>18.3f} {s.declined_answerable:>20.3f}")
     if args.misses:
         mode = args.misses
-        print(f"\nHeld-out misses ({mode}): question → expected | got top 3 | confidence")
-        for text, slug, got, conf in results[mode]["misses"]:
+        print(f"\nMisses on the {args.split} questions ({mode}): question → expected | got top 3 | confidence")
+        for text, slug, got, conf in results[mode]["misses"][args.split]:
             print(f"  {text!r} → {slug} | {got} | {conf}")
     return 0
 
@@ -211,7 +211,9 @@ def parser() -> argparse.ArgumentParser:
     esub.required = True
     s = esub.add_parser("retrieval", help="hit@1, hit@3, MRR@10 and abstention on the held-out questions")
     s.add_argument("--json", action="store_true")
-    s.add_argument("--misses", choices=["dense", "bm25", "rrf", "hybrid"], help="list the held-out misses of a mode")
+    s.add_argument("--misses", choices=["dense", "bm25", "rrf", "hybrid"], help="list a mode's misses")
+    s.add_argument("--split", choices=["dev", "heldout"], default="heldout",
+                   help="whose misses --misses lists: tune only on dev")
     s.set_defaults(func=cmd_eval_retrieval)
     return p
 

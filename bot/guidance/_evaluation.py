@@ -96,6 +96,18 @@ def choose_threshold(ranked: Sequence[Ranked], mode: str, wrongly_declined_at_mo
     return round(best, 3)
 
 
+def misses(ranked: Sequence[Ranked], threshold: float) -> List[tuple]:
+    """``(question, expected page, top 3 pages, confidence)`` for answerable questions not answered
+    from the right page, and must-not-answer questions that were answered."""
+    out = []
+    for r in ranked:
+        wrong_page = r.question.slug and (not r.pages or r.pages[0] != r.question.slug or r.confidence < threshold)
+        answered_wrongly = not r.question.slug and r.confidence >= threshold
+        if wrong_page or answered_wrongly:
+            out.append((r.question.text, r.question.slug or "(must not answer)", r.pages[:3], round(r.confidence, 3)))
+    return out
+
+
 def evaluate(index: GuidanceIndex, questions: Sequence[Question], thresholds: Optional[Dict[str, float]] = None):
     """Per mode: the threshold chosen on dev, and the scores on dev and on held-out."""
     dev = [q for q in questions if q.split == "dev"]
@@ -108,7 +120,6 @@ def evaluate(index: GuidanceIndex, questions: Sequence[Question], thresholds: Op
         ranked_held = rank_all(index, heldout, mode, held_vectors)
         threshold = (thresholds or {}).get(mode) or choose_threshold(ranked_dev, mode)
         results[mode] = {"threshold": threshold, "dev": score(ranked_dev, mode, threshold),
-                         "heldout": score(ranked_held, mode, threshold), "misses": [
-                             (r.question.text, r.question.slug, r.pages[:3], round(r.confidence, 3))
-                             for r in ranked_held if r.question.slug and (not r.pages or r.pages[0] != r.question.slug)]}
+                         "heldout": score(ranked_held, mode, threshold),
+                         "misses": {"dev": misses(ranked_dev, threshold), "heldout": misses(ranked_held, threshold)}}
     return results
