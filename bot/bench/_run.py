@@ -131,8 +131,10 @@ def measure_throughput(url: str, messages: Dict[str, str], plan: Plan) -> Dict[s
     mix = [messages[k] for k in KINDS]
     levels = []
     for concurrency in plan.levels:
-        runs = [load(url, mix, 10**9, concurrency, duration=plan.level_seconds, tag=f"tp{concurrency}")
-                for _ in range(plan.repeats)]
+        # one conversation per round of the three turns: a second decline in one conversation starts
+        # the adviser offer, a different turn
+        runs = [load(url, mix, 10**9, concurrency, duration=plan.level_seconds, tag=f"tp{concurrency}",
+                     turns_per_conversation=len(mix)) for _ in range(plan.repeats)]
         level = median_of([{k: r[k] for k in ("per_second", "latency_ms", "errors", "messages")} for r in runs])
         level["concurrency"] = concurrency
         levels.append(level)
@@ -142,7 +144,7 @@ def measure_throughput(url: str, messages: Dict[str, str], plan: Plan) -> Dict[s
     saturates = next(l for l in levels if l["per_second"] >= 0.95 * best["per_second"])
     sustained = max(ok, key=lambda l: l["per_second"]) if ok else None
     return {
-        "mix": list(KINDS), "seconds_per_level": plan.level_seconds, "levels": levels,
+        "mix": list(KINDS), "turns_per_conversation": len(mix), "seconds_per_level": plan.level_seconds, "levels": levels,
         "sustained_per_second": sustained["per_second"] if sustained else 0.0,
         "sustained_at_concurrency": sustained["concurrency"] if sustained else None,
         "max_per_second": best["per_second"], "saturates_at_concurrency": saturates["concurrency"],

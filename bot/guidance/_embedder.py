@@ -160,23 +160,29 @@ class OnnxEmbedder:
     backend = "onnx"
 
     def __init__(self, directory: Path, threads: int = 1):
-        import onnxruntime
         from tokenizers import Tokenizer
 
-        directory = Path(directory)
-        options = onnxruntime.SessionOptions()
+        self._directory = Path(directory)
         # one query at a time is what a turn needs: one thread is fastest and leaves the other
-        # core to the Rasa server
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
-        self._session = onnxruntime.InferenceSession(
-            str(directory / "model.onnx"), options, providers=["CPUExecutionProvider"])
-        self._tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
+        # core to the Rasa server; batches (building the index) get every core, in a second
+        # session made only when first needed
+        self._session = self._open(threads)
+        self._batch_session = None
+        self._tokenizer = Tokenizer.from_file(str(self._directory / "tokenizer.json"))
         self._tokenizer.enable_truncation(MAX_SEQ_LENGTH)
         self._tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
         self._lock = threading.Lock()
         self.dimensions = int(self.encode(["dimensions"]).shape[1])
+
+    def _open(self, threads: int):
+        import onnxruntime
+
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+        return onnxruntime.InferenceSession(str(self._directory / "model.onnx"), options,
+                                            providers=["CPUExecutionProvider"])
 
     def encode(self, texts: Sequence[str], batch_size: int = 64, progress: bool = False) -> np.ndarray:
         texts = list(texts)
@@ -198,7 +204,12 @@ class OnnxEmbedder:
         mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
         types = np.array([e.type_ids for e in encodings], dtype=np.int64)
         with self._lock:
-            hidden = self._session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": types})[0]
+            session = self._session
+            if len(texts) > 8 and (os.cpu_count() or 1) > 1:
+                if self._batch_session is None:
+                    self._batch_session = self._open(os.cpu_count() or 1)
+                session = self._batch_session
+            hidden = session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": types})[0]
         # sentence-transformers' Pooling (mean of the real tokens) then Normalize
         weights = mask[..., None].astype(np.float32)
         pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)

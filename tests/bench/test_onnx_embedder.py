@@ -43,6 +43,9 @@ def test_onnx_vectors_equal_the_torch_reference(onnx_export):
     cosines = (fast * reference).sum(axis=1)
     assert cosines.min() >= 0.9999, cosines
     assert np.allclose(np.linalg.norm(fast, axis=1), 1.0, atol=1e-5)
+    # a big batch (run on every core, in the second session) gives the same vectors
+    many = onnx.encode(SENTENCES * 3)
+    assert (many * np.vstack([reference] * 3)).sum(axis=1).min() >= 0.9999
     # one at a time (no padding) is the same as in a batch (padding)
     single = np.stack([onnx.encode_one(s) for s in SENTENCES])
     assert (single * reference).sum(axis=1).min() >= 0.9999
