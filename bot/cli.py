@@ -47,6 +47,9 @@ def cmd_run(args, settings: Settings) -> int:
     except StackError as exc:
         print(f"Could not start: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("\nStopped while starting.", file=sys.stderr)
+        return 130
     print(f"""
 Mutuals Assistant is running. Stop it with Ctrl-C.
   Web chat and guidance   {s.web_url}/

@@ -47,7 +47,7 @@ installed=$(cat "$stamp" 2>/dev/null || true)
 # a test install also serves a plain run, not the other way round
 if [ "$installed" != "$digest" ] && ! { [ "$want_test" = 0 ] && [ "$installed" = "$(printf '%s' "$(cat pyproject.toml requirements.lock; echo '[test]')" | sha256sum | cut -d' ' -f1)" ]; }; then
   step "Installing Python dependencies into .venv (the first time takes about 5 minutes and 7.5 GB)"
-  .venv/bin/python -m pip install --progress-bar on --upgrade "pip>=24" wheel >/dev/null
+  .venv/bin/python -m pip install --progress-bar on --upgrade "pip>=24" >/dev/null
   .venv/bin/python -m pip install --progress-bar on -c requirements.lock -e ".$extras"
   .venv/bin/python -m pip check
   echo "$digest" > "$stamp"
