@@ -48,7 +48,9 @@ installed=$(cat "$stamp" 2>/dev/null || true)
 if [ "$installed" != "$digest" ] && ! { [ "$want_test" = 0 ] && [ "$installed" = "$(printf '%s' "$(cat pyproject.toml requirements.lock; echo '[test]')" | sha256sum | cut -d' ' -f1)" ]; }; then
   step "Installing Python dependencies into .venv (the first time takes about 5 minutes and 7.5 GB)"
   .venv/bin/python -m pip install --progress-bar on --upgrade "pip>=24" >/dev/null
-  .venv/bin/python -m pip install --progress-bar on -c requirements.lock -e ".$extras"
+  # (this machine's pip configuration names local indexes that may not exist: hide those warnings)
+  .venv/bin/python -m pip install --progress-bar on -c requirements.lock -e ".$extras" 2>&1 \
+    | { grep -v "is ignored: it is neither a file nor a directory" || true; }
   .venv/bin/python -m pip check
   echo "$digest" > "$stamp"
 else
