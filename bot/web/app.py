@@ -122,4 +122,7 @@ def main(argv=None) -> None:
     parser.add_argument("--port", type=int, default=settings.web_port)
     args = parser.parse_args(argv)
     logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from bot.privacy import install_log_redaction
+
+    install_log_redaction()  # no email address, UK phone number or postcode in the logs (docs/privacy.md)
     web.run_app(create_app(settings), host=args.host, port=args.port, access_log=None, print=None)
