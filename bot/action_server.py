@@ -21,6 +21,9 @@ def main(argv=None) -> None:
     logging.basicConfig(level=os.environ.get("MUTUALS_LOG_LEVEL", "INFO"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("sanic").setLevel(logging.WARNING)
+    from bot.privacy import install_log_redaction
+
+    install_log_redaction()  # no email address, UK phone number or postcode in the logs (docs/privacy.md)
 
     from actions.actions import guidance_desk
     desk = guidance_desk()

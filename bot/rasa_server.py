@@ -72,6 +72,9 @@ def install_action_failure_reply(timeout_seconds: float) -> None:
 
 def main(argv=None) -> None:
     os.environ["RASA_TELEMETRY_ENABLED"] = "false"
+    from bot.privacy import install_log_redaction
+
+    install_log_redaction()  # no email address, UK phone number or postcode in the logs (docs/privacy.md)
     install_fast_action_validation()
     install_action_failure_reply(float(os.environ.get("MUTUALS_ACTION_TIMEOUT_SECONDS", "5")))
     from rasa.__main__ import main as rasa_main

@@ -1,5 +1,6 @@
 """Rasa's REST channel with its input checked (``/webhooks/rest/webhook``), and the
-token-protected relay the Telegram front end uses (``/webhooks/relay/webhook``)."""
+token-protected relay the Telegram front end uses (``/webhooks/relay/webhook``, and
+``/webhooks/relay/erase`` for a person's "delete my data")."""
 from __future__ import annotations
 
 import hmac
@@ -132,3 +133,33 @@ class RelayInput(CheckedRestInput):
 
     def channel_of(self, body: Dict[Text, Any]) -> Text:
         return str((body.get("metadata") or {}).get("channel") or self.name())
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[None]]) -> Blueprint:
+        webhook = super().blueprint(on_new_message)
+        from ._erasure import EraseRequests
+
+        erase_requests = EraseRequests(self.handoff_gate)
+
+        @webhook.route("/erase", methods=["POST"])
+        async def erase(request: Request) -> HTTPResponse:
+            """``POST {"sender": "tg-..."}`` with the relay token: erase that conversation and its cases
+            (the person's "delete my data", confirmed by the front end); see docs/privacy.md."""
+            if not self.authorised(request):
+                return _error(401, "this webhook needs the relay token")
+            try:
+                body = json.loads(request.body or b"")
+            except (ValueError, UnicodeDecodeError):
+                body = None
+            if not isinstance(body, dict):
+                return _error(400, 'the request body must be JSON like {"sender": "..."}')
+            problem = check_sender(body.get("sender"), allow_reserved=True)
+            if problem:
+                return _error(400, problem)
+            try:
+                erased = await erase_requests.erase(getattr(request.app.ctx, "agent", None), body["sender"])
+            except Exception:
+                logger.exception("relay: erasing a conversation failed")
+                return _error(500, "the conversation could not be erased; try again")
+            return response.json(erased.as_json())
+
+        return webhook

@@ -17,6 +17,10 @@ Events (client → server):
   history then shows instead of the payload;
 - ``history_request {}``: answered with ``history {messages: [{text, buttons, sender}]}``, the
   conversation so far (the widget asks again after every reconnect, to show what it missed).
+- ``delete_my_data {confirm: true}``: erase the conversation and its handoff cases (the widget
+  asks the person to confirm first); answered to every tab of the session with
+  ``data_deleted {erased: true}`` (or ``{erased: false, error}``), after which the widget forgets
+  its ``session_id`` and history and starts a new session (see docs/privacy.md).
 
 Server → client: ``session_confirm``, ``history``, and ``bot_uttered {text, buttons:
 [{title, payload}], sender: {kind: "bot"|"adviser", name?}, event?}``; a message with an
@@ -40,6 +44,7 @@ from socketio import AsyncServer
 from bot.settings import Settings
 
 from ._checks import TROUBLE, check_text
+from ._erasure import EraseRequests
 from ._handoff import HandoffGate
 
 logger = logging.getLogger(__name__)
@@ -116,6 +121,7 @@ class WidgetInput(InputChannel):
         self.sio: Optional[AsyncServer] = None
         self.app: Optional[Sanic] = None
         self.handoff_gate = HandoffGate()
+        self.erase_requests = EraseRequests(self.handoff_gate)
 
     def get_output_channel(self) -> Optional[OutputChannel]:
         return WidgetOutput(self.sio) if self.sio else None
@@ -210,5 +216,25 @@ class WidgetInput(InputChannel):
             except Exception:
                 logger.exception("socketio: the turn for %s failed", session_id)
                 await output.emit(session_id, bot_message(TROUBLE))
+
+        @sio.on("delete_my_data")
+        async def delete_my_data(sid: Text, data: Any = None) -> None:
+            session_id = await session_of(sid)
+            if not session_id or not isinstance(data, dict) or data.get("confirm") is not True:
+                await sio.emit("data_deleted", {"erased": False, "error": "Nothing was deleted: the request needs "
+                                                "a session and {confirm: true}."}, room=sid)
+                return
+            agent = getattr(getattr(self.app, "ctx", None), "agent", None)
+            try:
+                await self.erase_requests.erase(agent, session_id)
+            except Exception:
+                logger.exception("socketio: erasing a conversation failed")
+                await sio.emit("data_deleted", {"erased": False, "error": "Sorry, your data could not be deleted "
+                                                "just now. Please try again in a minute."}, room=sid)
+                return
+            await sio.emit("data_deleted", {"erased": True}, room=session_id)
+            closed = sio.close_room(session_id)
+            if inspect.isawaitable(closed):
+                await closed
 
         return webhook

@@ -255,6 +255,24 @@ async def export_csv(request: web.Request) -> web.Response:
                         headers={"Content-Disposition": 'attachment; filename="closed-cases.csv"'})
 
 
+ERASER_KEY = web.AppKey("conversation_eraser", object)
+
+
+@adviser_api
+async def erase(request: web.Request) -> web.Response:
+    """A supervisor erases a person's conversation and cases for them (their request to delete
+    their data, made to an adviser): ``{"conversation_id": "..."}``; see docs/privacy.md."""
+    adviser = request["session"].adviser
+    if not adviser.is_supervisor:
+        return _json_error(403, "only a supervisor can delete a person's data")
+    body = await _body(request)
+    conversation_id = body.get("conversation_id")
+    if not isinstance(conversation_id, str) or not 0 < len(conversation_id) <= 128:
+        return _json_error(400, "'conversation_id' must name a conversation")
+    erased = await asyncio.to_thread(request.app[ERASER_KEY].erase, conversation_id, adviser)
+    return web.json_response(erased.as_json())
+
+
 def add_console(app: web.Application, store: HandoffStore, desk: AdviserDesk) -> None:
     app[STORE_KEY] = store
     app[DESK_KEY] = desk
@@ -274,6 +292,10 @@ def add_console(app: web.Application, store: HandoffStore, desk: AdviserDesk) ->
     r.add_post("/console/api/cases/{case_id}/close", close)
     r.add_post("/console/api/cases/{case_id}/assign", assign)
     r.add_get("/console/export.csv", export_csv)
+    r.add_post("/console/api/erase", erase)
+    from bot.privacy import ConversationEraser
+
+    app[ERASER_KEY] = ConversationEraser(desk.settings.tracker_store, store)
     r.add_route("*", "/console/{tail:.*}", _not_found)
 
     async def _close_desk(_app):

@@ -30,6 +30,7 @@ logger = logging.getLogger(__name__)
 TYPING_EVERY = 4.5  # seconds; Telegram shows "typing…" for about 5 s
 HUMAN_PAYLOAD = "/request_human"
 RESTART_PAYLOAD = "/restart"
+DELETE_PREFIX = "#privacy:"  # callback data of /delete_my_data's buttons: #privacy:erase:<user id> or #privacy:keep
 
 
 class AddressedToBot(filters.MessageFilter):
@@ -84,6 +85,7 @@ class TelegramConversations:
             CommandHandler("delete_my_data", self.delete_my_data, filters=new_messages),
             MessageHandler(new_messages & filters.COMMAND, self.unknown_command),
             MessageHandler(new_messages & filters.TEXT & ~filters.COMMAND & addressed, self.question),
+            CallbackQueryHandler(self.confirm_delete, pattern=f"^{re.escape(DELETE_PREFIX)}"),
             CallbackQueryHandler(self.button),
             MessageHandler(new_messages & ~filters.TEXT & ~filters.StatusUpdate.ALL & addressed, self.not_text),
         ]
@@ -154,8 +156,35 @@ class TelegramConversations:
                              after=wording.RESTARTED)
 
     async def delete_my_data(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        await self._say(update, wording.DELETE_MY_DATA.format(
-            retention_days=self.settings.conversation_retention_days))
+        """Says what is held and asks to confirm with an inline button (see :meth:`confirm_delete`)."""
+        user_id = update.effective_user.id if update.effective_user else 0
+        buttons = [{"title": wording.DELETE_CONFIRM_TITLE, "payload": f"{DELETE_PREFIX}erase:{user_id}"},
+                   {"title": wording.DELETE_CANCEL_TITLE, "payload": f"{DELETE_PREFIX}keep"}]
+        message = update.effective_message
+        in_group = update.effective_chat.type != ChatType.PRIVATE
+        await send_to_chat(update.get_bot(), update.effective_chat.id, wording.DELETE_MY_DATA.format(
+            retention_days=self.settings.conversation_retention_days), buttons, self.payloads,
+            reply_to=message.message_id if in_group and message else None)
+
+    async def confirm_delete(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """The answer to /delete_my_data's question: erase this chat's conversation, or not."""
+        query = update.callback_query
+        choice = (query.data or "")[len(DELETE_PREFIX):]
+        if choice.startswith("erase:") and choice != f"erase:{query.from_user.id}":
+            with contextlib.suppress(TelegramError):
+                await query.answer(wording.DELETE_NOT_YOURS, show_alert=True)
+            return
+        with contextlib.suppress(TelegramError):
+            await query.answer()
+        if query.message is None:
+            return
+        chat = query.message.chat
+        if not choice.startswith("erase:"):
+            await send_to_chat(chat.get_bot(), chat.id, wording.DATA_KEPT)
+            return
+        async with self._turn_lock(chat.id):  # after this chat's turn in progress, if any
+            erased = await self.relay.erase(chat.id)
+        await send_to_chat(chat.get_bot(), chat.id, wording.DATA_DELETED if erased else wording.DELETE_FAILED)
 
     async def unknown_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.effective_message

@@ -163,6 +163,9 @@ def main() -> int:
     # httpx logs every request's URL at INFO, and a Bot API URL contains the bot token
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
+    from bot.privacy import install_log_redaction
+
+    install_log_redaction()  # no email address, UK phone number or postcode in the logs (docs/privacy.md)
     try:
         settings = Settings.from_env().with_secrets()
         if not settings.telegram_bot_token:

@@ -20,6 +20,7 @@ logger = logging.getLogger(__name__)
 TROUBLE = ("Sorry, I'm having trouble answering right now. Please try again in a minute; "
            "your conversation is kept.")
 RELAY_PATH = "/webhooks/relay/webhook"
+ERASE_PATH = "/webhooks/relay/erase"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,6 +57,7 @@ class AssistantRelay:
     def __init__(self, rasa_url: str, relay_token: str, timeout: float = 30.0,
                  connect_retry_delay: float = 1.0) -> None:
         self.url = rasa_url.rstrip("/") + RELAY_PATH
+        self.erase_url = rasa_url.rstrip("/") + ERASE_PATH
         self.relay_token = relay_token
         self.timeout = timeout
         self.connect_retry_delay = connect_retry_delay
@@ -116,3 +118,16 @@ class AssistantRelay:
             logger.error("telegram: the assistant's answer is not a list: %.200s", response.text)
             return [BotMessage(TROUBLE)]
         return [m for m in (BotMessage.from_json(item) for item in items) if m is not None]
+
+    async def erase(self, chat_id: int) -> bool:
+        """Delete this chat's conversation and handoff cases from the assistant (the person's
+        confirmed /delete_my_data); ``False`` if the assistant could not do it."""
+        try:
+            response = await self._http().post(self.erase_url, json={"sender": conversation_id(chat_id)})
+        except httpx.HTTPError as exc:
+            logger.error("telegram: erasing chat %s's data failed: %r", chat_id, exc)
+            return False
+        if response.status_code != 200:
+            logger.error("telegram: erasing chat %s's data failed: HTTP %s", chat_id, response.status_code)
+            return False
+        return True

@@ -9,7 +9,7 @@ COMMANDS: List[Tuple[str, str]] = [
     ("help", "How to ask and the commands"),
     ("human", "Ask to talk to a human adviser"),
     ("restart", "Start our conversation over"),
-    ("delete_my_data", "How your data is deleted"),
+    ("delete_my_data", "Delete what the assistant holds about this chat"),
 ]
 
 WELCOME = (
@@ -32,24 +32,30 @@ HELP = (
     "/help - this message\n"
     "/human - ask to talk to a human adviser\n"
     "/restart - start our conversation over\n"
-    "/delete_my_data - how your data is deleted"
+    "/delete_my_data - delete what the assistant holds about this chat"
 )
 
 RESTARTED = "OK, we're starting over: I've forgotten our conversation so far. What would you like to know?"
 
 DELETE_MY_DATA = (
     "**Deleting your data**\n\n"
-    "This command can't delete anything yet: that is coming soon. Here is how deletion will work:\n\n"
-    "- The assistant stores this chat's conversation (your messages and its answers, with your Telegram "
-    "name) so that it can follow what you ask.\n"
-    "- When this command is ready, it will delete everything the assistant holds about this chat "
-    "straight away, including any request to talk to an adviser, and tell you when it's done. "
-    "Conversations will also be deleted automatically after {retention_days} days.\n"
-    "- Until then, your conversation stays stored. /restart starts a new conversation but does not "
-    "delete the old one.\n"
-    "- Telegram keeps its own copy of the chat on your devices; you can delete that in the Telegram "
-    "app (delete the chat)."
+    "The assistant stores this chat's conversation (your messages and its answers, with your Telegram "
+    "name) and any request you made to talk to an adviser (your question, name, email address and the "
+    "adviser's notes).\n\n"
+    "If you confirm, all of it is deleted straight away and can't be recovered; we'll then start a new "
+    "conversation. If you do nothing, conversations are deleted automatically after {retention_days} days.\n\n"
+    "Telegram keeps its own copy of the chat on your devices; you can delete that in the Telegram app "
+    "(delete the chat).\n\n"
+    "Delete your data now?"
 )
+DELETE_CONFIRM_TITLE = "Yes, delete my data"
+DELETE_CANCEL_TITLE = "No, keep it"
+DATA_DELETED = ("Done: your conversation and any adviser requests from this chat have been deleted. "
+                "Anything you send now starts a new conversation.")
+DATA_KEPT = "OK, nothing has been deleted."
+DELETE_FAILED = ("Sorry, your data couldn't be deleted just now. Please try /delete_my_data again in a "
+                 "few minutes.")
+DELETE_NOT_YOURS = "Only the person who asked to delete this chat's data can confirm it."
 
 UNKNOWN_COMMAND = "I don't know that command. Type /help to see what I can do, or just ask your question."
 TEXT_ONLY = "Sorry, I can only read text messages. Please type your question."

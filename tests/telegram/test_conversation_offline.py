@@ -4,6 +4,7 @@ fails loudly on anything unexpected) and the assistant is a recording stand-in o
 from __future__ import annotations
 
 import contextlib
+import json
 from typing import AsyncIterator, List, Tuple
 
 from telegram import Update
@@ -24,6 +25,11 @@ class RecordingAssistant:
 
     def __init__(self) -> None:
         self.turns: List[Tuple[int, str, str]] = []
+        self.erased: List[int] = []
+
+    async def erase(self, chat_id: int) -> bool:
+        self.erased.append(chat_id)
+        return True
 
     async def turn(self, chat_id: int, text: str, user_name: str = "") -> List[BotMessage]:
         self.turns.append((chat_id, text, user_name))
@@ -86,11 +92,24 @@ async def test_human_and_restart_speak_to_the_assistant():
         assert texts(request)[-1] == RESTARTED
 
 
-async def test_delete_my_data_says_how_deletion_works():
+async def test_delete_my_data_asks_to_confirm_then_erases_the_chat():
     async with offline_front_end() as (front_end, request, assistant):
         await feed(front_end, message_update(1, CHAT, "/delete_my_data"))
-        [answer] = texts(request)
-        assert "<b>Deleting your data</b>" in answer and "coming soon" in answer and "30 days" in answer
+        [asked] = request.sent()
+        assert "<b>Deleting your data</b>" in asked["text"] and "30 days" in asked["text"]
+        rows = json.loads(asked["reply_markup"])["inline_keyboard"] if isinstance(asked["reply_markup"], str) \
+            else asked["reply_markup"]["inline_keyboard"]
+        [confirm], [keep] = rows
+        assert confirm["text"] == "Yes, delete my data" and keep["text"] == "No, keep it"
+        assert assistant.erased == [] and assistant.turns == []
+
+        await feed(front_end, callback_update(2, CHAT, keep["callback_data"]))
+        assert assistant.erased == [] and "nothing has been deleted" in texts(request)[-1]
+        someone_else = {"id": 999, "is_bot": False, "first_name": "Eve"}
+        await feed(front_end, callback_update(3, CHAT, confirm["callback_data"], from_user=someone_else))
+        assert assistant.erased == []
+        await feed(front_end, callback_update(4, CHAT, confirm["callback_data"]))
+        assert assistant.erased == [CHAT] and "have been deleted" in texts(request)[-1]
         assert assistant.turns == []
 
 

@@ -530,6 +530,7 @@
     }
 
     var poller = Poller(function () {
+      if (state.erased) return null;  // the person's data was deleted from this page
       return api("GET", base).then(render, function (error) {
         if (!state.data && error.status) showError($("console-error"), error);  // e.g. no such case
         throw error;
@@ -602,6 +603,37 @@
       if (!to) { showError($("assign-error"), new ApiError("Choose an adviser.")); return; }
       act(assignForm.querySelector("button"), $("assign-error"), "/assign", {adviser_id: to}).catch(function () {});
     });
+
+    // --- a supervisor deletes the person's data for them (docs/privacy.md)
+    if (me && me.role === "supervisor") {
+      var eraseButton = el("button", {type: "button", id: "erase-person", className: "secondary",
+                                      text: "Delete this person's data"});
+      var eraseError = el("p", {id: "erase-error", className: "error", role: "alert"});
+      root.querySelector(".actions").appendChild(el("div", {id: "erase-box"}, [
+        el("p", {className: "hint", text: "When the person asks: deletes their whole conversation and every case " +
+                                          "of it, with notes and history. This can't be undone."}),
+        eraseButton, eraseError]));
+      eraseButton.addEventListener("click", function () {
+        var c = state.data && state.data.case;
+        if (!c) return;
+        if (!window.confirm("Delete everything about this person (their conversation, this case and any other " +
+                            "case of theirs, with notes)? This can't be undone.")) return;
+        showError(eraseError, null);
+        eraseButton.disabled = true;
+        api("POST", API + "/erase", {conversation_id: c.conversation_id}).then(function (result) {
+          state.erased = true;
+          root.hidden = true;
+          setText(statusLine, "The person's data has been deleted (" + result.events + " conversation events, " +
+                  result.cases + " case(s)). ");
+          statusLine.className = "case-status closed";
+          statusLine.appendChild(el("a", {href: "/console", text: "Back to the queue"}));
+          statusLine.focus();
+        }, function (error) {
+          eraseButton.disabled = false;
+          showError(eraseError, error);
+        });
+      });
+    }
 
     poller.now();
   }

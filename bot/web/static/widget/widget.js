@@ -384,13 +384,35 @@
     form.appendChild(input);
     form.appendChild(send);
 
-    var note = el("p", "mw-note", "General guidance, not legal or financial advice.");
+    var note = el("p", "mw-note", "General guidance, not legal or financial advice. ");
+    // "Delete my data": asks to confirm, then erases the conversation on the server (docs/privacy.md)
+    var forget = this.forgetButton = el("button", "mw-forget", "Delete my data");
+    forget.type = "button";
+    forget.setAttribute("aria-expanded", "false");
+    forget.setAttribute("aria-controls", PREFIX + "-forget");
+    note.appendChild(forget);
+    var confirmBox = this.confirmBox = el("div", "mw-confirm");
+    confirmBox.id = PREFIX + "-forget";
+    confirmBox.hidden = true;
+    confirmBox.setAttribute("role", "group");
+    confirmBox.setAttribute("aria-labelledby", PREFIX + "-forget-text");
+    var question = el("p", "mw-confirm-text", "Delete this conversation and any request to talk to an " +
+      "adviser (with the name and email you gave)? This can't be undone.");
+    question.id = PREFIX + "-forget-text";
+    var confirmYes = this.confirmYes = el("button", "mw-button mw-confirm-yes", "Yes, delete my data");
+    confirmYes.type = "button";
+    var confirmNo = this.confirmNo = el("button", "mw-button mw-confirm-no", "Cancel");
+    confirmNo.type = "button";
+    confirmBox.appendChild(question);
+    confirmBox.appendChild(confirmYes);
+    confirmBox.appendChild(confirmNo);
 
     panel.appendChild(header);
     panel.appendChild(status);
     panel.appendChild(handoff);
     panel.appendChild(log);
     panel.appendChild(typing);
+    panel.appendChild(confirmBox);
     panel.appendChild(form);
     panel.appendChild(note);
     root.appendChild(panel);
@@ -411,6 +433,9 @@
       }
     });
     input.addEventListener("input", function () { self.fitInput(); });
+    forget.addEventListener("click", function () { self.askToForget(); });
+    confirmYes.addEventListener("click", function () { self.forget(); });
+    confirmNo.addEventListener("click", function () { self.hideForget(true); });
   };
 
   Widget.prototype.loadCss = function () {
@@ -517,6 +542,7 @@
     });
     socket.on("history", function (data) { self.showHistory((data && data.messages) || []); });
     socket.on("bot_uttered", function (message) { self.receive(message); });
+    socket.on("data_deleted", function (data) { self.forgotten(data); });
     socket.on("disconnect", function (reason) {
       self.stopWaiting();
       if (reason === "io client disconnect") return;
@@ -713,6 +739,56 @@
       this.input.value = "";
       this.fitInput();
     }
+    this.input.focus();
+  };
+
+  // ---------------------------------------------------------------- delete my data
+  Widget.prototype.askToForget = function () {
+    this.confirmBox.hidden = false;
+    this.forgetButton.setAttribute("aria-expanded", "true");
+    this.confirmNo.focus(); // the safe choice first
+  };
+
+  Widget.prototype.hideForget = function (focusBack) {
+    this.confirmBox.hidden = true;
+    this.confirmYes.disabled = false;
+    this.forgetButton.setAttribute("aria-expanded", "false");
+    if (focusBack) this.forgetButton.focus();
+  };
+
+  Widget.prototype.forget = function () {
+    if (!this.ready()) {
+      this.setStatus(this.root.getAttribute("data-connection") || "offline",
+        "Not connected, so nothing was deleted. Reconnecting\u2026");
+      return;
+    }
+    this.confirmYes.disabled = true;
+    this.socket.emit("delete_my_data", { session_id: this.sessionId, confirm: true });
+  };
+
+  // the server erased the conversation (in this tab or another): forget it here too, start anew
+  Widget.prototype.forgotten = function (data) {
+    this.confirmYes.disabled = false;
+    if (!data || data.erased !== true) {
+      this.status.textContent = (data && data.error) || "Sorry, your data could not be deleted just now.";
+      this.status.hidden = false;
+      return;
+    }
+    this.hideForget(false);
+    if (this.local) this.local.removeItem(STORAGE_KEY);
+    this.sessionId = null;
+    this.stopWaiting();
+    var nodes = this.log.querySelectorAll(".mw-msg:not(.mw-welcome)");
+    for (var i = 0; i < nodes.length; i++) nodes[i].parentNode.removeChild(nodes[i]);
+    this.shown = [];
+    this.handoff.hidden = true;
+    this.handoff.textContent = "";
+    this.root.removeAttribute("data-handoff");
+    var notice = this.messageNode({ text: "Your conversation and any adviser request have been deleted. " +
+      "Anything you type now starts a new conversation.", sender: { kind: "bot" } });
+    notice.classList.add("mw-deleted");
+    this.log.appendChild(notice);
+    if (this.socket) this.socket.emit("session_request", { session_id: null });
     this.input.focus();
   };
 
