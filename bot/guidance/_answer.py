@@ -42,7 +42,8 @@ class Answer:
     sources: Tuple[SourceRef, ...] = ()
     confidence: float = 0.0
     buttons: Tuple[Button, ...] = ()
-    reason: str = "answered"  # answered | not_confident | no_words | not_english | empty | too_long
+    # answered | not_confident | personal_request | no_words | not_english | empty | too_long
+    reason: str = "answered"
 
     def as_json(self) -> dict:
         return {
@@ -97,6 +98,68 @@ def _is_latin(char: str) -> bool:
         return False
 
 
+# ---- requests that guidance cannot meet, whatever their words --------------------------
+#
+# Some messages use the domain's words but ask for something no guidance page can give: a task done
+# for the person ("can you fill in my form"), a prediction about their own case ("will I win",
+# "how much will I get") or help with an account or password. Retrieval alone cannot tell them from
+# real questions, so they are recognised by their shape and declined kindly, with an adviser offered.
+# The patterns are deliberately narrow: "can you explain ... for me", "how much can I invest" and
+# "should we take social investment" are questions for the guidance and still reach retrieval.
+
+_YOU = r"(?:you|u|ya)"
+_ME = r"(?:me|us|my|our)"
+_MONEY = (r"(?:pension|pensions|redundancy|pay|salary|wages|lump\s+sum|payout|pay-?out|compensation|"
+          r"settlement|tax\s+bill|tax\s+refund|bill|benefits?)")
+# Doing something for the person: an action verb aimed at them or at their own things. Verbs that
+# are also ways of asking about the rules ("can you change our rules", "can you pay staff") are left out.
+_TASK_VERBS = (r"(?:write|rewrite|draft|fill(?:\s+(?:in|out))?|complete|submit|file|lodge|sign|calculate|"
+               r"work\s+(?:it\s+|this\s+|that\s+)?out|book|do|prepare|check|proofread|sort\s+out|"
+               r"apply\s+for|phone|ring|call|contact|represent|reset)")
+_PERSONAL_PATTERNS = [
+    # "can you write my grant application", "could u fill in our form", "can you book me a slot"
+    rf"\b(?:can|could|would|will)\s+{_YOU}\s+(?:please\s+|just\s+|also\s+)?{_TASK_VERBS}\s+(?:\w+\s+){{0,2}}?{_ME}\b",
+    # "can you do the paperwork for me", "please draft a letter for us"
+    rf"\b(?:(?:can|could|would|will)\s+{_YOU}\s+|please\s+)(?:please\s+|just\s+)?{_TASK_VERBS}\s+(?:\w+\s+){{0,6}}?for\s+(?:me|us)\b",
+    # "will you be a guarantor", "would you act as our referee", "can you be my witness", "can you lend us"
+    rf"\b(?:will|would)\s+{_YOU}\s+(?:be|act\s+as|become|stand\s+as)\s+(?:a|an|my|our)\b",
+    rf"\b(?:can|could)\s+{_YOU}\s+(?:be|act\s+as|become|stand\s+as)\s+(?:my|our)\b",
+    rf"\b(?:can|could|will|would)\s+{_YOU}\s+(?:lend|loan)\s+(?:me|us)\b",
+    # Predictions or advice about the person's own case: "should I sue", "will we win", "do I have a case".
+    r"\bshould\s+(?:i|we)\s+(?:sue|take\s+(?:\w+\s+){1,3}?to\s+(?:court|(?:an?\s+)?(?:employment\s+)?tribunal)|"
+    r"go\s+to\s+(?:court|(?:an?\s+)?(?:employment\s+)?tribunal)|resign|quit|hand\s+in\s+my\s+notice)\b",
+    r"\bshould\s+i\s+(?:put|invest|move|transfer|cash\s+in)\s+my\s+(?:\w+\s+)?(?:savings|money|pension|lump\s+sum|isa)\b",
+    r"\b(?:will|would)\s+(?:i|we)\s+win\b",
+    r"\b(?:am\s+i|are\s+we)\s+(?:going|likely)\s+to\s+win\b",
+    r"\b(?:what\s+are|what's|whats)\s+(?:my|our)\s+chances\b",
+    r"\b(?:do|have)\s+(?:i|we)\s+(?:have\s+|got\s+)?a\s+(?:good\s+|strong\s+|legal\s+)?case\b(?!\s+stud)",
+    r"\bhow\s+much\s+(?:money\s+)?(?:will|would|shall)\s+(?:i|we)\s+personally\b",
+    rf"\bhow\s+much\s+(?:money\s+)?(?:will|would)\s+(?:i|we)\s+(?:get|receive|be\s+paid)\s+(?:in|from|for|as)\s+"
+    rf"(?:my|our)\s+(?:\w+\s+)?{_MONEY}\b",
+    rf"\bhow\s+much\s+(?:will|would|is|'s)\s+my\s+(?:\w+\s+)?{_MONEY}\b",
+    r"\b(?:calculate|work\s+out)\s+(?:exactly\s+)?(?:how\s+much|what)\s+(?:i|my|we|our)\b",
+    # Accounts and passwords.
+    r"\b(?:password|passcode|pass\s+word|username|user\s+name|log-?in\s+details|login)\b",
+    r"\b(?:locked\s+out\s+of|(?:can'?t|cannot|unable\s+to)\s+(?:log|sign)\s*(?:in|on))\b",
+    r"\b(?:reset|recover|unlock)\s+(?:my|our)\s+(?:\w+\s+){0,3}?account\b",
+]
+_PERSONAL = re.compile("|".join(f"(?:{p})" for p in _PERSONAL_PATTERNS), re.IGNORECASE)
+
+PERSONAL_REQUEST = (
+    "That's not something I can do, I'm afraid. I can't do tasks for you (such as writing, filling in or "
+    "submitting documents, or booking things), work out what will happen in your own case or how much you "
+    "personally will get, or help with accounts and passwords. What I can do is explain how things work, "
+    "for example how TUPE, pensions, grants or legal forms work for a mutual. For your own situation, "
+    "I can pass your question to an adviser."
+)
+
+
+def is_personal_request(text: str) -> bool:
+    """Whether a message asks for a personal task, a prediction about the person's own case, or
+    account help: things no guidance page can answer, whatever words they use."""
+    return bool(_PERSONAL.search(" ".join(text.replace("’", "'").split())))
+
+
 # ---- answering ---------------------------------------------------------------------
 
 _INTERNAL_LINK = re.compile(r"\]\(/guidance/")
@@ -122,6 +185,9 @@ class GuidanceDesk:
             reason, reply = problem
             buttons = (Button(ADVISER_BUTTON_TITLE, ADVISER_PAYLOAD),) if reason == "not_english" else ()
             return Answer(False, reply, buttons=buttons, reason=reason)
+        if is_personal_request(question):
+            return Answer(False, PERSONAL_REQUEST, buttons=(Button(ADVISER_BUTTON_TITLE, ADVISER_PAYLOAD),),
+                          reason="personal_request")
         hits = self.index.search(question, mode=self.mode, k=10)
         if hits and hits[0].score >= self.threshold:
             return self._from_passage(hits[0].passage, hits[0].score)

@@ -8,6 +8,7 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 import yaml
 
+from ._answer import is_personal_request
 from ._index import GuidanceIndex
 from ._search import MODES, top_pages
 
@@ -52,7 +53,7 @@ class Scores:
 class Ranked:
     question: Question
     pages: List[str]  # page slugs, best first (at most 10)
-    confidence: float  # the top hit's score
+    confidence: float  # the top hit's score; -1 when GuidanceDesk declines before searching
 
 
 def rank_all(index: GuidanceIndex, questions: Sequence[Question], mode: str,
@@ -61,6 +62,9 @@ def rank_all(index: GuidanceIndex, questions: Sequence[Question], mode: str,
         vectors = index.embedder.encode([q.text for q in questions])
     out = []
     for i, q in enumerate(questions):
+        if is_personal_request(q.text):  # GuidanceDesk declines these before retrieval
+            out.append(Ranked(q, [], -1.0))
+            continue
         hits = index.search(q.text, mode=mode, k=30, vector=None if vectors is None else vectors[i])
         pages = [h.passage.slug for h in top_pages(hits, 10)]
         out.append(Ranked(q, pages, hits[0].score if hits else 0.0))
