@@ -41,6 +41,7 @@ class Settings:
     socketio_queue_url: str = ""  # redis://host:6379/0: socket.io messages reach a widget on any Rasa server
     rasa_server_url: str = ""  # where the web server and Telegram reach Rasa (a load balancer); default http://host:rasa_port
     action_server_url: str = ""  # where Rasa reaches the action servers (a load balancer); default http://host:actions_port
+    public_rasa_url: str = ""  # where browsers reach Rasa's socket.io (the public balancer); default: rasa_url
     # answers
     max_message_chars: int = 2000
     answer_threshold: float = 0.0  # 0 means "the threshold chosen by evaluation" (see bot.guidance)
@@ -67,6 +68,11 @@ class Settings:
     @property
     def rasa_url(self) -> str:
         return self.rasa_server_url.rstrip("/") or f"http://{self.host}:{self.rasa_port}"
+
+    @property
+    def widget_server_url(self) -> str:
+        """What the widget connects to (its ``data-server``)."""
+        return self.public_rasa_url.rstrip("/") or self.rasa_url
 
     @property
     def actions_url(self) -> str:

@@ -39,6 +39,7 @@ from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from sanic import Blueprint, Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
+import socketio
 from socketio import AsyncServer
 
 from bot.settings import Settings
@@ -118,6 +119,7 @@ class WidgetInput(InputChannel):
             origins = [o.strip() for o in origins.split(",") if o.strip()]
         self.cors_allowed_origins = "*" if origins in (["*"], "*") else list(origins)
         self.max_chars = max_chars or settings.max_message_chars
+        self.queue_url = settings.socketio_queue_url
         self.sio: Optional[AsyncServer] = None
         self.app: Optional[Sanic] = None
         self.handoff_gate = HandoffGate()
@@ -151,7 +153,11 @@ class WidgetInput(InputChannel):
         return out
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=self.cors_allowed_origins)
+        # several Rasa servers: every emit goes through Redis, so a reply or an adviser's message
+        # reaches the widget whichever server holds its socket (README "Scaling out")
+        manager = socketio.AsyncRedisManager(self.queue_url, channel="mutuals-socketio") if self.queue_url else None
+        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=self.cors_allowed_origins,
+                          client_manager=manager)
         self.sio = sio
         webhook = _AttachingBlueprint(sio, self.socketio_path, self, "widget_socketio", __name__)
 

@@ -46,7 +46,7 @@ async def security_headers(request: web.Request, handler) -> web.StreamResponse:
     response.headers.setdefault(
         "Content-Security-Policy",
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        f"connect-src 'self' {settings.rasa_url} {settings.rasa_url.replace('http', 'ws', 1)}; "
+        f"connect-src 'self' {settings.widget_server_url} {settings.widget_server_url.replace('http', 'ws', 1)}; "
         f"frame-ancestors {'*' if ancestors == '*' else ancestors}; base-uri 'none'; form-action 'self'",
     )
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
