@@ -1,0 +1,203 @@
+"""Scale-out: two Rasa servers sharing PostgreSQL (trackers, handoff cases) and Redis (locks,
+socket.io messages), two stateless action servers, nginx in front with sticky sessions for
+socket.io. 200 conversations of 10 turns at once over REST and socket.io; one Rasa server is
+killed half way and the conversations carry on through the other.
+
+MUTUALS_SCALE_CONVERSATIONS and MUTUALS_SCALE_TURNS make it smaller for a quick look; the figures
+are printed (pytest -s) and written to the test's temporary directory as scale-out.json."""
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import statistics
+import time
+
+import pytest
+import sqlalchemy as sa
+
+from cluster_harness import running_cluster
+from load_clients import Cluster, RestPerson, SocketPerson, Stats
+
+pytestmark = pytest.mark.slow
+
+CONVERSATIONS = int(os.environ.get("MUTUALS_SCALE_CONVERSATIONS", "200"))
+TURNS = int(os.environ.get("MUTUALS_SCALE_TURNS", "10"))
+HANDOFFS = 6  # REST conversations that ask for a human and finish the intake
+ADDRESSES = 40  # clients come from 127.0.1.1 … 127.0.40.1 (ip_hash looks at the first three octets)
+
+GUIDANCE = "/guidance/"
+# (text, replies expected, a check on their text); greetings, guidance questions and thanks
+TALK = [
+    ("hello", 1, lambda t: GUIDANCE not in t),
+    ("What is a community benefit society?", 1, lambda t: "/guidance/community-benefit-society" in t),
+    ("thanks", 1, lambda t: GUIDANCE not in t),
+    ("what is an asset lock", 1, lambda t: "/guidance/asset-locks" in t),
+    ("How do I register a co-operative?", 1, lambda t: GUIDANCE in t),
+    ("thank you", 1, lambda t: GUIDANCE not in t),
+    ("hi", 1, lambda t: GUIDANCE not in t),
+    ("How do we keep our council pensions if we spin out?", 1, lambda t: GUIDANCE in t),
+    ("What is TUPE?", 1, lambda t: GUIDANCE in t),
+    ("thanks, that helps", 1, lambda t: GUIDANCE not in t),
+]
+# asking for a human: the intake, a case, then the assistant is silent and only logs the turns
+HANDOFF = [
+    ("hello", 1, lambda t: True),
+    ("I want to talk to a human", 2, lambda t: "adviser" in t.lower()),
+    ("Who owns the building after we spin out?", 1, lambda t: "name" in t.lower()),
+    ("Sam Scale", 1, lambda t: "email" in t.lower()),
+    ("skip", 1, lambda t: "queue" in t or "advisers work" in t),
+    ("thanks", 0, None),
+    ("are you there?", 0, None),
+    ("hello?", 0, None),
+    ("what is an asset lock", 0, None),
+    ("thank you", 0, None),
+]
+
+
+def address(i: int) -> str:
+    return f"127.0.{i % ADDRESSES + 1}.1"
+
+
+def check_replies(who: str, turn: int, script, replies) -> None:
+    text, expected, check = script[turn]
+    assert len(replies) == expected, f"{who} turn {turn} {text!r}: {len(replies)} replies, not {expected}: {replies}"
+    if check:
+        joined = "\n".join(r.get("text") or "" for r in replies)
+        assert check(joined), f"{who} turn {turn} {text!r}: unexpected reply {joined!r}"
+
+
+async def drive(run, kill_after_turns: int, results: dict) -> None:
+    stats = Stats()
+    cluster = Cluster(run.public_url, run.internal_url, run.settings.rasa_token, f"{run.redis_url}/0", stats)
+    conversations = []  # (kind, conversation id, script)
+    done = asyncio.Event()
+    killed_at = {}
+
+    def count_turn():
+        stats.turns += 1
+        if stats.turns >= kill_after_turns and not killed_at:
+            killed_at["turns"] = stats.turns
+            killed_at["time"] = time.monotonic()
+            run.cluster.kill("rasa-1")  # SIGKILL: a crash, mid-turn for many conversations
+            done.set()
+
+    async def rest_conversation(i: int, script) -> None:
+        sender = f"scale-rest-{i}"
+        person = RestPerson(cluster, sender, address(i))
+        conversations.append(("rest", sender, script))
+        try:
+            for turn, (text, _, _) in enumerate(script):
+                replies = await person.say(turn, text)
+                check_replies(sender, turn, script, replies)
+                count_turn()
+        finally:
+            await person.close()
+
+    async def socket_conversation(i: int, script) -> None:
+        person = SocketPerson(cluster, address(i))
+        await person.connect()
+        conversations.append(("socketio", person.session_id, script))
+        try:
+            for turn, (text, expected, _) in enumerate(script):
+                replies = await person.say(turn, text, expected)
+                check_replies(person.session_id, turn, script, replies)
+                count_turn()
+            await asyncio.sleep(2)  # anything more (a duplicate) would arrive now
+            assert len(person.received) == sum(e for _, e, _ in script), \
+                f"{person.session_id}: {len(person.received)} messages for {len(script)} turns"
+        finally:
+            await person.close()
+
+    started = time.monotonic()
+    talk = TALK[:TURNS]
+    handoff = HANDOFF[:max(TURNS, 5)]
+    jobs = []
+    for i in range(CONVERSATIONS):
+        if i < HANDOFFS:
+            jobs.append(rest_conversation(i, handoff))
+        elif i % 2:
+            jobs.append(socket_conversation(i, talk))
+        else:
+            jobs.append(rest_conversation(i, talk))
+    try:
+        await asyncio.gather(*jobs)
+        elapsed = time.monotonic() - started
+
+        # every tracker complete and in order, read from the Rasa server that is still up
+        cluster.api_url = run.rasa_urls[1]
+        for kind, conversation_id, script in conversations:
+            events = (await cluster.tracker(conversation_id))["events"]
+            said = [(e.get("text"), (e.get("metadata") or {}).get("turn")) for e in events if e["event"] == "user"]
+            assert said == [(text, turn) for turn, (text, _, _) in enumerate(script)], (kind, conversation_id, said)
+            bots = [e for e in events if e["event"] == "bot"]
+            assert len(bots) == sum(expected for _, expected, _ in script), (kind, conversation_id, len(bots))
+    finally:
+        await cluster.close()
+
+    latencies = sorted(stats.latencies)
+    results.update({
+        "conversations": CONVERSATIONS, "turns_per_conversation": TURNS, "turns": stats.turns,
+        "rest_conversations": sum(1 for c in conversations if c[0] == "rest"),
+        "socketio_conversations": sum(1 for c in conversations if c[0] == "socketio"),
+        "seconds": round(elapsed, 1), "turns_per_second": round(stats.turns / elapsed, 1),
+        "latency_median_s": round(statistics.median(latencies), 2),
+        "latency_p95_s": round(latencies[int(len(latencies) * 0.95) - 1], 2),
+        "latency_max_s": round(latencies[-1], 2),
+        "rasa_1_killed_after_turns": killed_at.get("turns"),
+        "turns_that_failed_once": stats.failures, "failed_turns_found_processed": stats.found_processed,
+        "failed_turns_sent_again": stats.sent_again, "socketio_reconnects": stats.reconnects,
+    })
+
+
+async def push_through_each_server(run) -> None:
+    """An adviser's message posted to either Rasa server's API reaches a widget whichever server
+    holds its socket (the Redis message queue)."""
+    import aiohttp
+
+    stats = Stats()
+    cluster = Cluster(run.public_url, run.internal_url, run.settings.rasa_token, f"{run.redis_url}/0", stats)
+    person = SocketPerson(cluster, "127.0.77.1")
+    await person.connect()
+    try:
+        await person.say(0, "hello", 1)
+        async with aiohttp.ClientSession() as http:
+            for n, rasa in enumerate(run.rasa_urls):
+                event = {"event": "bot", "text": f"pushed through Rasa server {n + 1}",
+                         "data": {"custom": {"sender": {"kind": "adviser", "name": "Alex"}}}}
+                async with http.post(f"{rasa}/conversations/{person.session_id}/tracker/events",
+                                     params={"token": run.settings.rasa_token, "output_channel": "socketio",
+                                             "execute_side_effects": "true"}, json=[event]) as r:
+                    assert r.status == 200, await r.text()
+        deadline = time.monotonic() + 20
+        want = {f"pushed through Rasa server {n + 1}" for n in range(len(run.rasa_urls))}
+        while not want <= {m["text"] for m in person.received} and time.monotonic() < deadline:
+            await asyncio.sleep(0.2)
+        got = [m["text"] for m in person.received if m["text"].startswith("pushed")]
+        assert sorted(got) == sorted(want), got  # each once, from both servers
+        assert all(m["sender"] == {"kind": "adviser", "name": "Alex"} for m in person.received[1:])
+    finally:
+        await person.close()
+        await cluster.close()
+
+
+def test_two_rasa_servers_behind_nginx_carry_200_conversations_and_survive_losing_one(tmp_path):
+    results = {}
+    with running_cluster(tmp_path) as run:
+        asyncio.run(asyncio.wait_for(push_through_each_server(run), 120))
+        total = CONVERSATIONS * TURNS
+        asyncio.run(asyncio.wait_for(drive(run, kill_after_turns=total // 2, results=results), 900))
+
+        # handoffs created once each, in the PostgreSQL handoff store
+        engine = sa.create_engine(run.database_url)
+        with engine.connect() as db:
+            rows = db.execute(sa.text("SELECT conversation_id, count(*) FROM cases GROUP BY conversation_id")).all()
+        engine.dispose()
+        cases = dict(rows)
+        assert cases == {f"scale-rest-{i}": 1 for i in range(HANDOFFS)}, cases
+        results["handoff_cases"] = len(cases)
+        # the socket.io sessions were spread over both servers by nginx, and rasa-1 really stopped
+        assert run.cluster.part("rasa-1").process.poll() is not None
+
+    (tmp_path / "scale-out.json").write_text(json.dumps(results, indent=2))
+    print("\nscale-out:", json.dumps(results, indent=2))
