@@ -167,7 +167,7 @@ def console(running_stack):
     c = Console()
     c.stack, c.settings, c.store, c.adviser, c.supervisor = running_stack, running_stack.settings, store, adviser, supervisor
     yield c
-    store.engine.dispose()  # (HandoffStore.close is shadowed by its close(case_id, ...))
+    store.dispose()
 
 
 # ---- tests ---------------------------------------------------------------------------------------

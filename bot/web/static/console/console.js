@@ -413,6 +413,11 @@
       });
       if (prefixSame && entries.length === shown.length) return;
       var nearBottom = transcript.scrollHeight - transcript.scrollTop - transcript.clientHeight < 80;
+      var quietly = !prefixSame || shown.length === 0;  // a whole transcript is not read out; new messages are
+      if (quietly) {
+        transcript.setAttribute("aria-live", "off");
+        setTimeout(function () { transcript.setAttribute("aria-live", "polite"); }, 1000);
+      }
       if (!prefixSame) {
         transcript.setAttribute("aria-busy", "true");
         while (transcript.firstChild) transcript.removeChild(transcript.firstChild);
