@@ -46,6 +46,11 @@ class Settings:
     max_message_chars: int = 2000
     answer_threshold: float = 0.0  # 0 means "the threshold chosen by evaluation" (see bot.guidance)
     retrieval_mode: str = "hybrid"  # dense | bm25 | rrf | hybrid
+    # limits on the public channels (REST, socket.io; 0 means none; see bot/channels/_limits.py)
+    messages_per_minute_per_conversation: int = 30
+    messages_per_minute_per_address: int = 120
+    socketio_connections_per_address: int = 20
+    trust_proxy: int = 0  # reverse proxies of our own in front: >0 reads the client's address from X-Forwarded-For
     # Rasa
     rasa_token: str = ""  # Rasa's HTTP API token; generated on first run if empty, kept in var/secrets/
     relay_token: str = ""  # what the Telegram front end shows the relay channel; generated likewise

@@ -17,6 +17,8 @@ def stack_settings(var_dir: Path, **overrides) -> Settings:
     values = dict(
         host="127.0.0.1", rasa_port=free_port(), actions_port=free_port(), web_port=free_port(),
         var_dir=var_dir, models_dir=base.models_dir, telegram_bot_token="",
+        # every test talks from 127.0.0.1: no per-address limits (tests/security sets its own)
+        messages_per_minute_per_address=0, socketio_connections_per_address=0,
     )
     values.update(overrides)
     return Settings.from_env(env={}, **values)

@@ -19,7 +19,9 @@ def bench_settings(var_dir: Path, base: Optional[Settings] = None, **overrides) 
     base = base or Settings.from_env()
     values = dict(host="127.0.0.1", rasa_port=free_port(), actions_port=free_port(), web_port=free_port(),
                   var_dir=Path(var_dir), models_dir=base.models_dir, knowledge_dir=base.knowledge_dir,
-                  telegram_bot_token="")
+                  telegram_bot_token="",
+                  # every simulated person and widget comes from 127.0.0.1: no per-address limits
+                  messages_per_minute_per_address=0, socketio_connections_per_address=0)
     values.update(overrides)
     settings = dataclasses.replace(base, **values)
     if base.index_dir.exists() and not settings.index_dir.exists():

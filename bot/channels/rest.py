@@ -20,6 +20,7 @@ from bot.settings import Settings
 
 from ._checks import TROUBLE, check_sender, check_text
 from ._handoff import HandoffGate
+from ._limits import ChannelLimits
 
 logger = logging.getLogger(__name__)
 
@@ -46,8 +47,10 @@ class CheckedRestInput(RestInput):
     allow_reserved_senders = False
 
     def __init__(self, max_chars: Optional[int] = None) -> None:
-        self.max_chars = max_chars or Settings.from_env().max_message_chars
+        settings = Settings.from_env()
+        self.max_chars = max_chars or settings.max_message_chars
         self.handoff_gate = HandoffGate()
+        self.limits = ChannelLimits.from_settings(settings)
 
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
@@ -68,9 +71,12 @@ class CheckedRestInput(RestInput):
         async def receive(request: Request) -> HTTPResponse:
             if not self.authorised(request):
                 return _error(401, "this webhook needs the relay token")
+            over = self.over_address_limit(request)
+            if over:
+                return over
             try:
                 body = json.loads(request.body or b"")
-            except (ValueError, UnicodeDecodeError):
+            except (ValueError, UnicodeDecodeError, RecursionError):
                 return _error(400, 'the request body must be JSON like {"sender": "...", "message": "..."}')
             if not isinstance(body, dict):
                 return _error(400, "the request body must be a JSON object")
@@ -78,6 +84,9 @@ class CheckedRestInput(RestInput):
             problem = check_sender(sender, self.allow_reserved_senders)
             if problem:
                 return _error(400, problem)
+            too_many = self.limits.check_conversation(sender)
+            if too_many:
+                return self.over_limit(sender, too_many, self.limits.conversations.retry_after(sender))
             metadata = body.get("metadata")
             if metadata is not None and not isinstance(metadata, dict):
                 return _error(400, "'metadata' must be an object")
@@ -107,6 +116,18 @@ class CheckedRestInput(RestInput):
     def channel_of(self, body: Dict[Text, Any]) -> Text:
         return self.name()  # a client may not claim to be another channel
 
+    def over_address_limit(self, request: Request) -> Optional[HTTPResponse]:
+        """HTTP 429 when the client's address sent too many messages in the last minute."""
+        address = self.limits.address_of(request.ip, request.headers)
+        too_many = self.limits.check_address(address)
+        if too_many:
+            logger.warning("rest: %s is over its messages-per-minute limit", address)
+            return self.over_limit(None, too_many, self.limits.addresses.retry_after(address))
+        return None
+
+    def over_limit(self, sender: Optional[Text], sentence: Text, retry_after: int) -> HTTPResponse:
+        return response.json({"error": sentence}, status=429, headers={"Retry-After": str(retry_after)})
+
 
 class RelayInput(CheckedRestInput):
     """The same as the REST channel, for front ends of our own (Telegram) that speak for a
@@ -133,6 +154,12 @@ class RelayInput(CheckedRestInput):
 
     def channel_of(self, body: Dict[Text, Any]) -> Text:
         return str((body.get("metadata") or {}).get("channel") or self.name())
+
+    def over_address_limit(self, request: Request) -> Optional[HTTPResponse]:
+        return None  # one authenticated front end speaking for many people: only conversations are limited
+
+    def over_limit(self, sender: Optional[Text], sentence: Text, retry_after: int) -> HTTPResponse:
+        return response.json([{"recipient_id": sender, "text": sentence}])  # the person reads it in Telegram
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[None]]) -> Blueprint:
         webhook = super().blueprint(on_new_message)

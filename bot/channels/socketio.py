@@ -47,6 +47,8 @@ from bot.settings import Settings
 from ._checks import TROUBLE, check_text
 from ._erasure import EraseRequests
 from ._handoff import HandoffGate
+from ._limits import TOO_MANY_CONNECTIONS, ChannelLimits
+from socketio.exceptions import ConnectionRefusedError as RefusedConnection
 
 logger = logging.getLogger(__name__)
 SESSION_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -123,6 +125,8 @@ class WidgetInput(InputChannel):
         self.sio: Optional[AsyncServer] = None
         self.app: Optional[Sanic] = None
         self.handoff_gate = HandoffGate()
+        self.limits = ChannelLimits.from_settings(settings)
+        self.addresses: Dict[Text, Text] = {}  # socket id -> client address, for the limits
         self.erase_requests = EraseRequests(self.handoff_gate)
 
     def get_output_channel(self) -> Optional[OutputChannel]:
@@ -165,6 +169,25 @@ class WidgetInput(InputChannel):
         async def health(_: Request) -> HTTPResponse:
             return response.json({"status": "ok"})
 
+        @sio.on("connect")
+        async def connect(sid: Text, environ: Dict[Text, Any], auth: Any = None) -> None:
+            request = environ.get("sanic.request")
+            address = self.limits.address_of(getattr(request, "ip", None), getattr(request, "headers", {}))
+            if not self.limits.connections.open(address):
+                logger.warning("socketio: refused a connection from %s (too many open)", address)
+                raise RefusedConnection(TOO_MANY_CONNECTIONS)
+            self.addresses[sid] = address
+
+        @sio.on("disconnect")
+        async def disconnect(sid: Text) -> None:
+            address = self.addresses.pop(sid, None)
+            if address is not None:
+                self.limits.connections.close(address)
+
+        def over_limit(sid: Text, session_id: Text) -> Optional[Text]:
+            return (self.limits.check_address(self.addresses.get(sid, "unknown"))
+                    or self.limits.check_conversation(session_id))
+
         async def join(sid: Text, room: Text) -> None:
             joined = sio.enter_room(sid, room)
             if inspect.isawaitable(joined):  # python-socketio 5.10+ made it a coroutine
@@ -198,6 +221,10 @@ class WidgetInput(InputChannel):
             session_id = await session_of(sid)
             if not session_id:
                 await output.emit(sid, bot_message("Please reload the page to start a conversation."))
+                return
+            too_many = over_limit(sid, session_id)
+            if too_many:
+                await output.emit(sid, bot_message(too_many))
                 return
             if not isinstance(data, dict):
                 await output.emit(sid, bot_message("Sorry, I couldn't read that message."))
