@@ -32,6 +32,14 @@ def _session(request: web.Request) -> Optional[Session]:
 
 
 def _client(request: web.Request) -> str:
+    """The adviser's address for sign-in throttling; behind our reverse proxy (MUTUALS_TRUST_PROXY)
+    from X-Forwarded-For, else every adviser would share the proxy's address and its lock-out."""
+    from bot.web.app import SETTINGS_KEY
+
+    proxies = getattr(request.app.get(SETTINGS_KEY), "trust_proxy", 0)
+    hops = [h.strip() for h in request.headers.get("X-Forwarded-For", "").split(",") if h.strip()]
+    if proxies > 0 and hops:  # as bot/channels/_limits.client_address (not imported: it would load Rasa)
+        return hops[-proxies] if len(hops) >= proxies else hops[0]
     return request.remote or "unknown"
 
 
@@ -101,7 +109,8 @@ async def login_form(request: web.Request, error: str = "", status: int = 200) -
 async def login(request: web.Request) -> web.Response:
     store = request.app[STORE_KEY]
     form = await request.post()
-    if not hmac.compare_digest(str(form.get("csrf", "")).encode(), request.cookies.get(LOGIN_COOKIE, "").encode()):
+    expected = request.cookies.get(LOGIN_COOKIE, "")
+    if not expected or not hmac.compare_digest(str(form.get("csrf", "")).encode(), expected.encode()):
         return await login_form(request, "Your sign-in form had expired. Please try again.", 403)
     email = str(form.get("email", "")).strip().lower()[:254]
     password = str(form.get("password", ""))[:1024]

@@ -41,8 +41,15 @@ async def security_headers(request: web.Request, handler) -> web.StreamResponse:
         response = await handler(request)
     except web.HTTPException as exc:
         response = exc
+    except Exception:  # an error page gets the same headers (and never a traceback)
+        logger.exception("web: %s %s failed", request.method, request.path)
+        response = web.json_response({"error": "something went wrong on our side; please try again"}, status=500)
     settings: Settings = request.app[SETTINGS_KEY]
     ancestors = " ".join(o for o in settings.allowed_origins.split(",") if o.strip()) or "'none'"
+    if request.path == "/console" or request.path.startswith("/console/"):
+        ancestors = "'none'"  # the adviser console is never framed (clickjacking)
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Cache-Control", "no-store")
     response.headers.setdefault(
         "Content-Security-Policy",
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
