@@ -30,6 +30,7 @@ class Stats:
     found_processed: int = 0  # ... and the read-back found them processed (not sent again)
     sent_again: int = 0  # ... and the read-back found them missing (sent again)
     reconnects: int = 0  # socket.io sessions opened again after a drop
+    connect_retries: int = 0  # first connections refused or too slow, tried again
     latencies: List[float] = dataclasses.field(default_factory=list)
 
 
@@ -153,10 +154,22 @@ class SocketPerson:
 
         # polling: rasa 3.6 pins aiohttp 3.9, whose websocket client python-engineio cannot use
         await client.connect(self.cluster.public_url, transports=["polling"], socketio_path="/socket.io",
-                             wait_timeout=30)
+                             wait_timeout=60)
         await client.emit("session_request", {"session_id": self.session_id})
         await asyncio.wait_for(confirmed.wait(), 60)
         self.client = client
+
+    async def open(self) -> None:
+        """Connect, trying again while the servers are too busy to accept (a new session holds
+        no turn yet, so nothing can be doubled)."""
+        for _ in range(10):
+            try:
+                await self.connect()
+                return
+            except (socketio.exceptions.ConnectionError, asyncio.TimeoutError, aiohttp.ClientError):
+                self.cluster.stats.connect_retries += 1
+                await asyncio.sleep(2)
+        raise AssertionError("could not open a socket.io session")
 
     async def _reconnect(self) -> None:
         self.cluster.stats.reconnects += 1

@@ -96,7 +96,7 @@ async def drive(run, kill_after_turns: int, results: dict) -> None:
 
     async def socket_conversation(i: int, script) -> None:
         person = SocketPerson(cluster, address(i))
-        await person.connect()
+        await person.open()
         conversations.append(("socketio", person.session_id, script))
         try:
             for turn, (text, expected, _) in enumerate(script):
@@ -147,6 +147,7 @@ async def drive(run, kill_after_turns: int, results: dict) -> None:
         "rasa_1_killed_after_turns": killed_at.get("turns"),
         "turns_that_failed_once": stats.failures, "failed_turns_found_processed": stats.found_processed,
         "failed_turns_sent_again": stats.sent_again, "socketio_reconnects": stats.reconnects,
+        "socketio_connect_retries": stats.connect_retries,
     })
 
 
