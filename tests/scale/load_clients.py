@@ -63,7 +63,8 @@ class Cluster:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             raw = await self.redis.get(LOCK_PREFIX + conversation_id)
-            if not raw or all(t["expires"] < time.time() for t in json.loads(raw).get("tickets", [])):
+            tickets = [json.loads(t) for t in json.loads(raw).get("tickets", [])] if raw else []  # as Rasa's TicketLock.dumps
+            if all(t["expires"] < time.time() for t in tickets):
                 return
             await asyncio.sleep(0.5)
         raise AssertionError(f"the lock of {conversation_id} was never released")
