@@ -29,3 +29,20 @@ class UrlSQLTrackerStore(SQLTrackerStore):
             db=target.database or "", username=target.username, password=target.password,
             event_broker=event_broker, query=dict(target.query) or None, **kwargs,
         )
+        if target.drivername.startswith("sqlite"):
+            _fast_sqlite(self.engine)
+
+
+def _fast_sqlite(engine) -> None:
+    """WAL with synchronous=NORMAL: a commit no longer waits for fsync (profiled at ~13% of a
+    turn), and a crash can lose at most the last turns, never corrupt the file."""
+    from sqlalchemy import event
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(connection, _):
+        cursor = connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    engine.dispose()  # connections made from now on get the pragmas

@@ -120,3 +120,34 @@ def test_the_relay_channel_refuses_requests_without_its_token(running_stack):
     code, replies = post_json(url, {"sender": "tg-1", "message": "hi", "metadata": {"channel": "telegram"}},
                               headers={"Authorization": f"Bearer {running_stack.settings.relay_token}"})
     assert code == 200 and replies
+
+
+def test_a_rest_client_gets_an_advisers_messages_with_its_next_reply(running_stack):
+    """REST cannot push: what an adviser sent between turns comes with the next reply, once."""
+    import asyncio
+
+    from bot.handoff import AdviserDesk, HandoffStore
+
+    s = running_stack.settings
+    sender = new_sender()
+    say_rest(running_stack, sender, "talk to a human")
+    say_rest(running_stack, sender, "Can a charity own shares in a co-op?")
+    say_rest(running_stack, sender, "skip")
+    say_rest(running_stack, sender, "skip")
+    store = HandoffStore(s.handoff_store)
+    adviser = store.credentials("rest.adviser@example.org")
+    adviser = adviser[0] if adviser else store.add_adviser("Reza Adviser", "rest.adviser@example.org", "adviser", "x")
+    case = store.open_case_for(sender)
+
+    async def reply():
+        desk = AdviserDesk(s, store)
+        try:
+            await desk.reply(case.id, adviser, "Yes, as a member, within the society's rules.")
+        finally:
+            await desk.aclose()
+    asyncio.run(reply())
+    replies = say_rest(running_stack, sender, "ok thanks")
+    assert [r.get("sender", {}).get("kind") for r in replies] == ["system", "adviser"]
+    assert "within the society's rules" in replies[1]["text"]
+    assert say_rest(running_stack, sender, "anything else?") == []  # delivered once, and the bot stays quiet
+    store.dispose()

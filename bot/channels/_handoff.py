@@ -3,7 +3,7 @@ paused and Rasa ignores what the person types, so the channel itself hears "canc
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 from bot.settings import Settings
 
@@ -51,3 +51,19 @@ class HandoffGate:
         if text.strip() == "/restart":
             return None
         return {"text": LEFT_THE_QUEUE, "buttons": []}
+
+    async def pushed_since_last_turn(self, agent: Any, conversation_id: str) -> List[Dict[str, Any]]:
+        """Messages put into the conversation from outside a turn (an adviser's replies, the
+        hand-back) since the person last spoke: a channel that cannot push delivers them now."""
+        if agent is None or not self.store.has_case(conversation_id):
+            return []
+        tracker = await agent.tracker_store.retrieve(conversation_id)
+        pushed: List[Dict[str, Any]] = []
+        for event in reversed(list(tracker.events) if tracker else []):
+            if getattr(event, "type_name", "") == "user":
+                break
+            data = getattr(event, "data", None) or {}
+            sender = (data.get("custom") or {}).get("sender") if isinstance(data.get("custom"), dict) else None
+            if getattr(event, "type_name", "") == "bot" and sender:
+                pushed.append({"text": event.text or "", "buttons": data.get("buttons") or [], "sender": sender})
+        return list(reversed(pushed))

@@ -45,6 +45,8 @@ class CheckedRestInput(RestInput):
     """
 
     allow_reserved_senders = False
+    # REST cannot push: an adviser's messages sent between turns come with the person's next reply
+    delivers_pushed = True
 
     def __init__(self, max_chars: Optional[int] = None) -> None:
         settings = Settings.from_env()
@@ -98,6 +100,8 @@ class CheckedRestInput(RestInput):
             left = await self.handoff_gate.intercept(getattr(request.app.ctx, "agent", None), sender, body["message"])
             if left:
                 return response.json([{"recipient_id": sender, **left}])
+            agent = getattr(request.app.ctx, "agent", None)
+            pushed = await self.handoff_gate.pushed_since_last_turn(agent, sender) if self.delivers_pushed else []
             collector = WholeMessages()
             try:
                 await on_new_message(UserMessage(
@@ -109,7 +113,7 @@ class CheckedRestInput(RestInput):
                 logger.exception("rest: the turn for %s failed", sender)
                 if not collector.messages:
                     return response.json([{"recipient_id": sender, "text": TROUBLE}])
-            return response.json(collector.messages)
+            return response.json([{"recipient_id": sender, **m} for m in pushed] + collector.messages)
 
         return webhook
 
@@ -134,6 +138,7 @@ class RelayInput(CheckedRestInput):
     whole conversation: requests must carry ``Authorization: Bearer <relay token>``."""
 
     allow_reserved_senders = True
+    delivers_pushed = False  # the Telegram front end was sent them already
 
     def __init__(self, max_chars: Optional[int] = None, token: Optional[str] = None) -> None:
         super().__init__(max_chars)

@@ -256,7 +256,7 @@ async def assign(request: web.Request) -> web.Response:
     return web.json_response({"case": case.as_json()})
 
 
-@adviser_api
+@adviser_page  # a link the browser follows: an expired session goes to the sign-in page
 async def export_csv(request: web.Request) -> web.Response:
     if not request["session"].adviser.is_supervisor:
         return _json_error(403, "only a supervisor can export cases")

@@ -91,7 +91,7 @@ class AdviserDesk:
                 await self._telegram_push(self.settings, int(case.chat_id), text, sender.get("name"), buttons)
         elif case.channel == "socketio":
             await self.append(case.conversation_id, events, output_channel="socketio")
-        else:  # the REST channel cannot push: the person sees it on their next turn
+        else:  # the REST channel cannot push: its next reply to the person carries it
             await self.append(case.conversation_id, events)
 
     async def claim(self, case_id: int, adviser: Adviser) -> Case:

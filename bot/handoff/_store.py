@@ -282,6 +282,12 @@ class HandoffStore:
             ).order_by(cases_table.c.id.desc())).first()
         return _case(row) if row else None
 
+    def has_case(self, conversation_id: str) -> bool:
+        """Whether the conversation was ever handed to an adviser (and not erased since)."""
+        with self.engine.connect() as db:
+            return db.execute(sa.select(cases_table.c.id).where(
+                cases_table.c.conversation_id == conversation_id).limit(1)).first() is not None
+
     def cases(self, view: str = "waiting", adviser: Optional[Adviser] = None, limit: int = 200) -> List[Case]:
         """``waiting``, ``mine``, ``others`` (assigned to someone else) or ``closed``."""
         c = cases_table.c
