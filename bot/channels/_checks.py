@@ -13,7 +13,7 @@ RESERVED_PREFIXES = ("tg-",)  # conversations only the Telegram relay may speak 
 
 def check_sender(sender: Any, allow_reserved: bool = False) -> Optional[str]:
     """Why a sender id cannot be used, or ``None``."""
-    if not isinstance(sender, str) or not SENDER_ID.match(sender):
+    if not isinstance(sender, str) or not SENDER_ID.fullmatch(sender):  # fullmatch: "$" allows a final newline
         return "'sender' must be 1 to 128 letters, digits or . _ : -"
     if not allow_reserved and sender.startswith(RESERVED_PREFIXES):
         return "'sender' may not start with a reserved prefix"

@@ -196,7 +196,7 @@ class WidgetInput(InputChannel):
         @sio.on("session_request")
         async def session_request(sid: Text, data: Any) -> None:
             wanted = data.get("session_id") if isinstance(data, dict) else None
-            session_id = wanted if isinstance(wanted, str) and SESSION_ID.match(wanted) else uuid.uuid4().hex
+            session_id = wanted if isinstance(wanted, str) and SESSION_ID.fullmatch(wanted) else uuid.uuid4().hex
             await join(sid, session_id)
             await sio.save_session(sid, {"session_id": session_id})
             await sio.emit("session_confirm", session_id, room=sid)
