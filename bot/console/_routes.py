@@ -89,7 +89,10 @@ async def _body(request: web.Request) -> dict:
 
 def _case_id(request: web.Request) -> int:
     try:
-        return int(request.match_info["case_id"])
+        case_id = int(request.match_info["case_id"])
+        if not 0 < case_id < 2 ** 63:  # a database integer (a bigger one crashed SQLite: found by tests/security)
+            raise ValueError(case_id)
+        return case_id
     except ValueError:
         raise web.HTTPNotFound(text='{"error": "no such case"}', content_type="application/json")
 
