@@ -87,6 +87,14 @@ async def _body(request: web.Request) -> dict:
     return body
 
 
+async def _text(request: web.Request) -> str:
+    """The ``text`` of a JSON body ``{"text": "..."}``."""
+    text = (await _body(request)).get("text")
+    if not isinstance(text, str):
+        raise web.HTTPBadRequest(text='{"error": "\'text\' must be a string"}', content_type="application/json")
+    return text
+
+
 def _case_id(request: web.Request) -> int:
     try:
         case_id = int(request.match_info["case_id"])
@@ -218,21 +226,13 @@ async def claim(request: web.Request) -> web.Response:
 
 @adviser_api
 async def reply(request: web.Request) -> web.Response:
-    body = await _body(request)
-    text = body.get("text")
-    if not isinstance(text, str):
-        return _json_error(400, "'text' must be a string")
-    case = await request.app[DESK_KEY].reply(_case_id(request), request["session"].adviser, text)
+    case = await request.app[DESK_KEY].reply(_case_id(request), request["session"].adviser, await _text(request))
     return web.json_response({"case": case.as_json()})
 
 
 @adviser_api
 async def note(request: web.Request) -> web.Response:
-    body = await _body(request)
-    text = body.get("text")
-    if not isinstance(text, str):
-        return _json_error(400, "'text' must be a string")
-    request.app[STORE_KEY].add_note(_case_id(request), request["session"].adviser, text)
+    request.app[STORE_KEY].add_note(_case_id(request), request["session"].adviser, await _text(request))
     return web.json_response({"noted": True})
 
 

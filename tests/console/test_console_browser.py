@@ -23,7 +23,7 @@ from selenium.webdriver.support.ui import Select
 
 # The widget's browser helpers (Debian's Chromium, a fresh profile per browser, wait_for) are reused.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "web"))
-from widget_page import browser_factory, wait_for  # noqa: E402,F401  (browser_factory is a fixture)
+from widget_page import browser_factory, contrast_ratios, wait_for  # noqa: E402,F401  (browser_factory is a fixture)
 
 from assistant_stack import say_rest  # noqa: E402
 
@@ -85,32 +85,13 @@ def page_errors(driver) -> list:
             if e["level"] == "SEVERE" and ("Content Security Policy" in e["message"] or "Uncaught" in e["message"])]
 
 
-CONTRAST_JS = r"""
-function rgb(s) { var m = s.match(/[\d.]+/g).map(Number); return {c: m.slice(0, 3), a: m.length > 3 ? m[3] : 1}; }
-function lum(c) { c = c.map(function (v) { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); });
-  return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2]; }
-function background(el) {
-  for (; el && el.nodeType === 1; el = el.parentElement) {
-    var b = rgb(getComputedStyle(el).backgroundColor); if (b.a > 0.5) return b.c;
-  } return [255, 255, 255];
-}
-var out = [];
-arguments[0].forEach(function (sel) {
-  document.querySelectorAll(sel).forEach(function (el) {
-    if (!el.getClientRects().length) return;
-    var a = lum(rgb(getComputedStyle(el).color).c), b = lum(background(el));
-    out.push([sel, Math.round(100 * (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05)) / 100]);
-  });
-});
-return out;
-"""
 CONTRAST_SELECTORS = ["main a", "main button", "label", "legend", ".hint", ".poll-status", ".case-status",
                       ".msg .who", ".msg .meta", ".msg .text", ".msg .extra", ".msg .extra a", ".details dt",
                       ".details dd", ".notes li", "select", "textarea", ".count", "th", "td", ".empty", ".sub"]
 
 
 def low_contrast(driver) -> list:
-    return [(sel, ratio) for sel, ratio in driver.execute_script(CONTRAST_JS, CONTRAST_SELECTORS) if ratio < 4.5]
+    return [(sel, ratio) for sel, ratio in contrast_ratios(driver, CONTRAST_SELECTORS) if ratio < 4.5]
 
 
 def sign_in(driver, web_url: str, email: str, password: str) -> None:

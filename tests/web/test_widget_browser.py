@@ -12,7 +12,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
 from bot.stack import free_port
-from widget_page import INPUT, LAUNCHER, LOG, SCREENSHOT, Chat, wait_for
+from widget_page import INPUT, LAUNCHER, LOG, SCREENSHOT, Chat, contrast_ratios, wait_for
 from widget_page import browser, browser_factory, other_site  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.slow
@@ -179,28 +179,6 @@ def test_accessible_names_and_live_log(running_stack, browser):
     assert chat.find(".mw-send").text == "Send"
 
 
-CONTRAST_JS = r"""
-function rgb(s) { var m = s.match(/[\d.]+/g).map(Number); return {c: m.slice(0, 3), a: m.length > 3 ? m[3] : 1}; }
-function lum(c) { c = c.map(function (v) { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); });
-  return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2]; }
-function background(el) {
-  for (; el && el.nodeType === 1; el = el.parentElement) {
-    var b = rgb(getComputedStyle(el).backgroundColor); if (b.a > 0.5) return b.c;
-  } return [255, 255, 255];
-}
-var out = [];
-arguments[0].forEach(function (sel) {
-  document.querySelectorAll(sel).forEach(function (el) {
-    if (!el.getClientRects().length) return;
-    var fg = rgb(getComputedStyle(el).color).c, bg = background(el);
-    var a = lum(fg), b = lum(bg);
-    out.push([sel, Math.round(100 * (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05)) / 100]);
-  });
-});
-return out;
-"""
-
-
 def test_text_contrast_is_wcag_aa(running_stack, browser):
     driver, chat = browser, Chat(browser)
     driver.get(running_stack.settings.web_url + "/")
@@ -210,13 +188,13 @@ def test_text_contrast_is_wcag_aa(running_stack, browser):
     selectors = [".mw-title", ".mw-close", ".mw-bot .mw-body p", ".mw-bot .mw-body li",
                  ".mw-user .mw-body p", ".mw-body a", ".mw-source", ".mw-source a", ".mw-button",
                  ".mw-send", ".mw-input", ".mw-note"]
-    measured = driver.execute_script(CONTRAST_JS, selectors)
+    measured = contrast_ratios(driver, selectors)
     seen = {sel for sel, _ in measured}
     assert {".mw-title", ".mw-source a", ".mw-button", ".mw-user .mw-body p", ".mw-send"} <= seen
     low = [(sel, ratio) for sel, ratio in measured if ratio < 4.5]
     assert not low, low
     chat.find(".mw-close").click()
-    launcher = driver.execute_script(CONTRAST_JS, [".mw-launcher"])
+    launcher = contrast_ratios(driver, [".mw-launcher"])
     assert launcher and min(r for _, r in launcher) >= 4.5
 
 

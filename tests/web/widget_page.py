@@ -194,3 +194,31 @@ class Chat:
         box.send_keys(text)
         box.send_keys(Keys.ENTER)
         return self.wait_reply(before)
+
+
+_CONTRAST_JS = r"""
+function rgb(s) { var m = s.match(/[\d.]+/g).map(Number); return {c: m.slice(0, 3), a: m.length > 3 ? m[3] : 1}; }
+function lum(c) { c = c.map(function (v) { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); });
+  return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2]; }
+function background(el) {
+  for (; el && el.nodeType === 1; el = el.parentElement) {
+    var b = rgb(getComputedStyle(el).backgroundColor); if (b.a > 0.5) return b.c;
+  } return [255, 255, 255];
+}
+var out = [];
+arguments[0].forEach(function (sel) {
+  document.querySelectorAll(sel).forEach(function (el) {
+    if (!el.getClientRects().length) return;
+    var fg = rgb(getComputedStyle(el).color).c, bg = background(el);
+    var a = lum(fg), b = lum(bg);
+    out.push([sel, Math.round(100 * (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05)) / 100]);
+  });
+});
+return out;
+"""
+
+
+def contrast_ratios(driver, selectors) -> list:
+    """``[selector, WCAG contrast ratio]`` for every visible element each selector matches, with the
+    background taken from the nearest ancestor that paints one."""
+    return [tuple(pair) for pair in driver.execute_script(_CONTRAST_JS, list(selectors))]
