@@ -70,12 +70,38 @@ def install_action_failure_reply(timeout_seconds: float) -> None:
     RemoteAction.run = run
 
 
+def install_fail_closed_tracker_store() -> None:
+    """When the conversation database fails, Rasa 3.6 carries on with an empty conversation held
+    in memory: history gone, a paused handoff suddenly answered by the bot, and what is said then
+    never saved. Fail the turn instead (the channel tells the person we are having trouble); the
+    next turn after the database is back carries on the stored conversation."""
+    import logging
+
+    from rasa.core.tracker_store import FailSafeTrackerStore
+
+    logger = logging.getLogger("bot.rasa_server")
+
+    def failing(name):
+        async def call(self, *args):
+            try:
+                return await getattr(self._tracker_store, name)(*args)
+            except Exception as exc:
+                logger.error("the conversation database failed in %s (%s); the turn is refused",
+                             name, exc.__class__.__name__)
+                raise
+        return call
+
+    for name in ("retrieve", "retrieve_full_tracker", "save"):
+        setattr(FailSafeTrackerStore, name, failing(name))
+
+
 def main(argv=None) -> None:
     os.environ["RASA_TELEMETRY_ENABLED"] = "false"
     from bot.privacy import install_log_redaction
 
     install_log_redaction()  # no email address, UK phone number or postcode in the logs (docs/privacy.md)
     install_fast_action_validation()
+    install_fail_closed_tracker_store()
     install_action_failure_reply(float(os.environ.get("MUTUALS_ACTION_TIMEOUT_SECONDS", "5")))
     from rasa.__main__ import main as rasa_main
 
