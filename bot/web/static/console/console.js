@@ -445,7 +445,7 @@
         ["Email", c.email || "(not given)"],
         ["Question", c.question || ""],
         ["Channel", channelLabel(c.channel) +
-                    (c.channel === "rest" ? " (can't be pushed to: replies are kept in the conversation)" : "")],
+                    (c.channel === "rest" ? " (no live push: your replies reach the person with their next message)" : "")],
         ["Topic", c.topic || "—"],
         ["Opened", timeEl(c.created_at)],
         [waitingLabel, duration(c.waiting_seconds), "waiting"],
