@@ -2,6 +2,7 @@
 the tracker, push a reply into it (delivered live by the person's channel), pause and resume it."""
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any, Dict, List, Optional
 from urllib.parse import quote
@@ -60,7 +61,7 @@ class AdviserDesk:
                 if r.status != 200:
                     raise RasaUnavailable(f"the assistant answered {r.status} for this conversation")
                 return await r.json()
-        except aiohttp.ClientError as exc:
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             raise RasaUnavailable(f"the assistant cannot be reached ({exc.__class__.__name__})") from None
 
     async def append(self, conversation_id: str, events: List[Dict[str, Any]], output_channel: Optional[str] = None) -> None:
@@ -73,7 +74,7 @@ class AdviserDesk:
             async with http.post(self._url(conversation_id, "/events"), params=params, json=events) as r:
                 if r.status != 200:
                     raise RasaUnavailable(f"the assistant refused the message ({r.status}): {(await r.text())[:200]}")
-        except aiohttp.ClientError as exc:
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             raise RasaUnavailable(f"the assistant cannot be reached ({exc.__class__.__name__})") from None
 
     # ---- speaking to the person --------------------------------------------------------------

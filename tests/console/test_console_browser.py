@@ -98,7 +98,21 @@ def sign_in(driver, web_url: str, email: str, password: str) -> None:
     driver.get(f"{web_url}/console/login")
     driver.find_element(By.ID, "email").send_keys(email)
     driver.find_element(By.ID, "password").send_keys(password)
+    old_page = driver.find_element(By.TAG_NAME, "html")
     driver.find_element(By.CSS_SELECTOR, "form.login button[type=submit]").click()
+    # wait for the answer to the form (the console, or the sign-in page again with an error):
+    # navigating on before it arrives would leave the browser without the session cookie
+    wait_for(lambda: _replaced(old_page), message="the answer to the sign-in form")
+
+
+def _replaced(element) -> bool:
+    from selenium.common.exceptions import StaleElementReferenceException
+
+    try:
+        element.tag_name
+        return False
+    except StaleElementReferenceException:
+        return True
 
 
 def text_of(driver, selector: str) -> str:
