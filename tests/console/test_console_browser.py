@@ -16,14 +16,13 @@ import uuid
 from pathlib import Path
 
 import pytest
-from selenium.common.exceptions import NoAlertPresentException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
 
 # The widget's browser helpers (Debian's Chromium, a fresh profile per browser, wait_for) are reused.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "web"))
-from widget_page import browser_factory, contrast_ratios, wait_for  # noqa: E402,F401  (browser_factory is a fixture)
+from widget_page import browser_factory, contrast_ratios, no_alert, wait_for  # noqa: E402,F401  (browser_factory is a fixture)
 
 from assistant_stack import say_rest  # noqa: E402
 
@@ -69,14 +68,6 @@ def session_cookie(web_url: str, email: str, password: str) -> str:
     except urllib.error.HTTPError as exc:
         assert exc.code == 303, exc.code
     return "; ".join(f"{c.name}={c.value}" for c in jar if c.name == "mutuals_console")
-
-
-def no_alert(driver) -> bool:
-    try:
-        driver.switch_to.alert
-    except NoAlertPresentException:
-        return True
-    return False
 
 
 def page_errors(driver) -> list:

@@ -7,25 +7,16 @@ import os
 import re
 
 import pytest
-from selenium.common.exceptions import NoAlertPresentException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
 from bot.stack import free_port
-from widget_page import INPUT, LAUNCHER, LOG, SCREENSHOT, Chat, contrast_ratios, wait_for
+from widget_page import INPUT, LAUNCHER, LOG, SCREENSHOT, Chat, contrast_ratios, no_alert, wait_for
 from widget_page import browser, browser_factory, other_site  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.slow
 
 XSS = "<img src=x onerror=alert(1)><script>alert(2)</script>"
-
-
-def no_alert(driver) -> bool:
-    try:
-        driver.switch_to.alert
-    except NoAlertPresentException:
-        return True
-    return False
 
 
 def csp_or_script_errors(driver) -> list:

@@ -222,3 +222,14 @@ def contrast_ratios(driver, selectors) -> list:
     """``[selector, WCAG contrast ratio]`` for every visible element each selector matches, with the
     background taken from the nearest ancestor that paints one."""
     return [tuple(pair) for pair in driver.execute_script(_CONTRAST_JS, list(selectors))]
+
+
+def no_alert(driver) -> bool:
+    """Whether no JavaScript alert is open (an injected script would have opened one)."""
+    from selenium.common.exceptions import NoAlertPresentException
+
+    try:
+        driver.switch_to.alert
+    except NoAlertPresentException:
+        return True
+    return False
