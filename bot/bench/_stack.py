@@ -106,10 +106,9 @@ def memory(pid: int) -> Dict[str, float]:
     return {"peak_rss_mb": round(peak, 1), "rss_mb": round(now, 1)}
 
 
-def pid_listening_on(port: int) -> Optional[int]:
-    """The process listening on a TCP port of this machine (to read the memory of a stack the
-    bench did not start); ``None`` if it cannot be seen."""
-    inodes = set()
+def listening_sockets(port: int):
+    """``(address in /proc's hex form, socket inode)`` of every socket listening on a TCP port of
+    this machine, read from /proc/net/tcp and tcp6."""
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         try:
             lines = Path(table).read_text().splitlines()[1:]
@@ -117,8 +116,16 @@ def pid_listening_on(port: int) -> Optional[int]:
             continue
         for line in lines:
             fields = line.split()
-            if len(fields) > 9 and fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
-                inodes.add(fields[9])
+            if len(fields) > 9 and fields[3] == "0A":  # 0A: LISTEN
+                address, hex_port = fields[1].rsplit(":", 1)
+                if int(hex_port, 16) == port:
+                    yield address, fields[9]
+
+
+def pid_listening_on(port: int) -> Optional[int]:
+    """The process listening on a TCP port of this machine (to read the memory of a stack the
+    bench did not start); ``None`` if it cannot be seen."""
+    inodes = {inode for _, inode in listening_sockets(port)}
     if not inodes:
         return None
     wanted = {f"socket:[{i}]" for i in inodes}

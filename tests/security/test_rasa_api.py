@@ -65,19 +65,9 @@ def test_the_token_is_generated_long_and_kept_private(running_stack):
 
 
 def listening_addresses(port: int):
-    found = set()
-    for table, width in (("/proc/net/tcp", 8), ("/proc/net/tcp6", 32)):
-        try:
-            lines = Path(table).read_text().splitlines()[1:]
-        except OSError:
-            continue
-        for line in lines:
-            fields = line.split()
-            local, state = fields[1], fields[3]
-            address, hex_port = local.rsplit(":", 1)
-            if state == "0A" and int(hex_port, 16) == port:
-                found.add(address)
-    return found
+    from bot.bench._stack import listening_sockets
+
+    return {address for address, _ in listening_sockets(port)}
 
 
 def test_defaults_and_the_running_servers_listen_on_loopback_only(running_stack):
