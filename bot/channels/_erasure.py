@@ -29,10 +29,10 @@ class EraseRequests:
             self._eraser = ConversationEraser(settings.tracker_store, self.gate.store)
         return self._eraser
 
-    async def erase(self, agent: Any, conversation_id: str):
+    async def erase(self, agent: Any, conversation_id: str, by: Any = None):
         from bot.privacy import erase_under_lock
 
-        erased = await erase_under_lock(agent, self.eraser, conversation_id)
-        logger.info("privacy: a conversation was erased on request (%d events, %d cases)",
-                    erased.events, erased.cases)
+        erased = await erase_under_lock(agent, self.eraser, conversation_id, by)
+        logger.info("privacy: a conversation was erased on request%s (%d events, %d cases)",
+                    " by a supervisor" if by else "", erased.events, erased.cases)
         return erased

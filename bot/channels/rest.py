@@ -175,7 +175,9 @@ class RelayInput(CheckedRestInput):
         @webhook.route("/erase", methods=["POST"])
         async def erase(request: Request) -> HTTPResponse:
             """``POST {"sender": "tg-..."}`` with the relay token: erase that conversation and its cases
-            (the person's "delete my data", confirmed by the front end); see docs/privacy.md."""
+            (the person's "delete my data", confirmed by the front end, or a supervisor's erasure for
+            them from the console, which adds ``"by_adviser_id"`` for the audit trail); under Rasa's
+            lock on the conversation, so no turn in progress writes it back. See docs/privacy.md."""
             if not self.authorised(request):
                 return _error(401, "this webhook needs the relay token")
             try:
@@ -187,8 +189,14 @@ class RelayInput(CheckedRestInput):
             problem = check_sender(body.get("sender"), allow_reserved=True)
             if problem:
                 return _error(400, problem)
+            by_id = body.get("by_adviser_id")
+            if by_id is not None and (isinstance(by_id, bool) or not isinstance(by_id, int)):
+                return _error(400, "'by_adviser_id' must be an adviser's id")
             try:
-                erased = await erase_requests.erase(getattr(request.app.ctx, "agent", None), body["sender"])
+                by = self.handoff_gate.store.adviser(by_id) if by_id is not None else None
+                if by_id is not None and by is None:
+                    return _error(400, "'by_adviser_id' names no adviser")
+                erased = await erase_requests.erase(getattr(request.app.ctx, "agent", None), body["sender"], by)
             except Exception:
                 logger.exception("relay: erasing a conversation failed")
                 return _error(500, "the conversation could not be erased; try again")

@@ -14,7 +14,7 @@ from typing import Optional
 
 from aiohttp import web
 
-from bot.handoff import OUTCOMES, AdviserDesk, HandoffError, HandoffStore, Session
+from bot.handoff import OUTCOMES, AdviserDesk, HandoffError, HandoffStore, RasaUnavailable, Session
 
 from ._passwords import DUMMY_HASH, hash_password, needs_rehash, verify_password
 
@@ -267,9 +267,6 @@ async def export_csv(request: web.Request) -> web.Response:
                         headers={"Content-Disposition": 'attachment; filename="closed-cases.csv"'})
 
 
-ERASER_KEY = web.AppKey("conversation_eraser", object)
-
-
 @adviser_api
 async def erase(request: web.Request) -> web.Response:
     """A supervisor erases a person's conversation and cases for them (their request to delete
@@ -281,8 +278,10 @@ async def erase(request: web.Request) -> web.Response:
     conversation_id = body.get("conversation_id")
     if not isinstance(conversation_id, str) or not 0 < len(conversation_id) <= 128:
         return _json_error(400, "'conversation_id' must name a conversation")
-    erased = await asyncio.to_thread(request.app[ERASER_KEY].erase, conversation_id, adviser)
-    return web.json_response(erased.as_json())
+    try:
+        return web.json_response(await request.app[DESK_KEY].erase(conversation_id, adviser))
+    except RasaUnavailable as exc:
+        return _json_error(503, str(exc))
 
 
 def add_console(app: web.Application, store: HandoffStore, desk: AdviserDesk) -> None:
@@ -305,9 +304,6 @@ def add_console(app: web.Application, store: HandoffStore, desk: AdviserDesk) ->
     r.add_post("/console/api/cases/{case_id}/assign", assign)
     r.add_get("/console/export.csv", export_csv)
     r.add_post("/console/api/erase", erase)
-    from bot.privacy import ConversationEraser
-
-    app[ERASER_KEY] = ConversationEraser(desk.settings.tracker_store, store)
     r.add_route("*", "/console/{tail:.*}", _not_found)
 
     async def _close_desk(_app):

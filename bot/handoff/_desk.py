@@ -77,6 +77,26 @@ class AdviserDesk:
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             raise RasaUnavailable(f"the assistant cannot be reached ({exc.__class__.__name__})") from None
 
+    async def erase(self, conversation_id: str, by: Adviser) -> Dict[str, Any]:
+        """Erase a conversation and its cases for the person, inside the Rasa server (the relay's
+        ``/erase``), which first waits for any turn of it in progress to finish: deleting the rows
+        from here could race a turn that then writes its events back."""
+        http = await self._session()
+        try:
+            async with http.post(f"{self.settings.rasa_url}/webhooks/relay/erase",
+                                 headers={"Authorization": f"Bearer {self.settings.relay_token}"},
+                                 json={"sender": conversation_id, "by_adviser_id": by.id}) as r:
+                if r.status == 200:
+                    return await r.json()
+                detail = (await r.text())[:200]
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            raise RasaUnavailable(f"the assistant cannot be reached ({exc.__class__.__name__}); nothing was "
+                                  "deleted, try again") from None
+        if r.status == 400:
+            raise HandoffError(f"the assistant refused this conversation id: {detail}")
+        raise RasaUnavailable(f"the assistant could not erase the conversation ({r.status}); nothing was "
+                              "deleted, try again")
+
     # ---- speaking to the person --------------------------------------------------------------
 
     async def say(self, case: Case, text: str, sender: Dict[str, str], buttons: Optional[List[Dict]] = None,

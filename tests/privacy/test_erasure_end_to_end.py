@@ -141,6 +141,16 @@ def test_a_supervisor_deletes_a_persons_data_from_the_console(running_stack):
 
     run(scenario())
     assert_nothing_left(running_stack, sender, [question, "M1 1AE", "Sam Consolesson", email, "07700 900123"])
+    # the erasure itself stays on record, naming the supervisor who did it and nothing of the person
+    import sqlalchemy as sa
+    from bot.handoff._store import audit_table
+
+    store = running_stack_store(s)
+    supervisor_id = next(a.id for a in store.advisers() if a.email == "sue.super@example.org")
+    with store.engine.connect() as db:
+        erasures = db.execute(sa.select(audit_table).where(audit_table.c.action == "deleted cases")).all()
+    store.dispose()
+    assert any(row.adviser_id == supervisor_id and "erased on request" in row.detail for row in erasures), erasures
     # the conversation starts again from nothing
     assert say_rest(running_stack, sender, "hello")
 
