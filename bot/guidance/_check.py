@@ -32,6 +32,14 @@ def check_pages(pages_dir: Path) -> List[str]:
         if page.slug in slugs:
             problems.append(f"{page.path.name}: slug {page.slug!r} is also used by {slugs[page.slug].name}")
         slugs[page.slug] = page.path
+    aliases = {}
+    for page in pages:
+        for alias in page.aliases:
+            if alias in slugs:
+                problems.append(f"{page.path.name}: alias {alias!r} is the slug of {slugs[alias].name}")
+            elif alias in aliases:
+                problems.append(f"{page.path.name}: alias {alias!r} is also an alias of {aliases[alias].name}")
+            aliases[alias] = page.path
     anchors = {p.slug: {x.anchor for x in split_passages(p)} for p in pages}
     for page in pages:
         passages = split_passages(page)
@@ -44,7 +52,9 @@ def check_pages(pages_dir: Path) -> List[str]:
                     f"an answer must fit in {MAX_SECTION_CHARS}")
         for target in _LINK.findall(page.body):
             slug, _, anchor = target[len("/guidance/"):].partition("#")
-            if slug not in slugs:
+            if slug in aliases:
+                problems.append(f"{page.path.name}: link to {target} uses an old slug; link to the page it became")
+            elif slug not in slugs:
                 problems.append(f"{page.path.name}: link to {target} points at no page")
             elif anchor and anchor not in anchors[slug]:
                 problems.append(f"{page.path.name}: link to {target} points at no section of {slug}")

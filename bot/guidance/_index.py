@@ -10,7 +10,7 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 
 from ._embedder import MODEL_NAME, Embedder, shared_embedder
-from ._pages import Guidance, Passage, load_pages
+from ._pages import Guidance, Passage, aliases_of, load_pages
 from ._search import BM25, Hit, rank
 
 INDEX_VERSION = 3  # bump when the passage split or the embedded text changes
@@ -35,6 +35,7 @@ class GuidanceIndex:
     def __init__(self, pages: Sequence[Guidance], embeddings: np.ndarray, page_embeddings: np.ndarray,
                  embedder: Optional[Embedder] = None):
         self.pages: Dict[str, Guidance] = {p.slug: p for p in pages}
+        self.aliases: Dict[str, str] = aliases_of(pages)  # old slug -> the page it was merged into
         self.passages: List[Passage] = [x for p in pages for x in p.passages]
         if len(self.passages) != len(embeddings) or len(pages) != len(page_embeddings):
             raise ValueError("the index is out of date: pages, passages and embeddings differ in number")
@@ -60,7 +61,7 @@ class GuidanceIndex:
         return rank(self.passages, query, vector, self.embeddings, page_similarity, self.bm25, mode=mode, k=k)
 
     def first_passage(self, slug: str) -> Optional[Passage]:
-        page = self.pages.get(slug)
+        page = self.pages.get(slug) or self.pages.get(self.aliases.get(slug, ""))
         return page.passages[0] if page and page.passages else None
 
     # building and loading ------------------------------------------------------------

@@ -5,7 +5,7 @@ import dataclasses
 import datetime as _dt
 import re
 from pathlib import Path
-from typing import Iterable, List, Tuple
+from typing import Dict, Iterable, List, Tuple
 
 import yaml
 
@@ -59,6 +59,8 @@ class Guidance:
     last_reviewed: _dt.date
     body: str
     path: Path
+    # old slugs of pages merged into this one: /guidance/<alias> redirects here (front matter `aliases`)
+    aliases: Tuple[str, ...] = ()
 
     @property
     def passages(self) -> List[Passage]:
@@ -101,7 +103,11 @@ def parse_page(path: Path) -> Guidance:
             reviewed = None
     if not isinstance(reviewed, _dt.date):
         raise PageError(f"{path.name}: last_reviewed must be a date like 2026-11-26")
+    aliases = meta.get("aliases") or []
+    if not isinstance(aliases, list) or not all(isinstance(a, str) and re.fullmatch(r"[a-z0-9-]+", a) for a in aliases):
+        raise PageError(f"{path.name}: aliases must be a list of old slugs (lower-case letters, digits and -)")
     return Guidance(
+        aliases=tuple(aliases),
         slug=str(meta["slug"]), title=str(meta["title"]), summary=str(meta["summary"]).strip(),
         category=meta["category"], sources=tuple(sources), last_reviewed=reviewed,
         body=match.group(2).strip(), path=path,
@@ -129,6 +135,11 @@ def split_passages(page: Guidance) -> List[Passage]:
             lines.append(line)
     flush()
     return passages
+
+
+def aliases_of(pages: Iterable[Guidance]) -> Dict[str, str]:
+    """Old slug -> the slug of the page it was merged into."""
+    return {alias: page.slug for page in pages for alias in page.aliases}
 
 
 def load_pages(directory: Path) -> List[Guidance]:

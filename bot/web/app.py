@@ -11,6 +11,7 @@ import markdown
 from aiohttp import web
 
 from bot.guidance import Guidance, load_pages
+from bot.guidance._pages import aliases_of
 from bot.settings import Settings
 
 HERE = Path(__file__).resolve().parent
@@ -18,6 +19,7 @@ logger = logging.getLogger(__name__)
 
 SETTINGS_KEY = web.AppKey("settings", Settings)
 PAGES_KEY = web.AppKey("pages", dict)
+ALIASES_KEY = web.AppKey("aliases", dict)
 TEMPLATES_KEY = web.AppKey("templates", jinja2.Environment)
 
 
@@ -75,7 +77,10 @@ async def guidance_list(request: web.Request) -> web.Response:
 
 
 async def guidance_page(request: web.Request) -> web.Response:
-    page: Optional[Guidance] = request.app[PAGES_KEY].get(request.match_info["slug"])
+    slug = request.match_info["slug"]
+    page: Optional[Guidance] = request.app[PAGES_KEY].get(slug)
+    if page is None and slug in request.app[ALIASES_KEY]:  # a page merged into another keeps its address
+        raise web.HTTPMovedPermanently(f"/guidance/{request.app[ALIASES_KEY][slug]}")
     if page is None:
         return page_html(request, "not_found.html", status=404)
     return page_html(request, "guidance_page.html", page=page, body=render_markdown(page.body))
@@ -93,7 +98,9 @@ def create_app(settings: Optional[Settings] = None) -> web.Application:
     settings = settings or Settings.from_env()
     app = web.Application(middlewares=[security_headers], client_max_size=64 * 1024)
     app[SETTINGS_KEY] = settings
-    app[PAGES_KEY] = {p.slug: p for p in load_pages(settings.knowledge_dir / "pages")}
+    pages = load_pages(settings.knowledge_dir / "pages")
+    app[PAGES_KEY] = {p.slug: p for p in pages}
+    app[ALIASES_KEY] = aliases_of(pages)
     app[TEMPLATES_KEY] = jinja2.Environment(
         loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True)
     app.router.add_get("/", home)
