@@ -1,11 +1,12 @@
-"""pip-audit over requirements.lock: prints every known vulnerability in the pinned environment.
+"""Dependency audit of requirements.lock: prints every known vulnerability in the pinned environment.
 
 pip-audit cannot be installed into .venv (every version needs packaging>=21 and CacheControl>=0.13;
-Rasa 3.6 pins packaging<21 and CacheControl<0.13), so this installs requirements-audit.lock into
-a venv of its own under var/tools/ and audits the lock file without installing it. It needs
-PyPI's vulnerability data (the per-release JSON API); when that cannot be reached the test says
-so and is skipped. Findings are triaged in docs/security.md; with MUTUALS_AUDIT_STRICT=1 a
-finding not named there fails the test.
+Rasa 3.6 pins packaging<21 and CacheControl<0.13), so this installs requirements-audit.lock (with
+hashes) into a venv of its own under var/tools/ and audits the lock file without installing it.
+pip-audit comes first; it reads PyPI's per-release JSON API. Every pin it could not audit (all of
+them where that API is not served) is checked instead against safety-db's advisories, a dataset
+that stops in July 2021 (tests/security/advisories.py, run with the tools' venv). Findings are
+triaged in docs/security.md; with MUTUALS_AUDIT_STRICT=1 a finding not named there fails the test.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import json
 import os
 import re
 import subprocess
-import sys
+import sysconfig
 import venv
 from pathlib import Path
 
@@ -25,48 +26,87 @@ from bot.settings import ROOT
 pytestmark = pytest.mark.slow
 
 LOCK, TOOL_LOCK, TRIAGE = ROOT / "requirements.lock", ROOT / "requirements-audit.lock", ROOT / "docs" / "security.md"
+FALLBACK = Path(__file__).with_name("advisories.py")
 
 
-def audit_tool(var_dir: Path) -> Path:
+def canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def audit_tools(var_dir: Path) -> Path:
+    """The venv holding pip-audit and safety-db, installed from requirements-audit.lock once per version of it."""
     digest = hashlib.sha256(TOOL_LOCK.read_bytes()).hexdigest()[:12]
     home = var_dir / "tools" / f"pip-audit-{digest}"
-    exe = home / "bin" / "pip-audit"
-    if exe.exists():
-        return exe
+    if (home / "installed").exists():
+        return home
     venv.EnvBuilder(with_pip=True, clear=True).create(home)
-    done = subprocess.run([str(home / "bin" / "python"), "-m", "pip", "install", "-q", "--no-deps",
-                           "-r", str(TOOL_LOCK)], capture_output=True, text=True, timeout=600)
-    if done.returncode != 0 or not exe.exists():
-        pytest.skip(f"could not install pip-audit from PyPI into {home}: {done.stderr.strip()[-500:]}")
-    return exe
+    done = subprocess.run([str(home / "bin" / "python"), "-m", "pip", "install", "-q", "--require-hashes",
+                           "--no-deps", "-r", str(TOOL_LOCK)], capture_output=True, text=True, timeout=600)
+    if done.returncode != 0:
+        pytest.skip(f"could not install the audit tools from PyPI into {home}: {done.stderr.strip()[-500:]}")
+    (home / "installed").write_text(TOOL_LOCK.name + "\n")
+    return home
 
 
-def test_pip_audit_of_the_pinned_environment(tmp_path):
-    exe = audit_tool(ROOT / "var")
-    out = tmp_path / "audit.json"
-    done = subprocess.run([str(exe), "-r", str(LOCK), "--no-deps", "--disable-pip", "--progress-spinner", "off",
-                           "-f", "json", "-o", str(out)], capture_output=True, text=True, timeout=900,
-                          env={**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"})
+def pip_audit(home: Path, out: Path) -> tuple[list[tuple[str, str, str, list[str]]], set[str]]:
+    """pip-audit's findings as (name, version, id, aliases), and the names it did audit."""
+    done = subprocess.run([str(home / "bin" / "pip-audit"), "-r", str(LOCK), "--no-deps", "--disable-pip",
+                           "--progress-spinner", "off", "-f", "json", "-o", str(out)], capture_output=True,
+                          text=True, timeout=900, env={**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"})
     if not out.exists():
-        pytest.skip(f"pip-audit did not finish (exit {done.returncode}): {done.stderr.strip()[-800:]}")
-    report = json.loads(out.read_text())
-    deps = report["dependencies"]
-    skipped = [d for d in deps if d.get("skip_reason")]
-    found = [(d["name"], d["version"], v) for d in deps for v in d.get("vulns", [])]
-    print(f"\npip-audit: {len(deps)} pinned packages, {len(deps) - len(skipped)} audited, "
-          f"{len(found)} known vulnerabilities")
-    for name, version, vuln in found:
-        fixes = ", ".join(vuln.get("fix_versions") or []) or "no fixed release"
-        print(f"  {name} {version}: {vuln['id']} {' '.join(vuln.get('aliases') or [])} (fixed in {fixes})")
-    if deps and len(skipped) == len(deps):
-        pytest.skip("PyPI's vulnerability data could not be reached: pip-audit was answered 'not found' for "
-                    f"every one of the {len(deps)} pinned packages (the per-release JSON API, "
-                    "https://pypi.org/pypi/<name>/<version>/json, is not served here), so nothing was audited; "
-                    "see docs/security.md")
-    for d in skipped:
-        print(f"  not audited: {d['name']}: {d['skip_reason']}")
+        print(f"\npip-audit did not finish (exit {done.returncode}): {done.stderr.strip()[-800:]}")
+        return [], set()
+    deps = json.loads(out.read_text())["dependencies"]
+    audited = [d for d in deps if not d.get("skip_reason")]
+    found = [(d["name"], d["version"], v["id"], v.get("aliases") or []) for d in audited for v in d.get("vulns", [])]
+    print(f"\npip-audit: {len(deps)} pinned packages, {len(audited)} audited, {len(found)} known vulnerabilities")
+    for d in audited:
+        for v in d.get("vulns", []):
+            fixes = ", ".join(v.get("fix_versions") or []) or "no fixed release"
+            print(f"  {d['name']} {d['version']}: {v['id']} {' '.join(v.get('aliases') or [])} (fixed in {fixes})")
+    if deps and not audited:
+        print(f"  pip-audit could not reach its data: 'not found' for all {len(deps)} pins (PyPI's per-release "
+              "JSON API, https://pypi.org/pypi/<name>/<version>/json, is not served here)")
+    elif len(audited) < len(deps):
+        print("  not audited by pip-audit: " + ", ".join(d["name"] for d in deps if d.get("skip_reason")))
+    return found, {canonical(d["name"]) for d in audited}
+
+
+def safety_db(home: Path, audited: set[str]) -> list[tuple[str, str, str, list[str]]]:
+    """The fallback over every pin pip-audit did not audit: safety-db's advisories (July 2021)."""
+    pins = [line.split("==")[0] for line in LOCK.read_text().splitlines() if "==" in line and not line.startswith("#")]
+    todo = [name for name in pins if canonical(name) not in audited]
+    if not todo:
+        return []
+    done = subprocess.run([str(home / "bin" / "python"), str(FALLBACK), str(LOCK), sysconfig.get_paths()["purelib"],
+                           *todo], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, f"the safety-db fallback failed: {done.stderr.strip()[-1500:]}"
+    report = json.loads(done.stdout)
+    data, findings = report["dataset"], report["findings"]
+    print("\n" + "!" * 100)
+    print(f"!! FALLBACK DATA: safety-db {data['version']}, PyUp's advisories as of {data['date']} (July 2021).\n"
+          "!! Advisories published after that date are NOT covered: no finding here does not mean no known\n"
+          "!! vulnerability. Run where pip-audit's data (PyPI's per-release JSON API) is reachable.")
+    print("!" * 100)
+    print(f"safety-db: {report['audited']} pinned packages checked; the dataset has advisories for "
+          f"{len(report['with_advisories'])} of them ({', '.join(report['with_advisories'])}); "
+          f"{len(findings)} advisories match a pinned version")
+    for f in findings:
+        fix = f"fixed in {f['fixed']}" if f["fixed"] else "no fixed release known"
+        allowed = (f"first fixed release the pins allow: {f['fixed_allowed']}" if f["fixed_allowed"]
+                   else "no fixed release the pins allow")
+        print(f"  {f['name']} {f['version']}: {f['id']} {f['cve'] or ''} (affected: {' | '.join(f['specs'])}); "
+              f"{fix}; {allowed} [{'; '.join(f['pinned_by']) or 'no requirement on it'}]\n"
+              f"      {f['advisory'][:300]}")
+    return [(f["name"], f["version"], f["id"], re.findall(r"CVE-\d+-\d+", f["cve"] or "")) for f in findings]
+
+
+def test_audit_of_the_pinned_environment(tmp_path):
+    home = audit_tools(ROOT / "var")
+    found, audited = pip_audit(home, tmp_path / "audit.json")
+    found += safety_db(home, audited)
     if os.environ.get("MUTUALS_AUDIT_STRICT") == "1":
-        triaged = set(re.findall(r"[A-Z]+-[0-9A-Za-z-]+", TRIAGE.read_text()))
-        untriaged = [f"{n} {v}: {x['id']}" for n, v, x in found
-                     if x["id"] not in triaged and not triaged & set(x.get("aliases") or [])]
+        triaged = set(re.findall(r"[A-Z]+-[0-9A-Za-z-]+|pyup\.io-[0-9]+", TRIAGE.read_text()))
+        untriaged = [f"{name} {version}: {vid}" for name, version, vid, aliases in found
+                     if vid not in triaged and not triaged & set(aliases)]
         assert not untriaged, "known vulnerabilities not triaged in docs/security.md: " + "; ".join(untriaged)
