@@ -51,6 +51,9 @@ class Settings:
     messages_per_minute_per_address: int = 120
     socketio_connections_per_address: int = 20
     trust_proxy: int = 0  # reverse proxies of our own in front: >0 reads the client's address from X-Forwarded-For
+    # where several Rasa servers share those counts: redis://host:6379/0; empty: the lock store's URL when that is
+    # Redis, else in memory per process; in_memory: per process even with a Redis lock store
+    limits_redis_url: str = ""
     # Rasa
     rasa_token: str = ""  # Rasa's HTTP API token; generated on first run if empty, kept in var/secrets/
     relay_token: str = ""  # what the Telegram front end shows the relay channel; generated likewise
@@ -86,6 +89,20 @@ class Settings:
     @property
     def web_url(self) -> str:
         return self.public_url.rstrip("/") or f"http://{self.host}:{self.web_port}"
+
+    @property
+    def limits_redis(self) -> str:
+        """The Redis URL the channels' limits are counted in, or "" for in memory (per process)."""
+        url = (self.limits_redis_url or "").strip()
+        if url == "in_memory":
+            return ""
+        if not url:  # the lock store's Redis, if it has one
+            lock_store = (self.lock_store_url or "").strip()
+            return lock_store if lock_store.startswith(("redis://", "rediss://")) else ""
+        if not url.startswith(("redis://", "rediss://")):
+            raise SettingsError("MUTUALS_LIMITS_REDIS_URL must be empty, in_memory or redis://host:port/db, "
+                                f"not {url!r}")
+        return url
 
     @property
     def tracker_store(self) -> str:

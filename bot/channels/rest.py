@@ -52,7 +52,7 @@ class CheckedRestInput(RestInput):
         settings = Settings.from_env()
         self.max_chars = max_chars or settings.max_message_chars
         self.handoff_gate = HandoffGate()
-        self.limits = ChannelLimits.from_settings(settings)
+        self.limits = ChannelLimits.from_settings(settings, channel=self.name())
 
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
@@ -73,7 +73,7 @@ class CheckedRestInput(RestInput):
         async def receive(request: Request) -> HTTPResponse:
             if not self.authorised(request):
                 return _error(401, "this webhook needs the relay token")
-            over = self.over_address_limit(request)
+            over = await self.over_address_limit(request)
             if over:
                 return over
             try:
@@ -86,9 +86,9 @@ class CheckedRestInput(RestInput):
             problem = check_sender(sender, self.allow_reserved_senders)
             if problem:
                 return _error(400, problem)
-            too_many = self.limits.check_conversation(sender)
+            too_many = await self.limits.check_conversation(sender)
             if too_many:
-                return self.over_limit(sender, too_many, self.limits.conversations.retry_after(sender))
+                return self.over_limit(sender, too_many.sentence, too_many.retry_after)
             metadata = body.get("metadata")
             if metadata is not None and not isinstance(metadata, dict):
                 return _error(400, "'metadata' must be an object")
@@ -120,13 +120,13 @@ class CheckedRestInput(RestInput):
     def channel_of(self, body: Dict[Text, Any]) -> Text:
         return self.name()  # a client may not claim to be another channel
 
-    def over_address_limit(self, request: Request) -> Optional[HTTPResponse]:
+    async def over_address_limit(self, request: Request) -> Optional[HTTPResponse]:
         """HTTP 429 when the client's address sent too many messages in the last minute."""
         address = self.limits.address_of(request.ip, request.headers)
-        too_many = self.limits.check_address(address)
+        too_many = await self.limits.check_address(address)
         if too_many:
             logger.warning("rest: %s is over its messages-per-minute limit", address)
-            return self.over_limit(None, too_many, self.limits.addresses.retry_after(address))
+            return self.over_limit(None, too_many.sentence, too_many.retry_after)
         return None
 
     def over_limit(self, sender: Optional[Text], sentence: Text, retry_after: int) -> HTTPResponse:
@@ -160,7 +160,7 @@ class RelayInput(CheckedRestInput):
     def channel_of(self, body: Dict[Text, Any]) -> Text:
         return str((body.get("metadata") or {}).get("channel") or self.name())
 
-    def over_address_limit(self, request: Request) -> Optional[HTTPResponse]:
+    async def over_address_limit(self, request: Request) -> Optional[HTTPResponse]:
         return None  # one authenticated front end speaking for many people: only conversations are limited
 
     def over_limit(self, sender: Optional[Text], sentence: Text, retry_after: int) -> HTTPResponse:

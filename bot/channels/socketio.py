@@ -47,7 +47,7 @@ from bot.settings import Settings
 from ._checks import TROUBLE, check_text
 from ._erasure import EraseRequests
 from ._handoff import HandoffGate
-from ._limits import TOO_MANY_CONNECTIONS, ChannelLimits
+from ._limits import TOO_MANY_CONNECTIONS, ChannelLimits, Refusal
 from socketio.exceptions import ConnectionRefusedError as RefusedConnection
 
 logger = logging.getLogger(__name__)
@@ -125,7 +125,7 @@ class WidgetInput(InputChannel):
         self.sio: Optional[AsyncServer] = None
         self.app: Optional[Sanic] = None
         self.handoff_gate = HandoffGate()
-        self.limits = ChannelLimits.from_settings(settings)
+        self.limits = ChannelLimits.from_settings(settings, channel=self.name())
         self.addresses: Dict[Text, Text] = {}  # socket id -> client address, for the limits
         self.erase_requests = EraseRequests(self.handoff_gate)
 
@@ -173,20 +173,23 @@ class WidgetInput(InputChannel):
         async def connect(sid: Text, environ: Dict[Text, Any], auth: Any = None) -> None:
             request = environ.get("sanic.request")
             address = self.limits.address_of(getattr(request, "ip", None), getattr(request, "headers", {}))
-            if not self.limits.connections.open(address):
+            self.addresses[sid] = address
+            if not await self.limits.connect(address, sid):
+                self.addresses.pop(sid, None)
                 logger.warning("socketio: refused a connection from %s (too many open)", address)
                 raise RefusedConnection(TOO_MANY_CONNECTIONS)
-            self.addresses[sid] = address
+            if sid not in self.addresses:  # it went away while being counted (in Redis): uncount it
+                await self.limits.disconnect(address, sid)
 
         @sio.on("disconnect")
         async def disconnect(sid: Text) -> None:
             address = self.addresses.pop(sid, None)
             if address is not None:
-                self.limits.connections.close(address)
+                await self.limits.disconnect(address, sid)
 
-        def over_limit(sid: Text, session_id: Text) -> Optional[Text]:
-            return (self.limits.check_address(self.addresses.get(sid, "unknown"))
-                    or self.limits.check_conversation(session_id))
+        async def over_limit(sid: Text, session_id: Text) -> Optional[Refusal]:
+            return (await self.limits.check_address(self.addresses.get(sid, "unknown"))
+                    or await self.limits.check_conversation(session_id))
 
         async def join(sid: Text, room: Text) -> None:
             joined = sio.enter_room(sid, room)
@@ -222,9 +225,9 @@ class WidgetInput(InputChannel):
             if not session_id:
                 await output.emit(sid, bot_message("Please reload the page to start a conversation."))
                 return
-            too_many = over_limit(sid, session_id)
+            too_many = await over_limit(sid, session_id)
             if too_many:
-                await output.emit(sid, bot_message(too_many))
+                await output.emit(sid, bot_message(too_many.sentence))
                 return
             if not isinstance(data, dict):
                 await output.emit(sid, bot_message("Sorry, I couldn't read that message."))
