@@ -1,9 +1,15 @@
-"""Runs ``rasa`` with two fixes for Rasa 3.6, so every Rasa process of the project starts here.
+"""Runs ``rasa`` with the project's changes to Rasa 3.6, so every Rasa process starts here.
 
 1. Rasa validates each action server response with ``jsonschema.validate``, which checks the
    schema itself again on every call: 37 ms of a 49 ms custom-action turn on a 2-core machine.
    A validator built once gives the same verdicts in well under a millisecond.
-2. Telemetry is switched off: a public service sends nothing it has not declared.
+2. A custom action that fails or is slow gives the person a polite "having trouble" reply within
+   ``MUTUALS_ACTION_TIMEOUT_SECONDS`` instead of silence for up to 300 s.
+3. A failing conversation database fails the turn instead of carrying on with an empty
+   conversation held in memory.
+4. A message sent again with its first id is answered from the stored turn, not run twice.
+5. Telemetry is switched off, and logs are redacted: a public service sends nothing it has not
+   declared and writes no one's email address, phone number or postcode to its logs.
 
 Usage: ``python -m bot.rasa_server run --enable-api ...`` (any ``rasa`` arguments).
 """
@@ -95,6 +101,37 @@ def install_fail_closed_tracker_store() -> None:
         setattr(FailSafeTrackerStore, name, failing(name))
 
 
+def install_replayed_turns() -> None:
+    """A message sent again with the id it was first sent with (bot/channels/_message_ids.py) is
+    answered with the replies its turn gave, not run twice: checked under Rasa's lock on the
+    conversation, so a first attempt still running on this or another server finishes first."""
+    import logging
+
+    from rasa.core.channels.channel import CollectingOutputChannel
+    from rasa.core.processor import MessageProcessor
+
+    from bot.channels._message_ids import is_replayable, replies_to
+
+    original = MessageProcessor.handle_message
+    logger = logging.getLogger("bot.rasa_server")
+
+    async def handle_message(self, message):
+        if is_replayable(message):
+            tracker = await self.tracker_store.retrieve(message.sender_id)
+            replies = replies_to(tracker.events, message.message_id) if tracker else None
+            if replies is not None:
+                logger.info("a message was sent again; its turn's %d replies were sent again, the turn "
+                            "was not run twice", len(replies))
+                for reply in replies:
+                    await message.output_channel.send_response(message.sender_id, reply)
+                if isinstance(message.output_channel, CollectingOutputChannel):
+                    return message.output_channel.messages
+                return None
+        return await original(self, message)
+
+    MessageProcessor.handle_message = handle_message
+
+
 def main(argv=None) -> None:
     os.environ["RASA_TELEMETRY_ENABLED"] = "false"
     from bot.privacy import install_log_redaction
@@ -102,6 +139,7 @@ def main(argv=None) -> None:
     install_log_redaction()  # no email address, UK phone number or postcode in the logs (docs/privacy.md)
     install_fast_action_validation()
     install_fail_closed_tracker_store()
+    install_replayed_turns()
     install_action_failure_reply(float(os.environ.get("MUTUALS_ACTION_TIMEOUT_SECONDS", "5")))
     from rasa.__main__ import main as rasa_main
 

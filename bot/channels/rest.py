@@ -21,6 +21,7 @@ from bot.settings import Settings
 from ._checks import TROUBLE, check_sender, check_text
 from ._handoff import HandoffGate
 from ._limits import ChannelLimits
+from ._message_ids import check_message_id, mark_replayable
 
 logger = logging.getLogger(__name__)
 
@@ -95,6 +96,11 @@ class CheckedRestInput(RestInput):
             error, reply = check_text(body.get("message"), self.max_chars)
             if error:
                 return _error(400, error)
+            error, message_id = check_message_id(body.get("message_id"))
+            if error:
+                return _error(400, error)
+            if message_id is None:  # nginx's id of this request, the same for each server it tries
+                _, message_id = check_message_id(request.headers.get("x-request-id"))
             if reply:
                 return response.json([{"recipient_id": sender, **reply}])
             left = await self.handoff_gate.intercept(getattr(request.app.ctx, "agent", None), sender, body["message"])
@@ -104,11 +110,13 @@ class CheckedRestInput(RestInput):
             pushed = await self.handoff_gate.pushed_since_last_turn(agent, sender) if self.delivers_pushed else []
             collector = WholeMessages()
             try:
-                await on_new_message(UserMessage(
-                    body["message"], collector, sender,
-                    input_channel=self.channel_of(body), metadata=metadata))
+                message = UserMessage(body["message"], collector, sender, input_channel=self.channel_of(body),
+                                      metadata=metadata, message_id=message_id)
+                await on_new_message(mark_replayable(message) if message_id else message)
             except CancelledError:
                 logger.error("rest: the turn for %s timed out", sender)
+                if not collector.messages:  # sending it again with its message_id is safe
+                    return response.json([{"recipient_id": sender, "text": TROUBLE}])
             except Exception:
                 logger.exception("rest: the turn for %s failed", sender)
                 if not collector.messages:

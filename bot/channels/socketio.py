@@ -12,11 +12,14 @@ Differences from Rasa 3.6's own:
 Events (client → server):
 - ``session_request {session_id?}``: join the conversation (a stored id, or none for a new
   one); answered with ``session_confirm`` carrying the id (a string) to keep in localStorage;
-- ``user_uttered {session_id, message, button_title?, metadata?}``: a message; for a quick-reply
-  button, ``message`` is its payload (``/intent...``) and ``button_title`` its title, which the
-  history then shows instead of the payload;
-- ``history_request {}``: answered with ``history {messages: [{text, buttons, sender}]}``, the
-  conversation so far (the widget asks again after every reconnect, to show what it missed).
+- ``user_uttered {session_id, message, message_id?, button_title?, metadata?}``: a message; for
+  a quick-reply button, ``message`` is its payload (``/intent...``) and ``button_title`` its
+  title, which the history then shows instead of the payload. ``message_id`` (8 to 64 letters,
+  digits or ``. _ : -``) makes sending it again after a lost connection safe: a message whose id
+  the conversation already has is answered with its turn's replies, not run twice;
+- ``history_request {}``: answered with ``history {messages: [{text, buttons, sender,
+  message_id?}]}``, the conversation so far (the widget asks again after every reconnect, to show
+  what it missed, and sends again a message of its own that the history lacks).
 - ``delete_my_data {confirm: true}``: erase the conversation and its handoff cases (the widget
   asks the person to confirm first); answered to every tab of the session with
   ``data_deleted {erased: true}`` (or ``{erased: false, error}``), after which the widget forgets
@@ -48,6 +51,7 @@ from ._checks import TROUBLE, check_text
 from ._erasure import EraseRequests
 from ._handoff import HandoffGate
 from ._limits import TOO_MANY_CONNECTIONS, ChannelLimits, Refusal
+from ._message_ids import check_message_id, mark_replayable
 from socketio.exceptions import ConnectionRefusedError as RefusedConnection
 
 logger = logging.getLogger(__name__)
@@ -141,12 +145,11 @@ class WidgetInput(InputChannel):
         out = []
         for event in tracker.events if tracker else []:
             kind = getattr(event, "type_name", "")
-            if kind == "user" and event.text and not event.text.startswith("/"):
-                out.append({"text": event.text, "sender": {"kind": "user"}})
-            elif kind == "user" and event.text:
+            if kind == "user" and event.text:
                 # a button press: show what the button said, not its payload
-                out.append({"text": (event.metadata or {}).get("button_title") or event.text,
-                            "sender": {"kind": "user"}})
+                shown = event.text if not event.text.startswith("/") else \
+                    (event.metadata or {}).get("button_title") or event.text
+                out.append({"text": shown, "sender": {"kind": "user"}, "message_id": event.message_id})
             elif kind == "bot" and (event.text or (event.data or {}).get("buttons")):
                 data = event.data or {}
                 custom = data.get("custom") or {}
@@ -237,6 +240,7 @@ class WidgetInput(InputChannel):
                 reply = reply or {"text": "Sorry, I couldn't read that message.", "buttons": []}
                 await output.emit(sid, bot_message(reply["text"], reply["buttons"]))
                 return
+            _, message_id = check_message_id(data.get("message_id"))  # a malformed id: sent without one
             metadata = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
             title = data.get("button_title")
             if isinstance(title, str) and title and data["message"].startswith("/"):
@@ -247,8 +251,9 @@ class WidgetInput(InputChannel):
                 await output.emit(session_id, bot_message(left["text"], left["buttons"]))
                 return
             try:
-                await on_new_message(UserMessage(data["message"], output, session_id,
-                                                 input_channel=self.name(), metadata=metadata))
+                message = UserMessage(data["message"], output, session_id, input_channel=self.name(),
+                                      metadata=metadata, message_id=message_id)
+                await on_new_message(mark_replayable(message) if message_id else message)
             except Exception:
                 logger.exception("socketio: the turn for %s failed", session_id)
                 await output.emit(session_id, bot_message(TROUBLE))

@@ -115,12 +115,15 @@ class TelegramConversations:
                 await task
 
     async def take_turn(self, chat: Chat, user: Optional[User], message: str,
-                        reply_to: Optional[int] = None, after: Optional[str] = None) -> None:
+                        reply_to: Optional[int] = None, after: Optional[str] = None,
+                        update: Optional[Update] = None) -> None:
         """Send ``message`` to the assistant as this chat's turn and its replies back, in order;
-        ``after`` is said once the assistant's replies are sent."""
+        ``after`` is said once the assistant's replies are sent. The update's id goes with it, so
+        the relay may send it again if the assistant fails mid-turn."""
+        message_id = f"telegram-update-{update.update_id}" if update is not None else None
         async with self._turn_lock(chat.id):
             async with self._typing(chat):
-                replies = await self.relay.turn(chat.id, message, _user_name(user))
+                replies = await self.relay.turn(chat.id, message, _user_name(user), message_id=message_id)
             for number, reply in enumerate(replies):
                 await send_to_chat(chat.get_bot(), chat.id, reply.text, reply.buttons, self.payloads,
                                    reply_to=reply_to if number == 0 else None)
@@ -149,11 +152,12 @@ class TelegramConversations:
         await self._say(update, wording.HELP.format(username=context.bot.username))
 
     async def human(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        await self.take_turn(update.effective_chat, update.effective_user, HUMAN_PAYLOAD, self._reply_to(update))
+        await self.take_turn(update.effective_chat, update.effective_user, HUMAN_PAYLOAD, self._reply_to(update),
+                             update=update)
 
     async def restart(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await self.take_turn(update.effective_chat, update.effective_user, RESTART_PAYLOAD, self._reply_to(update),
-                             after=wording.RESTARTED)
+                             after=wording.RESTARTED, update=update)
 
     async def delete_my_data(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Says what is held and asks to confirm with an inline button (see :meth:`confirm_delete`)."""
@@ -202,7 +206,7 @@ class TelegramConversations:
             if not text:
                 await self._say(update, wording.HELP.format(username=context.bot.username))
                 return
-        await self.take_turn(update.effective_chat, update.effective_user, text, self._reply_to(update))
+        await self.take_turn(update.effective_chat, update.effective_user, text, self._reply_to(update), update=update)
 
     async def button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
@@ -214,7 +218,7 @@ class TelegramConversations:
             await query.answer()
         if query.message is None:  # a button on a message we cannot see (inline mode): nothing to answer in
             return
-        await self.take_turn(query.message.chat, query.from_user, payload)
+        await self.take_turn(query.message.chat, query.from_user, payload, update=update)
 
     async def not_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await self._say(update, wording.TEXT_ONLY)

@@ -81,29 +81,46 @@ class AssistantRelay:
             await self._client.aclose()
             self._client = None
 
-    async def turn(self, chat_id: int, message: str, user_name: str = "") -> List[BotMessage]:
-        """The assistant's reply to ``message`` in this chat's conversation."""
+    async def turn(self, chat_id: int, message: str, user_name: str = "",
+                   message_id: Optional[str] = None) -> List[BotMessage]:
+        """The assistant's reply to ``message`` in this chat's conversation.
+
+        With a ``message_id`` (from the Telegram update) a turn that failed on the way (the
+        connection dropped mid-turn, the balancer answered 502/503/504 because a Rasa server died)
+        is sent again: the assistant answers a repeated id from the stored turn, never twice."""
         body = {
             "sender": conversation_id(chat_id),
             "message": message,
             "metadata": {"channel": "telegram", "chat_id": chat_id, "user_name": user_name},
         }
-        for attempt in (1, 2):
+        if message_id:
+            body["message_id"] = message_id
+        attempts = 3 if message_id else 2
+        for attempt in range(1, attempts + 1):
+            last = attempt == attempts
             try:
                 response = await self._http().post(self.url, json=body)
-                break
             except httpx.ConnectError as exc:
                 # nothing reached the assistant, so sending again cannot repeat the turn
-                if attempt == 2:
+                if last:
                     logger.error("telegram: the assistant at %s cannot be reached: %s", self.url, exc)
                     return [BotMessage(TROUBLE)]
-                await asyncio.sleep(self.connect_retry_delay)
             except httpx.TimeoutException:
                 logger.error("telegram: the assistant took longer than %.0f s for chat %s", self.timeout, chat_id)
                 return [BotMessage(TROUBLE)]
+            except (httpx.ReadError, httpx.RemoteProtocolError) as exc:
+                if not message_id or last:  # without an id, sending again could run the turn twice
+                    logger.error("telegram: the assistant request failed for chat %s: %r", chat_id, exc)
+                    return [BotMessage(TROUBLE)]
             except httpx.HTTPError as exc:
                 logger.error("telegram: the assistant request failed for chat %s: %r", chat_id, exc)
                 return [BotMessage(TROUBLE)]
+            else:
+                if not (message_id and response.status_code in (502, 503, 504) and not last):
+                    break
+                logger.warning("telegram: the assistant answered HTTP %s; sending the turn again",
+                               response.status_code)
+            await asyncio.sleep(self.connect_retry_delay)
         if response.status_code != 200:
             hint = " (is the relay token the same on both sides?)" if response.status_code == 401 else ""
             logger.error("telegram: the assistant answered HTTP %s%s: %.200s", response.status_code, hint,

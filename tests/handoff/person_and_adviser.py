@@ -40,9 +40,13 @@ class WidgetPerson:
         await self.wait_for(lambda: self.session_id)
         return self
 
-    async def say(self, text: str, wait_for: int = 1, timeout: float = 30) -> List[Dict[str, Any]]:
+    async def say(self, text: str, wait_for: int = 1, timeout: float = 30,
+                  message_id: Optional[str] = None) -> List[Dict[str, Any]]:
         before = len(self.received)
-        await self.client.emit("user_uttered", {"session_id": self.session_id, "message": text})
+        data = {"session_id": self.session_id, "message": text}
+        if message_id:
+            data["message_id"] = message_id
+        await self.client.emit("user_uttered", data)
         if wait_for:
             await self.wait_for(lambda: len(self.received) >= before + wait_for, timeout)
         return self.received[before:]

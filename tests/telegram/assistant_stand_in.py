@@ -42,9 +42,10 @@ def answer(message: str) -> List[Dict[str, Any]]:
 
 
 class AssistantStandIn:
-    def __init__(self, token: str = RELAY_TOKEN, delay: float = 0.0) -> None:
+    def __init__(self, token: str = RELAY_TOKEN, delay: float = 0.0, bad_gateway: int = 0) -> None:
         self.token = token
         self.delay = delay
+        self.bad_gateway = bad_gateway  # answer this many turns 502, as a balancer whose server died
         self.turns: List[Dict[str, Any]] = []
         self.refused = 0
         self._runner: Optional[web.AppRunner] = None
@@ -60,6 +61,9 @@ class AssistantStandIn:
             return web.json_response({"error": "this webhook needs the relay token"}, status=401)
         body = await request.json()
         self.turns.append(body)
+        if self.bad_gateway:
+            self.bad_gateway -= 1
+            return web.Response(status=502, text="<html>502 Bad Gateway</html>")
         if self.delay:
             await asyncio.sleep(self.delay)
         return web.json_response([dict(item, recipient_id=body["sender"]) for item in answer(body["message"])])

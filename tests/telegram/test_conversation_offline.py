@@ -25,14 +25,16 @@ class RecordingAssistant:
 
     def __init__(self) -> None:
         self.turns: List[Tuple[int, str, str]] = []
+        self.message_ids: List[str] = []
         self.erased: List[int] = []
 
     async def erase(self, chat_id: int) -> bool:
         self.erased.append(chat_id)
         return True
 
-    async def turn(self, chat_id: int, text: str, user_name: str = "") -> List[BotMessage]:
+    async def turn(self, chat_id: int, text: str, user_name: str = "", message_id: str = None) -> List[BotMessage]:
         self.turns.append((chat_id, text, user_name))
+        self.message_ids.append(message_id)
         if text == "/restart":
             return []
         if text == "suggest":
@@ -66,6 +68,7 @@ async def test_a_private_question_is_relayed_and_answered_in_html():
     async with offline_front_end() as (front_end, request, assistant):
         await feed(front_end, message_update(1, CHAT, "Can a mutual borrow <money> & grow?"))
         assert assistant.turns == [(CHAT, "Can a mutual borrow <money> & grow?", "Ada Lovelace")]
+        assert assistant.message_ids == ["telegram-update-1"]  # so the relay may safely send it again
         [sent] = request.sent()
         assert sent["chat_id"] == CHAT and sent["parse_mode"] == "HTML"
         assert sent["text"] == ('You said: Can a mutual borrow &lt;money&gt; &amp; grow?\n\n'

@@ -172,6 +172,26 @@ async def test_the_relay_answers_trouble_when_the_assistant_fails():
         await relay.close()
 
 
+async def test_a_turn_with_an_id_is_sent_again_when_the_balancer_says_its_server_failed():
+    async with AssistantStandIn(bad_gateway=1) as assistant:
+        relay = AssistantRelay(assistant.url, assistant.token, timeout=2, connect_retry_delay=0.01)
+        replies = await relay.turn(1, "What is a co-operative?", message_id="telegram-update-41")
+        assert replies and replies[0].text != TROUBLE
+        # the same id both times: the assistant answers a repeat from the stored turn
+        assert [t.get("message_id") for t in assistant.turns] == ["telegram-update-41"] * 2
+        await relay.close()
+    async with AssistantStandIn(bad_gateway=1) as assistant:  # without an id, sending again could double it
+        relay = AssistantRelay(assistant.url, assistant.token, timeout=2, connect_retry_delay=0.01)
+        assert [m.text for m in await relay.turn(1, "What is a co-operative?")] == [TROUBLE]
+        assert len(assistant.turns) == 1
+        await relay.close()
+    async with AssistantStandIn(bad_gateway=5) as assistant:  # it gives up, politely
+        relay = AssistantRelay(assistant.url, assistant.token, timeout=2, connect_retry_delay=0.01)
+        assert [m.text for m in await relay.turn(1, "hi", message_id="telegram-update-42")] == [TROUBLE]
+        assert len(assistant.turns) == 3
+        await relay.close()
+
+
 def test_repeated_update_ids_are_recognised_within_memory():
     recent = RecentUpdates(capacity=3)
     assert [recent.first_time(i) for i in (1, 2, 1, 3, 4, 1)] == [True, True, False, True, True, True]

@@ -22,11 +22,13 @@ GROUP = -100777
 
 async def test_a_question_gets_its_answer_with_the_source_link():
     async with stand_ins_and_front_end() as (api, assistant, _):
-        api.inject(message_update(api.next_update_id(), CHAT, "How do I register a co-operative?"))
+        update_id = api.next_update_id()
+        api.inject(message_update(update_id, CHAT, "How do I register a co-operative?"))
         [reply] = await api.wait_for_messages(CHAT)
         assert assistant.turns == [{
             "sender": f"tg-{CHAT}", "message": "How do I register a co-operative?",
-            "metadata": {"channel": "telegram", "chat_id": CHAT, "user_name": "Ada Lovelace"}}]
+            "metadata": {"channel": "telegram", "chat_id": CHAT, "user_name": "Ada Lovelace"},
+            "message_id": f"telegram-update-{update_id}"}]
         assert reply.params["parse_mode"] == "HTML"
         assert "<b>Registering a co-operative</b>" in reply.params["text"]
         assert "(FCA) &amp; pay a fee; &lt;your rules&gt; must" in reply.params["text"]

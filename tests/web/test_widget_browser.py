@@ -297,3 +297,30 @@ def test_reconnect_shows_missed_messages(running_stack, browser):
     # nothing was shown twice
     texts = chat.user_texts()
     assert len(texts) == len(set(texts))
+
+
+def test_a_message_lost_with_the_connection_is_sent_again_and_answered_once(running_stack, browser):
+    import json
+    import urllib.request
+
+    driver, chat = browser, Chat(browser)
+    driver.get(running_stack.settings.web_url + "/")
+    chat.open()
+    chat.ask("hello")
+    # the connection drops just as the next message leaves: the server never gets it
+    driver.execute_script("""
+        var s = MutualsWidget.instance.socket, emit = s.emit;
+        s.emit = function (name) {
+          if (name === 'user_uttered') { s.emit = emit; s.io.engine.close(); return s; }
+          return emit.apply(s, arguments);
+        };""")
+    reply = chat.ask("What is an asset lock?")  # the widget reconnects, sees it missing, sends it again
+    assert "asset lock" in reply.text.lower()
+    assert chat.user_texts().count("What is an asset lock?") == 1
+    assert chat.status() == ""
+    session_id = driver.execute_script("return MutualsWidget.instance.sessionId;")
+    url = (f"{running_stack.settings.rasa_url}/conversations/{session_id}/tracker"
+           f"?token={running_stack.settings.rasa_token}")
+    with urllib.request.urlopen(url, timeout=30) as r:
+        said = [e["text"] for e in json.loads(r.read())["events"] if e["event"] == "user"]
+    assert said == ["hello", "What is an asset lock?"]  # received once, after the reconnect

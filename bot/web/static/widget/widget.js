@@ -540,7 +540,11 @@
       self.setStatus("online", "");
       socket.emit("history_request", { session_id: sessionId });
     });
-    socket.on("history", function (data) { self.showHistory((data && data.messages) || []); });
+    socket.on("history", function (data) {
+      var messages = (data && data.messages) || [];
+      self.showHistory(messages);
+      self.sendAgainIfLost(messages);
+    });
     socket.on("bot_uttered", function (message) { self.receive(message); });
     socket.on("data_deleted", function (data) { self.forgotten(data); });
     socket.on("disconnect", function (reason) {
@@ -562,6 +566,16 @@
   };
 
   // ---------------------------------------------------------------- messages
+  // each message carries an id of its own, so sending it again after a lost connection is safe:
+  // the server answers an id it already has from the stored turn instead of running it twice
+  function newMessageId() {
+    var bytes = new Uint8Array(12);
+    (window.crypto || window.msCrypto).getRandomValues(bytes);
+    var out = "w-";
+    for (var i = 0; i < bytes.length; i++) out += ("0" + bytes[i].toString(16)).slice(-2);
+    return out;
+  }
+
   function keyOf(message) {
     var kind = (message.sender && message.sender.kind) || "bot";
     return (kind === "user" ? "u:" : "b:") + String(message.text || "").trim();
@@ -665,10 +679,28 @@
     this.scrollDown();
   };
 
+  // after a reconnect: the last message sent, still unanswered, that the server's record lacks
+  // (the connection or the server was lost before it arrived) is sent again, with the same id
+  Widget.prototype.sendAgainIfLost = function (history) {
+    var pending = this.unanswered;
+    if (!pending || !this.socket) return;
+    this.unanswered = null;
+    var arrived = history.some(function (m) { return m && m.message_id === pending.message_id; });
+    if (arrived) return; // the history shows it, and any answer it had
+    var shown = { text: pending.button_title || pending.message, sender: { kind: "user" } };
+    this.append(shown, false);
+    this.shown.push(keyOf(shown));
+    pending.session_id = this.sessionId;
+    this.unanswered = pending;
+    this.socket.emit("user_uttered", pending);
+    this.startWaiting();
+  };
+
   Widget.prototype.receive = function (message) {
     if (!message || typeof message !== "object") return;
     if (message.event) this.handleEvent(message.event, message);
     if (!message.text && !(message.buttons && message.buttons.length)) return;
+    this.unanswered = null;
     this.stopWaiting();
     this.clearButtons();
     var node = this.append(message, true);
@@ -722,8 +754,9 @@
       return false;
     }
     var shownText = buttonTitle || message;
-    var data = { session_id: this.sessionId, message: message };
+    var data = { session_id: this.sessionId, message: message, message_id: newMessageId() };
     if (buttonTitle) data.button_title = buttonTitle;
+    this.unanswered = data;
     this.clearButtons();
     this.append({ text: shownText, sender: { kind: "user" } }, false);
     this.shown.push(keyOf({ text: shownText, sender: { kind: "user" } }));
@@ -777,6 +810,7 @@
     this.hideForget(false);
     if (this.local) this.local.removeItem(STORAGE_KEY);
     this.sessionId = null;
+    this.unanswered = null;
     this.stopWaiting();
     var nodes = this.log.querySelectorAll(".mw-msg:not(.mw-welcome)");
     for (var i = 0; i < nodes.length; i++) nodes[i].parentNode.removeChild(nodes[i]);
