@@ -63,9 +63,9 @@ class Cluster(Stack):
                 env = ["env", f"MUTUALS_ACTIONS_URL=http://{s.host}:{actions_port}/webhook"]
             parts.append(Part(f"rasa-{i}", env + [
                 py, "-m", "bot.rasa_server", "run", "--model", str(s.model_file),
-                "--enable-api", "--auth-token", s.rasa_token, "--interface", s.host, "--port", str(port),
+                "--enable-api", f"--auth-token={s.rasa_token}", "--interface", s.host, "--port", str(port),
                 "--credentials", str(ROOT / "credentials.yml"), "--endpoints", str(ROOT / "endpoints.yml"),
-                "--response-timeout", "30",
+                "--response-timeout", str(s.response_timeout_seconds),
             ], f"http://{s.host}:{port}/webhooks/rest/"))
         if self.web:
             parts.append(Part("web", [py, "-m", "bot.web"], f"http://{s.host}:{s.web_port}/healthz"))
@@ -92,7 +92,8 @@ def nginx_config(prefix: Path, listen: str, rasa: Sequence[str], web: Optional[s
 
     ``listen`` is the public address: ``/socket.io/`` goes to the Rasa servers with sticky
     sessions (``ip_hash``: a socket.io session lives on the server that shook hands with it),
-    ``/webhooks/rest/`` to the least busy Rasa server, anything else to the web server. The Rasa
+    ``/webhooks/rest/`` to the least busy Rasa server (and to another if that one fails
+    mid-message: the request id makes it safe), anything else to the web server. The Rasa
     HTTP API and the relay are not public: ``internal_listen`` serves all of Rasa to the web
     server and the Telegram front end, ``actions_listen`` balances the action servers."""
     def servers(addresses: Sequence[str]) -> str:
@@ -103,6 +104,13 @@ def nginx_config(prefix: Path, listen: str, rasa: Sequence[str], web: Optional[s
              "    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n"
              "    proxy_set_header X-Forwarded-Proto $scheme;\n")
     keep = '    proxy_set_header Connection "";\n'
+    # a message to a server that dies mid-turn is sent to the other: safe, because it carries the
+    # same request id to both and a Rasa server answers a repeated id from the stored turn
+    # (bot/channels/_message_ids.py); the second server first waits out the dead one's lock
+    retry = ("    proxy_set_header X-Request-ID $mutuals_request_id;\n"
+             "    proxy_next_upstream error timeout non_idempotent;\n"
+             "    proxy_next_upstream_tries 2;\n"
+             "    proxy_read_timeout 150s;\n")
     out = [f"user {user};\n" if user else "",
            "worker_processes auto;\n",
            f"pid {prefix}/nginx.pid;\n",
@@ -114,25 +122,28 @@ def nginx_config(prefix: Path, listen: str, rasa: Sequence[str], web: Optional[s
                    for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")),
            "  client_max_body_size 1m;\n  client_body_buffer_size 1m;\n",
            "  map $http_upgrade $connection_upgrade { default upgrade; '' ''; }\n",
+           "  map $http_x_request_id $mutuals_request_id { default $http_x_request_id; '' $request_id; }\n",
            "  upstream rasa_sticky {\n    ip_hash;\n" + servers(rasa) + "  }\n",
-           "  upstream rasa_any {\n    least_conn;\n" + servers(rasa) + "    keepalive 32;\n  }\n"]
+           "  upstream rasa_any {\n    least_conn;\n" + servers(rasa) + "    keepalive 32;\n    keepalive_timeout 4s;\n  }\n"]
     if web:
-        out.append("  upstream web {\n" + servers([web]) + "    keepalive 8;\n  }\n")
+        out.append("  upstream web {\n" + servers([web]) + "    keepalive 8;\n    keepalive_timeout 4s;\n  }\n")
     if actions:
-        out.append("  upstream actions {\n    least_conn;\n" + servers(actions) + "    keepalive 32;\n  }\n")
+        out.append("  upstream actions {\n    least_conn;\n" + servers(actions) + "    keepalive 32;\n    keepalive_timeout 4s;\n  }\n")
     out.append(
         f"  server {{\n    listen {listen};\n"
         "    location /socket.io/ {\n      proxy_pass http://rasa_sticky;\n" + _indent(proxy) +
         "      proxy_set_header Upgrade $http_upgrade;\n"
         "      proxy_set_header Connection $connection_upgrade;\n"
         "      proxy_buffering off;\n      proxy_read_timeout 120s;\n    }\n"
-        "    location /webhooks/rest/ {\n      proxy_pass http://rasa_any;\n" + _indent(proxy + keep) +
-        "      proxy_read_timeout 60s;\n    }\n"
+        "    location /webhooks/rest/ {\n      proxy_pass http://rasa_any;\n" + _indent(proxy + keep + retry) +
+        "    }\n"
         + ("    location / {\n      proxy_pass http://web;\n" + _indent(proxy + keep) + "    }\n" if web else
            "    location / { return 404; }\n")
         + "  }\n")
     if internal_listen:
         out.append(f"  server {{\n    listen {internal_listen};\n"
+                   "    location /webhooks/ {\n      proxy_pass http://rasa_any;\n" + _indent(proxy + keep + retry) +
+                   "    }\n"
                    "    location / {\n      proxy_pass http://rasa_any;\n" + _indent(proxy + keep) +
                    "      proxy_read_timeout 60s;\n    }\n  }\n")
     if actions and actions_listen:

@@ -58,6 +58,9 @@ class Settings:
     rasa_token: str = ""  # Rasa's HTTP API token; generated on first run if empty, kept in var/secrets/
     relay_token: str = ""  # what the Telegram front end shows the relay channel; generated likewise
     action_timeout_seconds: float = 5.0
+    # how long one turn may hold its conversation's lock; a Rasa server that dies mid-turn holds it that long, and
+    # a message sent again meanwhile waits on another server (Rasa's TICKET_LOCK_LIFETIME)
+    turn_lock_seconds: int = 20
     # Telegram
     telegram_bot_token: str = ""
     telegram_api_base_url: str = "https://api.telegram.org/bot"
@@ -103,6 +106,12 @@ class Settings:
             raise SettingsError("MUTUALS_LIMITS_REDIS_URL must be empty, in_memory or redis://host:port/db, "
                                 f"not {url!r}")
         return url
+
+    @property
+    def response_timeout_seconds(self) -> int:
+        """How long a REST turn may take: a message sent again after a server died waits out that
+        server's lock first, then has its turn."""
+        return self.turn_lock_seconds + 40
 
     @property
     def tracker_store(self) -> str:

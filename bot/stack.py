@@ -40,6 +40,7 @@ def child_env(settings: Settings) -> Dict[str, str]:
         "PYTHONUNBUFFERED": "1",
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH", "")])),
         "TF_CPP_MIN_LOG_LEVEL": "2",
+        "TICKET_LOCK_LIFETIME": str(settings.turn_lock_seconds),
     })
     return env
 
@@ -72,9 +73,9 @@ class Stack:
             Part("actions", [py, "-m", "bot.action_server"], f"http://{s.host}:{s.actions_port}/health"),
             Part("rasa", [
                 py, "-m", "bot.rasa_server", "run", "--model", str(s.model_file),
-                "--enable-api", "--auth-token", s.rasa_token, "--interface", s.host, "--port", str(s.rasa_port),
+                "--enable-api", f"--auth-token={s.rasa_token}", "--interface", s.host, "--port", str(s.rasa_port),
                 "--credentials", str(ROOT / "credentials.yml"), "--endpoints", str(ROOT / "endpoints.yml"),
-                "--response-timeout", "30",
+                "--response-timeout", str(s.response_timeout_seconds),
             ], f"{s.rasa_url}/webhooks/rest/"),
             Part("web", [py, "-m", "bot.web"], f"http://{s.host}:{s.web_port}/healthz"),
         ]

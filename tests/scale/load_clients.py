@@ -2,49 +2,45 @@
 from its own loopback address (so nginx's ip_hash spreads them over the Rasa servers as it would
 spread people on the internet), each able to survive a Rasa server dying under it.
 
-A turn that fails (HTTP 502/503/504, a dropped socket) may or may not have been processed by the
-server that died. Before sending it again the client waits until nobody holds the conversation's
-lock in Redis (a dead server's ticket expires after Rasa's lock lifetime) and reads the
-conversation back: if the turn is there, its replies are taken from there and it is not sent
-again. So a retry never makes a second copy of a turn, and a lost turn is sent again."""
+Every message carries an id of its own (bot/channels/_message_ids.py). A turn that fails (HTTP
+502/503/504, a dropped socket) may or may not have been handled by the server that died; the
+client sends it again with the same id, and the server that gets it answers from the stored turn
+if the turn is there, or runs it if it is not. So nothing is lost and nothing is doubled, without
+the client having to know which. (nginx already sends a REST message again to the other server by
+itself when the first fails mid-request, so REST clients rarely see a failure at all.)"""
 from __future__ import annotations
 
 import asyncio
 import dataclasses
-import json
 import time
 from typing import Any, Dict, List, Optional
 
 import aiohttp
-import redis.asyncio as aioredis
 import socketio
 
-LOCK_PREFIX = "mutuals:lock:"  # bot.locks.KEY_PREFIX + Rasa's "lock:"
 RETRYABLE = {502, 503, 504}
 
 
 @dataclasses.dataclass
 class Stats:
     turns: int = 0
-    failures: int = 0  # turns that failed at least once
-    found_processed: int = 0  # ... and the read-back found them processed (not sent again)
-    sent_again: int = 0  # ... and the read-back found them missing (sent again)
+    failures: int = 0  # turns that failed at least once (the client saw it)
+    sent_again: int = 0  # sendings of a message after a failure, with the same id
     reconnects: int = 0  # socket.io sessions opened again after a drop
     connect_retries: int = 0  # first connections refused or too slow, tried again
+    connect_failures: Dict[str, int] = dataclasses.field(default_factory=dict)  # why, by kind
     latencies: List[float] = dataclasses.field(default_factory=list)
 
 
 class Cluster:
     """What the clients need to know of the cluster."""
 
-    def __init__(self, public_url: str, api_url: str, token: str, redis_url: str, stats: Stats):
+    def __init__(self, public_url: str, api_url: str, token: str, stats: Stats):
         self.public_url, self.api_url, self.token, self.stats = public_url, api_url, token, stats
-        self.redis = aioredis.Redis.from_url(redis_url)
         self.api = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60))
 
     async def close(self) -> None:
         await self.api.close()
-        await self.redis.close()
 
     async def tracker(self, conversation_id: str) -> Dict[str, Any]:
         for _ in range(30):
@@ -58,33 +54,6 @@ class Cluster:
             await asyncio.sleep(1)
         raise AssertionError(f"could not read the tracker of {conversation_id}")
 
-    async def settled(self, conversation_id: str, timeout: float = 120) -> None:
-        """Until no live ticket holds the conversation's lock (no turn of it is running anywhere)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            raw = await self.redis.get(LOCK_PREFIX + conversation_id)
-            tickets = [json.loads(t) for t in json.loads(raw).get("tickets", [])] if raw else []  # as Rasa's TicketLock.dumps
-            if all(t["expires"] < time.time() for t in tickets):
-                return
-            await asyncio.sleep(0.5)
-        raise AssertionError(f"the lock of {conversation_id} was never released")
-
-    async def processed(self, conversation_id: str, turn: int) -> Optional[List[Dict[str, Any]]]:
-        """The bot messages that answered ``turn`` if the conversation has it, else None."""
-        await self.settled(conversation_id)
-        events = (await self.tracker(conversation_id))["events"]
-        for i, event in enumerate(events):
-            if event["event"] == "user" and (event.get("metadata") or {}).get("turn") == turn:
-                replies = []
-                for later in events[i + 1:]:
-                    if later["event"] == "user":
-                        break
-                    if later["event"] == "bot":
-                        replies.append({"text": later.get("text") or "",
-                                        "buttons": (later.get("data") or {}).get("buttons") or []})
-                return replies
-        return None
-
 
 class RestPerson:
     def __init__(self, cluster: Cluster, sender: str, address: str):
@@ -96,11 +65,11 @@ class RestPerson:
     async def say(self, turn: int, text: str) -> List[Dict[str, Any]]:
         stats, failed = self.cluster.stats, False
         started = time.monotonic()
+        body = {"sender": self.sender, "message": text, "message_id": f"{self.sender}-turn-{turn}",
+                "metadata": {"turn": turn}}
         for attempt in range(6):
             try:
-                async with self.http.post(f"{self.cluster.public_url}/webhooks/rest/webhook",
-                                          json={"sender": self.sender, "message": text,
-                                                "metadata": {"turn": turn}}) as r:
+                async with self.http.post(f"{self.cluster.public_url}/webhooks/rest/webhook", json=body) as r:
                     if r.status == 200:
                         stats.latencies.append(time.monotonic() - started)
                         return await r.json()
@@ -110,11 +79,8 @@ class RestPerson:
                 pass
             if not failed:
                 stats.failures, failed = stats.failures + 1, True
-            replies = await self.cluster.processed(self.sender, turn)
-            if replies is not None:
-                stats.found_processed += 1
-                return replies
             stats.sent_again += 1
+            await asyncio.sleep(1 + attempt)
         raise AssertionError(f"{self.sender} turn {turn} failed six times")
 
     async def close(self) -> None:
@@ -167,8 +133,11 @@ class SocketPerson:
             try:
                 await self.connect()
                 return
-            except (socketio.exceptions.ConnectionError, asyncio.TimeoutError, aiohttp.ClientError):
-                self.cluster.stats.connect_retries += 1
+            except (socketio.exceptions.ConnectionError, asyncio.TimeoutError, aiohttp.ClientError) as exc:
+                stats = self.cluster.stats
+                stats.connect_retries += 1
+                why = f"{exc.__class__.__name__}: {exc}"[:80]
+                stats.connect_failures[why] = stats.connect_failures.get(why, 0) + 1
                 await asyncio.sleep(2)
         raise AssertionError("could not open a socket.io session")
 
@@ -186,24 +155,19 @@ class SocketPerson:
         stats, failed = self.cluster.stats, False
         started = time.monotonic()
         before = len(self.received)
-        await self.client.emit("user_uttered", {"session_id": self.session_id, "message": text,
-                                                "metadata": {"turn": turn}})
+        message = {"session_id": self.session_id, "message": text, "message_id": f"turn-{turn}-{self.session_id}",
+                   "metadata": {"turn": turn}}
+        await self.client.emit("user_uttered", message)
         deadline = time.monotonic() + timeout
         while len(self.received) < before + expect:
             if not self.client.connected:
                 if not failed:
                     stats.failures, failed = stats.failures + 1, True
                 await self._reconnect()
-                replies = await self.cluster.processed(self.session_id, turn)
-                if replies is not None:  # done on the server that died: its replies are in the history
-                    stats.found_processed += 1
-                    del self.received[before:]
-                    self.received.extend(replies)
-                    return replies
+                # handled before the server died: its replies come again; lost: it is handled now
                 stats.sent_again += 1
                 del self.received[before:]
-                await self.client.emit("user_uttered", {"session_id": self.session_id, "message": text,
-                                                        "metadata": {"turn": turn}})
+                await self.client.emit("user_uttered", message)
                 continue
             if time.monotonic() > deadline:
                 raise AssertionError(f"{self.session_id} turn {turn} {text!r}: {len(self.received) - before} of "
