@@ -29,8 +29,12 @@ class HandoffGate:
 
     async def intercept(self, agent: Any, conversation_id: str, text: str) -> Optional[Dict[str, Any]]:
         """The reply when ``text`` takes the person out of a handoff, else ``None`` (Rasa handles it).
-        ``/restart`` leaves the queue and still goes on to Rasa, which starts the conversation over."""
+        ``/restart`` leaves the queue and still goes on to Rasa, which starts the conversation over.
+        Any other message in a conversation with an open case is counted on the case, so the
+        console's queue flags it as new for the adviser (Rasa logs the message; the paused
+        conversation does not answer it)."""
         if text.strip().lower() not in CANCEL_MESSAGES:
+            self.note_person_message(conversation_id)
             return None
         case = self.store.open_case_for(conversation_id)
         if case is None:
@@ -51,6 +55,15 @@ class HandoffGate:
         if text.strip() == "/restart":
             return None
         return {"text": LEFT_THE_QUEUE, "buttons": []}
+
+    def note_person_message(self, conversation_id: str) -> None:
+        try:
+            case = self.store.record_person_message(conversation_id)
+        except Exception:  # the person's message still goes to Rasa; only the queue's flag is missed
+            logger.exception("handoff: could not record a new message on %s's case", conversation_id)
+            return
+        if case is not None:
+            logger.debug("handoff: case %s has a new message from the person", case.id)
 
     async def pushed_since_last_turn(self, agent: Any, conversation_id: str) -> List[Dict[str, Any]]:
         """Messages put into the conversation from outside a turn (an adviser's replies, the

@@ -62,7 +62,15 @@ cases_table = sa.Table(
     sa.Column("outcome", sa.String(20)),
     sa.Column("tags", sa.String(500), nullable=False, default=""),
     sa.Column("rating", sa.Integer),
+    # what the person wrote while the case was open, and how much of it its adviser has seen:
+    # a count rather than only times, so "new" needs no two servers' clocks to agree
+    sa.Column("person_messages", sa.Integer, nullable=False, default=0, server_default="0"),
+    sa.Column("last_person_message_at", sa.Float),
+    sa.Column("person_messages_seen", sa.Integer, nullable=False, default=0, server_default="0"),
+    sa.Column("adviser_seen_at", sa.Float),
 )
+# columns added to ``cases`` after its first release: a store made before gets them when opened
+ADDED_CASE_COLUMNS = ("person_messages", "last_person_message_at", "person_messages_seen", "adviser_seen_at")
 notes_table = sa.Table(
     "case_notes", metadata,
     sa.Column("id", sa.Integer, primary_key=True),
@@ -118,10 +126,20 @@ class Case:
     outcome: Optional[str]
     tags: str
     rating: Optional[int]
+    person_messages: int = 0  # messages the person wrote while the case was open
+    last_person_message_at: Optional[float] = None
+    person_messages_seen: int = 0  # how many of them the case's adviser has seen
+    adviser_seen_at: Optional[float] = None
 
     @property
     def is_open(self) -> bool:
         return self.status != "closed"
+
+    @property
+    def unread_messages(self) -> int:
+        """The person's messages since the case was last opened by whoever has it (by anyone while
+        it waits) or answered; none once it is closed."""
+        return max(0, self.person_messages - self.person_messages_seen) if self.is_open else 0
 
     def as_json(self) -> dict:
         return dataclasses.asdict(self)
@@ -165,10 +183,31 @@ class HandoffStore:
         self.session_seconds = session_hours * 3600
         self.clock = clock
         metadata.create_all(self.engine)
+        self._add_missing_columns()
 
     def dispose(self) -> None:
         """Release the database connections."""
         self.engine.dispose()
+
+    def _add_missing_columns(self) -> None:
+        """Bring a store made by an older release up to date: ``create_all`` makes missing tables but
+        never changes one that exists, so add the columns ``cases`` gained (each nullable or with a
+        default, so every row keeps its data). Several servers may start at once: a column another
+        one has just added is not an error."""
+        existing = {c["name"] for c in sa.inspect(self.engine).get_columns("cases")}
+        for name in ADDED_CASE_COLUMNS:
+            if name in existing:
+                continue
+            column = cases_table.c[name]
+            ddl = f"ALTER TABLE cases ADD COLUMN {name} {column.type.compile(dialect=self.engine.dialect)}"
+            if column.server_default is not None:
+                ddl += f" DEFAULT {column.server_default.arg} NOT NULL"
+            try:
+                with self.engine.begin() as db:
+                    db.execute(sa.text(ddl))
+            except sa.exc.DBAPIError:
+                if name not in {c["name"] for c in sa.inspect(self.engine).get_columns("cases")}:
+                    raise
 
     # ---- advisers ------------------------------------------------------------------
 
@@ -343,6 +382,39 @@ class HandoffStore:
     def may_act_on(self, case: Case, adviser: Adviser) -> bool:
         return adviser.is_supervisor or case.adviser_id == adviser.id
 
+    def record_person_message(self, conversation_id: str) -> Optional[Case]:
+        """The person wrote in a handed-off conversation: count it on its open case (``None``: none)."""
+        c = cases_table.c
+        with self.engine.begin() as db:  # only a read unless there is a case: no write lock per message
+            row = db.execute(sa.select(c.id).where(c.conversation_id == conversation_id, c.status != "closed")
+                             .order_by(c.id.desc())).first()
+            if not row:
+                return None
+            db.execute(cases_table.update().where(c.id == row.id).values(
+                person_messages=c.person_messages + 1, last_person_message_at=self.clock()))
+        return self.case(row.id)
+
+    def mark_seen(self, case: Case, adviser: Adviser) -> Case:
+        """``adviser`` was shown the conversation as it was when ``case`` was read (read it before
+        fetching the transcript, so a message arriving meanwhile stays new). It counts when the
+        adviser has the case, or the case is waiting; a supervisor looking in on another adviser's
+        case leaves that adviser's new messages flagged."""
+        if not case.is_open or (case.status == "assigned" and case.adviser_id != adviser.id):
+            return self.case(case.id)
+        self._seen(case.id, case.person_messages)
+        return self.case(case.id)
+
+    def _seen(self, case_id: int, upto, db=None) -> None:
+        c = cases_table.c
+        statement = cases_table.update().where(c.id == case_id).values(
+            person_messages_seen=sa.case((c.person_messages_seen < upto, upto), else_=c.person_messages_seen),
+            adviser_seen_at=self.clock())
+        if db is not None:
+            db.execute(statement)
+            return
+        with self.engine.begin() as db:
+            db.execute(statement)
+
     def record_reply(self, case_id: int, adviser: Adviser) -> Case:
         case = self.case(case_id)
         if not case.is_open:
@@ -353,6 +425,8 @@ class HandoffStore:
             raise HandoffError("another adviser has this case")
         with self.engine.begin() as db:
             db.execute(cases_table.update().where(cases_table.c.id == case_id).values(updated_at=self.clock()))
+            # whoever answers the person has read what they wrote (from the case page, which shows it)
+            self._seen(case_id, cases_table.c.person_messages, db)
             self._audit(db, case_id, adviser.id, "replied")
         return self.case(case_id)
 

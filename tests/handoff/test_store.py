@@ -149,6 +149,142 @@ def test_a_case_store_survives_a_restart(tmp_path):
     assert again.open_case_for("conv") == case
 
 
+def test_what_the_person_writes_in_an_open_case_is_new_until_whoever_has_it_opens_it(store):
+    ann, bob, sue = people(store)
+    clock = store.test_clock
+    assert store.record_person_message("nobody-handed-off") is None  # no case: nothing to count
+    case = store.open_case("conv-5", "socketio", "Can we pay our members a dividend?", "Sam")
+    assert case.unread_messages == 0 and case.last_person_message_at is None
+
+    # while it waits, two follow-ups; anyone opening a waiting case has seen them
+    clock.now += 30
+    store.record_person_message("conv-5")
+    clock.now += 30
+    waiting = store.record_person_message("conv-5")
+    assert waiting.unread_messages == 2 and waiting.last_person_message_at == clock.now
+    assert store.cases("waiting")[0].unread_messages == 2
+    clock.now += 5
+    seen = store.mark_seen(waiting, bob)
+    assert seen.unread_messages == 0 and seen.adviser_seen_at == clock.now
+
+    # claimed by Ann: a follow-up is new for her; Bob or a supervisor looking in leave it so
+    store.claim(case.id, ann)
+    clock.now += 60
+    snapshot = store.record_person_message("conv-5")
+    assert snapshot.unread_messages == 1
+    assert store.mark_seen(snapshot, bob).unread_messages == 1
+    assert store.mark_seen(snapshot, sue).unread_messages == 1
+    assert [c.unread_messages for c in store.cases("mine", ann)] == [1]
+
+    # Ann opens it: seen up to what her page was shown, not a message that came while it loaded
+    clock.now += 1
+    store.record_person_message("conv-5")
+    opened = store.mark_seen(snapshot, ann)
+    assert opened.unread_messages == 1 and opened.adviser_seen_at == clock.now
+    assert store.mark_seen(store.case(case.id), ann).unread_messages == 0
+    assert store.mark_seen(snapshot, ann).unread_messages == 0  # an older page never brings messages back
+
+    # a reply means she has read them too
+    store.record_person_message("conv-5")
+    assert store.record_reply(case.id, ann).unread_messages == 0
+    # a closed case has nothing new, and the person's next messages go to the assistant, not to it
+    store.record_person_message("conv-5")
+    store.close(case.id, ann, "answered", [])
+    assert store.case(case.id).unread_messages == 0
+    assert store.record_person_message("conv-5") is None
+    assert store.case(case.id).person_messages == 6  # 2 waiting, 4 with Ann, none after it closed
+
+
+# The schema of cases.db as the release before unread messages made it (sqlite3 .schema).
+OLD_SQLITE_SCHEMA = """
+CREATE TABLE advisers (id INTEGER NOT NULL, name VARCHAR(120) NOT NULL, email VARCHAR(254) NOT NULL,
+    role VARCHAR(20) NOT NULL, password_hash VARCHAR(255) NOT NULL, active BOOLEAN NOT NULL,
+    created_at FLOAT NOT NULL, PRIMARY KEY (id), UNIQUE (email));
+CREATE TABLE login_failures ("key" VARCHAR(300) NOT NULL, failures INTEGER NOT NULL, last_at FLOAT NOT NULL,
+    PRIMARY KEY ("key"));
+CREATE TABLE audit (id INTEGER NOT NULL, case_id INTEGER, adviser_id INTEGER, action VARCHAR(40) NOT NULL,
+    detail VARCHAR(500) NOT NULL, at FLOAT NOT NULL, PRIMARY KEY (id));
+CREATE INDEX ix_audit_case_id ON audit (case_id);
+CREATE TABLE adviser_sessions (token_hash VARCHAR(64) NOT NULL, adviser_id INTEGER NOT NULL,
+    csrf_token VARCHAR(64) NOT NULL, expires_at FLOAT NOT NULL, PRIMARY KEY (token_hash),
+    FOREIGN KEY(adviser_id) REFERENCES advisers (id));
+CREATE TABLE cases (id INTEGER NOT NULL, conversation_id VARCHAR(128) NOT NULL, channel VARCHAR(40) NOT NULL,
+    chat_id VARCHAR(64), status VARCHAR(20) NOT NULL, adviser_id INTEGER, question TEXT NOT NULL,
+    person_name VARCHAR(120) NOT NULL, email VARCHAR(254) NOT NULL, topic VARCHAR(120) NOT NULL,
+    created_at FLOAT NOT NULL, updated_at FLOAT NOT NULL, claimed_at FLOAT, closed_at FLOAT, outcome VARCHAR(20),
+    tags VARCHAR(500) NOT NULL, rating INTEGER, PRIMARY KEY (id), FOREIGN KEY(adviser_id) REFERENCES advisers (id));
+CREATE INDEX ix_cases_conversation_id ON cases (conversation_id);
+CREATE INDEX ix_cases_status ON cases (status);
+CREATE TABLE case_notes (id INTEGER NOT NULL, case_id INTEGER NOT NULL, adviser_id INTEGER NOT NULL,
+    text TEXT NOT NULL, created_at FLOAT NOT NULL, PRIMARY KEY (id), FOREIGN KEY(case_id) REFERENCES cases (id),
+    FOREIGN KEY(adviser_id) REFERENCES advisers (id));
+CREATE INDEX ix_case_notes_case_id ON case_notes (case_id);
+INSERT INTO advisers VALUES (1, 'Ann Adviser', 'ann@example.org', 'adviser', 'h1', 1, 1700000000.0);
+INSERT INTO cases VALUES (1, 'old-conv', 'telegram', '42', 'assigned', 1, 'Are we still in the queue?', 'Sam', '',
+    '', 1700000000.0, 1700000100.0, 1700000050.0, NULL, NULL, '', NULL);
+INSERT INTO cases VALUES (2, 'older-conv', 'rest', NULL, 'closed', 1, 'Old question', '', '', '', 1690000000.0,
+    1690000100.0, 1690000050.0, 1690000100.0, 'answered', 'pensions', 4);
+INSERT INTO case_notes VALUES (1, 1, 1, 'Called back on Tuesday', 1700000060.0);
+"""
+
+
+def test_a_store_from_before_unread_messages_gains_them_and_keeps_its_cases(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "handoffs.db"
+    with sqlite3.connect(path) as db:
+        db.executescript(OLD_SQLITE_SCHEMA)
+    store = HandoffStore(f"sqlite:///{path}")
+    try:
+        old = store.case(1)
+        assert (old.conversation_id, old.status, old.adviser_id, old.question) == (
+            "old-conv", "assigned", 1, "Are we still in the queue?")
+        assert old.unread_messages == 0 and old.last_person_message_at is None and old.adviser_seen_at is None
+        closed = store.case(2)
+        assert (closed.outcome, closed.tags, closed.rating) == ("answered", "pensions", 4)
+        assert store.notes(1)[0]["text"] == "Called back on Tuesday"
+        assert store.credentials("ann@example.org")[1] == "h1"
+        # and it works as a new one does
+        assert store.record_person_message("old-conv").unread_messages == 1
+        assert [c.unread_messages for c in store.cases("mine", store.adviser(1))] == [1]
+    finally:
+        store.dispose()
+    again = HandoffStore(f"sqlite:///{path}")  # opening it again (already up to date) changes nothing
+    try:
+        assert again.case(1).unread_messages == 1 and again.case(2).rating == 4
+    finally:
+        again.dispose()
+
+
+def test_a_postgresql_store_from_before_unread_messages_gains_them(postgres_url):
+    import sqlalchemy as sa
+
+    from bot.handoff._store import ADDED_CASE_COLUMNS, metadata
+
+    engine = sa.create_engine(postgres_url, future=True)
+    metadata.drop_all(engine)
+    old = sa.MetaData()  # the tables as they were: ``cases`` without the added columns
+    for table in metadata.sorted_tables:
+        if table.name == "cases":
+            sa.Table("cases", old, *[c._copy() for c in table.columns if c.name not in ADDED_CASE_COLUMNS])
+        else:
+            table.to_metadata(old)
+    old.create_all(engine)
+    with engine.begin() as db:
+        db.execute(sa.text("INSERT INTO cases (conversation_id, channel, status, question, person_name, email, topic,"
+                           " created_at, updated_at, tags) VALUES ('pg-conv', 'socketio', 'waiting', 'Still there?',"
+                           " 'Sam', '', '', 1700000000, 1700000000, '')"))
+    engine.dispose()
+    stores = [HandoffStore(postgres_url), HandoffStore(postgres_url)]  # a second server starting: no error
+    try:
+        case = stores[0].open_case_for("pg-conv")
+        assert case.question == "Still there?" and case.unread_messages == 0
+        assert stores[1].record_person_message("pg-conv").unread_messages == 1
+    finally:
+        for s in stores:
+            s.dispose()
+
+
 def test_passwords_are_hashed_with_argon2_and_short_ones_refused():
     hashed = hash_password("correct horse battery")
     assert hashed.startswith("$argon2id$") and verify_password(hashed, "correct horse battery")
