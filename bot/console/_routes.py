@@ -179,6 +179,8 @@ def _case_json(store: HandoffStore, case, names: dict) -> dict:
     data["adviser"] = names.get(case.adviser_id)
     data["waiting_seconds"] = round((case.claimed_at or case.closed_at or time.time()) - case.created_at)
     data["queue_position"] = store.queue_position(case)
+    # what the person wrote since whoever has the case last opened it (anyone, while it waits)
+    data["unread_messages"] = case.unread_messages
     return data
 
 
@@ -204,12 +206,14 @@ async def list_cases(request: web.Request) -> web.Response:
 async def show_case(request: web.Request) -> web.Response:
     store, desk = request.app[STORE_KEY], request.app[DESK_KEY]
     adviser = request["session"].adviser
-    case = store.case(_case_id(request))
+    case = store.case(_case_id(request))  # read before the transcript: a message arriving meanwhile stays new
     names = {a.id: a.name for a in store.advisers()}
     try:
         transcript, transcript_error = await desk.transcript(case), None
     except HandoffError as exc:
         transcript, transcript_error = [], str(exc)
+    if transcript_error is None:  # the adviser has now been shown what the person wrote
+        case = store.mark_seen(case, adviser)
     return web.json_response({
         "case": _case_json(store, case, names), "transcript": transcript, "transcript_error": transcript_error,
         "notes": store.notes(case.id), "audit": store.audit_trail(case.id),

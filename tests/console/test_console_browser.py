@@ -1,6 +1,6 @@
 """The adviser console in a real headless Chromium against the running assistant: sign-in, the
 queue filling up live, working a case a person opened through the REST channel (claim, reply,
-the person's new messages, notes, close), text never becoming markup, and the supervisor's export.
+the person's new messages, flagged in the queue until the case is opened, notes, close), text never becoming markup, and the supervisor's export.
 
 ``MUTUALS_CONSOLE_SCREENSHOT=1`` makes the case test refresh docs/console.png."""
 from __future__ import annotations
@@ -78,7 +78,8 @@ def page_errors(driver) -> list:
 
 CONTRAST_SELECTORS = ["main a", "main button", "label", "legend", ".hint", ".poll-status", ".case-status",
                       ".msg .who", ".msg .meta", ".msg .text", ".msg .extra", ".msg .extra a", ".details dt",
-                      ".details dd", ".notes li", "select", "textarea", ".count", "th", "td", ".empty", ".sub"]
+                      ".details dd", ".notes li", "select", "textarea", ".count", "th", "td", ".empty", ".sub",
+                      ".badge"]
 
 
 def low_contrast(driver) -> list:
@@ -200,6 +201,7 @@ def test_an_adviser_works_a_case_from_the_queue(console, browser_factory):
     row = wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, row_css), timeout=15,
                    message="the new case in the waiting list")[0]
     assert QUESTION in row.text and "Priya Patel" in row.text and "REST API" in row.text
+    assert "New message" not in row.text  # a new case is not a new message in it
     assert driver.execute_script("return window.stillTheSamePage === true;"), "the queue page was reloaded"
     assert re.match(r"\(\d+\) Queue", driver.title), driver.title  # the waiting count in the tab's title
 
@@ -238,6 +240,39 @@ def test_an_adviser_works_a_case_from_the_queue(console, browser_factory):
     follow_up = "Thanks! And what about staff who join after the transfer?"
     say_rest(console.stack, sender, follow_up)
     wait_for(lambda: follow_up in messages(driver, "user"), timeout=15, message="the person's new message")
+
+    # back on the queue, the person writes again: the claimed case is flagged, in words, without a reload
+    driver.find_element(By.LINK_TEXT, "← All cases").click()
+    mine_css = f"#cases-mine tr[data-id='{case.id}']"
+    mine = wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, mine_css), message="the case with me")[0]
+    assert "New message" not in mine.text  # she had read everything on the case page
+    driver.execute_script("window.stillTheSamePage = true;")
+    second_follow_up = "Sorry, one more thing: does that apply to part-time staff?"
+    say_rest(console.stack, sender, second_follow_up)
+    badge = wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, f"{mine_css} .badge"), timeout=15,
+                     message="the new message flagged in the queue")[0]
+    assert badge.text == "New message" and badge.is_displayed()
+    assert re.search(r"last at \d\d:\d\d", driver.find_element(By.CSS_SELECTOR, mine_css).text)
+    assert f"New message from Priya Patel in case {case.id}" in \
+        driver.find_element(By.ID, "announce").get_attribute("textContent")  # read out by screen readers
+    assert driver.execute_script("return window.stillTheSamePage === true;"), "the queue page was reloaded"
+    assert low_contrast(driver) == []
+    third = "And casual staff?"
+    say_rest(console.stack, sender, third)
+    wait_for(lambda: "2 new messages" in driver.find_element(By.CSS_SELECTOR, mine_css).text, timeout=15,
+             message="two new messages")
+
+    # opening the case shows them and clears the flag
+    driver.find_element(By.CSS_SELECTOR, f"{mine_css} a").click()
+    wait_for(lambda: third in messages(driver, "user"), message="the new messages on the case page")
+    assert second_follow_up in messages(driver, "user")
+    driver.find_element(By.LINK_TEXT, "← All cases").click()
+    wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, mine_css), message="the case with me again")
+    assert not driver.find_elements(By.CSS_SELECTOR, f"{mine_css} .badge")
+    assert "New message" not in driver.find_element(By.CSS_SELECTOR, mine_css).text
+    driver.find_element(By.CSS_SELECTOR, f"{mine_css} a").click()
+    wait_for(lambda: third in messages(driver, "user"), message="the case page again")
+    driver.execute_script("window.stillTheSamePage = true;")
 
     # an internal note
     driver.find_element(By.ID, "note-text").send_keys("Pointed her to the pensions page.")

@@ -54,6 +54,7 @@ def test_ask_for_a_human_on_the_web_and_be_answered_by_an_adviser(running_stack)
             assert case["question"] == "How do we keep our council pensions if we spin out?"
             assert case["person_name"] == "Sam <b>Smith</b>" and case["email"] == "sam@example.org"
             assert case["channel"] == "socketio"
+            assert case["unread_messages"] == 1  # "are you there?", written in the queue
 
             await adviser.api("POST", f"/cases/{case['id']}/claim")
             await person.wait_for(lambda: any("has joined" in t for t in texts(person.received)))
@@ -73,6 +74,11 @@ def test_ask_for_a_human_on_the_web_and_be_answered_by_an_adviser(running_stack)
             assert ("user", "Thanks! Does that cost us anything?") in kinds
             assert ("user", "are you there?") in kinds
             assert ("adviser", "Hi Sam, you'd join the LGPS as an admitted body.") in kinds
+            # read on opening the case: by the page's next refresh at the latest (a message that arrives
+            # while the page loads the conversation stays new until then)
+            await adviser.api("GET", f"/cases/{case['id']}")
+            [mine] = [c for c in (await adviser.api("GET", "/cases"))["mine"] if c["id"] == case["id"]]
+            assert mine["unread_messages"] == 0 and mine["last_person_message_at"]
             assert [a["action"] for a in shown["audit"]][:3] == ["opened", "claimed", "replied"]
 
             await adviser.api("POST", f"/cases/{case['id']}/note", {"text": "Pointed to LGPS page"})

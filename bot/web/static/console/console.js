@@ -4,7 +4,8 @@
  * Talks to the console's JSON API (bot/console/_routes.py). Every change is a POST carrying the
  * session's CSRF token (from /console/api/me) in the X-CSRF-Token header; a 401 means the session
  * has ended and sends the adviser to the sign-in page. Pages refresh themselves every 2 seconds
- * while the tab is visible.
+ * while the tab is visible. In the queue, a case whose person has written since whoever has it last
+ * opened it (anyone, while it waits) carries a "New message" badge; opening the case clears it.
  *
  * Everything a person or adviser wrote is put in the page as text (textContent, text nodes);
  * nothing here ever parses HTML. No inline scripts or styles: the server's CSP forbids them.
@@ -208,6 +209,17 @@
     return "waited " + duration(c.waiting_seconds);
   }
 
+  // "New message" (or "3 new messages") and when the last came: words, not only a colour.
+  function unreadBadge(c) {
+    var n = Number(c.unread_messages) || 0;
+    if (n <= 0) return null;
+    var at = timeEl(c.last_person_message_at);
+    return el("span", {className: "unread"}, [
+      el("span", {className: "badge", text: n === 1 ? "New message" : n + " new messages"}),
+      at ? el("span", {className: "sub"}, ["last at ", at]) : null
+    ]);
+  }
+
   function caseRow(c, key) {
     var label = "Case " + c.id;
     var who = c.person_name ? String(c.person_name) : "(no name given)";
@@ -217,7 +229,8 @@
     else last = el("td", {className: "when", "data-label": "Waited"}, [whenText(c, key)]);
     var cells = [
       el("td", {}, [el("a", {href: "/console/cases/" + encodeURIComponent(c.id), text: label}),
-                                        el("span", {className: "sub"}, [timeEl(c.created_at)])]),
+                    el("span", {className: "sub"}, [timeEl(c.created_at)]),
+                    unreadBadge(c)]),
       questionCell(c),
       el("td", {"data-label": "Person"}, [who]),
       el("td", {"data-label": "Channel"}, [channelLabel(c.channel)]),
@@ -227,7 +240,8 @@
     if (key === "others" || key === "closed") {
       cells.push(el("td", {"data-label": "Adviser"}, [c.adviser ? String(c.adviser) : "—"]));
     }
-    return el("tr", {"data-id": c.id}, cells);
+    var unread = Number(c.unread_messages) > 0;
+    return el("tr", {"data-id": c.id, className: unread ? "has-unread" : null}, cells);
   }
 
   function rowSignature(c) {
@@ -286,6 +300,14 @@
     var first = true;
     var baseTitle = document.title;
     var announcer = $("announce");
+    var unreadBefore = {};  // case id -> its unread count at the last refresh
+
+    // Screen readers read a live region when its text changes: the same words again are cleared first.
+    function announce(text) {
+      if (announcer.textContent !== text) { announcer.textContent = text; return; }
+      announcer.textContent = "";
+      setTimeout(function () { announcer.textContent = text; }, 150);
+    }
 
     function render(data) {
       GROUPS.forEach(function (group) {
@@ -307,11 +329,28 @@
               setTimeout(function () { tr.classList.remove("fresh"); }, 6000);
             }
           });
-          setText(announcer, added.length === 1
+          announce(added.length === 1
             ? "New case waiting: " + String(added[0].question || "").slice(0, 140)
             : added.length + " new cases waiting.");
         }
       });
+      // a person wrote again in a case already here: say so (a case that is itself new was announced)
+      var unreadNow = {}, wroteAgain = [];
+      ["waiting", "mine", "others"].forEach(function (key) {
+        ((data && data[key]) || []).forEach(function (c) {
+          var n = Number(c.unread_messages) || 0;
+          unreadNow[c.id] = n;
+          if (!first && key !== "others" && n > (unreadBefore[c.id] || 0) && c.id in unreadBefore) wroteAgain.push(c);
+        });
+      });
+      unreadBefore = unreadNow;
+      if (wroteAgain.length) {
+        var one = wroteAgain[0], n = Number(one.unread_messages);
+        announce(wroteAgain.length === 1
+          ? (n === 1 ? "New message" : n + " new messages") + " from " +
+            (one.person_name ? String(one.person_name) : "the person") + " in case " + one.id + "."
+          : "New messages in " + wroteAgain.length + " cases.");
+      }
       var waiting = ((data && data.waiting) || []).length;
       document.title = (waiting ? "(" + waiting + ") " : "") + baseTitle;
       first = false;
