@@ -9,6 +9,20 @@ import argparse
 import logging
 import os
 
+# numpy's OpenBLAS hands even the one small matrix-vector product of a search to a second thread,
+# which then busy-waits (sched_yield) after every call: measured at ~40 ms of CPU per guidance
+# answer, most of a core under load, taken from the Rasa server on a 2-core machine. One thread
+# does that product in microseconds. Set before numpy is imported; limited again in main().
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+
+def one_blas_thread() -> None:
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # numpy was imported after the variable above was set: one thread already
+        return
+    threadpool_limits(limits=int(os.environ.get("OPENBLAS_NUM_THREADS") or 1), user_api="blas")
+
 
 def main(argv=None) -> None:
     from bot.settings import Settings
@@ -26,6 +40,7 @@ def main(argv=None) -> None:
     install_log_redaction()  # no email address, UK phone number or postcode in the logs (docs/privacy.md)
 
     from actions.actions import guidance_desk
+    one_blas_thread()
     desk = guidance_desk()
     desk.answer("warm up")  # the first call pays for lazy set-up inside torch; pay it now
     logging.getLogger(__name__).info("guidance loaded: %d pages, %d passages",
