@@ -8,8 +8,14 @@
 3. A failing conversation database fails the turn instead of carrying on with an empty
    conversation held in memory.
 4. A message sent again with its first id is answered from the stored turn, not run twice.
+   A message waiting for its conversation's lock keeps its place (``bot/locks.py``): Rasa's own
+   ticket lock could leave it waiting forever behind a turn whose server died.
 5. Telemetry is switched off, and logs are redacted: a public service sends nothing it has not
    declared and writes no one's email address, phone number or postcode to its logs.
+6. Speed, with the same results: a kept-alive connection to the action server instead of a new
+   one per custom action; each event of an action response checked against the one schema its
+   name selects (the whole schema whenever that does not accept it); event classes looked up by
+   name once instead of by listing every ``Event`` subclass for each event read.
 
 Usage: ``python -m bot.rasa_server run --enable-api ...`` (any ``rasa`` arguments).
 """
@@ -275,6 +281,9 @@ def main(argv=None) -> None:
     install_action_keep_alive()
     install_fail_closed_tracker_store()
     install_replayed_turns()
+    from bot.locks import install_patient_tickets
+
+    install_patient_tickets()
     install_action_failure_reply(float(os.environ.get("MUTUALS_ACTION_TIMEOUT_SECONDS", "5")))
     from rasa.__main__ import main as rasa_main
 
