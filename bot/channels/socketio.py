@@ -32,6 +32,7 @@ Server → client: ``session_confirm``, ``history``, and ``bot_uttered {text, bu
 """
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
 import re
@@ -80,6 +81,11 @@ class WidgetOutput(OutputChannel):
     async def emit(self, room: Text, message: Dict[str, Any]) -> None:
         await self.sio.emit(self.event, message, room=room)
 
+    async def answer(self, sid: Text, message: Dict[str, Any]) -> None:
+        """To the one socket whose event this server is handling: it is here, so straight to it,
+        not round through the message queue."""
+        await self.sio.emit(self.event, message, room=sid, ignore_queue=True)
+
     async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
         buttons = message.get("buttons") or message.get("quick_replies") or []
         custom = message.get("custom") or {}
@@ -102,7 +108,25 @@ class _AttachingBlueprint(Blueprint):
     def register(self, app: Sanic, options: Dict[Text, Any]) -> None:
         self.ctx.sio.attach(app, self.ctx.path)
         self.ctx.channel.app = app
+        if isinstance(self.ctx.sio.manager, socketio.AsyncRedisManager):
+            app.register_listener(self._listen_to_queue, "before_server_start")
         super().register(app, options)
+
+    async def _listen_to_queue(self, app: Sanic, loop: Any = None) -> None:
+        """Subscribe to the message queue before the first connection, not at it (python-socketio's
+        way): what other servers, and this one, publish before the subscription lands is lost, and
+        under load that was the first session_confirm or reply of the first widgets to connect."""
+        sio = self.ctx.sio
+        if sio.manager_initialized:
+            return
+        sio.manager_initialized = True
+        sio.manager.initialize()
+        pubsub = getattr(sio.manager, "pubsub", None)
+        for _ in range(200):  # the listening task sends SUBSCRIBE as soon as it runs
+            if pubsub is None or pubsub.subscribed:
+                return
+            await asyncio.sleep(0.05)
+        logger.warning("socketio: not yet subscribed to the message queue after 10 s; carrying on")
 
 
 class WidgetInput(InputChannel):
@@ -205,7 +229,7 @@ class WidgetInput(InputChannel):
             session_id = wanted if isinstance(wanted, str) and SESSION_ID.fullmatch(wanted) else uuid.uuid4().hex
             await join(sid, session_id)
             await sio.save_session(sid, {"session_id": session_id})
-            await sio.emit("session_confirm", session_id, room=sid)
+            await sio.emit("session_confirm", session_id, room=sid, ignore_queue=True)
 
         async def session_of(sid: Text) -> Optional[Text]:
             try:
@@ -217,28 +241,29 @@ class WidgetInput(InputChannel):
         async def history_request(sid: Text, data: Any = None) -> None:
             session_id = await session_of(sid)
             if not session_id:
-                await sio.emit("history", {"messages": []}, room=sid)
+                await sio.emit("history", {"messages": []}, room=sid, ignore_queue=True)
                 return
-            await sio.emit("history", {"messages": await self.history(session_id)}, room=sid)
+            await sio.emit("history", {"messages": await self.history(session_id)}, room=sid,
+                           ignore_queue=True)
 
         @sio.on("user_uttered")
         async def handle_message(sid: Text, data: Any) -> None:
             output = WidgetOutput(sio)
             session_id = await session_of(sid)
             if not session_id:
-                await output.emit(sid, bot_message("Please reload the page to start a conversation."))
+                await output.answer(sid, bot_message("Please reload the page to start a conversation."))
                 return
             too_many = await over_limit(sid, session_id)
             if too_many:
-                await output.emit(sid, bot_message(too_many.sentence))
+                await output.answer(sid, bot_message(too_many.sentence))
                 return
             if not isinstance(data, dict):
-                await output.emit(sid, bot_message("Sorry, I couldn't read that message."))
+                await output.answer(sid, bot_message("Sorry, I couldn't read that message."))
                 return
             error, reply = check_text(data.get("message"), self.max_chars)
             if error or reply:
                 reply = reply or {"text": "Sorry, I couldn't read that message.", "buttons": []}
-                await output.emit(sid, bot_message(reply["text"], reply["buttons"]))
+                await output.answer(sid, bot_message(reply["text"], reply["buttons"]))
                 return
             _, message_id = check_message_id(data.get("message_id"))  # a malformed id: sent without one
             metadata = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}

@@ -157,17 +157,17 @@ class SocketPerson:
         before = len(self.received)
         message = {"session_id": self.session_id, "message": text, "message_id": f"turn-{turn}-{self.session_id}",
                    "metadata": {"turn": turn}}
-        await self.client.emit("user_uttered", message)
+        await self._send(message)
         deadline = time.monotonic() + timeout
         while len(self.received) < before + expect:
-            if not self.client.connected:
+            if not self.client.connected or "/" not in self.client.namespaces:
                 if not failed:
                     stats.failures, failed = stats.failures + 1, True
                 await self._reconnect()
                 # handled before the server died: its replies come again; lost: it is handled now
                 stats.sent_again += 1
                 del self.received[before:]
-                await self.client.emit("user_uttered", message)
+                await self._send(message)
                 continue
             if time.monotonic() > deadline:
                 raise AssertionError(f"{self.session_id} turn {turn} {text!r}: {len(self.received) - before} of "
@@ -179,6 +179,12 @@ class SocketPerson:
                 pass
         stats.latencies.append(time.monotonic() - started)
         return self.received[before:]
+
+    async def _send(self, message: Dict[str, Any]) -> None:
+        try:
+            await self.client.emit("user_uttered", message)
+        except socketio.exceptions.BadNamespaceError:
+            pass  # the connection dropped just now: say() sees it, reconnects and sends it again
 
     async def close(self) -> None:
         if self.client:
