@@ -19,6 +19,11 @@ JSON = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=4) | st.dict
                     max_leaves=12)
 
 
+# a message's own id (bot/channels/_message_ids.py): well-formed, malformed, repeated
+MESSAGE_IDS = st.one_of(SCALARS, st.sampled_from(["fuzz-message-0001", "fuzz-message-0001", "a" * 64, "a" * 65,
+                                                  "id with spaces", "short", "../../etc/passwd"]), JSON)
+
+
 def nested(depth: int) -> bytes:
     return b'{"a":' * depth + b"1" + b"}" * depth
 
@@ -29,7 +34,7 @@ def dumps(value) -> bytes:
 
 def rest_body(sender_strategy):
     message_like = st.fixed_dictionaries({"sender": sender_strategy | SCALARS, "message": SCALARS | JSON},
-                                         optional={"metadata": JSON})
+                                         optional={"metadata": JSON, "message_id": MESSAGE_IDS})
     return st.one_of(
         message_like.map(dumps),
         JSON.map(dumps),

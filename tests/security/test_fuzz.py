@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from assistant_stack import post_json, say_rest
 from background_loop import BackgroundLoop
-from fuzz_inputs import JSON, SCALARS, TEXT, dumps, rest_body
+from fuzz_inputs import JSON, MESSAGE_IDS, SCALARS, TEXT, dumps, rest_body
 
 pytestmark = pytest.mark.slow
 sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parent.parent / "handoff"))
@@ -111,7 +111,8 @@ def test_socketio_events_with_arbitrary_payloads_never_break_the_channel(running
     url = running_stack.settings.rasa_url
     widget = loop.run(Widget(url).connect())
     payloads = JSON | st.fixed_dictionaries({"session_id": SCALARS, "message": SCALARS | JSON},
-                                            optional={"metadata": JSON, "button_title": SCALARS})
+                                            optional={"metadata": JSON, "button_title": SCALARS,
+                                                      "message_id": MESSAGE_IDS})
 
     @FUZZ
     @given(EVENTS, payloads, st.booleans())
