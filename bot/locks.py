@@ -11,8 +11,8 @@ and save trackers over each other. So:
   with keys under ``mutuals:lock:``.
 
 A lock taken by a server that then dies stays in Redis until its ticket expires
-(``TICKET_LOCK_LIFETIME``, Rasa's default 60 s): until then a retried message of that one
-conversation waits on another server.
+(``TICKET_LOCK_LIFETIME``, set from ``MUTUALS_TURN_LOCK_SECONDS``, 20 s): until then a retried
+message of that one conversation waits on another server.
 """
 from __future__ import annotations
 
