@@ -161,8 +161,13 @@ def engine_for(url: str) -> sa.engine.Engine:
     if target.drivername.startswith("sqlite"):
         if target.database and target.database != ":memory:":
             Path(target.database).parent.mkdir(parents=True, exist_ok=True)
+        # a file keeps its connections (SQLAlchemy 1.4 would open it, set the pragmas and checkpoint
+        # the WAL on closing for every query: the channels read the store on every message); a
+        # transaction still ends with each query, so every read sees other processes' commits
+        memory = target.database in (None, "", ":memory:")
         engine = sa.create_engine(url, future=True, connect_args={"check_same_thread": False, "timeout": 15},
-                                  poolclass=sa.pool.StaticPool if target.database in (None, "", ":memory:") else None)
+                                  poolclass=sa.pool.StaticPool if memory else sa.pool.QueuePool,
+                                  **({} if memory else {"pool_size": 4, "max_overflow": -1}))
 
         @sa.event.listens_for(engine, "connect")
         def _pragmas(connection, _):
