@@ -86,7 +86,8 @@ class Cluster(Stack):
 
 def nginx_config(prefix: Path, listen: str, rasa: Sequence[str], web: Optional[str] = None,
                  internal_listen: Optional[str] = None, actions: Sequence[str] = (),
-                 actions_listen: Optional[str] = None, user: Optional[str] = None) -> str:
+                 actions_listen: Optional[str] = None, user: Optional[str] = None,
+                 show_upstream: bool = False) -> str:
     """An nginx.conf for a cluster (``nginx -p PREFIX -c PREFIX/nginx.conf``; pid, logs and
     temporary files under ``prefix``).
 
@@ -95,7 +96,9 @@ def nginx_config(prefix: Path, listen: str, rasa: Sequence[str], web: Optional[s
     ``/webhooks/rest/`` to the least busy Rasa server (and to another if that one fails
     mid-message: the request id makes it safe), anything else to the web server. The Rasa
     HTTP API and the relay are not public: ``internal_listen`` serves all of Rasa to the web
-    server and the Telegram front end, ``actions_listen`` balances the action servers."""
+    server and the Telegram front end, ``actions_listen`` balances the action servers.
+    ``show_upstream`` (tests only: it tells the world internal addresses) names the Rasa server
+    of each socket.io response in an ``X-Upstream`` header."""
     def servers(addresses: Sequence[str]) -> str:
         return "".join(f"    server {a} max_fails=1 fail_timeout=10s;\n" for a in addresses)
 
@@ -134,7 +137,8 @@ def nginx_config(prefix: Path, listen: str, rasa: Sequence[str], web: Optional[s
         "    location /socket.io/ {\n      proxy_pass http://rasa_sticky;\n" + _indent(proxy) +
         "      proxy_set_header Upgrade $http_upgrade;\n"
         "      proxy_set_header Connection $connection_upgrade;\n"
-        "      proxy_buffering off;\n      proxy_read_timeout 120s;\n    }\n"
+        "      proxy_buffering off;\n      proxy_read_timeout 120s;\n"
+        + ("      add_header X-Upstream $upstream_addr always;\n" if show_upstream else "") + "    }\n"
         "    location /webhooks/rest/ {\n      proxy_pass http://rasa_any;\n" + _indent(proxy + keep + retry) +
         "    }\n"
         + ("    location / {\n      proxy_pass http://web;\n" + _indent(proxy + keep) + "    }\n" if web else

@@ -34,6 +34,10 @@ class RunningCluster:
     def rasa_urls(self) -> List[str]:
         return self.cluster.rasa_urls()
 
+    @property
+    def rasa_names(self) -> List[str]:
+        return [f"rasa-{i}" for i in range(1, len(self.cluster.rasa_ports) + 1)]
+
 
 def wait_for_port(port: int, timeout: float = 20) -> None:
     deadline = time.monotonic() + timeout
@@ -100,7 +104,7 @@ def running_cluster(tmp: Path, rasa_servers: int = 2, action_servers: int = 2) -
             tmp / "nginx", listen=f"127.0.0.1:{public}", rasa=[f"127.0.0.1:{p}" for p in rasa_ports],
             web=f"127.0.0.1:{settings.web_port}", internal_listen=f"127.0.0.1:{internal}",
             actions=[f"127.0.0.1:{p}" for p in actions_ports], actions_listen=f"127.0.0.1:{actions_lb}",
-            user="root" if os.geteuid() == 0 else None)
+            user="root" if os.geteuid() == 0 else None, show_upstream=True)
         with nginx(tmp / "nginx", config):
             wait_for_port(public)
             cluster = Cluster(settings, rasa_ports, actions_ports, log_dir=tmp / "logs", startup_timeout=300)
