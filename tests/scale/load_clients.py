@@ -102,7 +102,10 @@ class SocketPerson:
         if self.http:
             await self.http.close()
         self.http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(local_addr=(self.address, 0)))
-        client = socketio.AsyncClient(reconnection=False, http_session=self.http)
+        # request_timeout: python-engineio gives up on a polling POST after 5 s and drops the
+        # session; a browser's socket.io client waits. On 2 cores under this load a request can
+        # queue that long (measured: 91 of 97 first sessions lost with 5 s), so wait as a browser
+        client = socketio.AsyncClient(reconnection=False, http_session=self.http, request_timeout=60)
         confirmed = asyncio.Event()
 
         @client.on("bot_uttered")
