@@ -243,7 +243,8 @@ def install_fail_closed_tracker_store() -> None:
 def install_replayed_turns() -> None:
     """A message sent again with the id it was first sent with (bot/channels/_message_ids.py) is
     answered with the replies its turn gave, not run twice: checked under Rasa's lock on the
-    conversation, so a first attempt still running on this or another server finishes first."""
+    conversation, so a first attempt still running on this or another server finishes first. A
+    turn that does run first does what the channel asked of it (``message.before_turn``)."""
     import logging
 
     from rasa.core.channels.channel import CollectingOutputChannel
@@ -266,6 +267,9 @@ def install_replayed_turns() -> None:
                 if isinstance(message.output_channel, CollectingOutputChannel):
                     return message.output_channel.messages
                 return None
+        before_turn = getattr(message, "before_turn", None)  # HandoffGate.count_when_run
+        if before_turn is not None:
+            before_turn()
         return await original(self, message)
 
     MessageProcessor.handle_message = handle_message

@@ -30,11 +30,8 @@ class HandoffGate:
     async def intercept(self, agent: Any, conversation_id: str, text: str) -> Optional[Dict[str, Any]]:
         """The reply when ``text`` takes the person out of a handoff, else ``None`` (Rasa handles it).
         ``/restart`` leaves the queue and still goes on to Rasa, which starts the conversation over.
-        Any other message in a conversation with an open case is counted on the case, so the
-        console's queue flags it as new for the adviser (Rasa logs the message; the paused
-        conversation does not answer it)."""
+        Any other message goes on to Rasa (``count_when_run`` counts it on an open case)."""
         if text.strip().lower() not in CANCEL_MESSAGES:
-            self.note_person_message(conversation_id)
             return None
         case = self.store.open_case_for(conversation_id)
         if case is None:
@@ -55,6 +52,15 @@ class HandoffGate:
         if text.strip() == "/restart":
             return None
         return {"text": LEFT_THE_QUEUE, "buttons": []}
+
+    def count_when_run(self, message: Any) -> Any:
+        """Have Rasa count this ``UserMessage`` on its conversation's open case when it runs the
+        turn, so the console's queue flags it as new for the adviser (Rasa logs the message; the
+        paused conversation does not answer it). A message sent again with its id is answered from
+        the stored turn and not run (``install_replayed_turns``), so it is not counted twice."""
+        if message.text.strip().lower() not in CANCEL_MESSAGES:
+            message.before_turn = lambda: self.note_person_message(message.sender_id)
+        return message
 
     def note_person_message(self, conversation_id: str) -> None:
         try:

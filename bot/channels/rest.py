@@ -112,6 +112,7 @@ class CheckedRestInput(RestInput):
             try:
                 message = UserMessage(body["message"], collector, sender, input_channel=self.channel_of(body),
                                       metadata=metadata, message_id=message_id)
+                self.handoff_gate.count_when_run(message)
                 await on_new_message(mark_replayable(message) if message_id else message)
             except CancelledError:
                 logger.error("rest: the turn for %s timed out", sender)

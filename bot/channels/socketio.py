@@ -278,6 +278,7 @@ class WidgetInput(InputChannel):
             try:
                 message = UserMessage(data["message"], output, session_id, input_channel=self.name(),
                                       metadata=metadata, message_id=message_id)
+                self.handoff_gate.count_when_run(message)
                 await on_new_message(mark_replayable(message) if message_id else message)
             except Exception:
                 logger.exception("socketio: the turn for %s failed", session_id)

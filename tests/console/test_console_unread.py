@@ -11,6 +11,8 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
+from rasa.core.channels.channel import UserMessage
+
 from bot.channels._handoff import HandoffGate
 from bot.console import COOKIE, add_console
 from bot.handoff import AdviserDesk, HandoffStore, RasaUnavailable
@@ -61,6 +63,13 @@ def console(tmp_path):
     return c
 
 
+def rasa_runs_the_turn(message: UserMessage) -> None:
+    """What bot/rasa_server.py's handle_message does first with a message it has not seen."""
+    before_turn = getattr(message, "before_turn", None)
+    if before_turn is not None:
+        before_turn()
+
+
 class Adviser:
     def __init__(self, client: TestClient, store: HandoffStore, adviser):
         token, self.csrf = store.start_session(adviser)
@@ -84,8 +93,9 @@ class Adviser:
 
 async def person_writes(console, conversation_id: str, text: str) -> None:
     """What a channel does with a message while the conversation is handed off: the gate sees it
-    first, then Rasa logs it (and, paused, says nothing)."""
+    first, then Rasa runs the turn (counting it on the case) and logs it (and, paused, says nothing)."""
     assert await console.gate.intercept(None, conversation_id, text) is None
+    rasa_runs_the_turn(console.gate.count_when_run(UserMessage(text, sender_id=conversation_id)))
     console.desk.events.setdefault(conversation_id, []).append(
         {"event": "user", "text": text, "timestamp": console.clock.now, "parse_data": {}})
 
@@ -154,7 +164,7 @@ def test_the_queue_flags_a_follow_up_until_the_case_is_opened(console):
 def test_a_message_outside_a_handoff_or_with_the_store_failing_still_goes_to_rasa(console, monkeypatch):
     async def scenario():
         # no case: nothing counted, nothing intercepted
-        assert await console.gate.intercept(None, "just-chatting", "What is a co-operative?") is None
+        await person_writes(console, "just-chatting", "What is a co-operative?")
         assert console.store.cases("waiting") == []
         # the handoff store failing loses the queue's flag, never the person's message
         case = console.store.open_case("web-kim", "socketio", "q")
@@ -162,7 +172,7 @@ def test_a_message_outside_a_handoff_or_with_the_store_failing_still_goes_to_ras
         def fail(_conversation_id):
             raise RuntimeError("database is locked")
         monkeypatch.setattr(console.store, "record_person_message", fail)
-        assert await console.gate.intercept(None, "web-kim", "Are you there?") is None
+        await person_writes(console, "web-kim", "Are you there?")
         assert console.store.case(case.id).status == "waiting"
 
     asyncio.run(scenario())

@@ -43,7 +43,9 @@ def test_ask_for_a_human_on_the_web_and_be_answered_by_an_adviser(running_stack)
             assert "queue" in queued[-1]["text"] or "advisers work" in queued[-1]["text"], queued
 
             # the bot is now silent: what the person types waits for the adviser
-            await person.say("are you there?", wait_for=0)
+            await person.say("are you there?", wait_for=0, message_id="w-are-you-there-1")
+            # sent again with its id (the widget missed the server's receipt): logged and counted once
+            await person.say("are you there?", wait_for=0, message_id="w-are-you-there-1")
             await asyncio.sleep(1.5)
             assert texts(person.received[-1:]) == texts(queued[-1:])
 
@@ -72,7 +74,7 @@ def test_ask_for_a_human_on_the_web_and_be_answered_by_an_adviser(running_stack)
                 await asyncio.sleep(0.25)
             kinds = [(t["kind"], t["text"]) for t in shown["transcript"]]
             assert ("user", "Thanks! Does that cost us anything?") in kinds
-            assert ("user", "are you there?") in kinds
+            assert kinds.count(("user", "are you there?")) == 1
             assert ("adviser", "Hi Sam, you'd join the LGPS as an admitted body.") in kinds
             # read on opening the case: by the page's next refresh at the latest (a message that arrives
             # while the page loads the conversation stays new until then)
