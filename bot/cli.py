@@ -91,8 +91,12 @@ def cmd_knowledge_check(args, settings: Settings) -> int:
     if problems:
         print(f"{len(problems)} problem(s) in {settings.knowledge_dir / 'pages'}", file=sys.stderr)
         return 1
+    from bot.guidance._index import phrasings_for
+
     pages = load_pages(settings.knowledge_dir / "pages")
-    print(f"ok: {len(pages)} pages, {sum(len(p.passages) for p in pages)} passages")
+    phrasings = phrasings_for(settings.knowledge_dir / "pages", pages)
+    print(f"ok: {len(pages)} pages, {sum(len(p.passages) for p in pages)} passages, "
+          f"{sum(len(v) for v in phrasings.values())} phrasings")
     return 0
 
 

@@ -59,7 +59,8 @@ def index(settings: Settings, force: bool = False) -> bool:
         return False
     say("Building the guidance index")
     built = GuidanceIndex.build(pages, settings.index_dir, progress=sys.stdout.isatty())
-    print(f"    {len(built.pages)} pages, {len(built.passages)} passages")
+    print(f"    {len(built.pages)} pages, {len(built.passages)} passages, "
+          f"{len(built.phrasing_passages)} phrasings")
     return True
 
 

@@ -12,7 +12,7 @@ from ._search import Hit, top_pages
 
 # Per retrieval mode, the confidence below which the assistant says it is not sure. Chosen by
 # `mutuals eval retrieval` on the dev questions (see docs/retrieval.md); each mode has its own scale.
-THRESHOLDS = {"dense": 0.417, "bm25": 0.366, "rrf": 0.393, "hybrid": 0.681}
+THRESHOLDS = {"dense": 0.417, "bm25": 0.366, "rrf": 0.393, "hybrid": 0.942}
 DEFAULT_THRESHOLD = THRESHOLDS["hybrid"]
 SUGGESTION_SHARE = 0.7  # a topic offered as a button must reach this share of the threshold
 ADVISER_BUTTON_TITLE = "Talk to an adviser"

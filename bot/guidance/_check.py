@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import List
 
 from ._pages import PageError, parse_page, split_passages, anchor_for
+from ._phrasings import check_phrasings, phrasings_dir
 
 MAX_SECTION_CHARS = 700
 _LINK = re.compile(r"\]\((/guidance/[^)\s]*)\)")
@@ -58,6 +59,8 @@ def check_pages(pages_dir: Path) -> List[str]:
                 problems.append(f"{page.path.name}: link to {target} points at no page")
             elif anchor and anchor not in anchors[slug]:
                 problems.append(f"{page.path.name}: link to {target} points at no section of {slug}")
+    if phrasings_dir(pages_dir).is_dir():  # how people ask what each section answers
+        problems.extend(check_phrasings(phrasings_dir(pages_dir), pages))
     return problems
 
 

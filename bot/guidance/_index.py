@@ -11,17 +11,26 @@ import numpy as np
 
 from ._embedder import MODEL_NAME, Embedder, shared_embedder
 from ._pages import Guidance, Passage, aliases_of, load_pages
+from ._phrasings import load_phrasings, phrasings_dir
 from ._search import BM25, Hit, rank
 
-INDEX_VERSION = 3  # bump when the passage split or the embedded text changes
+INDEX_VERSION = 4  # bump when the passage split or the embedded text changes
 
 
 def knowledge_fingerprint(pages_dir: Path) -> str:
+    """Changes when a page, a phrasings file, the model or the index format does."""
     digest = hashlib.sha256(f"{INDEX_VERSION}:{MODEL_NAME}".encode())
-    for path in sorted(Path(pages_dir).glob("*.md")):
-        digest.update(path.name.encode())
+    for path in sorted(Path(pages_dir).glob("*.md")) + sorted(phrasings_dir(pages_dir).glob("*.yml")):
+        digest.update(f"{path.parent.name}/{path.name}".encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
+
+
+def phrasings_for(pages_dir: Path, pages: Sequence[Guidance]) -> Dict[str, tuple]:
+    """Each passage's phrasings (bot/guidance/_phrasings.py); none if the knowledge has no
+    ``phrasings`` directory (a corpus of pages alone still works, on their text)."""
+    directory = phrasings_dir(pages_dir)
+    return load_phrasings(directory, pages) if directory.is_dir() else {}
 
 
 def page_outline(page: Guidance) -> str:
@@ -33,7 +42,8 @@ class GuidanceIndex:
     """The pages, their passages and the vectors to search them, held in memory."""
 
     def __init__(self, pages: Sequence[Guidance], embeddings: np.ndarray, page_embeddings: np.ndarray,
-                 embedder: Optional[Embedder] = None):
+                 embedder: Optional[Embedder] = None, phrasing_embeddings: Optional[np.ndarray] = None,
+                 phrasing_passages: Optional[Sequence[int]] = None):
         self.pages: Dict[str, Guidance] = {p.slug: p for p in pages}
         self.aliases: Dict[str, str] = aliases_of(pages)  # old slug -> the page it was merged into
         self.passages: List[Passage] = [x for p in pages for x in p.passages]
@@ -44,6 +54,14 @@ class GuidanceIndex:
         order = {p.slug: i for i, p in enumerate(pages)}
         self.page_of_passage = np.array([order[x.slug] for x in self.passages], dtype=np.int64)
         self.bm25 = BM25([p.search_text for p in self.passages])
+        # how people ask what each passage answers: one row per phrasing, and the passage it belongs to
+        self.phrasing_embeddings = None if phrasing_embeddings is None or not len(phrasing_embeddings) else \
+            np.ascontiguousarray(phrasing_embeddings, dtype=np.float32)
+        self.phrasing_passages = np.asarray(phrasing_passages if phrasing_passages is not None else [], dtype=np.int64)
+        if self.phrasing_embeddings is not None and (
+                len(self.phrasing_passages) != len(self.phrasing_embeddings)
+                or self.phrasing_passages.max() >= len(self.passages)):
+            raise ValueError("the index is out of date: phrasings and their passages differ")
         self._embedder = embedder
 
     @property
@@ -57,8 +75,21 @@ class GuidanceIndex:
         """The best ``k`` passages for ``query`` (``vector``: its embedding, if already made)."""
         if vector is None and mode != "bm25":
             vector = self.embedder.encode_one(query)
-        page_similarity = (self.page_embeddings @ vector)[self.page_of_passage] if mode == "hybrid" else None
-        return rank(self.passages, query, vector, self.embeddings, page_similarity, self.bm25, mode=mode, k=k)
+        page_similarity = asked_similarity = None
+        if mode == "hybrid":
+            page_similarity = (self.page_embeddings @ vector)[self.page_of_passage]
+            asked_similarity = self.asked_similarity(vector)
+        return rank(self.passages, query, vector, self.embeddings, page_similarity, self.bm25, mode=mode, k=k,
+                    asked_similarity=asked_similarity)
+
+    def asked_similarity(self, vector: np.ndarray) -> Optional[np.ndarray]:
+        """For each passage, the cosine between the question and the nearest of its phrasings
+        (0 for a passage without any); ``None`` when the index has no phrasings."""
+        if self.phrasing_embeddings is None:
+            return None
+        nearest = np.zeros(len(self.passages), dtype=np.float32)
+        np.maximum.at(nearest, self.phrasing_passages, self.phrasing_embeddings @ vector)
+        return nearest
 
     def first_passage(self, slug: str) -> Optional[Passage]:
         page = self.pages.get(slug) or self.pages.get(self.aliases.get(slug, ""))
@@ -74,20 +105,28 @@ class GuidanceIndex:
         fingerprint = knowledge_fingerprint(pages_dir)
         pages = load_pages(pages_dir)
         passages = [x for p in pages for x in p.passages]
+        phrasings = phrasings_for(pages_dir, pages)
+        asked = [(i, text) for i, x in enumerate(passages) for text in phrasings.get(x.id, ())]
         started = time.perf_counter()
         embeddings = embedder.encode([p.search_text for p in passages], progress=progress)
         page_embeddings = embedder.encode([page_outline(p) for p in pages])
+        phrasing_embeddings = embedder.encode([text for _, text in asked]) if asked else \
+            np.zeros((0, embeddings.shape[1]), dtype=np.float32)
+        phrasing_passages = [i for i, _ in asked]
         index_dir = Path(index_dir)
         index_dir.mkdir(parents=True, exist_ok=True)
         np.save(index_dir / "embeddings.npy", embeddings)
         np.save(index_dir / "page_embeddings.npy", page_embeddings)
+        np.save(index_dir / "phrasing_embeddings.npy", phrasing_embeddings)
         (index_dir / "passages.json").write_text(
             json.dumps([p.id for p in passages], indent=0), encoding="utf-8")
+        (index_dir / "phrasing_passages.json").write_text(json.dumps(phrasing_passages), encoding="utf-8")
         (index_dir / "meta.json").write_text(json.dumps({
             "fingerprint": fingerprint, "model": MODEL_NAME, "passages": len(passages),
-            "pages": len(pages), "build_seconds": round(time.perf_counter() - started, 3),
+            "pages": len(pages), "phrasings": len(asked),
+            "build_seconds": round(time.perf_counter() - started, 3),
         }, indent=2), encoding="utf-8")
-        return cls(pages, embeddings, page_embeddings, embedder)
+        return cls(pages, embeddings, page_embeddings, embedder, phrasing_embeddings, phrasing_passages)
 
     @staticmethod
     def is_current(pages_dir: Path, index_dir: Path) -> bool:
@@ -105,4 +144,6 @@ class GuidanceIndex:
         pages = load_pages(pages_dir)
         embeddings = np.load(Path(index_dir) / "embeddings.npy")
         page_embeddings = np.load(Path(index_dir) / "page_embeddings.npy")
-        return cls(pages, embeddings, page_embeddings, embedder)
+        phrasing_embeddings = np.load(Path(index_dir) / "phrasing_embeddings.npy")
+        phrasing_passages = json.loads((Path(index_dir) / "phrasing_passages.json").read_text(encoding="utf-8"))
+        return cls(pages, embeddings, page_embeddings, embedder, phrasing_embeddings, phrasing_passages)

@@ -86,9 +86,11 @@ class Hit:
 
 # Weights of the hybrid score, chosen on the dev questions (docs/retrieval.md):
 # cosine(question, passage) + PAGE_WEIGHT * cosine(question, page outline) + BM25_WEIGHT * bm25 (capped)
+# + ASKED_WEIGHT * cosine(question, the nearest of the passage's phrasings)
 PAGE_WEIGHT = 0.25
 BM25_WEIGHT = 0.4
 BM25_CAP = 15.0
+ASKED_WEIGHT = 0.4
 
 
 def rank(
@@ -101,11 +103,13 @@ def rank(
     mode: str = "hybrid",
     k: int = 10,
     rrf_k: int = 60,
+    asked_similarity: Optional[np.ndarray] = None,
 ) -> List[Hit]:
     """The top ``k`` passages for a query, best first.
 
     ``page_similarity`` is, for each passage, the cosine between the query and the outline of the
-    passage's page (title, summary and headings).
+    passage's page (title, summary and headings); ``asked_similarity`` (hybrid, optional) the
+    cosine between the query and the nearest of the passage's phrasings (bot/guidance/_phrasings.py).
     """
     if mode not in MODES:
         raise ValueError(f"retrieval mode must be one of {', '.join(MODES)}, not {mode!r}")
@@ -127,6 +131,8 @@ def rank(
         return [Hit(passages[i], float(dense[i]), r) for r, i in enumerate(order)]
     else:
         score = dense + PAGE_WEIGHT * page_similarity + BM25_WEIGHT * np.minimum(lexical / BM25_CAP, 1.0)
+        if asked_similarity is not None:
+            score = score + ASKED_WEIGHT * asked_similarity
     top = np.argpartition(-score, min(k, len(score) - 1))[:k] if len(score) > k else np.arange(len(score))
     order = top[np.argsort(-score[top])]
     return [Hit(passages[i], float(score[i]), r) for r, i in enumerate(order)]

@@ -39,8 +39,8 @@ def test_an_off_topic_question_is_not_answered_and_carries_no_guidance_link(desk
 
 def test_not_sure_offers_close_topics_as_buttons(desk):
     answer = desk.answer("pensions")
-    if answer.answered:  # a one-word question may be clear enough; then it must cite pensions
-        assert "pension" in answer.sources[0].slug
+    if answer.answered:  # a one-word question may be clear enough; then it must cite a section on pensions
+        assert "pension" in answer.sources[0].url
     else:
         assert any("ask_question" in b.payload for b in answer.buttons)
 
