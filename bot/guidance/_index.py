@@ -58,10 +58,17 @@ class GuidanceIndex:
         self.phrasing_embeddings = None if phrasing_embeddings is None or not len(phrasing_embeddings) else \
             np.ascontiguousarray(phrasing_embeddings, dtype=np.float32)
         self.phrasing_passages = np.asarray(phrasing_passages if phrasing_passages is not None else [], dtype=np.int64)
-        if self.phrasing_embeddings is not None and (
-                len(self.phrasing_passages) != len(self.phrasing_embeddings)
-                or self.phrasing_passages.max() >= len(self.passages)):
-            raise ValueError("the index is out of date: phrasings and their passages differ")
+        if self.phrasing_embeddings is not None:
+            if (len(self.phrasing_passages) != len(self.phrasing_embeddings)
+                    or self.phrasing_passages.max() >= len(self.passages)):
+                raise ValueError("the index is out of date: phrasings and their passages differ")
+            # grouped by passage, so each passage's nearest phrasing is one np.maximum.reduceat
+            order = np.argsort(self.phrasing_passages, kind="stable")
+            self.phrasing_passages = self.phrasing_passages[order]
+            self.phrasing_embeddings = np.ascontiguousarray(self.phrasing_embeddings[order])
+            first = np.flatnonzero(np.r_[True, self.phrasing_passages[1:] != self.phrasing_passages[:-1]])
+            self._phrasing_groups = first
+            self._phrasing_owners = self.phrasing_passages[first]
         self._embedder = embedder
 
     @property
@@ -88,7 +95,8 @@ class GuidanceIndex:
         if self.phrasing_embeddings is None:
             return None
         nearest = np.zeros(len(self.passages), dtype=np.float32)
-        np.maximum.at(nearest, self.phrasing_passages, self.phrasing_embeddings @ vector)
+        best = np.maximum.reduceat(self.phrasing_embeddings @ vector, self._phrasing_groups)
+        nearest[self._phrasing_owners] = np.maximum(best, 0.0)
         return nearest
 
     def first_passage(self, slug: str) -> Optional[Passage]:
