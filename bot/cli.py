@@ -91,10 +91,10 @@ def cmd_knowledge_check(args, settings: Settings) -> int:
     if problems:
         print(f"{len(problems)} problem(s) in {settings.knowledge_dir / 'pages'}", file=sys.stderr)
         return 1
-    from bot.guidance._index import phrasings_for
+    from bot.guidance._phrasings import load_phrasings, phrasings_dir
 
     pages = load_pages(settings.knowledge_dir / "pages")
-    phrasings = phrasings_for(settings.knowledge_dir / "pages", pages)
+    phrasings = load_phrasings(phrasings_dir(settings.knowledge_dir / "pages"), pages)
     print(f"ok: {len(pages)} pages, {sum(len(p.passages) for p in pages)} passages, "
           f"{sum(len(v) for v in phrasings.values())} phrasings")
     return 0

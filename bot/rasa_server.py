@@ -250,6 +250,7 @@ def install_replayed_turns() -> None:
     from rasa.core.channels.channel import CollectingOutputChannel
     from rasa.core.processor import MessageProcessor
 
+    from bot.channels._handoff import run_before_turn
     from bot.channels._message_ids import is_replayable, replies_to
 
     original = MessageProcessor.handle_message
@@ -267,9 +268,7 @@ def install_replayed_turns() -> None:
                 if isinstance(message.output_channel, CollectingOutputChannel):
                     return message.output_channel.messages
                 return None
-        before_turn = getattr(message, "before_turn", None)  # HandoffGate.count_when_run
-        if before_turn is not None:
-            before_turn()
+        run_before_turn(message)
         return await original(self, message)
 
     MessageProcessor.handle_message = handle_message

@@ -14,6 +14,14 @@ CANCEL_MESSAGES = {"cancel", "/cancel", "stop", "/restart", "restart", "cancel h
 LEFT_THE_QUEUE = "OK, you've left the advisers' queue and you're back with the assistant. What would you like to know?"
 
 
+def run_before_turn(message: Any) -> None:
+    """What the Rasa server does first with a message whose turn it runs (``install_replayed_turns``
+    in bot/rasa_server.py): whatever the channel asked of it with ``HandoffGate.count_when_run``."""
+    before_turn = getattr(message, "before_turn", None)
+    if before_turn is not None:
+        before_turn()
+
+
 class HandoffGate:
     def __init__(self, settings: Optional[Settings] = None):
         self.settings = settings

@@ -59,8 +59,7 @@ def check_pages(pages_dir: Path) -> List[str]:
                 problems.append(f"{page.path.name}: link to {target} points at no page")
             elif anchor and anchor not in anchors[slug]:
                 problems.append(f"{page.path.name}: link to {target} points at no section of {slug}")
-    if phrasings_dir(pages_dir).is_dir():  # how people ask what each section answers
-        problems.extend(check_phrasings(phrasings_dir(pages_dir), pages))
+    problems.extend(check_phrasings(phrasings_dir(pages_dir), pages))  # how people ask what each section answers
     return problems
 
 

@@ -26,13 +26,6 @@ def knowledge_fingerprint(pages_dir: Path) -> str:
     return digest.hexdigest()
 
 
-def phrasings_for(pages_dir: Path, pages: Sequence[Guidance]) -> Dict[str, tuple]:
-    """Each passage's phrasings (bot/guidance/_phrasings.py); none if the knowledge has no
-    ``phrasings`` directory (a corpus of pages alone still works, on their text)."""
-    directory = phrasings_dir(pages_dir)
-    return load_phrasings(directory, pages) if directory.is_dir() else {}
-
-
 def page_outline(page: Guidance) -> str:
     """What a page is about, for the page-level half of the hybrid score."""
     return f"{page.title}. {page.summary} " + " ".join(p.heading for p in page.passages)
@@ -113,7 +106,7 @@ class GuidanceIndex:
         fingerprint = knowledge_fingerprint(pages_dir)
         pages = load_pages(pages_dir)
         passages = [x for p in pages for x in p.passages]
-        phrasings = phrasings_for(pages_dir, pages)
+        phrasings = load_phrasings(phrasings_dir(pages_dir), pages)
         asked = [(i, text) for i, x in enumerate(passages) for text in phrasings.get(x.id, ())]
         started = time.perf_counter()
         embeddings = embedder.encode([p.search_text for p in passages], progress=progress)

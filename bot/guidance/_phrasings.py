@@ -34,14 +34,15 @@ def phrasings_dir(pages_dir: Path) -> Path:
 def check_phrasings(directory: Path, pages: Sequence[Guidance]) -> List[str]:
     """Every problem, one sentence each naming the file: a page without a file, a file for no page,
     a section missing or unknown, a list too short or too long, a phrasing that is not a question's
-    length of plain text."""
+    length of plain text. No ``directory`` at all is no problem: the pages are searched on their text."""
     problems, _ = _read(directory, pages)
     return problems
 
 
 def load_phrasings(directory: Path, pages: Sequence[Guidance]) -> Dict[str, Tuple[str, ...]]:
-    """Passage id (``slug#anchor``, or ``slug`` for an intro) -> its phrasings; a clear error if any
-    file breaks the rules (``mutuals knowledge check`` lists them all)."""
+    """Passage id (``slug#anchor``, or ``slug`` for an intro) -> its phrasings (none without a
+    ``directory``); a clear error if any file breaks the rules (``mutuals knowledge check`` lists
+    them all)."""
     problems, found = _read(directory, pages)
     if problems:
         raise PageError(f"{problems[0]} (and {len(problems) - 1} more)" if len(problems) > 1 else problems[0])
@@ -52,6 +53,8 @@ def _read(directory: Path, pages: Sequence[Guidance]):
     directory = Path(directory)
     problems: List[str] = []
     found: Dict[str, Tuple[str, ...]] = {}
+    if not directory.is_dir():  # a knowledge directory of pages alone
+        return problems, found
     by_slug = {page.slug: page for page in pages}
     for path in sorted(directory.glob("*.yml")):
         if path.stem not in by_slug:

@@ -13,7 +13,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from rasa.core.channels.channel import UserMessage
 
-from bot.channels._handoff import HandoffGate
+from bot.channels._handoff import HandoffGate, run_before_turn
 from bot.console import COOKIE, add_console
 from bot.handoff import AdviserDesk, HandoffStore, RasaUnavailable
 
@@ -63,13 +63,6 @@ def console(tmp_path):
     return c
 
 
-def rasa_runs_the_turn(message: UserMessage) -> None:
-    """What bot/rasa_server.py's handle_message does first with a message it has not seen."""
-    before_turn = getattr(message, "before_turn", None)
-    if before_turn is not None:
-        before_turn()
-
-
 class Adviser:
     def __init__(self, client: TestClient, store: HandoffStore, adviser):
         token, self.csrf = store.start_session(adviser)
@@ -95,7 +88,7 @@ async def person_writes(console, conversation_id: str, text: str) -> None:
     """What a channel does with a message while the conversation is handed off: the gate sees it
     first, then Rasa runs the turn (counting it on the case) and logs it (and, paused, says nothing)."""
     assert await console.gate.intercept(None, conversation_id, text) is None
-    rasa_runs_the_turn(console.gate.count_when_run(UserMessage(text, sender_id=conversation_id)))
+    run_before_turn(console.gate.count_when_run(UserMessage(text, sender_id=conversation_id)))
     console.desk.events.setdefault(conversation_id, []).append(
         {"event": "user", "text": text, "timestamp": console.clock.now, "parse_data": {}})
 
