@@ -82,22 +82,45 @@ def cmd_ask(args, settings: Settings) -> int:
 
 
 def cmd_knowledge_check(args, settings: Settings) -> int:
-    from bot.guidance import load_pages
-    from bot.guidance._check import check_pages
+    """Errors (exit 1) first, then the editors' worklist: what is due for review or rewording, soonest
+    first (warnings: exit 0 unless --strict)."""
+    import datetime as dt
 
-    problems = check_pages(settings.knowledge_dir / "pages")
+    from bot.guidance._check import check_pages, load_checkable, worklist
+
+    pages_dir = settings.knowledge_dir / "pages"
+    problems = check_pages(pages_dir)
     for problem in problems:
-        print(problem)
+        print(f"error: {problem}")
+    today = args.today or dt.date.today()
+    pages = load_checkable(pages_dir)
+    items = worklist(pages, today, ahead=args.ahead)
+    for item in items:
+        print(item.line(today))
+    due = sum(1 for item in items if item.due <= today)
     if problems:
-        print(f"{len(problems)} problem(s) in {settings.knowledge_dir / 'pages'}", file=sys.stderr)
+        print(f"{len(problems)} problem(s) in {pages_dir}", file=sys.stderr)
         return 1
     from bot.guidance._phrasings import load_phrasings, phrasings_dir
 
-    pages = load_pages(settings.knowledge_dir / "pages")
-    phrasings = load_phrasings(phrasings_dir(settings.knowledge_dir / "pages"), pages)
+    phrasings = load_phrasings(phrasings_dir(pages_dir), pages)
     print(f"ok: {len(pages)} pages, {sum(len(p.passages) for p in pages)} passages, "
-          f"{sum(len(v) for v in phrasings.values())} phrasings")
+          f"{sum(len(v) for v in phrasings.values())} phrasings; "
+          f"{due} item(s) due on {today.isoformat()}" + (f", {len(items) - due} more within {args.ahead} days"
+                                                         if args.ahead else ""))
+    if due and args.strict:
+        print(f"--strict: {due} item(s) due for review", file=sys.stderr)
+        return 1
     return 0
+
+
+def _iso_date(value: str):
+    import datetime as dt
+
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date like 2027-01-31") from None
 
 
 def cmd_eval_retrieval(args, settings: Settings) -> int:
@@ -189,7 +212,12 @@ def parser() -> argparse.ArgumentParser:
     k = sub.add_parser("knowledge", help="work with the guidance pages")
     ksub = k.add_subparsers(dest="knowledge_command", metavar="SUBCOMMAND")
     ksub.required = True
-    s = ksub.add_parser("check", help="check every page's front matter, sections and links")
+    s = ksub.add_parser("check", help="check every page's front matter, sections and links, and list "
+                                      "what is due for review (the editors' worklist)")
+    s.add_argument("--strict", action="store_true", help="also fail (exit 1) when anything is due for review")
+    s.add_argument("--today", type=_iso_date, metavar="YYYY-MM-DD", help="the date to check against (default: today)")
+    s.add_argument("--ahead", type=int, default=0, metavar="DAYS",
+                   help="also list what falls due in the next DAYS days (marked 'soon'; never fails)")
     s.set_defaults(func=cmd_knowledge_check)
 
     a = sub.add_parser("adviser", help="manage the advisers who use the console")

@@ -19,6 +19,7 @@ sources:
   - title: An Act
     url: https://www.legislation.gov.uk/ukpga/2014/14
 last_reviewed: 2026-11-26
+review_by: 2027-06-01
 ---
 
 ## What is it?

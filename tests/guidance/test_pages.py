@@ -19,6 +19,7 @@ sources:
   - title: An Act
     url: https://www.legislation.gov.uk/ukpga/2014/14
 last_reviewed: 2026-11-26
+review_by: 2027-06-01
 ---
 
 ## What is it?
@@ -55,7 +56,7 @@ def test_a_good_page_splits_into_answerable_passages(tmp_path):
     assert check_pages(tmp_path) == []
 
 
-@pytest.mark.parametrize("field", ["title", "summary", "sources", "last_reviewed", "category"])
+@pytest.mark.parametrize("field", ["title", "summary", "sources", "last_reviewed", "review_by", "category"])
 def test_missing_front_matter_is_named(tmp_path, field):
     text = "\n".join(line for line in GOOD.format(slug="p", link="p").splitlines()
                      if not line.startswith(f"{field}:") and not (field == "sources" and line.startswith("  ")))
