@@ -83,7 +83,8 @@ async def guidance_page(request: web.Request) -> web.Response:
         raise web.HTTPMovedPermanently(f"/guidance/{request.app[ALIASES_KEY][slug]}")
     if page is None:
         return page_html(request, "not_found.html", status=404)
-    return page_html(request, "guidance_page.html", page=page, body=render_markdown(page.body))
+    return page_html(request, "guidance_page.html", page=page, body=render_markdown(page.body),
+                     overdue=page.overdue())  # past review_by: the reader is told it may be out of date
 
 
 async def health(request: web.Request) -> web.Response:
