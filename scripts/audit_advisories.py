@@ -1,6 +1,6 @@
 """The dependency audit's fallback: requirements.lock against safety-db's advisories (July 2021).
 
-Run by tests/security/test_dependency_audit.py with the Python of the audit tools' venv (var/tools/),
+Run by scripts/audit.py (make audit) with the Python of the audit tools' venv (var/tools/),
 which has safety-db and a current `packaging`; it imports nothing of the project's. Prints JSON:
 
     {"dataset": {"version", "date"}, "audited": <pins>, "with_advisories": [<pins the dataset names>],
