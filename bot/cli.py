@@ -18,7 +18,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 def cmd_setup(args, settings: Settings) -> int:
     from bot import provision
 
-    provision.setup(settings, for_tests=args.test)
+    provision.setup(settings)
     return 0
 
 
@@ -188,7 +188,6 @@ def parser() -> argparse.ArgumentParser:
     sub.required = True
 
     s = sub.add_parser("setup", help="train the model and build the index when their inputs changed")
-    s.add_argument("--test", action="store_true", help="also prepare what the tests need")
     s.set_defaults(func=cmd_setup)
 
     s = sub.add_parser("run", help="start the whole assistant (Ctrl-C stops it)")

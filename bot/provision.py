@@ -109,7 +109,7 @@ def widget_assets(settings: Settings, force: bool = False) -> bool:
     return ran
 
 
-def setup(settings: Settings, for_tests: bool = False) -> None:
+def setup(settings: Settings) -> None:
     from bot.guidance._check import check_pages
 
     problems = check_pages(settings.knowledge_dir / "pages")

@@ -3,7 +3,7 @@
 # dependencies, then `mutuals setup` (trained model, retrieval index, web assets).
 # Safe to run again: each step is skipped when its inputs have not changed.
 #   scripts/setup.sh          what running the assistant needs
-#   scripts/setup.sh --test   that, plus what the test suite needs
+#   scripts/setup.sh --test   that, plus what the test suite needs (its Python extra and system packages)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -57,9 +57,5 @@ else
   step "Python dependencies are up to date"
 fi
 
-if [ "$want_test" = 1 ]; then
-  bash scripts/test-system-packages.sh
-  .venv/bin/mutuals setup --test
-else
-  .venv/bin/mutuals setup
-fi
+[ "$want_test" = 1 ] && bash scripts/test-system-packages.sh
+.venv/bin/mutuals setup
