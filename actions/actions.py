@@ -8,7 +8,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.guidance import Answer, GuidanceDesk, GuidanceIndex
+from bot.guidance import Answer, Context, GuidanceDesk, GuidanceIndex
 from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -38,28 +38,56 @@ def say(dispatcher: CollectingDispatcher, answer: Answer) -> None:
         text=answer.text,
         buttons=[{"title": b.title, "payload": b.payload} for b in answer.buttons],
         # kept with the bot message in the tracker (not shown to the person): what advisers see
-        guidance={"answered": answer.answered, "confidence": round(answer.confidence, 4), "reason": answer.reason,
+        guidance={"answered": answer.answered, "score": round(answer.score, 4), "threshold": round(answer.threshold, 4),
+                  "reason": answer.reason, "section": answer.passage_id,
                   "sources": [{"slug": s.slug, "title": s.title, "url": s.url} for s in answer.sources]},
     )
 
 
+def context_of(tracker: Tracker) -> Optional[Context]:
+    """The question in play in this conversation (slot ``guidance_context``), if any."""
+    kept = tracker.get_slot("guidance_context")
+    if not isinstance(kept, dict) or not kept.get("passage_id"):
+        return None
+    return Context(str(kept.get("question") or ""), str(kept["passage_id"]), bool(kept.get("clarifying")))
+
+
+def context_slot(context: Optional[Context]) -> Optional[Dict[str, Any]]:
+    if context is None:
+        return None
+    return {"question": context.question, "passage_id": context.passage_id, "clarifying": context.clarifying}
+
+
 class ActionAnswerFromGuidance(Action):
+    """Answers the latest message from the guidance, in the context of the conversation so far: a
+    typed question (alone or as a follow-up), a section picked from buttons, or "tell me more"."""
+
     def name(self) -> Text:
         return "action_answer_from_guidance"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         desk = guidance_desk()
-        slug = next(tracker.get_latest_entity_values("guidance_slug"), None)
-        text = tracker.latest_message.get("text")
-        answer = desk.answer_topic(slug) if slug else desk.answer(text)
+        context = context_of(tracker)
+        picked = next(tracker.get_latest_entity_values("guidance_slug"), None)
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        if intent == "tell_me_more":
+            answer = desk.tell_me_more(context)
+        elif picked:
+            # a clarification answered: focus on the question that was asked; a topic picked: lead with it
+            focus_on = context.question if context and context.clarifying else None
+            answer = desk.answer_topic(picked, focus_on=focus_on)
+        else:
+            answer = desk.answer(tracker.latest_message.get("text"), context)
         logger.info(
-            "guidance answer: answered=%s reason=%s confidence=%.3f sources=%s",
-            answer.answered, answer.reason, answer.confidence, [s.slug for s in answer.sources],
+            "guidance answer: answered=%s reason=%s score=%.3f threshold=%.3f section=%s",
+            answer.answered, answer.reason, answer.score, answer.threshold, answer.passage_id,
         )
-        misses = 0.0 if answer.answered else float(tracker.get_slot("misses") or 0) + 1
-        events = [SlotSet("adviser_offered", not answer.answered), SlotSet("misses", misses),
-                  SlotSet("guidance_slug", None)]
+        missed = not answer.answered and answer.reason not in ("clarify", "nothing_to_expand")
+        previous = float(tracker.get_slot("misses") or 0)
+        misses = 0.0 if answer.answered else previous + 1 if missed else previous
+        events = [SlotSet("adviser_offered", missed), SlotSet("misses", misses),
+                  SlotSet("guidance_slug", None), SlotSet("guidance_context", context_slot(answer.context))]
         if answer.answered:
             events.append(SlotSet("last_topic", answer.sources[0].title))
         if misses >= 2 and answer.reason == "not_confident":

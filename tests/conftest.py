@@ -26,7 +26,8 @@ def embedder():
 def guidance_index(embedder, tmp_path_factory):
     from bot.guidance import GuidanceIndex
 
-    return GuidanceIndex.build(ROOT / "knowledge" / "pages", tmp_path_factory.mktemp("index"), embedder)
+    pages = Settings.from_env().knowledge_dir / "pages"  # MUTUALS_KNOWLEDGE_DIR, else the project's knowledge/
+    return GuidanceIndex.build(pages, tmp_path_factory.mktemp("index"), embedder)
 
 
 @pytest.fixture(scope="session")

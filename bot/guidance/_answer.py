@@ -4,16 +4,31 @@ from __future__ import annotations
 import dataclasses
 import re
 import unicodedata
-from typing import List, Optional, Tuple
+from typing import List, Optional, Sequence, Tuple
 
+import numpy as np
+
+from ._context import Context, ContextRules, Search, choose_search
+from ._focus import focus, join_units
 from ._index import GuidanceIndex
 from ._pages import Passage
 from ._search import Hit, top_pages
 
-# Per retrieval mode, the confidence below which the assistant says it is not sure. Chosen by
-# `mutuals eval retrieval` on the dev questions (see docs/retrieval.md); each mode has its own scale.
-THRESHOLDS = {"dense": 0.417, "bm25": 0.366, "rrf": 0.393, "hybrid": 0.942}
+# Per embedding model and retrieval mode, the score below which the assistant says it is not sure.
+# Chosen by `mutuals eval retrieval --split tune` (see docs/retrieval.md); each has its own scale.
+THRESHOLDS_FOR = {
+    "tuned": {"dense": 0.417, "bm25": 0.366, "rrf": 0.393, "hybrid": 0.942},
+    "base": {"dense": 0.417, "bm25": 0.366, "rrf": 0.393, "hybrid": 0.942},
+}
+THRESHOLDS = THRESHOLDS_FOR["tuned"]  # the default model's
 DEFAULT_THRESHOLD = THRESHOLDS["hybrid"]
+
+
+def thresholds_for(embedder) -> dict:
+    """The thresholds of the model ``embedder`` runs (the base model's for one without a ``kind``)."""
+    while embedder is not None and not hasattr(embedder, "kind") and hasattr(embedder, "inner"):
+        embedder = embedder.inner
+    return THRESHOLDS_FOR.get(getattr(embedder, "kind", "base"), THRESHOLDS_FOR["base"])
 SUGGESTION_SHARE = 0.7  # a topic offered as a button must reach this share of the threshold
 ADVISER_BUTTON_TITLE = "Talk to an adviser"
 ADVISER_PAYLOAD = "/request_human"
@@ -40,19 +55,29 @@ class Answer:
     answered: bool
     text: str
     sources: Tuple[SourceRef, ...] = ()
-    confidence: float = 0.0
+    # the retrieval score of the best passage (the mode's scale, not a probability: compare it with
+    # ``threshold``, below which the assistant declines)
+    score: float = 0.0
     buttons: Tuple[Button, ...] = ()
-    # answered | not_confident | personal_request | no_words | not_english | empty | too_long
+    # answered | answered_in_context | more | clarify | not_confident | personal_request | no_words |
+    # not_english | empty | too_long | nothing_to_expand
     reason: str = "answered"
+    threshold: float = 0.0
+    # what the conversation keeps for the next message: the question in play and the section it was
+    # answered from (for a clarification, the question asked and the first of the sections offered)
+    context: Optional["Context"] = None
+    passage_id: Optional[str] = None  # slug#anchor of the section answered from
 
     def as_json(self) -> dict:
         return {
             "answered": self.answered,
             "answer": self.text,
             "sources": [dataclasses.asdict(s) for s in self.sources],
-            "confidence": round(self.confidence, 4),
+            "score": round(self.score, 4),
+            "threshold": round(self.threshold, 4),
             "buttons": [dataclasses.asdict(b) for b in self.buttons],
             "reason": self.reason,
+            "section": self.passage_id,
         }
 
 
@@ -164,52 +189,127 @@ def is_personal_request(text: str) -> bool:
 
 _INTERNAL_LINK = re.compile(r"\]\(/guidance/")
 
+# A clarifying question instead of a guess: when the best two pages both pass the threshold and
+# the second is within this margin of the first. Chosen on the tuning questions (docs/answers.md).
+CLARIFY_MARGIN = 0.03
+TELL_ME_MORE = "Tell me more"
+TELL_ME_MORE_PAYLOAD = "/tell_me_more"
+MAX_PROMPTS = 3  # follow-up questions offered after an answer
+NOTHING_MORE = ("That's all this section says. The source link opens the whole page, or ask me "
+                "something else.")
+
 
 class GuidanceDesk:
     """Answers questions from a :class:`GuidanceIndex`; one per process."""
 
     def __init__(self, index: GuidanceIndex, web_url: str, threshold: float = 0.0,
-                 mode: str = "hybrid", max_chars: int = 2000):
+                 mode: str = "hybrid", max_chars: int = 2000, clarify_margin: float = CLARIFY_MARGIN,
+                 context_rules: Optional[ContextRules] = None):
         self.index = index
         self.web_url = web_url.rstrip("/")
-        self.threshold = threshold or THRESHOLDS[mode]
+        self.threshold = threshold or thresholds_for(index.embedder)[mode]
         self.mode = mode
         self.max_chars = max_chars
+        self.clarify_margin = clarify_margin
+        self.context_rules = context_rules or ContextRules()
 
     def url(self, slug: str, anchor: str = "") -> str:
         return f"{self.web_url}/guidance/{slug}" + (f"#{anchor}" if anchor else "")
 
-    def answer(self, question: Optional[str]) -> Answer:
+    def answer(self, question: Optional[str], context: Optional[Context] = None) -> Answer:
+        """The reply to ``question``; ``context``, the question answered before it in this conversation."""
         problem = assess_message(question, self.max_chars)
         if problem:
             reason, reply = problem
             buttons = (Button(ADVISER_BUTTON_TITLE, ADVISER_PAYLOAD),) if reason == "not_english" else ()
-            return Answer(False, reply, buttons=buttons, reason=reason)
+            return Answer(False, reply, buttons=buttons, reason=reason, threshold=self.threshold, context=context)
         if is_personal_request(question):
             return Answer(False, PERSONAL_REQUEST, buttons=(Button(ADVISER_BUTTON_TITLE, ADVISER_PAYLOAD),),
-                          reason="personal_request")
-        hits = self.index.search(question, mode=self.mode, k=10)
+                          reason="personal_request", threshold=self.threshold, context=context)
+        search = choose_search(self.index, question, context, self.threshold, self.mode, rules=self.context_rules)
+        hits = search.hits
         if hits and hits[0].score >= self.threshold:
-            return self._from_passage(hits[0].passage, hits[0].score)
-        return self._not_sure(hits)
+            rivals = [h for h in top_pages(hits, 2) if h.score >= self.threshold]
+            if len(rivals) == 2 and rivals[0].score - rivals[1].score <= self.clarify_margin:
+                return self._clarify(rivals, search)
+            return self._from_passage(hits[0].passage, hits[0].score, search.vector, search.query,
+                                      in_context=search.in_context)
+        return self._not_sure(hits, context)
 
-    def answer_topic(self, slug: str) -> Answer:
-        """The opening passage of a page (when a person picks a suggested topic)."""
-        passage = self.index.first_passage(slug)
+    def answer_topic(self, passage_id: str, focus_on: Optional[str] = None) -> Answer:
+        """A page's opening section (``slug``) or one section (``slug#anchor``), when a person picks
+        it from buttons; ``focus_on``: the question it answers (a clarification picked), else it
+        leads with the section's first sentences."""
+        passage = self.index.passage(passage_id)
         if passage is None:
-            return self._not_sure([])
-        return self._from_passage(passage, 1.0)
+            return self._not_sure([], None)
+        vector = self.index.embedder.encode_one(focus_on) if focus_on and self.mode != "bm25" else None
+        return self._from_passage(passage, 1.0, vector, focus_on or passage.heading)
 
-    def _from_passage(self, passage: Passage, score: float) -> Answer:
+    def tell_me_more(self, context: Optional[Context]) -> Answer:
+        """The whole section that was last answered from."""
+        passage = self.index.passage(context.passage_id) if context and context.passage_id else None
+        if passage is None:
+            return Answer(False, "I haven't answered anything yet that I could say more about. What would you "
+                          "like to know?", reason="nothing_to_expand", threshold=self.threshold, context=context)
         title = passage.page_title
         url = self.url(passage.slug, passage.anchor)
-        body = _INTERNAL_LINK.sub(f"]({self.web_url}/guidance/", passage.text)
         heading = "" if passage.heading == title else f"**{passage.heading}**\n\n"
-        text = f"{heading}{body}\n\nSource: [{title}]({url})"
-        source = SourceRef(passage.slug, title, url, round(score, 4))
-        return Answer(True, text, (source,), score, reason="answered")
+        text = f"{heading}{self._links(passage.text)}\n\nSource: [{title}]({url})"
+        source = SourceRef(passage.slug, title, url, 1.0)
+        return Answer(True, text, (source,), 1.0, self._prompts(passage), reason="more",
+                      threshold=self.threshold, context=context, passage_id=passage.id)
 
-    def _not_sure(self, hits: List[Hit]) -> Answer:
+    # ---- the parts of a reply ------------------------------------------------------
+
+    def _links(self, text: str) -> str:
+        return _INTERNAL_LINK.sub(f"]({self.web_url}/guidance/", text)
+
+    def _from_passage(self, passage: Passage, score: float, vector: Optional[np.ndarray], question: str,
+                      in_context: bool = False) -> Answer:
+        title = passage.page_title
+        url = self.url(passage.slug, passage.anchor)
+        units = self.index.units[self.index.position[passage.id]]
+        shown = focus(units, self.index.unit_scores(passage, vector))
+        body = self._links(join_units(shown))
+        text = f"{body}\n\nSource: [{title}]({url})"
+        buttons = []
+        if len(shown) < len(units):
+            buttons.append(Button(TELL_ME_MORE, TELL_ME_MORE_PAYLOAD))
+        buttons.extend(self._prompts(passage))
+        source = SourceRef(passage.slug, title, url, round(score, 4))
+        reason = "answered_in_context" if in_context else "answered"
+        return Answer(True, text, (source,), score, tuple(buttons), reason=reason, threshold=self.threshold,
+                      context=Context(question, passage.id), passage_id=passage.id)
+
+    def _prompts(self, passage: Passage) -> Tuple[Button, ...]:
+        """Up to three related questions: the nearest other sections, this page's first."""
+        here = self.index.position[passage.id]
+        similarity = self.index.embeddings @ self.index.embeddings[here]
+        similarity = similarity + 0.15 * (self.index.page_of_passage == self.index.page_of_passage[here])
+        similarity[here] = -np.inf
+        out: List[Button] = []
+        for i in np.argsort(-similarity):
+            if len(out) == MAX_PROMPTS or not np.isfinite(similarity[i]):
+                break
+            other = self.index.passages[int(i)]
+            asked = self.index.phrasings.get(other.id)
+            if not asked:
+                continue
+            out.append(Button(prompt_title(asked[0]), topic_payload(other.id)))
+        return tuple(out)
+
+    def _clarify(self, rivals: Sequence[Hit], search: Search) -> Answer:
+        titles = [section_title(h.passage) for h in rivals]
+        options = "\n".join(f"- {t} ({h.passage.page_title})" if h.passage.anchor else f"- {t}"
+                            for t, h in zip(titles, rivals))
+        text = f"Two parts of the guidance could answer that. Which do you mean?\n\n{options}"
+        buttons = tuple(Button(t, topic_payload(h.passage.id)) for t, h in zip(titles, rivals))
+        return Answer(False, text, (), rivals[0].score, buttons + (Button(ADVISER_BUTTON_TITLE, ADVISER_PAYLOAD),),
+                      reason="clarify", threshold=self.threshold,
+                      context=Context(search.query, rivals[0].passage.id, clarifying=True))
+
+    def _not_sure(self, hits: List[Hit], context: Optional[Context]) -> Answer:
         close = [h for h in top_pages(hits, 3) if h.score >= SUGGESTION_SHARE * self.threshold]
         buttons = [Button(h.passage.page_title, topic_payload(h.passage.slug)) for h in close]
         buttons.append(Button(ADVISER_BUTTON_TITLE, ADVISER_PAYLOAD))
@@ -218,5 +318,18 @@ class GuidanceDesk:
             text += " These topics may be close. Or I can pass your question to an adviser."
         else:
             text += " I can pass your question to an adviser, or you could ask it another way."
-        confidence = hits[0].score if hits else 0.0
-        return Answer(False, text, (), confidence, tuple(buttons), reason="not_confident")
+        score = hits[0].score if hits else 0.0
+        return Answer(False, text, (), score, tuple(buttons), reason="not_confident", threshold=self.threshold,
+                      context=context)
+
+
+def section_title(passage: Passage) -> str:
+    """How a section is named on a button: its heading, or its page's title for an intro."""
+    return passage.heading if passage.anchor else passage.page_title
+
+
+def prompt_title(phrasing: str) -> str:
+    """A phrasing as a button: a capital first letter and a question mark."""
+    text = " ".join(phrasing.split())
+    text = text[0].upper() + text[1:]
+    return text if text.endswith(("?", ".", "!")) else text + "?"

@@ -93,6 +93,35 @@ BM25_CAP = 15.0
 ASKED_WEIGHT = 0.4
 
 
+def score_passages(
+    passages: Sequence[Passage],
+    query: str,
+    query_vector: Optional[np.ndarray],
+    embeddings: np.ndarray,
+    page_similarity: Optional[np.ndarray],
+    bm25: BM25,
+    mode: str = "hybrid",
+    asked_similarity: Optional[np.ndarray] = None,
+) -> np.ndarray:
+    """Every passage's score for a query in ``mode`` (``rrf``: the dense score, which is what it reports).
+
+    ``page_similarity`` is, for each passage, the cosine between the query and the outline of the
+    passage's page (title, summary and headings); ``asked_similarity`` (hybrid, optional) the
+    cosine between the query and the nearest of the passage's phrasings (bot/guidance/_phrasings.py).
+    """
+    if mode not in MODES:
+        raise ValueError(f"retrieval mode must be one of {', '.join(MODES)}, not {mode!r}")
+    if mode in ("dense", "rrf"):
+        return embeddings @ query_vector
+    lexical = np.minimum(bm25.scores(query) / BM25_CAP, 1.0)
+    if mode == "bm25":
+        return lexical
+    score = embeddings @ query_vector + PAGE_WEIGHT * page_similarity + BM25_WEIGHT * lexical
+    if asked_similarity is not None:
+        score = score + ASKED_WEIGHT * asked_similarity
+    return score
+
+
 def rank(
     passages: Sequence[Passage],
     query: str,
@@ -105,23 +134,14 @@ def rank(
     rrf_k: int = 60,
     asked_similarity: Optional[np.ndarray] = None,
 ) -> List[Hit]:
-    """The top ``k`` passages for a query, best first.
-
-    ``page_similarity`` is, for each passage, the cosine between the query and the outline of the
-    passage's page (title, summary and headings); ``asked_similarity`` (hybrid, optional) the
-    cosine between the query and the nearest of the passage's phrasings (bot/guidance/_phrasings.py).
-    """
+    """The top ``k`` passages for a query, best first (the scores as :func:`score_passages`)."""
     if mode not in MODES:
         raise ValueError(f"retrieval mode must be one of {', '.join(MODES)}, not {mode!r}")
     if not passages:
         return []
-    dense = embeddings @ query_vector if mode != "bm25" else None
-    lexical = bm25.scores(query) if mode != "dense" else None
-    if mode == "dense":
-        score = dense
-    elif mode == "bm25":
-        score = np.minimum(lexical / BM25_CAP, 1.0)
-    elif mode == "rrf":
+    if mode == "rrf":
+        dense = embeddings @ query_vector
+        lexical = bm25.scores(query)
         n = len(passages)
         dense_rank = np.empty(n); dense_rank[np.argsort(-dense)] = np.arange(n)
         lex_rank = np.empty(n); lex_rank[np.argsort(-lexical)] = np.arange(n)
@@ -129,10 +149,12 @@ def rank(
         fused = 1.0 / (rrf_k + dense_rank + 1) + 1.0 / (rrf_k + lex_rank + 1)
         order = np.argsort(-fused)[:k]
         return [Hit(passages[i], float(dense[i]), r) for r, i in enumerate(order)]
-    else:
-        score = dense + PAGE_WEIGHT * page_similarity + BM25_WEIGHT * np.minimum(lexical / BM25_CAP, 1.0)
-        if asked_similarity is not None:
-            score = score + ASKED_WEIGHT * asked_similarity
+    score = score_passages(passages, query, query_vector, embeddings, page_similarity, bm25, mode, asked_similarity)
+    return best_hits(passages, score, k)
+
+
+def best_hits(passages: Sequence[Passage], score: np.ndarray, k: int) -> List[Hit]:
+    """The ``k`` passages with the highest ``score``, best first."""
     top = np.argpartition(-score, min(k, len(score) - 1))[:k] if len(score) > k else np.arange(len(score))
     order = top[np.argsort(-score[top])]
     return [Hit(passages[i], float(score[i]), r) for r, i in enumerate(order)]

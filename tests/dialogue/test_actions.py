@@ -36,8 +36,14 @@ def test_a_question_is_answered_with_its_source():
     messages, slots = run(actions.ActionAnswerFromGuidance(), tracker("What is a community benefit society?"))
     [message] = messages
     assert "/guidance/community-benefit-society" in message["text"]
-    assert message["buttons"] == []
+    # no adviser offer on an answer; "Tell me more" and related questions, each naming a section
+    assert all(b["payload"] == "/tell_me_more" or b["payload"].startswith('/ask_question{"guidance_slug":"')
+               for b in message["buttons"])
+    assert 1 <= len(message["buttons"]) <= 4
     assert slots["adviser_offered"] is False and slots["misses"] == 0.0
+    # the conversation keeps the question in play and the section it was answered from
+    assert slots["guidance_context"]["question"] == "What is a community benefit society?"
+    assert slots["guidance_context"]["passage_id"].startswith("community-benefit-society")
 
 
 def test_an_unanswerable_question_offers_an_adviser_and_counts_a_miss():
@@ -65,8 +71,47 @@ def test_a_second_miss_in_a_row_starts_a_handoff():
     assert "adviser" in dispatcher.messages[0]["text"]
 
 
-def test_answers_carry_their_sources_and_confidence_for_advisers_but_not_as_text():
+def test_answers_carry_their_sources_and_score_for_advisers_but_not_as_text():
     messages, _ = run(actions.ActionAnswerFromGuidance(), tracker("What is a community benefit society?"))
     guidance = messages[0]["guidance"]
     assert guidance["answered"] and guidance["sources"][0]["slug"] == "community-benefit-society"
-    assert 0 < guidance["confidence"]
+    assert guidance["score"] >= guidance["threshold"] > 0
+    assert guidance["section"].startswith("community-benefit-society")
+    assert str(round(guidance["score"], 2)) not in messages[0]["text"]
+
+
+def test_a_follow_up_is_answered_about_the_topic_in_play():
+    _, slots = run(actions.ActionAnswerFromGuidance(), tracker("What are community shares?"))
+    messages, slots = run(actions.ActionAnswerFromGuidance(),
+                          tracker("cool, is there a limit?", slots={"guidance_context": slots["guidance_context"]}))
+    assert "£100,000" in messages[0]["text"] and "/guidance/community-shares" in messages[0]["text"]
+    assert messages[0]["guidance"]["reason"] == "answered_in_context"
+    # asked with no conversation behind it, the same words are not enough to answer
+    alone, _ = run(actions.ActionAnswerFromGuidance(), tracker("cool, is there a limit?"))
+    assert "/guidance/" not in alone[0]["text"]
+
+
+def test_tell_me_more_gives_the_rest_of_the_section_answered():
+    first, slots = run(actions.ActionAnswerFromGuidance(), tracker("what are the risks of buying community shares"))
+    assert {"title": "Tell me more", "payload": "/tell_me_more"} in first[0]["buttons"]
+    more, _ = run(actions.ActionAnswerFromGuidance(),
+                  tracker("tell me more", intent="tell_me_more", slots={"guidance_context": slots["guidance_context"]}))
+    shown = first[0]["text"].split("\n\nSource:")[0]
+    whole = more[0]["text"].split("\n\nSource:")[0]
+    assert len(whole) > len(shown) and all(sentence in whole for sentence in shown.split(". "))
+    assert "Financial Services Compensation Scheme" in whole
+
+
+def test_a_clarification_picked_answers_the_question_that_was_asked(desk):
+    from bot.guidance import Context
+
+    # the person was asked "Do you mean … or …?" about limits and picked the community shares section
+    context = {"question": "is there a limit on how much one person can hold", "clarifying": True,
+               "passage_id": "community-shares#what-are-community-shares"}
+    picked = "community-shares#how-much-can-one-person-put-in-and-how-many-votes-do-they-get"
+    messages, slots = run(actions.ActionAnswerFromGuidance(),
+                          tracker('/ask_question{"guidance_slug":"%s"}' % picked,
+                                  entities=[("guidance_slug", picked)], slots={"guidance_context": context}))
+    assert "£100,000" in messages[0]["text"]
+    assert slots["guidance_context"]["passage_id"] == picked and not slots["guidance_context"]["clarifying"]
+    assert isinstance(Context(**slots["guidance_context"]), Context)

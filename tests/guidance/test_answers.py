@@ -26,7 +26,7 @@ def test_a_question_is_answered_from_the_page_that_answers_it(desk, question, sl
 def test_an_answer_is_short_enough_to_read_in_a_chat(desk):
     answer = desk.answer("what is a community interest company")
     body = answer.text.rsplit("\n\nSource:", 1)[0]
-    assert len(body) < 800
+    assert len(body) < 500
 
 
 def test_an_off_topic_question_is_not_answered_and_carries_no_guidance_link(desk):
@@ -69,7 +69,9 @@ def test_html_in_a_question_is_just_words(desk):
 
 def test_answer_json_shape(desk):
     data = json.loads(json.dumps(desk.answer("what is an asset lock").as_json()))
-    assert set(data) >= {"answered", "answer", "sources", "confidence"}
+    assert set(data) >= {"answered", "answer", "sources", "score", "threshold", "section"}
+    assert "confidence" not in data  # a retrieval score is not a probability: it is called what it is
+    assert data["score"] >= data["threshold"] > 0
     assert data["sources"][0].keys() >= {"slug", "title", "url", "score"}
 
 

@@ -1,0 +1,112 @@
+"""Follow-up questions: searching a message alone, or together with the question in play.
+
+"cool, is there a limit?" only makes sense after "What are community shares?". The conversation
+keeps the question last answered and the section it was answered from (:class:`Context`, held
+in Rasa's slots); each new message is searched alone and, when there is a context, also joined
+to the question in play (the way GOV.UK Chat rephrases a follow-up, without a language model:
+the two questions side by side). Which of the two searches answers is decided by scores that
+can be read off the reply's log line:
+
+1. No context: the message alone.
+2. The message alone is confident and reads as a question of its own (no follow-up cue): alone.
+   A clear change of topic starts afresh.
+3. Otherwise each section is scored *in context*: a weighted mean of its score for the message
+   and its score for the message joined to the question in play (weight :data:`CONTEXT_WEIGHT`
+   on the joined one), so the section must fit both what is asked now and the topic in play
+   ("is there a limit?" finds the limit section of the community shares page, not its opening).
+   The best section answers if that mean reaches :data:`CONTEXT_THRESHOLD` x the threshold and
+   the message itself still points at it: its own score there is at least :data:`OWN_SHARE` x the
+   threshold for a message with a follow-up cue, :data:`OWN_SHARE_WITHOUT_CUE` x for one without
+   (so "what's the weather in Leeds?" after a question about CICs is not answered about CICs).
+   Else the message alone, confident or not.
+
+A *follow-up cue* is what makes a message lean on the one before: a pronoun or "the same"
+("does it cover pensions too?", "is that the same for a CIC?"), an opening "and", "what about",
+"how about", "also", or very few words of its own ("how long?", "and in Wales?").
+"""
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import List, Optional
+
+import numpy as np
+
+from ._index import GuidanceIndex
+from ._search import Hit, best_hits, tokens
+
+# The in-context score, its threshold and the message's own share: chosen on the dialogue tuning
+# split (`mutuals eval dialogue --split tune --grid`, docs/answers.md).
+CONTEXT_WEIGHT = 1.0
+CONTEXT_THRESHOLD = 0.65
+OWN_SHARE = 0.1
+OWN_SHARE_WITHOUT_CUE = 0.4
+CONTEXT_WORDS = 40  # the question in play is kept to its last this many words
+_LEANING = re.compile(
+    r"\b(?:it|its|it's|that|that's|thats|this|these|those|they|them|their|there|same|one|ones|also|too|either)\b",
+    re.I)
+_OPENING = re.compile(
+    r"^\s*(?:(?:ok(?:ay)?|cool|great|thanks|thank you|right|sure|yes|yeah|no|hmm|and|so|but|also|then)\b[\s,.!]*)*"
+    r"(?:and|what about|how about|also|plus|what if|but|or|then)\b", re.I)
+
+
+@dataclasses.dataclass(frozen=True)
+class Context:
+    """What a conversation is about now: the question last answered and its section (``slug#anchor``)."""
+
+    question: str
+    passage_id: str
+    clarifying: bool = False  # the assistant asked "Do you mean … or …?" and waits for a pick
+
+    def joined_with(self, message: str) -> str:
+        words = self.question.split()[-CONTEXT_WORDS:]
+        return " ".join(words + message.split())
+
+
+@dataclasses.dataclass(frozen=True)
+class Search:
+    """The search that answers a message: its hits, the query it ran and that query's embedding."""
+
+    hits: List[Hit]
+    query: str
+    vector: Optional[np.ndarray]
+    in_context: bool = False
+
+
+def follow_up_cue(message: str) -> bool:
+    """Whether a message leans on what came before (see the module's docstring)."""
+    return bool(_LEANING.search(message) or _OPENING.match(message) or len(tokens(message)) <= 2)
+
+
+def choose_search(index: GuidanceIndex, message: str, context: Optional[Context], threshold: float,
+                  mode: str = "hybrid", k: int = 10, rules: Optional["ContextRules"] = None) -> Search:
+    """Search ``message`` alone or in ``context``, by the rules in this module's docstring."""
+    rules = rules or ContextRules()
+    vector = index.embedder.encode_one(message) if mode != "bm25" else None
+    if context is None or mode == "rrf":
+        return Search(index.search(message, mode=mode, k=k, vector=vector), message, vector)
+    alone = index.score_all(message, mode=mode, vector=vector)
+    cue = follow_up_cue(message)
+    if float(alone.max(initial=0.0)) >= threshold and not cue:
+        return Search(best_hits(index.passages, alone, k), message, vector)
+    joined = context.joined_with(message)
+    joined_vector = index.embedder.encode_one(joined) if mode != "bm25" else None
+    together = index.score_all(joined, mode=mode, vector=joined_vector)
+    in_context = (alone + rules.weight * together) / (1 + rules.weight)
+    best = int(np.argmax(in_context)) if len(in_context) else 0
+    own = rules.own_share if cue else rules.own_share_without_cue
+    if len(in_context) and in_context[best] >= rules.threshold * threshold and alone[best] >= own * threshold:
+        # the hits carry the in-context score put on the threshold's scale
+        return Search(best_hits(index.passages, in_context / rules.threshold, k), joined, joined_vector,
+                      in_context=True)
+    return Search(best_hits(index.passages, alone, k), message, vector)
+
+
+@dataclasses.dataclass(frozen=True)
+class ContextRules:
+    """The numbers of rule 3 (the module's constants unless a tuning run tries others)."""
+
+    weight: float = CONTEXT_WEIGHT
+    threshold: float = CONTEXT_THRESHOLD
+    own_share: float = OWN_SHARE
+    own_share_without_cue: float = OWN_SHARE_WITHOUT_CUE

@@ -1,0 +1,95 @@
+"""Follow-ups, clarifying questions, focused answers and follow-up prompts, with the real model."""
+import statistics
+
+import pytest
+
+from bot.guidance import Context, GuidanceDesk
+from bot.guidance._evaluation import load_questions
+from bot.settings import Settings
+
+pytestmark = pytest.mark.slow
+
+
+def converse(desk, *messages):
+    """Each reply in turn, each message answered in the context the one before it left."""
+    context, replies = None, []
+    for message in messages:
+        answer = desk.answer(message, context)
+        replies.append(answer)
+        context = answer.context
+    return replies
+
+
+@pytest.mark.parametrize("first, follow_up, slug, words", [
+    ("What are community shares?", "cool, is there a limit?", "community-shares", "£100,000"),
+    ("What is TUPE?", "does it cover pensions too?", "tupe-staff-transfer", "pension"),
+])
+def test_a_follow_up_is_answered_about_the_topic_in_play(desk, first, follow_up, slug, words):
+    _, reply = converse(desk, first, follow_up)
+    assert reply.answered and reply.sources[0].slug == slug, reply.text
+    assert reply.reason == "answered_in_context" and words in reply.text
+
+
+def test_a_follow_up_answered_in_context_is_not_answered_alone(desk):
+    assert not desk.answer("cool, is there a limit?").answered
+
+
+def test_a_clear_change_of_topic_starts_afresh(desk):
+    _, reply = converse(desk, "How do I register a co-operative?", "what is the community right to challenge")
+    assert reply.reason == "answered" and reply.sources[0].slug == "community-right-to-challenge"
+
+
+def test_an_off_topic_message_is_not_answered_from_the_topic_in_play(desk):
+    first, reply = converse(desk, "How do I register a co-operative?", "whats the weather like in leeds")
+    assert first.answered and not reply.answered and "/guidance/" not in reply.text
+    # the topic in play survives the miss, so a follow-up after it still has its context
+    assert reply.context == first.context
+
+
+def test_close_pages_get_a_clarifying_question_and_a_pick_answers_from_the_page_picked(guidance_index):
+    # with a wide margin any two pages above the threshold count as equally good
+    desk = GuidanceDesk(guidance_index, "http://guidance.test", clarify_margin=10.0)
+    question = "can a co-op or a CIC issue shares to raise money"
+    asked = desk.answer(question)
+    assert asked.reason == "clarify" and not asked.answered and "/guidance/" not in asked.text
+    assert asked.text.startswith("Two parts of the guidance could answer that. Which do you mean?")
+    picks = [b for b in asked.buttons if b.payload.startswith("/ask_question")]
+    slugs = [b.payload.split('"guidance_slug":"')[1].split("#")[0] for b in picks]
+    assert len(picks) == 2 and len(set(slugs)) == 2
+    assert all(f"- {b.title}" in asked.text for b in picks)  # named in the text too, for any channel
+    assert asked.buttons[-1].payload == "/request_human"
+    assert asked.context.clarifying and asked.context.question == question
+    pick = picks[1].payload.split('"guidance_slug":"')[1].rstrip('"}')
+    answer = desk.answer_topic(pick, focus_on=asked.context.question)
+    assert answer.answered and answer.sources[0].slug == slugs[1] and answer.passage_id == pick
+
+
+def test_an_answer_leads_with_the_sentences_that_answer_and_offers_the_rest(desk):
+    answer = desk.answer("how much can one person put into community shares")
+    assert "£100,000" in answer.text
+    section = desk.index.passage(answer.passage_id).text
+    body = answer.text.split("\n\nSource:")[0]
+    assert len(body) < len(section)
+    assert answer.buttons[0].title == "Tell me more"
+    more = desk.tell_me_more(answer.context)
+    assert section.replace("](/guidance/", "](http://guidance.test/guidance/") in more.text  # all of it
+    assert "#" in answer.sources[0].url  # the source link opens the section on its page
+
+
+def test_follow_up_prompts_are_other_sections_and_a_prompt_pressed_answers_from_its_section(desk):
+    answer = desk.answer("What is TUPE?")
+    prompts = [b for b in answer.buttons if b.payload.startswith("/ask_question")]
+    assert 1 <= len(prompts) <= 3
+    picked = [b.payload.split('"guidance_slug":"')[1].rstrip('"}') for b in prompts]
+    assert answer.passage_id not in picked and len(set(picked)) == len(picked)
+    for b, passage_id in zip(prompts, picked):
+        assert b.title.endswith("?") and b.title[0].isupper()
+        pressed = desk.answer_topic(passage_id)
+        assert pressed.answered and pressed.passage_id == passage_id
+
+
+def test_replies_are_short_enough_for_a_phone(desk):
+    questions = [q.text for q in load_questions(Settings.from_env().knowledge_dir / "questions") if q.slug and q.split == "dev"]
+    lengths = [len(a.text) for a in map(desk.answer, questions) if a.answered]
+    assert len(lengths) > 100
+    assert statistics.median(lengths) < 500 and max(lengths) <= 900
