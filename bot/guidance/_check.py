@@ -90,7 +90,7 @@ class Due:
         return f"{flag} {self.due.isoformat()}  {self.where}  {self.what}: {self.why}"
 
 
-def _quote(sentence: str, limit: int = 90) -> str:
+def _quote(sentence: str, limit: int = 110) -> str:
     return f"“{sentence if len(sentence) <= limit else sentence[:limit - 1].rstrip() + '…'}”"
 
 

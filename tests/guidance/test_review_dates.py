@@ -186,3 +186,22 @@ def test_an_overdue_page_tells_the_reader_it_may_be_out_of_date(tmp_path):
     note = html[html.index('class="overdue"'):]
     assert "This page is due for review" in note and "1 June 2025" in note and "may be out of date" in note
     assert html.index('class="overdue"') < html.index("<h2")  # before the reader starts on the answer
+
+
+def test_the_real_pages_markers_never_reach_an_answer(desk):
+    from bot.guidance import load_pages
+    from bot.settings import ROOT
+
+    pages = load_pages(ROOT / "knowledge" / "pages")
+    marked = [p for p in pages if p.dated]
+    assert marked, "the corpus marks its dated facts"
+    assert not [x.id for p in pages for x in p.passages if "{" in x.text or "{" in x.search_text]
+    marked_sections = {x.id for p in marked for x in p.passages if x.dated}
+    answered_from = set()
+    for question in ["after a tupe transfer how long do i need to work there before i can claim unfair dismissal",
+                     "has the community right to buy started yet",
+                     "does the eot capital gains relief still apply in full"]:
+        answer = desk.answer(question)
+        assert answer.answered and "{" not in answer.text, (question, answer.text)
+        answered_from.add(answer.sources[0].url.split("/guidance/", 1)[1])
+    assert answered_from & marked_sections  # at least one answer came from a section with a marker
