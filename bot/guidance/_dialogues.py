@@ -127,10 +127,10 @@ def evaluate(desk: GuidanceDesk, dialogues: Sequence[Dialogue]) -> Dict[str, obj
 
 
 GRID = {
-    "weight": (0.5, 1.0, 1.5, 2.0, 3.0),
-    "threshold": (0.5, 0.6, 0.65, 0.7, 0.8, 0.9),
-    "own_share": (0.0, 0.1, 0.2, 0.3),
-    "own_share_without_cue": (0.3, 0.4, 0.5, 0.6),
+    "weight": (0.5, 1.0, 2.0),
+    "threshold": (0.5, 0.6, 0.65, 0.7, 0.8),
+    "own_share": (0.0, 0.1, 0.2),
+    "own_share_without_cue": (0.3, 0.4, 0.5),
 }
 
 

@@ -171,7 +171,7 @@ def transcript_from_events(events: List[Dict[str, Any]]) -> List[Dict[str, Any]]
             guidance = (event.get("metadata") or {}).get("guidance") or {}
             out.append({"kind": sender.get("kind", "bot"), "name": sender.get("name"), "text": event.get("text") or "",
                         "at": at, "buttons": [b.get("title") for b in data.get("buttons") or []],
-                        "sources": guidance.get("sources") or [], "confidence": guidance.get("confidence")})
+                        "sources": guidance.get("sources") or [], "score": guidance.get("score")})
         elif kind == "pause":
             out.append({"kind": "system", "text": "Handed to advisers; the assistant is silent.", "at": at})
         elif kind == "resume":

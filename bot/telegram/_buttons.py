@@ -4,7 +4,8 @@ Telegram gives a button at most 64 bytes of ``callback_data``, and a payload suc
 ``/ask_question{"guidance_slug":"community-interest-company"}`` can be longer. So:
 
 - a payload that fits is sent as it is;
-- a suggested topic is sent as ``#t:<slug>`` (this survives a restart of the front end);
+- a suggested topic or section is sent as ``#t:<slug>`` or ``#t:<slug>#<anchor>`` when that fits
+  (this survives a restart of the front end);
 - anything else gets a short key (``#k:`` and 16 characters of its hash), remembered in this
   process for the most recent :data:`REMEMBERED_PAYLOADS` payloads. A key that is no longer
   remembered is answered with "this button has expired".
@@ -27,7 +28,7 @@ TOPIC_PREFIX = "#t:"
 KEY_PREFIX = "#k:"
 
 _TOPIC_START, _TOPIC_END = topic_payload("\0").split("\0")
-_TOPIC = re.compile(re.escape(_TOPIC_START) + r"(?P<slug>[a-z0-9][a-z0-9-]*)" + re.escape(_TOPIC_END) + r"\Z")
+_TOPIC = re.compile(re.escape(_TOPIC_START) + r"(?P<slug>[a-z0-9][a-z0-9-]*(?:#[a-z0-9-]+)?)" + re.escape(_TOPIC_END) + r"\Z")
 
 
 def _fits(data: str) -> bool:

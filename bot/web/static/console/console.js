@@ -404,7 +404,7 @@
       children.push(el("p", {className: "extra", text: "Buttons offered: " + buttons.map(String).join(" · ")}));
     }
     var sources = entry.sources || [];
-    if (kind === "bot" && (sources.length || typeof entry.confidence === "number")) {
+    if (kind === "bot" && (sources.length || typeof entry.score === "number")) {
       var extra = el("p", {className: "extra"});
       if (sources.length) {
         extra.appendChild(document.createTextNode("Answered from: "));
@@ -419,8 +419,8 @@
       } else {
         extra.appendChild(document.createTextNode("No guidance page matched well enough."));
       }
-      if (typeof entry.confidence === "number") {
-        extra.appendChild(document.createTextNode(" · retrieval score " + entry.confidence.toFixed(2)));
+      if (typeof entry.score === "number") {
+        extra.appendChild(document.createTextNode(" · retrieval score " + entry.score.toFixed(2)));
       }
       children.push(extra);
     }
