@@ -249,6 +249,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--split", choices=["dev", "heldout"], default="heldout",
                    help="whose misses --misses lists: tune only on dev")
     s.set_defaults(func=cmd_eval_retrieval)
+    s = esub.add_parser("routing", help="where the NLU sends questions, small talk, crisis and injection messages")
+    __import__("bot.nlu._evaluation", fromlist=["add_arguments"]).add_arguments(s)
     return p
 
 
