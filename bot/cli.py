@@ -29,6 +29,13 @@ def cmd_train(args, settings: Settings) -> int:
     return 0
 
 
+def cmd_tune(args, settings: Settings) -> int:
+    from bot import provision
+
+    provision.tuned_embedder(settings, force=args.force)
+    return 0
+
+
 def cmd_index(args, settings: Settings) -> int:
     from bot import provision
 
@@ -125,28 +132,57 @@ def _iso_date(value: str):
 
 def cmd_eval_retrieval(args, settings: Settings) -> int:
     from bot.guidance import GuidanceIndex
-    from bot.guidance._evaluation import evaluate, load_questions
+    from bot.guidance._evaluation import evaluate, load_questions, weight_grid
 
-    index = GuidanceIndex.load(settings.knowledge_dir / "pages", settings.index_dir)
+    pages = settings.knowledge_dir / "pages"
+    if args.model and args.model != settings.embedding_model:  # the other model's index, kept beside
+        from bot.guidance._embedder import make_embedder
+
+        index = GuidanceIndex.load(pages, settings.var_dir / f"index-{args.model}", make_embedder(kind=args.model))
+    else:
+        index = GuidanceIndex.load(pages, settings.index_dir)
+    model = getattr(index.embedder, "model_id", "?")
     questions = load_questions(settings.knowledge_dir / "questions")
-    results = evaluate(index, questions)
-    if args.json:
-        print(json.dumps({mode: {"threshold": r["threshold"], "dev": r["dev"].as_json(),
-                                 "heldout": r["heldout"].as_json()} for mode, r in results.items()}, indent=2))
+    if args.weights:
+        rows = weight_grid(index, [q for q in questions if q.split == "tune"])
+        if args.json:
+            print(json.dumps(rows[:30], indent=2))
+            return 0
+        print(f"Hybrid weights on the tune split ({model}), best first; threshold chosen by the rule for each\n")
+        print(f"{'page':>5} {'bm25':>5} {'asked':>5} {'threshold':>9} {'hit@1':>6} {'hit@3':>6} {'MRR@10':>7} "
+              f"{'must-not':>8} {'wrongly':>7} {'rank-only':>9}")
+        for r in rows[:15]:
+            print(f"{r['page_weight']:>5} {r['bm25_weight']:>5} {r['asked_weight']:>5} {r['threshold']:>9.3f} "
+                  f"{r['hit_at_1']:>6.3f} {r['hit_at_3']:>6.3f} {r['mrr_at_10']:>7.3f} "
+                  f"{r['declined_unanswerable']:>8.3f} {r['declined_answerable']:>7.3f} {r['rank_only_hit_at_1']:>9.3f}")
         return 0
-    held = next(iter(results.values()))["heldout"]
-    print(f"Held-out questions: {held.answerable} answerable, {held.unanswerable} must-not-answer "
-          f"(thresholds chosen on the dev split)\n")
+    thresholds = None
+    if args.thresholds == "current":
+        from bot.guidance._answer import thresholds_for
+
+        thresholds = thresholds_for(index.embedder)
+    splits = (args.split,) if args.split else ("tune", "dev", "heldout")  # only the split asked for is searched
+    shown_split = args.split or "heldout"
+    results = evaluate(index, questions, thresholds, splits=splits)
+    if args.json:
+        print(json.dumps({mode: dict({"threshold": r["threshold"], "model": model},
+                                     **{name: r[name].as_json() for name in splits})
+                          for mode, r in results.items()}, indent=2))
+        return 0
+    shown = next(iter(results.values()))[shown_split]
+    chosen = "from bot/guidance/_answer.py" if thresholds else "chosen on the tune split"
+    print(f"{shown_split} questions: {shown.answerable} answerable, {shown.unanswerable} must-not-answer "
+          f"(thresholds {chosen}; model {model})\n")
     print(f"{'mode':<8} {'threshold':>9} {'hit@1':>6} {'hit@3':>6} {'MRR@10':>7} "
           f"{'declined must-not':>18} {'declined answerable':>20}")
     for mode, r in results.items():
-        s = r["heldout"]
+        s = r[shown_split]
         print(f"{mode:<8} {r['threshold']:>9.3f} {s.hit_at_1:>6.3f} {s.hit_at_3:>6.3f} {s.mrr_at_10:>7.3f} "
               f"{s.declined_unanswerable:>18.3f} {s.declined_answerable:>20.3f}")
     if args.misses:
         mode = args.misses
-        print(f"\nMisses on the {args.split} questions ({mode}): question → expected | got top 3 | confidence")
-        for text, slug, got, conf in results[mode]["misses"][args.split]:
+        print(f"\nMisses on the {shown_split} questions ({mode}): question → expected | got top 3 | confidence")
+        for text, slug, got, conf in results[mode]["misses"][shown_split]:
             print(f"  {text!r} → {slug} | {got} | {conf}")
     return 0
 
@@ -198,6 +234,10 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--force", action="store_true")
     s.set_defaults(func=cmd_train)
 
+    s = sub.add_parser("tune", help="fine-tune the embedding model on knowledge/ if it changed, and export it")
+    s.add_argument("--force", action="store_true")
+    s.set_defaults(func=cmd_tune)
+
     s = sub.add_parser("index", help="build the guidance index if knowledge/ changed")
     s.add_argument("--force", action="store_true")
     s.set_defaults(func=cmd_index)
@@ -243,14 +283,17 @@ def parser() -> argparse.ArgumentParser:
     e = sub.add_parser("eval", help="measure the assistant")
     esub = e.add_subparsers(dest="eval_command", metavar="SUBCOMMAND")
     esub.required = True
-    s = esub.add_parser("retrieval", help="hit@1, hit@3, MRR@10 and abstention on the held-out questions")
+    s = esub.add_parser("retrieval", help="hit@1, hit@3, MRR@10 and abstention on one split of the questions")
     s.add_argument("--json", action="store_true")
     s.add_argument("--misses", choices=["dense", "bm25", "rrf", "hybrid"], help="list a mode's misses")
-    s.add_argument("--split", choices=["dev", "heldout"], default="heldout",
-                   help="whose misses --misses lists: tune only on dev")
+    s.add_argument("--split", choices=["tune", "dev", "heldout"],
+                   help="score only these questions (default: every split, the table for heldout); thresholds "
+                        "are chosen on tune; heldout is never tuned on; dev is the worn-out first tuning split")
+    s.add_argument("--model", choices=["tuned", "base"], help="the embedding model (default: MUTUALS_EMBEDDING_MODEL)")
+    s.add_argument("--thresholds", choices=["chosen", "current"], default="chosen",
+                   help="chosen: by the rule on the tune split (default); current: those in bot/guidance/_answer.py")
+    s.add_argument("--weights", action="store_true", help="try hybrid's weights on the tune split")
     s.set_defaults(func=cmd_eval_retrieval)
-    s = esub.add_parser("routing", help="where the NLU sends questions, small talk, crisis and injection messages")
-    __import__("bot.nlu._evaluation", fromlist=["add_arguments"]).add_arguments(s)
     return p
 
 

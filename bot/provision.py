@@ -1,5 +1,5 @@
-"""What `mutuals setup` does: train the Rasa model and build the retrieval index, each only
-when its inputs changed since the last time."""
+"""What `mutuals setup` does: train the Rasa model, fine-tune the embedding model and build the
+retrieval index, each only when its inputs changed since the last time."""
 from __future__ import annotations
 
 import hashlib
@@ -78,11 +78,42 @@ def onnx_embedder(settings: Settings, force: bool = False) -> bool:
     return export_onnx(target, force=True)
 
 
+def tuned_embedder(settings: Settings, force: bool = False) -> bool:
+    """Fine-tune the embedding model on knowledge/ (``var/embedding/tuned/``, bot/guidance/_tuning.py)
+    when its inputs (pages, phrasings, base model, training settings) changed since the last time,
+    then export it to ONNX (``var/onnx/all-MiniLM-L6-v2-tuned/``) when that export is not of this
+    model; ``True`` if it trained. Nothing to do with ``MUTUALS_EMBEDDING_MODEL=base``."""
+    import time
+
+    from bot.guidance._embedder import export_onnx, onnx_dir, onnx_is_current, tuned_dir
+    from bot.guidance._tuning import ensure_tuned
+
+    if settings.embedding_model == "base":
+        say("MUTUALS_EMBEDDING_MODEL=base: the embedding model is not tuned")
+        return False
+    target = tuned_dir(settings.var_dir)
+    started = time.perf_counter()
+    trained, meta = ensure_tuned(settings.knowledge_dir / "pages", target, force=force,
+                                 log=lambda line: print(f"    {line}", flush=True),
+                                 announce=lambda: say("Fine-tuning the embedding model on the guidance "
+                                                      "(about 3 minutes on 2 cores)"))
+    if trained:
+        print(f"    {meta['pairs']} pairs, {meta['steps']} steps: trained in {meta['train_seconds']} s")
+    else:
+        say("The tuned embedding model is up to date")
+    export = onnx_dir(settings.var_dir, tuned=True)
+    if trained or not onnx_is_current(export, str(target)):
+        say("Exporting the tuned embedding model to ONNX")
+        export_onnx(export, str(target), force=True)
+    if trained:
+        print(f"    fine-tuning and export took {time.perf_counter() - started:.0f} s")
+    return trained
+
+
 def widget_assets(settings: Settings, force: bool = False) -> bool:
-    """Vendor the browser's socket.io client for the chat widget (and axe-core, which the browser
-    tests run on every page): ``npm ci`` when package-lock.json changed since the last time, then
-    copy their built files into bot/web/static/vendor/ (served from our own origin, never a CDN);
-    ``True`` if it ran npm."""
+    """Vendor the browser's socket.io client for the chat widget: ``npm ci`` when
+    package-lock.json changed since the last time, then copy its built file into
+    bot/web/static/vendor/ (served from our own origin, never a CDN); ``True`` if it ran npm."""
     import shutil
 
     lock = ROOT / "package-lock.json"
@@ -103,8 +134,7 @@ def widget_assets(settings: Settings, force: bool = False) -> bool:
     else:
         say("The web widget's browser packages are up to date")
     vendor.mkdir(parents=True, exist_ok=True)
-    axe = ROOT / "node_modules" / "axe-core" / "axe.min.js"  # a dev dependency: tests/web/axe.py
-    for source in (built, built.with_name(built.name + ".map"), axe):
+    for source in (built, built.with_name(built.name + ".map")):
         target = vendor / source.name
         if source.exists() and (not target.exists() or target.read_bytes() != source.read_bytes()):
             shutil.copyfile(source, target)
@@ -121,5 +151,6 @@ def setup(settings: Settings) -> None:
     settings.with_secrets()
     train(settings)
     onnx_embedder(settings)
+    tuned_embedder(settings)
     index(settings)
     widget_assets(settings)

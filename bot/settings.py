@@ -46,6 +46,9 @@ class Settings:
     max_message_chars: int = 2000
     answer_threshold: float = 0.0  # 0 means "the threshold chosen by evaluation" (see bot.guidance)
     retrieval_mode: str = "hybrid"  # dense | bm25 | rrf | hybrid
+    # the embedding model: tuned (all-MiniLM-L6-v2 fine-tuned on knowledge/ by `mutuals setup`; the base
+    # model, with a logged warning, while it is missing) or base (the model as it ships)
+    embedding_model: str = "tuned"
     # limits on the public channels (REST, socket.io; 0 means none; see bot/channels/_limits.py)
     messages_per_minute_per_conversation: int = 30
     messages_per_minute_per_address: int = 120

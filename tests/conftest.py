@@ -17,9 +17,22 @@ from bot.stack import Stack  # noqa: E402
 
 @pytest.fixture(scope="session")
 def embedder():
+    """The embedder the product uses (bot/guidance/_embedder.py): the tuned model `mutuals setup`
+    made under var/ (never tuned again here), through its ONNX export; the base model, with a
+    warning, when there is none or MUTUALS_EMBEDDING_MODEL=base."""
     from bot.guidance import shared_embedder
 
     return shared_embedder()
+
+
+@pytest.fixture(scope="session")
+def base_embedder(embedder):
+    """The untuned model, for checks about wording rather than this domain (near-copies)."""
+    if getattr(embedder, "kind", "base") == "base":
+        return embedder
+    from bot.guidance._embedder import make_embedder
+
+    return make_embedder(kind="base")
 
 
 @pytest.fixture(scope="session")

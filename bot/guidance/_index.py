@@ -5,25 +5,34 @@ import hashlib
 import json
 import time
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ._embedder import MODEL_NAME, Embedder, shared_embedder
+from ._embedder import MODEL_NAME, Embedder, current_model_id, shared_embedder
 from ._pages import Guidance, Passage, aliases_of, load_pages
 from ._phrasings import load_phrasings, phrasings_dir
-from ._search import BM25, Hit, rank
+from ._focus import Unit, split_units
+from ._search import BM25, Hit, best_hits, rank, score_passages
 
-INDEX_VERSION = 4  # bump when the passage split or the embedded text changes
+INDEX_VERSION = 5  # bump when the passage split or the embedded text changes (5: sentence units)
 
 
-def knowledge_fingerprint(pages_dir: Path) -> str:
-    """Changes when a page, a phrasings file, the model or the index format does."""
-    digest = hashlib.sha256(f"{INDEX_VERSION}:{MODEL_NAME}".encode())
+def knowledge_fingerprint(pages_dir: Path, model_id: Optional[str] = None) -> str:
+    """Changes when a page, a phrasings file, the model (``model_id``: the embedder's, default the
+    one this process would load, :func:`current_model_id`) or the index format does."""
+    digest = hashlib.sha256(f"{INDEX_VERSION}:{model_id or current_model_id()}".encode())
     for path in sorted(Path(pages_dir).glob("*.md")) + sorted(phrasings_dir(pages_dir).glob("*.yml")):
         digest.update(f"{path.parent.name}/{path.name}".encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
+
+
+def model_id_of(embedder) -> str:
+    """Which model an embedder runs (wrappers without ``model_id`` pass it through ``inner``)."""
+    while embedder is not None and not hasattr(embedder, "model_id") and hasattr(embedder, "inner"):
+        embedder = embedder.inner
+    return getattr(embedder, "model_id", None) or MODEL_NAME
 
 
 def page_outline(page: Guidance) -> str:
@@ -36,7 +45,9 @@ class GuidanceIndex:
 
     def __init__(self, pages: Sequence[Guidance], embeddings: np.ndarray, page_embeddings: np.ndarray,
                  embedder: Optional[Embedder] = None, phrasing_embeddings: Optional[np.ndarray] = None,
-                 phrasing_passages: Optional[Sequence[int]] = None):
+                 phrasing_passages: Optional[Sequence[int]] = None,
+                 unit_embeddings: Optional[np.ndarray] = None,
+                 phrasings: Optional[Dict[str, Tuple[str, ...]]] = None):
         self.pages: Dict[str, Guidance] = {p.slug: p for p in pages}
         self.aliases: Dict[str, str] = aliases_of(pages)  # old slug -> the page it was merged into
         self.passages: List[Passage] = [x for p in pages for x in p.passages]
@@ -62,6 +73,16 @@ class GuidanceIndex:
             first = np.flatnonzero(np.r_[True, self.phrasing_passages[1:] != self.phrasing_passages[:-1]])
             self._phrasing_groups = first
             self._phrasing_owners = self.phrasing_passages[first]
+        # each passage's sentences and list items (bot/guidance/_focus.py) and their vectors, in one array
+        self.units: List[List[Unit]] = [split_units(p.text) for p in self.passages]
+        counts = np.array([len(u) for u in self.units], dtype=np.int64)
+        self._unit_starts = np.concatenate([[0], np.cumsum(counts)])
+        if unit_embeddings is not None and len(unit_embeddings) != int(self._unit_starts[-1]):
+            raise ValueError("the index is out of date: sentences and their embeddings differ in number")
+        self.unit_embeddings = None if unit_embeddings is None else \
+            np.ascontiguousarray(unit_embeddings, dtype=np.float32)
+        self.position = {p.id: i for i, p in enumerate(self.passages)}
+        self.phrasings: Dict[str, Tuple[str, ...]] = dict(phrasings or {})  # passage id -> how people ask it
         self._embedder = embedder
 
     @property
@@ -73,14 +94,36 @@ class GuidanceIndex:
     def search(self, query: str, mode: str = "hybrid", k: int = 10,
                vector: Optional[np.ndarray] = None) -> List[Hit]:
         """The best ``k`` passages for ``query`` (``vector``: its embedding, if already made)."""
+        if mode == "rrf":
+            vector = self.embedder.encode_one(query) if vector is None else vector
+            return rank(self.passages, query, vector, self.embeddings, None, self.bm25, mode=mode, k=k)
+        return best_hits(self.passages, self.score_all(query, mode, vector), k)
+
+    def score_all(self, query: str, mode: str = "hybrid", vector: Optional[np.ndarray] = None) -> np.ndarray:
+        """Every passage's score for ``query``, in passage order (:func:`score_passages`)."""
         if vector is None and mode != "bm25":
             vector = self.embedder.encode_one(query)
         page_similarity = asked_similarity = None
         if mode == "hybrid":
             page_similarity = (self.page_embeddings @ vector)[self.page_of_passage]
             asked_similarity = self.asked_similarity(vector)
-        return rank(self.passages, query, vector, self.embeddings, page_similarity, self.bm25, mode=mode, k=k,
-                    asked_similarity=asked_similarity)
+        return score_passages(self.passages, query, vector, self.embeddings, page_similarity, self.bm25,
+                              mode=mode, asked_similarity=asked_similarity)
+
+    def unit_scores(self, passage: Passage, vector: Optional[np.ndarray]) -> Optional[np.ndarray]:
+        """The cosine between a question and each sentence of ``passage`` (``None`` without vectors)."""
+        if vector is None or self.unit_embeddings is None:
+            return None
+        i = self.position[passage.id]
+        return self.unit_embeddings[self._unit_starts[i]:self._unit_starts[i + 1]] @ vector
+
+    def passage(self, passage_id: str) -> Optional[Passage]:
+        """The passage ``slug#anchor`` (or a page's first, for ``slug``; merged pages' old slugs too)."""
+        slug, _, anchor = passage_id.partition("#")
+        if not anchor:
+            return self.first_passage(slug)
+        i = self.position.get(f"{self.aliases.get(slug, slug)}#{anchor}")
+        return None if i is None else self.passages[i]
 
     def asked_similarity(self, vector: np.ndarray) -> Optional[np.ndarray]:
         """For each passage, the cosine between the question and the nearest of its phrasings
@@ -103,7 +146,8 @@ class GuidanceIndex:
               progress: bool = False) -> "GuidanceIndex":
         """Embed every passage and write the index to ``index_dir``."""
         embedder = embedder or shared_embedder()
-        fingerprint = knowledge_fingerprint(pages_dir)
+        model_id = model_id_of(embedder)
+        fingerprint = knowledge_fingerprint(pages_dir, model_id)
         pages = load_pages(pages_dir)
         passages = [x for p in pages for x in p.passages]
         phrasings = load_phrasings(phrasings_dir(pages_dir), pages)
@@ -114,37 +158,46 @@ class GuidanceIndex:
         phrasing_embeddings = embedder.encode([text for _, text in asked]) if asked else \
             np.zeros((0, embeddings.shape[1]), dtype=np.float32)
         phrasing_passages = [i for i, _ in asked]
+        units = [u.text for x in passages for u in split_units(x.text)]
+        unit_embeddings = embedder.encode(units)
         index_dir = Path(index_dir)
         index_dir.mkdir(parents=True, exist_ok=True)
         np.save(index_dir / "embeddings.npy", embeddings)
         np.save(index_dir / "page_embeddings.npy", page_embeddings)
         np.save(index_dir / "phrasing_embeddings.npy", phrasing_embeddings)
+        np.save(index_dir / "unit_embeddings.npy", unit_embeddings)
         (index_dir / "passages.json").write_text(
             json.dumps([p.id for p in passages], indent=0), encoding="utf-8")
         (index_dir / "phrasing_passages.json").write_text(json.dumps(phrasing_passages), encoding="utf-8")
         (index_dir / "meta.json").write_text(json.dumps({
-            "fingerprint": fingerprint, "model": MODEL_NAME, "passages": len(passages),
+            "fingerprint": fingerprint, "model": model_id, "passages": len(passages),
             "pages": len(pages), "phrasings": len(asked),
             "build_seconds": round(time.perf_counter() - started, 3),
         }, indent=2), encoding="utf-8")
-        return cls(pages, embeddings, page_embeddings, embedder, phrasing_embeddings, phrasing_passages)
+        return cls(pages, embeddings, page_embeddings, embedder, phrasing_embeddings, phrasing_passages,
+                   unit_embeddings, phrasings)
 
     @staticmethod
-    def is_current(pages_dir: Path, index_dir: Path) -> bool:
+    def is_current(pages_dir: Path, index_dir: Path, model_id: Optional[str] = None) -> bool:
+        """Whether ``index_dir`` holds the index of these pages, embedded by ``model_id`` (default:
+        the model this process would load)."""
         meta = Path(index_dir) / "meta.json"
         try:
-            return json.loads(meta.read_text())["fingerprint"] == knowledge_fingerprint(pages_dir)
+            return json.loads(meta.read_text())["fingerprint"] == knowledge_fingerprint(pages_dir, model_id)
         except (OSError, ValueError, KeyError):
             return False
 
     @classmethod
     def load(cls, pages_dir: Path, index_dir: Path, embedder: Optional[Embedder] = None) -> "GuidanceIndex":
         """Load the index written by :meth:`build`; rebuild it if ``knowledge/`` changed since."""
-        if not cls.is_current(pages_dir, index_dir):
+        if not cls.is_current(pages_dir, index_dir, model_id_of(embedder) if embedder is not None else None):
             return cls.build(pages_dir, index_dir, embedder)
         pages = load_pages(pages_dir)
         embeddings = np.load(Path(index_dir) / "embeddings.npy")
         page_embeddings = np.load(Path(index_dir) / "page_embeddings.npy")
         phrasing_embeddings = np.load(Path(index_dir) / "phrasing_embeddings.npy")
         phrasing_passages = json.loads((Path(index_dir) / "phrasing_passages.json").read_text(encoding="utf-8"))
-        return cls(pages, embeddings, page_embeddings, embedder, phrasing_embeddings, phrasing_passages)
+        unit_embeddings = np.load(Path(index_dir) / "unit_embeddings.npy")
+        phrasings = load_phrasings(phrasings_dir(pages_dir), pages)
+        return cls(pages, embeddings, page_embeddings, embedder, phrasing_embeddings, phrasing_passages,
+                   unit_embeddings, phrasings)
