@@ -6,6 +6,7 @@ import csv
 import dataclasses
 import hashlib
 import io
+import json
 import secrets
 import time
 from pathlib import Path
@@ -29,6 +30,8 @@ advisers_table = sa.Table(
     sa.Column("password_hash", sa.String(255), nullable=False),
     sa.Column("active", sa.Boolean, nullable=False, default=True),
     sa.Column("created_at", sa.Float, nullable=False),
+    # when the adviser set themselves available (None: away); it counts only while they are signed in
+    sa.Column("available_since", sa.Float),
 )
 sessions_table = sa.Table(
     "adviser_sessions", metadata,
@@ -71,6 +74,7 @@ cases_table = sa.Table(
 )
 # columns added to ``cases`` after its first release: a store made before gets them when opened
 ADDED_CASE_COLUMNS = ("person_messages", "last_person_message_at", "person_messages_seen", "adviser_seen_at")
+ADDED_ADVISER_COLUMNS = ("available_since",)
 notes_table = sa.Table(
     "case_notes", metadata,
     sa.Column("id", sa.Integer, primary_key=True),
@@ -78,6 +82,17 @@ notes_table = sa.Table(
     sa.Column("adviser_id", sa.Integer, sa.ForeignKey("advisers.id"), nullable=False),
     sa.Column("text", sa.Text, nullable=False),
     sa.Column("created_at", sa.Float, nullable=False),
+)
+# each adviser reply, with the guidance sources the adviser used for it (JSON list of
+# {"slug", "anchor", "title", "url"}): for quality review and the insights
+replies_table = sa.Table(
+    "case_replies", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("case_id", sa.Integer, sa.ForeignKey("cases.id"), nullable=False, index=True),
+    sa.Column("adviser_id", sa.Integer, sa.ForeignKey("advisers.id"), nullable=False),
+    sa.Column("chars", sa.Integer, nullable=False),
+    sa.Column("sources", sa.Text, nullable=False, default="[]"),
+    sa.Column("at", sa.Float, nullable=False),
 )
 audit_table = sa.Table(
     "audit", metadata,
@@ -101,6 +116,7 @@ class Adviser:
     email: str
     role: str
     active: bool = True
+    available: bool = False  # set themselves available (see ``HandoffStore.available_advisers``)
 
     @property
     def is_supervisor(self) -> bool:
@@ -196,23 +212,24 @@ class HandoffStore:
 
     def _add_missing_columns(self) -> None:
         """Bring a store made by an older release up to date: ``create_all`` makes missing tables but
-        never changes one that exists, so add the columns ``cases`` gained (each nullable or with a
-        default, so every row keeps its data). Several servers may start at once: a column another
-        one has just added is not an error."""
-        existing = {c["name"] for c in sa.inspect(self.engine).get_columns("cases")}
-        for name in ADDED_CASE_COLUMNS:
-            if name in existing:
-                continue
-            column = cases_table.c[name]
-            ddl = f"ALTER TABLE cases ADD COLUMN {name} {column.type.compile(dialect=self.engine.dialect)}"
-            if column.server_default is not None:
-                ddl += f" DEFAULT {column.server_default.arg} NOT NULL"
-            try:
-                with self.engine.begin() as db:
-                    db.execute(sa.text(ddl))
-            except sa.exc.DBAPIError:
-                if name not in {c["name"] for c in sa.inspect(self.engine).get_columns("cases")}:
-                    raise
+        never changes one that exists, so add the columns ``cases`` and ``advisers`` gained (each
+        nullable or with a default, so every row keeps its data). Several servers may start at once:
+        a column another one has just added is not an error."""
+        for table, added in ((cases_table, ADDED_CASE_COLUMNS), (advisers_table, ADDED_ADVISER_COLUMNS)):
+            existing = {c["name"] for c in sa.inspect(self.engine).get_columns(table.name)}
+            for name in added:
+                if name in existing:
+                    continue
+                column = table.c[name]
+                ddl = f"ALTER TABLE {table.name} ADD COLUMN {name} {column.type.compile(dialect=self.engine.dialect)}"
+                if column.server_default is not None:
+                    ddl += f" DEFAULT {column.server_default.arg} NOT NULL"
+                try:
+                    with self.engine.begin() as db:
+                        db.execute(sa.text(ddl))
+                except sa.exc.DBAPIError:
+                    if name not in {c["name"] for c in sa.inspect(self.engine).get_columns(table.name)}:
+                        raise
 
     # ---- advisers ------------------------------------------------------------------
 
@@ -251,6 +268,41 @@ class HandoffStore:
             db.execute(advisers_table.update().where(advisers_table.c.id == adviser_id).values(
                 password_hash=password_hash))
 
+    def set_available(self, adviser_id: int, available: bool) -> Adviser:
+        """The adviser says they are available for new cases, or away."""
+        with self.engine.begin() as db:
+            db.execute(advisers_table.update().where(advisers_table.c.id == adviser_id).values(
+                available_since=self.clock() if available else None))
+            self._audit(db, None, adviser_id, "available" if available else "away")
+        adviser = self.adviser(adviser_id)
+        if adviser is None:
+            raise HandoffError(f"there is no adviser {adviser_id}")
+        return adviser
+
+    def available_advisers(self) -> List[Adviser]:
+        """Advisers who set themselves available and are signed in now (a session not yet expired):
+        one who closed the console without signing out stops counting when their session ends."""
+        a, s = advisers_table.c, sessions_table.c
+        signed_in = sa.select(s.adviser_id).where(s.expires_at > self.clock())
+        with self.engine.connect() as db:
+            rows = db.execute(sa.select(advisers_table).where(
+                a.active.is_(True), a.available_since.is_not(None), a.id.in_(signed_in)).order_by(a.name))
+            return [_adviser(r) for r in rows]
+
+    def likely_wait(self, last: int = 20, within_days: float = 14.0, fewest: int = 3) -> Optional[float]:
+        """The median of how long the last ``last`` cases claimed in the past ``within_days`` days
+        waited for an adviser, in seconds; ``None`` with fewer than ``fewest`` of them (too few to say)."""
+        c = cases_table.c
+        with self.engine.connect() as db:
+            rows = db.execute(sa.select(c.claimed_at - c.created_at).where(
+                c.claimed_at.is_not(None), c.claimed_at > self.clock() - within_days * 86400,
+            ).order_by(c.claimed_at.desc()).limit(last)).scalars().all()
+        if len(rows) < fewest:
+            return None
+        waits = sorted(float(w) for w in rows)
+        middle = len(waits) // 2
+        return waits[middle] if len(waits) % 2 else (waits[middle - 1] + waits[middle]) / 2
+
     # ---- sessions and login throttling -------------------------------------------------
 
     def start_session(self, adviser: Adviser) -> tuple:
@@ -271,8 +323,8 @@ class HandoffStore:
                 sessions_table.c.token_hash == _hash_token(token))).first()
         if not row or row.expires_at < self.clock() or not row.active:
             return None
-        return Session(Adviser(row.adviser_id, row.name, row.email, row.role, row.active), row.csrf_token,
-                       row.expires_at)
+        return Session(Adviser(row.adviser_id, row.name, row.email, row.role, row.active,
+                               row.available_since is not None), row.csrf_token, row.expires_at)
 
     def end_session(self, token: str) -> None:
         with self.engine.begin() as db:
@@ -420,7 +472,10 @@ class HandoffStore:
         with self.engine.begin() as db:
             db.execute(statement)
 
-    def record_reply(self, case_id: int, adviser: Adviser) -> Case:
+    def record_reply(self, case_id: int, adviser: Adviser, chars: int = 0,
+                     sources: Sequence[Dict[str, str]] = ()) -> Case:
+        """An adviser replied (``chars`` long), using the guidance ``sources`` (``slug``, ``anchor``,
+        ``title``, ``url``), which are kept with the reply."""
         case = self.case(case_id)
         if not case.is_open:
             raise HandoffError("this case is closed; the person is back with the assistant")
@@ -432,8 +487,20 @@ class HandoffStore:
             db.execute(cases_table.update().where(cases_table.c.id == case_id).values(updated_at=self.clock()))
             # whoever answers the person has read what they wrote (from the case page, which shows it)
             self._seen(case_id, cases_table.c.person_messages, db)
-            self._audit(db, case_id, adviser.id, "replied")
+            kept = [{k: str(s.get(k) or "")[:300] for k in ("slug", "anchor", "title", "url")} for s in sources][:10]
+            db.execute(replies_table.insert().values(case_id=case_id, adviser_id=adviser.id, chars=int(chars),
+                                                     sources=json.dumps(kept), at=self.clock()))
+            self._audit(db, case_id, adviser.id, "replied",
+                        ("using " + ", ".join(f"{s['slug']}#{s['anchor']}" if s["anchor"] else s["slug"]
+                                              for s in kept)) if kept else "")
         return self.case(case_id)
+
+    def replies(self, case_id: int) -> List[Dict]:
+        """The case's adviser replies, oldest first: who, when, how long, and the sources used."""
+        with self.engine.connect() as db:
+            rows = db.execute(sa.select(replies_table, advisers_table.c.name).join(advisers_table).where(
+                replies_table.c.case_id == case_id).order_by(replies_table.c.id))
+            return [{"adviser": r.name, "at": r.at, "chars": r.chars, "sources": json.loads(r.sources)} for r in rows]
 
     def close(self, case_id: int, adviser: Optional[Adviser], outcome: str, tags: Sequence[str] = ()) -> Case:
         if outcome not in OUTCOMES:
@@ -532,6 +599,7 @@ class HandoffStore:
         if not ids:
             return 0
         db.execute(notes_table.delete().where(notes_table.c.case_id.in_(ids)))
+        db.execute(replies_table.delete().where(replies_table.c.case_id.in_(ids)))
         db.execute(audit_table.delete().where(audit_table.c.case_id.in_(ids)))
         db.execute(cases_table.delete().where(cases_table.c.id.in_(ids)))
         self._audit(db, None, by.id if by else None, "deleted cases", f"{len(ids)} case(s): {why}")
@@ -539,7 +607,7 @@ class HandoffStore:
 
 
 def _adviser(row) -> Adviser:
-    return Adviser(row.id, row.name, row.email, row.role, bool(row.active))
+    return Adviser(row.id, row.name, row.email, row.role, bool(row.active), row.available_since is not None)
 
 
 def _case(row) -> Case:

@@ -302,3 +302,58 @@ def test_adviser_hours():
     assert hours.next_opening(saturday).strftime("%a %H:%M") == "Mon 09:00"
     with pytest.raises(ValueError):
         AdviserHours("weekdays")
+
+
+def test_an_adviser_counts_as_available_only_when_they_said_so_and_are_signed_in(store):
+    ann, bob, sue = people(store)
+    assert store.available_advisers() == []  # nobody has said they are available
+    store.set_available(ann.id, True)
+    assert store.available_advisers() == []  # available, but not signed in
+    token, _ = store.start_session(store.adviser(ann.id))
+    store.start_session(store.adviser(bob.id))  # signed in, but has not said so
+    assert [a.name for a in store.available_advisers()] == ["Ann Adviser"]
+    assert store.session(token).adviser.available is True
+    store.test_clock.now += store.session_seconds + 1  # the session has run out: away again
+    assert store.available_advisers() == []
+    store.start_session(store.adviser(ann.id))
+    assert [a.name for a in store.available_advisers()] == ["Ann Adviser"]
+    assert store.set_available(ann.id, False).available is False
+    assert store.available_advisers() == []
+    assert [(a["action"], a["adviser"]) for a in store.audit_trail(None)] == [  # audited, outside any case
+        ("available", "Ann Adviser"), ("away", "Ann Adviser")]
+
+
+def test_the_likely_wait_is_the_median_of_recent_waits_and_unsaid_with_too_few(store):
+    ann, _, _ = people(store)
+    clock = store.test_clock
+    for i, wait in enumerate([60, 600, 180]):
+        case = store.open_case(f"conv-{i}", "socketio", "q")
+        clock.now += wait
+        store.claim(case.id, ann)
+        if i == 1:
+            assert store.likely_wait() is None  # two claimed cases are too few to say
+    assert store.likely_wait() == 180.0
+    case = store.open_case("conv-3", "socketio", "q")
+    clock.now += 300
+    store.claim(case.id, ann)
+    assert store.likely_wait() == (180 + 300) / 2
+    clock.now += 15 * 86400  # a fortnight on, those waits say nothing about today
+    assert store.likely_wait() is None
+
+
+def test_a_reply_keeps_the_guidance_sources_it_used_until_the_case_is_erased(store):
+    ann, _, _ = people(store)
+    case = store.open_case("conv-src", "socketio", "Do pensions transfer?")
+    source = {"slug": "pensions-when-spinning-out", "anchor": "the-lgps", "title": "Pensions › The LGPS",
+              "url": "http://web/guidance/pensions-when-spinning-out#the-lgps", "extra": "dropped"}
+    store.record_reply(case.id, ann, chars=42, sources=[source])
+    store.record_reply(case.id, ann, chars=7)
+    replies = store.replies(case.id)
+    assert replies == [
+        {"adviser": "Ann Adviser", "at": store.test_clock.now, "chars": 42,
+         "sources": [{k: v for k, v in source.items() if k != "extra"}]},
+        {"adviser": "Ann Adviser", "at": store.test_clock.now, "chars": 7, "sources": []}]
+    assert [(a["action"], a["detail"]) for a in store.audit_trail(case.id)][-2:] == [
+        ("replied", "using pensions-when-spinning-out#the-lgps"), ("replied", "")]
+    assert store.delete_conversation("conv-src") == 1
+    assert store.replies(case.id) == []
