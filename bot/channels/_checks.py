@@ -6,6 +6,7 @@ from typing import Any, Dict, Optional, Tuple
 
 from bot.guidance import ADVISER_PAYLOAD, assess_message
 from bot.guidance._answer import ADVISER_BUTTON_TITLE
+from bot.safety import mask_identifiers
 
 SENDER_ID = re.compile(r"^[A-Za-z0-9_.:\-]{1,128}$")
 RESERVED_PREFIXES = ("tg-",)  # conversations only the Telegram relay may speak in
@@ -34,6 +35,14 @@ def check_text(message: Any, max_chars: int) -> Tuple[Optional[str], Optional[Di
         buttons = [{"title": ADVISER_BUTTON_TITLE, "payload": ADVISER_PAYLOAD}] if reason == "not_english" else []
         return None, {"text": text, "buttons": buttons}
     return None, None
+
+
+def without_identifiers(message: str) -> str:
+    """The message as the assistant keeps it: National Insurance numbers, card numbers and bank
+    details replaced by placeholders ("[card number removed]") before Rasa, its tracker, the logs or
+    the handoff store see it (``bot.safety``). The NLU's MessageRouter sees the placeholder and the
+    reply tells the person not to send them."""
+    return mask_identifiers(message).text if isinstance(message, str) else message
 
 
 TROUBLE = ("Sorry, I'm having trouble answering right now. Please try again in a minute; "

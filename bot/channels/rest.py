@@ -18,7 +18,7 @@ from sanic.response import HTTPResponse
 
 from bot.settings import Settings
 
-from ._checks import TROUBLE, check_sender, check_text
+from ._checks import TROUBLE, check_sender, check_text, without_identifiers
 from ._handoff import HandoffGate
 from ._limits import ChannelLimits
 from ._message_ids import check_message_id, mark_replayable
@@ -103,14 +103,15 @@ class CheckedRestInput(RestInput):
                 _, message_id = check_message_id(request.headers.get("x-request-id"))
             if reply:
                 return response.json([{"recipient_id": sender, **reply}])
-            left = await self.handoff_gate.intercept(getattr(request.app.ctx, "agent", None), sender, body["message"])
+            text = without_identifiers(body["message"])  # from here on, only the masked text
+            left = await self.handoff_gate.intercept(getattr(request.app.ctx, "agent", None), sender, text)
             if left:
                 return response.json([{"recipient_id": sender, **left}])
             agent = getattr(request.app.ctx, "agent", None)
             pushed = await self.handoff_gate.pushed_since_last_turn(agent, sender) if self.delivers_pushed else []
             collector = WholeMessages()
             try:
-                message = UserMessage(body["message"], collector, sender, input_channel=self.channel_of(body),
+                message = UserMessage(text, collector, sender, input_channel=self.channel_of(body),
                                       metadata=metadata, message_id=message_id)
                 self.handoff_gate.count_when_run(message)
                 await on_new_message(mark_replayable(message) if message_id else message)

@@ -48,7 +48,7 @@ from socketio import AsyncServer
 
 from bot.settings import Settings
 
-from ._checks import TROUBLE, check_text
+from ._checks import TROUBLE, check_text, without_identifiers
 from ._erasure import EraseRequests
 from ._handoff import HandoffGate
 from ._limits import TOO_MANY_CONNECTIONS, ChannelLimits, Refusal
@@ -265,18 +265,19 @@ class WidgetInput(InputChannel):
                 reply = reply or {"text": "Sorry, I couldn't read that message.", "buttons": []}
                 await output.answer(sid, bot_message(reply["text"], reply["buttons"]))
                 return
+            text = without_identifiers(data["message"])  # from here on, only the masked text
             _, message_id = check_message_id(data.get("message_id"))  # a malformed id: sent without one
             metadata = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
             title = data.get("button_title")
-            if isinstance(title, str) and title and data["message"].startswith("/"):
-                metadata = {**metadata, "button_title": title[:200]}
+            if isinstance(title, str) and title and text.startswith("/"):
+                metadata = {**metadata, "button_title": without_identifiers(title[:200])}
             agent = getattr(getattr(self.app, "ctx", None), "agent", None)
-            left = await self.handoff_gate.intercept(agent, session_id, data["message"])
+            left = await self.handoff_gate.intercept(agent, session_id, text)
             if left:
                 await output.emit(session_id, bot_message(left["text"], left["buttons"]))
                 return
             try:
-                message = UserMessage(data["message"], output, session_id, input_channel=self.name(),
+                message = UserMessage(text, output, session_id, input_channel=self.name(),
                                       metadata=metadata, message_id=message_id)
                 self.handoff_gate.count_when_run(message)
                 await on_new_message(mark_replayable(message) if message_id else message)

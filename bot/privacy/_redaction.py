@@ -1,4 +1,5 @@
-"""Hiding email addresses, UK phone numbers and UK postcodes in the logs the project writes.
+"""Hiding email addresses, UK phone numbers, UK postcodes, National Insurance numbers, payment card
+numbers and bank details in the logs the project writes.
 
 :func:`install_log_redaction` is called first thing by every process the project starts
 (``bot.rasa_server``, ``bot.action_server``, ``bot.web``, ``bot.telegram``). It redacts every log
@@ -13,6 +14,8 @@ import logging
 import re
 import traceback
 from typing import Optional
+
+from bot.safety import mask_identifiers
 
 EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b")
 # +44 or 0044 then 9-10 digits, or 0 then 9-10 digits; spaces, dashes, dots or brackets between
@@ -29,11 +32,15 @@ EMAIL_MARK, PHONE_MARK, POSTCODE_MARK = "[email]", "[phone]", "[postcode]"
 
 class Redactor:
     """``Redactor().redact(text)``: the text with each email address, UK phone number and UK
-    postcode replaced by ``[email]``, ``[phone]`` or ``[postcode]``."""
+    postcode replaced by ``[email]``, ``[phone]`` or ``[postcode]``, and each National Insurance
+    number, card number (Luhn-checked) and bank account with sort code by the placeholder the
+    channels use (``[card number removed]``; ``bot.safety.mask_identifiers``), first, so a card
+    number is not half taken for a phone number."""
 
     def redact(self, text: str) -> str:
         if not text:
             return text
+        text = mask_identifiers(text).text
         if "@" in text:
             text = EMAIL.sub(EMAIL_MARK, text)
         text = UK_PHONE.sub(PHONE_MARK, text)
