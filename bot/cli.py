@@ -44,21 +44,24 @@ def cmd_index(args, settings: Settings) -> int:
 
 
 def cmd_run(args, settings: Settings) -> int:
-    from bot.stack import Stack, StackError
+    from bot.stack import Stack, StackError, Stopping, stop_on_signals
 
-    stack = Stack(settings, echo=args.verbose)
+    stack = Stack(settings, echo=args.verbose, die_with_parent=True, startup_timeout=args.startup_timeout)
     s = stack.settings
-    print("Starting Mutuals Assistant (the first start loads the models: about 20 seconds)…", flush=True)
-    try:
-        stack.start()
-    except StackError as exc:
-        print(f"Could not start: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("\nStopped while starting.", file=sys.stderr)
-        return 130
-    print(f"""
-Mutuals Assistant is running. Stop it with Ctrl-C.
+    with stop_on_signals():  # SIGTERM and SIGHUP stop everything, as Ctrl-C does
+        print("Starting Mutuals Assistant (the first start loads the models: about 20 seconds)…", flush=True)
+        try:
+            stack.start()
+        except StackError as exc:
+            print(f"Could not start: {exc}.", file=sys.stderr)
+            return 1
+        except KeyboardInterrupt as exc:
+            why = f" ({exc.args[0]})" if isinstance(exc, Stopping) else ""
+            print(f"\nStopped while starting{why}.", file=sys.stderr)
+            return 0 if isinstance(exc, Stopping) else 130
+        try:
+            print(f"""
+Mutuals Assistant is running. Stop it with Ctrl-C (or SIGTERM, or SIGHUP).
   Web chat and guidance   {s.web_url}/
   REST channel            POST {s.rasa_url}/webhooks/rest/webhook  {{"sender": "me", "message": "..."}}
   Widget socket.io        {s.rasa_url}/socket.io
@@ -66,9 +69,12 @@ Mutuals Assistant is running. Stop it with Ctrl-C.
   Action server           {s.actions_url}
   Conversations           {s.tracker_store}
   Telegram                {'started (long polling)' if stack.telegram else 'not started: no TELEGRAM_BOT_TOKEN set'}
-  Logs                    {stack.log_dir}/
+  Logs                    {stack.log_dir}/  (restarts of a part that stopped: stack.log)
 """, flush=True)
-    return stack.wait()
+        except (OSError, KeyboardInterrupt):  # the terminal went away, or a stop came, while printing
+            stack.stop()
+            return 0
+        return stack.wait()
 
 
 def cmd_ask(args, settings: Settings) -> int:
@@ -226,8 +232,10 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser("setup", help="train the model and build the index when their inputs changed")
     s.set_defaults(func=cmd_setup)
 
-    s = sub.add_parser("run", help="start the whole assistant (Ctrl-C stops it)")
+    s = sub.add_parser("run", help="start the whole assistant (Ctrl-C, SIGTERM or SIGHUP stops it)")
     s.add_argument("--verbose", action="store_true", help="show every server's log here")
+    s.add_argument("--startup-timeout", type=float, default=180.0, metavar="SECONDS",
+                   help="how long each server may take to be ready, at start and after a restart (default 180)")
     s.set_defaults(func=cmd_run)
 
     s = sub.add_parser("train", help="train the Rasa model if config.yml, domain.yml or nlu_data/ changed")
