@@ -14,7 +14,9 @@ from bot.settings import ROOT, Settings
 STATIC = ROOT / "bot" / "web" / "static"
 WIDGET_JS = (STATIC / "widget" / "widget.js").read_text()
 WIDGET_CSS = (STATIC / "widget" / "widget.css").read_text()
-HOME = (ROOT / "bot" / "web" / "templates" / "home.html").read_text()
+TEMPLATES = ROOT / "bot" / "web" / "templates"
+HOME = (TEMPLATES / "home.html").read_text()
+CHAT = (TEMPLATES / "_chat.html").read_text()  # the tag every public page includes
 
 
 def code_only(js: str) -> str:
@@ -37,14 +39,20 @@ def test_nothing_loads_from_another_host():
 
 
 def test_demo_page_embeds_with_one_tag_and_no_inline_script():
-    tags = re.findall(r"<script\b[^>]*>", HOME)
+    assert '{% include "_chat.html" %}' in HOME and "<script" not in HOME.replace("&lt;script", "")
+    tags = re.findall(r"<script\b[^>]*>", CHAT)
     assert len(tags) == 1
     tag = tags[0]
     assert 'src="/static/widget/widget.js"' in tag
-    for name in ("data-server", "data-title", "data-color", "data-welcome"):
+    for name in ("data-server", "data-title", "data-color", "data-welcome", "data-starters"):
         assert name in tag
-    assert not re.search(r"\son[a-z]+\s*=", HOME)
-    assert re.search(r"<script\b[^>]*></script>", HOME)  # nothing between the tags
+    assert not re.search(r"\son[a-z]+\s*=", HOME + CHAT)
+    assert re.search(r"<script\b[^>]*></script>", CHAT)  # nothing between the tags
+
+
+@pytest.mark.parametrize("template", ["home.html", "guidance_list.html", "guidance_page.html"])
+def test_the_chat_is_on_every_public_page(template):
+    assert '{% include "_chat.html" %}' in (TEMPLATES / template).read_text()
 
 
 def test_socket_io_client_is_pinned():

@@ -9,7 +9,7 @@ from widget_page import make_driver, other_site  # noqa: F401  (a fixture)
 pytestmark = pytest.mark.slow
 
 WIDGET = ROOT / "bot" / "web" / "static" / "widget"
-NEW_TAB = '<span class="mw-vh"> (opens in a new tab)</span>'
+NEW_TAB = '<span class="mw-newtab"> (opens in a new tab)</span>'  # shown, not only read out
 
 
 def link(href: str, text: str) -> str:
@@ -40,6 +40,12 @@ CASES = [
     ('**<b onclick="x()">hi</b>**', "<p><strong>&lt;b onclick=\"x()\"&gt;hi&lt;/b&gt;</strong></p>"),
     (r"\*not em\* and 2 * 3 * 4", "<p>*not em* and 2 * 3 * 4</p>"),
     ("", ""),
+    # bare addresses are links too; the full stop or bracket after one is not part of it
+    ("See https://www.gov.uk/guidance/tupe.", "<p>See " + link("https://www.gov.uk/guidance/tupe", "https://www.gov.uk/guidance/tupe") + ".</p>"),
+    ("(at http://a.test/x_(1)) ok", "<p>(at " + link("http://a.test/x_(1)", "http://a.test/x_(1)") + ") ok</p>"),
+    ("**https://b.test/p?q=1**", "<p><strong>" + link("https://b.test/p?q=1", "https://b.test/p?q=1") + "</strong></p>"),
+    ("[named](https://c.test/) and ftp://d.test/ and xhttps://e.test/", "<p>" + link("https://c.test/", "named")
+     + " and ftp://d.test/ and xhttps://e.test/</p>"),
 ]
 
 
@@ -48,7 +54,8 @@ def page(other_site, tmp_path_factory):
     other_site.copy(WIDGET / "widget.js")
     other_site.copy(WIDGET / "widget.css")
     url = other_site.add("markdown.html", '<!doctype html><html><head><meta charset="utf-8"></head><body>'
-                         '<script src="widget.js" data-server="http://127.0.0.1:9"></script></body></html>')
+                         '<script src="widget.js" data-server="http://127.0.0.1:9" data-welcome="Hi"'
+                         ' data-starters="First question?| Second one |"></script></body></html>')
     driver = make_driver(tmp_path_factory.mktemp("profile"))
     driver.get(url)
     yield driver
@@ -115,3 +122,102 @@ def test_adviser_messages_and_handoff_events(page):
     assert found["body"] == "<p>Hello, I am <strong>Sam</strong>.</p>"
     assert found["events"] == 3
     assert found["unknown"] == "unknown"
+
+
+def fresh(page) -> None:
+    """The demo's widget again, as a visitor who never chatted sees it."""
+    page.execute_script("localStorage.clear(); sessionStorage.clear();")
+    page.refresh()
+    page.execute_script("MutualsWidget.instance.open(false)")
+
+
+def test_a_bare_address_in_the_persons_message_is_a_link(page):
+    fresh(page)
+    html = page.execute_script("""var w = MutualsWidget.instance;
+        w.append({text: 'is <b>this</b> right? https://x.test/a.', sender: {kind: 'user'}}, false);
+        var all = w.log.querySelectorAll('.mw-user .mw-body'); return all[all.length - 1].innerHTML;""")
+    assert html == "<p>is &lt;b&gt;this&lt;/b&gt; right? " + link("https://x.test/a", "https://x.test/a") + ".</p>"
+
+
+ANSWER = "**TUPE** protects staff.\n\nSource: [TUPE](http://base.test/guidance/tupe#who)"
+
+
+def test_an_answer_from_the_guidance_asks_whether_it_helped(page):
+    fresh(page)
+    got = page.execute_script("""var w = MutualsWidget.instance, sent = [];
+        w.ready = function () { return true; };
+        w.socket = {emit: function (name, data) { sent.push([name, data.message, data.button_title]); }};
+        w.receive({text: arguments[0], buttons: [{title: 'Tell me more', payload: '/tell_me_more'}], sender: {kind: 'bot'}});
+        w.receive({text: 'Hello there.', buttons: [], sender: {kind: 'bot'}});
+        var boxes = w.log.querySelectorAll('.mw-feedback');
+        var names = Array.prototype.map.call(boxes[0].querySelectorAll('button'), function (b) {
+          return b.textContent + '=' + b.getAttribute('aria-label'); });
+        var label = document.getElementById(boxes[0].getAttribute('aria-labelledby')).textContent;
+        boxes[0].querySelectorAll('button')[1].click();
+        return {boxes: boxes.length, names: names, label: label, sent: sent,
+                left: w.log.querySelectorAll('.mw-feedback').length,
+                said: w.log.querySelector('.mw-user:last-child .mw-body').textContent,
+                focus: document.activeElement.id};""", ANSWER)
+    assert got["boxes"] == 1  # on the answer with a guidance source, not on the greeting
+    assert got["label"] == "Did this help?"
+    assert got["names"] == ["Yes=Yes, this helped", "No=No, this didn't help"]
+    assert got["sent"] == [["user_uttered", "/feedback_unhelpful", "No, this didn't help"]]
+    assert got["left"] == 0 and got["said"] == "No, this didn't help" and got["focus"] == "mutuals-widget-input"
+
+
+def test_a_rated_answer_is_not_asked_again_after_a_reload(page):
+    fresh(page)
+    count = page.execute_script("""var w = MutualsWidget.instance;
+        w.showHistory([{text: 'q1', sender: {kind: 'user'}}, {text: arguments[0], sender: {kind: 'bot'}},
+                       {text: 'Yes, this helped', sender: {kind: 'user'}}, {text: 'Glad.', sender: {kind: 'bot'}},
+                       {text: 'q2', sender: {kind: 'user'}}, {text: arguments[0], sender: {kind: 'bot'}}]);
+        return w.log.querySelectorAll('.mw-feedback').length;""", ANSWER)
+    assert count == 1  # only the second answer, which nobody rated yet
+
+
+def test_a_new_conversation_offers_questions_to_start_with(page):
+    fresh(page)
+    got = page.execute_script("""var w = MutualsWidget.instance, sent = [];
+        var group = w.welcomeNode.querySelector('.mw-buttons');
+        var titles = Array.prototype.map.call(group.querySelectorAll('button'), function (b) { return b.textContent; });
+        w.ready = function () { return true; };
+        w.socket = {emit: function (name, data) { sent.push([data.message, data.button_title]); }};
+        group.querySelector('button').click();
+        return {label: group.getAttribute('aria-label'), titles: titles, sent: sent,
+                left: w.welcomeNode.querySelectorAll('button').length};""")
+    assert got["label"] == "Questions to start with"
+    assert got["titles"] == ["First question?", "Second one"]
+    assert got["sent"] == [["First question?", "First question?"]]  # sent as if typed
+    assert got["left"] == 0  # gone once the conversation started
+
+
+def test_escape_closes_the_delete_question_before_the_panel(page):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    fresh(page)
+    page.find_element(By.CSS_SELECTOR, ".mw-forget").click()
+    assert page.switch_to.active_element.text == "Cancel"
+    page.switch_to.active_element.send_keys(Keys.ESCAPE)
+    assert not page.find_element(By.CSS_SELECTOR, ".mw-confirm").is_displayed()
+    assert page.find_element(By.CSS_SELECTOR, "#mutuals-widget-panel").is_displayed()
+    assert page.switch_to.active_element.text == "Delete my data"  # focus back on what opened it
+    page.switch_to.active_element.send_keys(Keys.ESCAPE)
+    assert not page.find_element(By.CSS_SELECTOR, "#mutuals-widget-panel").is_displayed()
+
+
+def test_the_unread_marker_survives_a_reload(page):
+    from selenium.webdriver.common.by import By
+
+    fresh(page)
+    page.execute_script("""var w = MutualsWidget.instance; w.close();
+        localStorage.setItem('mutuals-widget:session', 'some-session');
+        w.receive({text: 'An adviser replied.', buttons: [], sender: {kind: 'adviser', name: 'Sam'}});""")
+    assert page.find_element(By.CSS_SELECTOR, ".mw-unread").is_displayed()
+    page.refresh()
+    unread = page.find_element(By.CSS_SELECTOR, ".mw-unread")
+    assert unread.is_displayed() and unread.text == "(new message)"
+    page.execute_script("MutualsWidget.instance.open(false); MutualsWidget.instance.close();")
+    page.refresh()
+    assert not page.find_element(By.CSS_SELECTOR, ".mw-unread").is_displayed()  # read once opened
+    page.execute_script("localStorage.clear()")

@@ -8,6 +8,7 @@
  *           data-title="Mutuals Assistant"          the panel's heading
  *           data-color="#0b5c4a"                    accent colour (darkened if needed for contrast)
  *           data-welcome="Hello! Ask me ..."        first message shown in a new conversation
+ *           data-starters="What is ...?|How do I ...?"  optional: questions offered as buttons under it
  *           data-path="/socket.io"                  optional: the socket.io path on the server
  *           data-open="true"></script>              optional: start with the panel open
  *
@@ -21,11 +22,16 @@
   var PREFIX = "mutuals-widget";
   var STORAGE_KEY = PREFIX + ":session";
   var OPEN_KEY = PREFIX + ":open";
+  var UNREAD_KEY = PREFIX + ":unread";
+  var FEEDBACK = [["Yes", "/feedback_helpful", "Yes, this helped"], ["No", "/feedback_unhelpful", "No, this didn't help"]];
+  var SMALL = "(max-height: 34em)"; // 400 % zoom, a phone held sideways: the conversation comes first
+  var FULL = "(max-width: 30rem), " + SMALL; // where the open panel covers the whole page (widget.css)
   var WAIT_MS = 45000;
 
   // ------------------------------------------------------------------ markdown renderer
   // A deliberately tiny subset: paragraphs, "#" headings (shown as bold lines), "-"/"*"/"1."
-  // lists (nested by indentation), **bold**, *italic*, `code`, [links](http...) and \escapes.
+  // lists (nested by indentation), **bold**, *italic*, `code`, [links](http...), bare http(s)
+  // addresses and \escapes.
   // It builds DOM nodes; text is only ever set through text nodes.
 
   function safeUrl(href, base) {
@@ -63,6 +69,51 @@
     var target = text.slice(j + 2, close).trim().split(/\s+/)[0] || "";
     if (target.charAt(0) === "<" && target.charAt(target.length - 1) === ">") target = target.slice(1, -1);
     return { label: text.slice(i + 1, j), href: target, end: close + 1 };
+  }
+
+  // a link that opens in a new tab, saying so in words everyone sees
+  function linkNode(doc, href) {
+    var a = doc.createElement("a");
+    a.href = href;
+    a.target = "_blank";
+    a.rel = "noopener";
+    return a;
+  }
+  function newTabNote(doc, a) {
+    var hint = doc.createElement("span");
+    hint.className = "mw-newtab";
+    hint.appendChild(doc.createTextNode(" (opens in a new tab)"));
+    a.appendChild(hint);
+    return a;
+  }
+  // a bare address at text[i]: {href, end} or null (trailing punctuation and unmatched ")" stay text)
+  var BARE_URL = /^https?:\/\/[^\s<>"]+/i;
+  function matchBareUrl(text, i) {
+    if (i > 0 && /[\w\/@.:-]/.test(text.charAt(i - 1))) return null;
+    var m = BARE_URL.exec(text.slice(i, i + 2048));
+    if (!m) return null;
+    var url = m[0];
+    while (/[.,;:!?'*_]$/.test(url) ||
+           (url.charAt(url.length - 1) === ")" && url.split("(").length < url.split(")").length)) {
+      url = url.slice(0, -1);
+    }
+    var href = safeUrl(url);
+    return href && url.length > 8 ? { text: url, href: href, end: i + url.length } : null;
+  }
+  // plain text with its bare addresses made links (the person's own messages)
+  function linkify(text, parent) {
+    var doc = parent.ownerDocument || document, start = 0;
+    for (var i = text.indexOf("http"); i !== -1; i = text.indexOf("http", i + 1)) {
+      var url = matchBareUrl(text, i);
+      if (!url) continue;
+      if (i > start) parent.appendChild(doc.createTextNode(text.slice(start, i)));
+      var a = linkNode(doc, url.href);
+      a.appendChild(doc.createTextNode(url.text));
+      parent.appendChild(newTabNote(doc, a));
+      start = i = url.end;
+    }
+    if (start < text.length) parent.appendChild(doc.createTextNode(text.slice(start)));
+    return parent;
   }
 
   function renderInline(text, parent, options) {
@@ -113,21 +164,24 @@
           flush();
           var href = safeUrl(link.href, options && options.base);
           if (href) {
-            var a = doc.createElement("a");
-            a.href = href;
-            a.target = "_blank";
-            a.rel = "noopener";
+            var a = linkNode(doc, href);
             renderInline(link.label, a, { base: options && options.base, inLink: true });
-            var hint = doc.createElement("span");
-            hint.className = "mw-vh";
-            hint.appendChild(doc.createTextNode(" (opens in a new tab)"));
-            a.appendChild(hint);
-            parent.appendChild(a);
+            parent.appendChild(newTabNote(doc, a));
           } else {
             // not a web address (javascript:, data:, ...): keep the words, drop the link
             renderInline(link.label, parent, { base: options && options.base, inLink: true });
           }
           i = link.end; continue;
+        }
+      }
+      if ((c === "h" || c === "H") && !(options && options.inLink)) {
+        var bare = matchBareUrl(text, i);
+        if (bare) {
+          flush();
+          var b = linkNode(doc, bare.href);
+          b.appendChild(doc.createTextNode(bare.text));
+          parent.appendChild(newTabNote(doc, b));
+          i = bare.end; continue;
         }
       }
       buffer += c; i++;
@@ -285,6 +339,8 @@
     this.path = data.path || "/socket.io";
     this.title = data.title || "Mutuals Assistant";
     this.welcome = data.welcome || "";
+    this.starters = (data.starters || "").split("|").map(function (q) { return q.trim(); })
+      .filter(Boolean).slice(0, 4);
     this.maxChars = parseInt(data.maxChars, 10) || 2000;
     this.accent = accessibleAccent(data.color);
     this.local = storage("localStorage");
@@ -292,10 +348,13 @@
     this.socket = null;
     this.sessionId = this.local ? this.local.getItem(STORAGE_KEY) : null;
     this.shown = [];          // keys of the server's messages on screen, in order
+    this.feedbackCount = 0;
     this.waitTimer = null;
     this.everConnected = false;
     this.build();
     this.loadCss();
+    // a message that came while the panel was closed is still flagged after a reload, or on another page
+    if (this.sessionId && this.local && this.local.getItem(UNREAD_KEY) === "1") this.unread.hidden = false;
     if (data.open === "true" || (this.sessionStore && this.sessionStore.getItem(OPEN_KEY) === "1")) {
       this.open(false);
     } else if (this.sessionId) {
@@ -322,6 +381,9 @@
     this.unread.hidden = true;
     launcher.appendChild(this.unread);
     launcher.setAttribute("title", "Chat with " + this.title);
+    // room at the end of the page, so what is last on it can be scrolled out from under the launcher
+    var spacer = this.spacer = el("div", "mw-spacer");
+    spacer.setAttribute("aria-hidden", "true");
 
     var panel = this.panel = el("section", "mw-panel");
     panel.id = PREFIX + "-panel";
@@ -415,16 +477,32 @@
     panel.appendChild(confirmBox);
     panel.appendChild(form);
     panel.appendChild(note);
+    this.note = note;
     root.appendChild(panel);
     root.appendChild(launcher);
     document.body.appendChild(root);
+    document.body.appendChild(spacer);
 
     var self = this;
     launcher.addEventListener("click", function () { self.open(true); });
     close.addEventListener("click", function () { self.close(); });
     panel.addEventListener("keydown", function (event) {
-      if (event.key === "Escape" || event.key === "Esc") { event.preventDefault(); self.close(); }
+      if (event.key === "Tab") { self.keepFocusIn(event); return; }
+      if (event.key !== "Escape" && event.key !== "Esc") return;
+      event.preventDefault();
+      if (!self.confirmBox.hidden) self.hideForget(true); // an open question first, then the panel
+      else self.close();
     });
+    // Focus Not Obscured (WCAG 2.4.11): what gets focus on the page is scrolled out from under the launcher
+    document.addEventListener("focusin", function (event) { // once the browser has scrolled it into view
+      (window.requestAnimationFrame || setTimeout)(function () { self.unobscure(event.target); });
+    });
+    if (window.matchMedia) {
+      var small = window.matchMedia(SMALL);
+      var place = function () { self.placeNote(small.matches); };
+      if (small.addEventListener) small.addEventListener("change", place); else if (small.addListener) small.addListener(place);
+      place();
+    }
     form.addEventListener("submit", function (event) { event.preventDefault(); self.submit(); });
     input.addEventListener("keydown", function (event) {
       if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
@@ -436,6 +514,37 @@
     forget.addEventListener("click", function () { self.askToForget(); });
     confirmYes.addEventListener("click", function () { self.forget(); });
     confirmNo.addEventListener("click", function () { self.hideForget(true); });
+  };
+
+  // at small heights the disclaimer heads the conversation and scrolls away with it; else it is under the box
+  Widget.prototype.placeNote = function (small) {
+    var note = this.note;
+    if (small && note.parentNode !== this.log) this.log.insertBefore(note, this.log.firstChild);
+    else if (!small && note.parentNode !== this.panel) this.panel.appendChild(note);
+  };
+
+  Widget.prototype.coversPage = function () {
+    return !!(window.matchMedia && window.matchMedia(FULL).matches);
+  };
+
+  // while the panel covers the whole page, Tab goes round inside it (nothing hidden under it gets focus)
+  Widget.prototype.keepFocusIn = function (event) {
+    if (!this.coversPage()) return;
+    var all = this.panel.querySelectorAll("button, textarea, a[href], [tabindex='0']"), shown = [];
+    for (var i = 0; i < all.length; i++) if (!all[i].disabled && all[i].getClientRects().length) shown.push(all[i]);
+    if (!shown.length) return;
+    var first = shown[0], last = shown[shown.length - 1], at = document.activeElement;
+    if (event.shiftKey ? at === first || !this.panel.contains(at) : at === last) {
+      event.preventDefault();
+      (event.shiftKey ? last : first).focus();
+    }
+  };
+
+  Widget.prototype.unobscure = function (target) {
+    if (!target || !target.getBoundingClientRect || this.root.contains(target) || this.launcher.offsetParent === null) return;
+    var cover = this.launcher.getBoundingClientRect(), r = target.getBoundingClientRect();
+    if (r.bottom <= cover.top - 4 || r.top >= cover.bottom || r.right <= cover.left || r.left >= cover.right) return;
+    window.scrollBy(0, Math.max(0, Math.min(r.bottom - cover.top + 8, r.top - 8)));
   };
 
   Widget.prototype.loadCss = function () {
@@ -455,16 +564,19 @@
 
   Widget.prototype.fitInput = function () {
     var input = this.input;
+    var max = parseFloat(window.getComputedStyle(input).maxHeight) || 160; // less at small heights
     input.style.height = "auto";
-    input.style.height = Math.min(input.scrollHeight + 4, 160) + "px";
-    input.style.overflowY = input.scrollHeight + 4 > 160 ? "auto" : "hidden";
+    input.style.height = Math.min(input.scrollHeight + 4, max) + "px";
+    input.style.overflowY = input.scrollHeight + 4 > max ? "auto" : "hidden";
   };
 
   Widget.prototype.open = function (moveFocus) {
     this.panel.hidden = false;
+    this.panel.setAttribute("aria-modal", this.coversPage() ? "true" : "false");
     this.root.classList.add("mw-open");
     this.launcher.setAttribute("aria-expanded", "true");
     this.unread.hidden = true;
+    if (this.local) this.local.removeItem(UNREAD_KEY);
     if (this.sessionStore) this.sessionStore.setItem(OPEN_KEY, "1");
     if (!this.welcomeNode && this.welcome) this.showWelcome();
     this.connect();
@@ -485,7 +597,11 @@
   Widget.prototype.showWelcome = function () {
     var node = this.welcomeNode = this.messageNode({ text: this.welcome, sender: { kind: "bot" } });
     node.classList.add("mw-welcome");
-    this.log.insertBefore(node, this.log.firstChild);
+    // a new conversation: a few questions to start with, sent as if typed (they go with the first message)
+    if (!this.sessionId && this.starters.length) {
+      node.appendChild(this.buttonsNode(this.starters.map(function (q) { return { title: q }; }), "Questions to start with"));
+    }
+    this.log.insertBefore(node, this.note.parentNode === this.log ? this.note.nextSibling : this.log.firstChild);
   };
 
   // ---------------------------------------------------------------- connection
@@ -544,6 +660,11 @@
       var messages = (data && data.messages) || [];
       self.showHistory(messages);
       self.sendAgainIfLost(messages);
+      // an open handoff's status line, after a reload or a reconnect (or its end, if missed)
+      if (data && data.handoff) self.handleEvent(data.handoff, {});
+      else if (/^(waiting|adviser)$/.test(self.root.getAttribute("data-handoff") || "")) {
+        self.handleEvent({ type: "handoff", status: "assistant", text: "" }, {});
+      }
     });
     socket.on("bot_uttered", function (message) { self.receive(message); });
     socket.on("data_deleted", function (data) { self.forgotten(data); });
@@ -597,30 +718,54 @@
     var body = el("div", "mw-body");
     var text = String(message.text || "");
     if (kind === "user") {
-      body.appendChild(el("p", null, text));
+      body.appendChild(linkify(text, el("p")));
     } else {
       var source = splitSource(text, this.linkBase);
       body.appendChild(renderMarkdown(source ? source.body : text, { base: this.linkBase }));
       if (source) {
         var p = el("p", "mw-source", "Source: ");
-        var a = el("a", null, source.title);
-        a.href = source.href;
-        a.target = "_blank";
-        a.rel = "noopener";
-        a.appendChild(el("span", "mw-vh", " (opens in a new tab)"));
-        p.appendChild(a);
+        var a = linkNode(document, source.href);
+        a.appendChild(document.createTextNode(source.title));
+        p.appendChild(newTabNote(document, a));
         body.appendChild(p);
       }
     }
     node.appendChild(body);
+    // an answer from the guidance asks whether it helped (recorded as the feedback intents)
+    if (source && kind === "bot" && /\/guidance\//.test(source.href) && !message.rated) {
+      node.appendChild(this.feedbackNode());
+    }
     return node;
   };
 
-  Widget.prototype.buttonsNode = function (buttons) {
+  Widget.prototype.feedbackNode = function () {
+    var self = this;
+    var box = el("div", "mw-feedback");
+    box.setAttribute("role", "group");
+    var ask = el("span", "mw-feedback-q", "Did this help?");
+    ask.id = PREFIX + "-fb-" + (++this.feedbackCount);
+    box.setAttribute("aria-labelledby", ask.id);
+    box.appendChild(ask);
+    FEEDBACK.forEach(function (f) {
+      var button = el("button", "mw-feedback-b", f[0]);
+      button.type = "button";
+      button.setAttribute("aria-label", f[2]);
+      button.addEventListener("click", function () {
+        if (self.send(f[1], f[2])) {
+          box.parentNode.removeChild(box);
+          self.input.focus();
+        }
+      });
+      box.appendChild(button);
+    });
+    return box;
+  };
+
+  Widget.prototype.buttonsNode = function (buttons, label) {
     var self = this;
     var group = el("div", "mw-buttons");
     group.setAttribute("role", "group");
-    group.setAttribute("aria-label", "Suggested replies");
+    group.setAttribute("aria-label", label || "Suggested replies");
     buttons.forEach(function (b) {
       if (!b || !b.title) return;
       var button = el("button", "mw-button", String(b.title));
@@ -671,7 +816,9 @@
       this.shown = [];
     }
     if (start < messages.length) this.clearButtons();
+    var rated = FEEDBACK.map(function (f) { return "u:" + f[2]; });
     for (var j = start; j < messages.length; j++) {
+      if (j + 1 < keys.length && rated.indexOf(keys[j + 1]) !== -1) messages[j].rated = true;
       this.append(messages[j], j === messages.length - 1 && keys[j].charAt(0) === "b");
       this.shown.push(keys[j]);
     }
@@ -706,7 +853,10 @@
     var node = this.append(message, true);
     this.shown.push(keyOf(message));
     this.scrollDown(node);
-    if (!this.isOpen()) this.unread.hidden = false;
+    if (!this.isOpen()) {
+      this.unread.hidden = false;
+      if (this.local) this.local.setItem(UNREAD_KEY, "1");
+    }
   };
 
   // Events about the conversation (a later issue sends handoff events): shown in the status
@@ -735,6 +885,8 @@
 
   Widget.prototype.startWaiting = function () {
     var self = this;
+    // handed over: no "typing" dots, as nobody is typing (an adviser replies when they can)
+    if (/^(waiting|adviser)$/.test(this.root.getAttribute("data-handoff") || "")) return;
     this.typing.hidden = false;
     clearTimeout(this.waitTimer);
     this.waitTimer = setTimeout(function () { self.stopWaiting(); }, WAIT_MS);
@@ -808,7 +960,7 @@
       return;
     }
     this.hideForget(false);
-    if (this.local) this.local.removeItem(STORAGE_KEY);
+    if (this.local) { this.local.removeItem(STORAGE_KEY); this.local.removeItem(UNREAD_KEY); }
     this.sessionId = null;
     this.unanswered = null;
     this.stopWaiting();
