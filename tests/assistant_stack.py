@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -19,9 +20,26 @@ def stack_settings(var_dir: Path, **overrides) -> Settings:
         var_dir=var_dir, models_dir=base.models_dir, telegram_bot_token="",
         # every test talks from 127.0.0.1: no per-address limits (tests/security sets its own)
         messages_per_minute_per_address=0, socketio_connections_per_address=0,
+        # advisers always at work, so a handoff test knows which reply to expect (the closed hours are
+        # tested on the action: tests/dialogue/test_handoff_actions.py)
+        adviser_hours="Mon-Sun 00:00-24:00",
     )
     values.update(overrides)
-    return Settings.from_env(env={}, **values)
+    settings = Settings.from_env(env={}, **values)
+    seed_index(base, settings)
+    return settings
+
+
+def seed_index(source: Settings, target: Settings) -> None:
+    """Give a new stack the index `mutuals setup` built, when it is current for the same guidance
+    and model, instead of making its action server embed every passage again at start."""
+    from bot.guidance import GuidanceIndex
+
+    pages = target.knowledge_dir / "pages"
+    built = source.index_dir
+    if target.index_dir.exists() or built == target.index_dir or not GuidanceIndex.is_current(pages, built):
+        return
+    shutil.copytree(built, target.index_dir)
 
 
 def post_json(url: str, body: Any, headers: Dict[str, str] = None, timeout: float = 30) -> tuple:

@@ -1,4 +1,4 @@
-"""When advisers work: ``Mon-Fri 09:00-17:00`` in a named time zone."""
+"""When advisers work: ``Mon-Fri 09:00-17:00`` in a named time zone (``24:00`` ends at midnight)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -19,13 +19,15 @@ class AdviserHours:
         last = DAYS.index(match.group(2) or match.group(1))
         self.days = {d % 7 for d in range(first, last + 1 if last >= first else last + 8)}
         self.start = dt.time(int(match.group(3)), int(match.group(4)))
-        self.end = dt.time(int(match.group(5)), int(match.group(6)))
+        end = (int(match.group(5)), int(match.group(6)))
+        self.end = None if end == (24, 0) else dt.time(*end)  # None: until midnight
         self.zone = ZoneInfo(timezone)
         self.spec = spec
 
     def is_open(self, at: Optional[dt.datetime] = None) -> bool:
         local = (at or dt.datetime.now(dt.timezone.utc)).astimezone(self.zone)
-        return local.weekday() in self.days and self.start <= local.time() < self.end
+        return (local.weekday() in self.days and self.start <= local.time()
+                and (self.end is None or local.time() < self.end))
 
     def next_opening(self, at: Optional[dt.datetime] = None) -> dt.datetime:
         local = (at or dt.datetime.now(dt.timezone.utc)).astimezone(self.zone)

@@ -302,6 +302,8 @@ def test_adviser_hours():
     assert hours.next_opening(saturday).strftime("%a %H:%M") == "Mon 09:00"
     with pytest.raises(ValueError):
         AdviserHours("weekdays")
+    always = AdviserHours("Mon-Sun 00:00-24:00", "Europe/London")  # 24:00: until midnight
+    assert all(always.is_open(saturday.replace(hour=h, minute=59)) for h in range(24))
 
 
 def test_an_adviser_counts_as_available_only_when_they_said_so_and_are_signed_in(store):

@@ -47,7 +47,7 @@ HANDOFF = [
     ("I want to talk to a human", 2, lambda t: "adviser" in t.lower()),
     ("Who owns the building after we spin out?", 1, lambda t: "name" in t.lower()),
     ("Sam Scale", 1, lambda t: "email" in t.lower()),
-    ("skip", 1, lambda t: "queue" in t or "advisers work" in t),
+    ("skip", 1, lambda t: "in the queue" in t),
     ("thanks", 0, None),
     ("are you there?", 0, None),
     ("hello?", 0, None),
