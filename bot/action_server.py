@@ -49,7 +49,46 @@ def main(argv=None) -> None:
     from rasa_sdk.endpoint import create_app
 
     app = create_app("actions", cors_origins=None)
+    add_search(app, desk)
+    from bot.guidance._suggest import add_suggest_route
+
+    add_suggest_route(app, desk)  # the adviser console's suggested guidance, from the same desk
     app.run(host=args.host, port=args.port, workers=1, access_log=False)
+
+
+SEARCH_RESULTS = 8
+SEARCH_PER_PAGE = 2
+
+
+def search_results(desk, query: str) -> dict:
+    """The guidance sections that match ``query`` best, by the assistant's own retrieval (the same
+    index, embedder, mode and threshold as its answers): at most ``SEARCH_RESULTS``, two a page."""
+    hits = desk.index.search(query, mode=desk.mode, k=SEARCH_RESULTS * 4)
+    per_page: dict = {}
+    results = []
+    for hit in hits:
+        x = hit.passage
+        if per_page.get(x.slug, 0) >= SEARCH_PER_PAGE:
+            continue
+        per_page[x.slug] = per_page.get(x.slug, 0) + 1
+        results.append({"slug": x.slug, "anchor": x.anchor, "page_title": x.page_title, "heading": x.heading,
+                        "text": x.text[:400], "score": round(hit.score, 4)})
+        if len(results) == SEARCH_RESULTS:
+            break
+    return {"query": query, "threshold": round(desk.threshold, 4), "mode": desk.mode, "results": results}
+
+
+def add_search(app, desk) -> None:
+    """``GET /guidance/search?q=...``: :func:`search_results` as JSON, for the web server's search box
+    (bot/web/app.py), which then needs neither the model nor the index of its own."""
+    from sanic import response
+
+    @app.get("/guidance/search")
+    async def guidance_search(request):
+        query = " ".join(str(request.args.get("q") or "").split())[:200]
+        if not query:
+            return response.json({"error": "ask with ?q=words"}, status=400)
+        return response.json(search_results(desk, query))
 
 
 if __name__ == "__main__":

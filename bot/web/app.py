@@ -10,7 +10,7 @@ import jinja2
 import markdown
 from aiohttp import web
 
-from bot.guidance import Guidance, load_pages
+from bot.guidance import CATEGORIES, Guidance, load_pages
 from bot.guidance._pages import aliases_of
 from bot.settings import Settings
 
@@ -21,6 +21,15 @@ SETTINGS_KEY = web.AppKey("settings", Settings)
 PAGES_KEY = web.AppKey("pages", dict)
 ALIASES_KEY = web.AppKey("aliases", dict)
 TEMPLATES_KEY = web.AppKey("templates", jinja2.Environment)
+
+# the categories of knowledge/README.md as the guidance list shows them, in this order
+CATEGORY_TITLES = {
+    "basics": "The basics", "legal-forms": "Legal forms", "spinning-out": "Spinning out",
+    "staff": "Staff, pensions and TUPE", "rights": "Community rights", "procurement": "Contracts and procurement",
+    "finance": "Money and finance", "governance": "Running a mutual", "about": "About this service",
+}
+assert set(CATEGORY_TITLES) == set(CATEGORIES), "a category without a title"
+SEARCH_TIMEOUT_SECONDS = 5
 
 
 def render_markdown(text: str) -> str:
@@ -72,8 +81,36 @@ def page_html(request: web.Request, template: str, status: int = 200, **context)
 
 
 async def guidance_list(request: web.Request) -> web.Response:
-    pages = sorted(request.app[PAGES_KEY].values(), key=lambda p: (p.category, p.title))
-    return page_html(request, "guidance_list.html", pages=pages)
+    """All guidance by category; with ``?q=``, first the sections the assistant's retrieval finds for it."""
+    pages = sorted(request.app[PAGES_KEY].values(), key=lambda p: (CATEGORIES.index(p.category), p.title))
+    groups = [(c, CATEGORY_TITLES[c], [p for p in pages if p.category == c]) for c in CATEGORIES]
+    query = " ".join(request.query.get("q", "").split())[:200]
+    found = await search_guidance(request.app[SETTINGS_KEY], query) if query else None
+    return page_html(request, "guidance_list.html", groups=[g for g in groups if g[2]], query=query, found=found)
+
+
+def search_url(settings: Settings) -> str:
+    """The action server's search (bot/action_server.py): it holds the model and the index already."""
+    base = settings.actions_url
+    return (base[:-len("/webhook")] if base.endswith("/webhook") else base) + "/guidance/search"
+
+
+async def search_guidance(settings: Settings, query: str) -> dict:
+    """``{"close": [...], "near": [...]}`` (sections at or above the assistant's answer threshold, and
+    the nearest others), or ``{"error": ...}`` when the search could not be reached."""
+    import aiohttp
+
+    try:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=SEARCH_TIMEOUT_SECONDS)) as session:
+            async with session.get(search_url(settings), params={"q": query}) as response:
+                response.raise_for_status()
+                body = await response.json()
+    except Exception as exc:  # the action server is down or slow: the list below still works
+        logger.warning("web: the guidance search failed: %s", type(exc).__name__)
+        return {"error": "Search isn't working just now. Please try again in a minute, or browse the list below."}
+    threshold, results = float(body.get("threshold") or 0), body.get("results") or []
+    close = [r for r in results if r.get("score", 0) >= threshold]
+    return {"close": close, "near": [] if close else results[:3]}
 
 
 async def guidance_page(request: web.Request) -> web.Response:
@@ -84,6 +121,7 @@ async def guidance_page(request: web.Request) -> web.Response:
     if page is None:
         return page_html(request, "not_found.html", status=404)
     return page_html(request, "guidance_page.html", page=page, body=render_markdown(page.body),
+                     category_title=CATEGORY_TITLES.get(page.category, page.category),
                      overdue=page.overdue())  # past review_by: the reader is told it may be out of date
 
 
