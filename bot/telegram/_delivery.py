@@ -74,11 +74,13 @@ def telegram_bot(settings: Settings, pacing: Optional[TelegramPacing] = None) ->
 
 
 async def push_to_chat(settings: Settings, chat_id: int, text: str, sender_name: Optional[str] = None,
-                       bot: Optional[Bot] = None) -> List[Message]:
-    """Send a message to a chat outside a user's turn (an adviser's reply), with the same
-    formatting, splitting and retries as a reply. Pass the running front end's ``bot`` to reuse
-    it; otherwise a bot is made for this call."""
+                       buttons: Iterable[Mapping[str, str]] = (), bot: Optional[Bot] = None) -> List[Message]:
+    """Send a message to a chat outside a user's turn (an adviser's reply, or the hand-back with its
+    rating buttons), with the same formatting, splitting, buttons and retries as a reply. The
+    signature is what :class:`bot.handoff.AdviserDesk` calls as its ``telegram_push``. Pass the
+    running front end's ``bot`` to reuse it; otherwise a bot is made for this call."""
+    buttons = list(buttons or ())
     if bot is not None:
-        return await send_to_chat(bot, chat_id, text, sender_name=sender_name)
+        return await send_to_chat(bot, chat_id, text, buttons, sender_name=sender_name)
     async with telegram_bot(settings) as own_bot:
-        return await send_to_chat(own_bot, chat_id, text, sender_name=sender_name)
+        return await send_to_chat(own_bot, chat_id, text, buttons, sender_name=sender_name)

@@ -157,11 +157,8 @@ def _add_console(app: web.Application, settings: Settings) -> None:
     from bot.handoff import AdviserDesk, HandoffStore
 
     push = None
-    if settings.telegram_bot_token:
-        async def push(settings_, chat_id, text, sender_name=None, buttons=None):
-            from bot.telegram import push_to_chat
-
-            await push_to_chat(settings_, chat_id, text, sender_name=sender_name)
+    if settings.telegram_bot_token:  # python-telegram-bot is loaded only then
+        from bot.telegram import push_to_chat as push
     store = HandoffStore(settings.handoff_store, session_hours=settings.console_session_hours)
     add_console(app, store, AdviserDesk(settings.with_secrets(), store, telegram_push=push))
 

@@ -1,18 +1,20 @@
 """The handoff loop for a Telegram user: /human, the intake, an adviser's reply pushed to the chat
 through python-telegram-bot (to the Bot API stand-in), the person's answer reaching the adviser,
-and the hand-back. The adviser's side is the AdviserDesk the console's API calls, in this process,
-on the same case store and Rasa server as the running stack."""
+and the hand-back with its rating buttons, one of them pressed. The adviser's side is the
+AdviserDesk the web server builds for the console (``create_app``, with the product's Telegram
+push), in this process, on the same case store and Rasa server as the running stack."""
 from __future__ import annotations
 
 import asyncio
 
 import pytest
 
-from bot.handoff import AdviserDesk, HandoffStore
-from bot.telegram import push_to_chat
+from bot.console._routes import DESK_KEY, STORE_KEY
+from bot.handoff import HandoffStore
+from bot.web.app import create_app
 from bot_api_stand_in import BotApiStandIn
 from front_end_harness import front_end_for, settings_for
-from telegram_updates import message_update
+from telegram_updates import callback_update, message_update
 
 CHAT = 7070707
 
@@ -37,12 +39,10 @@ async def test_a_telegram_user_is_handed_to_an_adviser_and_back(running_stack):
     adviser = adviser[0] if adviser else store.add_adviser("Tessa Adviser", "tessa@example.org", "adviser", "x")
     async with BotApiStandIn() as api:
         settings = settings_for(api, stack.rasa_url, relay_token=stack.relay_token,
-                                telegram_relay_timeout_seconds=30.0, rasa_token=stack.rasa_token)
-
-        async def push(settings_, chat_id, text, sender_name=None, buttons=None):
-            await push_to_chat(settings_, chat_id, text, sender_name=sender_name)
-
-        desk = AdviserDesk(settings, store, telegram_push=push)
+                                telegram_relay_timeout_seconds=30.0, rasa_token=stack.rasa_token,
+                                handoff_store_url=stack.handoff_store)
+        web_app = create_app(settings)  # the console's desk, as the web server makes it
+        desk = web_app[DESK_KEY]
         async with front_end_for(settings):
             intake = await say(api, "/human", expect_replies=2)
             assert "adviser" in intake[0].lower()
@@ -74,10 +74,23 @@ async def test_a_telegram_user_is_handed_to_an_adviser_and_back(running_stack):
 
             await desk.close(case.id, adviser, "answered", ["tupe"])
             await api.wait_for_messages(CHAT, before + 3, timeout=30)
-            assert "back with the assistant" in visible(api.sent(CHAT))[-1]
+            hand_back = api.sent(CHAT)[-1].params
+            assert "back with the assistant" in hand_back["visible_text"]
+            assert "from 1 (not at all) to 5 (very)" in hand_back["visible_text"]
+            keyboard = hand_back["reply_markup"]["inline_keyboard"]
+            assert [button["text"] for row in keyboard for button in row] == ["1", "2", "3", "4", "5"]
+
+            four = keyboard[3][0]["callback_data"]  # the person presses 4
+            before = len(api.sent(CHAT))
+            api.inject(callback_update(api.next_update_id(), CHAT, four))
+            await api.wait_for_messages(CHAT, before + 1, timeout=60)
+            assert "Thank you for rating the help you had" in visible(api.sent(CHAT))[-1]
+            assert store.case(case.id).rating == 4
+
             answered = await say(api, "What is a community interest company?")
             assert any("Source:" in t for t in answered)
         await desk.aclose()
+        web_app[STORE_KEY].dispose()
     store.dispose()
 
 test_a_telegram_user_is_handed_to_an_adviser_and_back.timeout = 240
