@@ -11,7 +11,7 @@ from rasa_sdk.events import ConversationPaused, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from bot.handoff import AdviserHours, HandoffStore
+from bot.handoff import AdviserHours, Case, HandoffStore, place_in_queue, waiting_event
 from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -49,6 +49,73 @@ def last_question(tracker: Tracker) -> str:
 
 def _said(value: Any) -> str:
     return str(value or "").strip()
+
+
+def _time_zone_name(zone: str) -> str:
+    """The advisers' time zone as a person reads it: "UK time", "New York time", "UTC time"."""
+    return "UK time" if zone in ("Europe/London", "GB") else f"{zone.rsplit('/', 1)[-1].replace('_', ' ')} time"
+
+
+def _shortened(text: str, limit: int = 80) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0].rstrip(" ,;:") + "\u2026"
+
+
+def topic_of(question: str) -> str:
+    """The case's topic: the guidance section that answers the question handed over (its title),
+    else the question itself, shortened; never an earlier topic of the conversation."""
+    try:
+        from actions.actions import guidance_desk
+
+        answer = guidance_desk().answer(question)
+    except Exception:  # the guidance cannot be searched: the question still names the topic
+        logger.exception("handoff: could not find the topic of a question")
+        answer = None
+    if answer is not None and answer.answered and answer.sources:
+        return answer.sources[0].title[:120]
+    return _shortened(question)
+
+
+def now() -> dt.datetime:
+    """The time now (tests pin it)."""
+    return dt.datetime.now(dt.timezone.utc)
+
+
+AFTER_HANDOVER = "Anything you type now goes to the adviser. Say \"cancel\" to go back to the assistant."
+# No email is sent by this service (there is no mail server set up): the person is never told to
+# expect one, only where the reply will be.
+REPLY_WAITS_HERE = "the adviser's reply will be waiting here in this chat, so you can close it and come back later"
+
+
+def _minutes(seconds: float) -> str:
+    minutes = max(1, round(seconds / 60))
+    return "1 minute" if minutes == 1 else f"{minutes} minutes"
+
+
+def handover_text(store: HandoffStore, case: Case, hours: AdviserHours, zone_name: str,
+                  at: dt.datetime) -> tuple:
+    """What the person is told when their case opens, and their place in the queue: it depends on
+    the hours and on how many advisers have said they are available (and are signed in)."""
+    name = case.person_name
+    greeting = f"Thank you, {name}." if name else "Thank you."
+    position = store.queue_position(case)
+    place = place_in_queue(position)
+    if not hours.is_open(at):
+        opening = hours.next_opening(at)
+        when = opening.strftime("%A %-d %B at %-H:%M")
+        kept = " We keep the email address you gave with your case, but we don't send replies by email." \
+            if case.email else ""
+        return (f"{greeting} Nobody is free until {when} ({zone_name}): our advisers work {hours.describe()}. "
+                f"Your question is saved, and {REPLY_WAITS_HERE}.{kept} {AFTER_HANDOVER}"), position
+    available = len(store.available_advisers())
+    if not available:
+        return (f"{greeting} No adviser is free at the moment. You're {place} in the queue, and an adviser will "
+                f"answer here when one is free; {REPLY_WAITS_HERE}. {AFTER_HANDOVER}"), position
+    wait = store.likely_wait()
+    likely = f" Lately people have waited about {_minutes(wait)} for an adviser." if wait is not None else ""
+    advisers = "1 adviser is" if available == 1 else f"{available} advisers are"
+    return (f"{greeting} You're {place} in the queue and {advisers} available now: an adviser will join this "
+            f"chat as soon as they can.{likely} {AFTER_HANDOVER}"), position
 
 
 class ActionRequestHuman(Action):
@@ -143,24 +210,14 @@ class ActionCreateHandoff(Action):
         email = _said(tracker.get_slot("handoff_email"))
         case = handoff_store().open_case(
             tracker.sender_id, channel, _said(tracker.get_slot("handoff_question")), person_name=name,
-            email=email, topic=_said(tracker.get_slot("last_topic")),
+            email=email, topic=topic_of(_said(tracker.get_slot("handoff_question"))),
             chat_id=str(metadata["chat_id"]) if metadata.get("chat_id") is not None else None)
         hours = AdviserHours(settings.adviser_hours, settings.adviser_timezone)
-        greeting = f"Thank you, {name}." if name else "Thank you."
-        if hours.is_open():
-            place = handoff_store().queue_position(case)
-            where = "next in the queue" if place <= 1 else f"number {place} in the queue"
-            text = (f"{greeting} You're {where}; an adviser will join this chat as soon as they can. "
-                    "Anything you type now goes to the adviser. Say \"cancel\" to go back to the assistant.")
-        else:
-            opening = hours.next_opening()
-            when = opening.strftime("%A %-d %B at %-H:%M")
-            how = f"by email to {email} or here" if email else "here in this chat"
-            text = (f"{greeting} Our advisers work {hours.describe()} (UK time), so nobody is free right now. "
-                    f"An adviser will reply {how} from {when}. Anything you type now goes to the adviser. "
-                    "Say \"cancel\" to go back to the assistant.")
+        text, position = handover_text(handoff_store(), case, hours, _time_zone_name(settings.adviser_timezone), now())
         dispatcher.utter_message(text=text, buttons=[{"title": "Cancel and go back to the assistant",
-                                                      "payload": "/cancel"}])
+                                                      "payload": "/cancel"}],
+                                 # the web chat's status line (bot/handoff/_status.py); no other channel has one
+                                 json_message=waiting_event(position) if channel == "socketio" else None)
         logger.info("handoff: case %s opened on %s", case.id, channel)
         return [SlotSet("handoff_case", float(case.id)), ConversationPaused()]
 

@@ -12,6 +12,9 @@ logger = logging.getLogger(__name__)
 CANCEL_MESSAGES = {"cancel", "/cancel", "stop", "/restart", "restart", "cancel handoff",
                    "back to the assistant", "go back to the assistant", "leave the queue"}
 LEFT_THE_QUEUE = "OK, you've left the advisers' queue and you're back with the assistant. What would you like to know?"
+# once an adviser has joined there is no queue to leave: the chat with them ends
+ENDED_WITH_ADVISER = ("OK, your chat with the adviser has ended and you're back with the assistant. "
+                      "What would you like to know?")
 
 
 def run_before_turn(message: Any) -> None:
@@ -46,6 +49,7 @@ class HandoffGate:
             return None
         from rasa.shared.core.events import ActionExecuted, BotUttered, ConversationResumed, UserUttered
 
+        said = ENDED_WITH_ADVISER if case.status == "assigned" else LEFT_THE_QUEUE
         self.store.close(case.id, None, "cancelled")
         logger.info("handoff: case %s cancelled by the person", case.id)
         if agent is not None:
@@ -54,12 +58,23 @@ class HandoffGate:
                 tracker.update(UserUttered(text))
                 tracker.update(ConversationResumed())
                 if text.strip() != "/restart":
-                    tracker.update(BotUttered(LEFT_THE_QUEUE))
+                    tracker.update(BotUttered(said))
                 tracker.update(ActionExecuted("action_listen"))  # the assistant waits for the person
                 await agent.tracker_store.save(tracker)
         if text.strip() == "/restart":
             return None
-        return {"text": LEFT_THE_QUEUE, "buttons": []}
+        return {"text": said, "buttons": []}
+
+    def status(self, conversation_id: str) -> Optional[Dict[str, Any]]:
+        """The web chat's status line for the conversation's open case (``None``: no case, or the
+        store cannot be read: the chat works without it)."""
+        try:
+            from bot.handoff import status_event
+
+            return status_event(self.store, conversation_id)
+        except Exception:
+            logger.exception("handoff: could not read the status of %s's case", conversation_id)
+            return None
 
     def count_when_run(self, message: Any) -> Any:
         """Have Rasa count this ``UserMessage`` on its conversation's open case when it runs the

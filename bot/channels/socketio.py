@@ -18,7 +18,8 @@ Events (client → server):
   digits or ``. _ : -``) makes sending it again after a lost connection safe: a message whose id
   the conversation already has is answered with its turn's replies, not run twice;
 - ``history_request {}``: answered with ``history {messages: [{text, buttons, sender,
-  message_id?}]}``, the conversation so far (the widget asks again after every reconnect, to show
+  message_id?}], handoff}``, the conversation so far (``handoff``: the status-line event of the
+  conversation's open handoff case, or null) (the widget asks again after every reconnect, to show
   what it missed, and sends again a message of its own that the history lacks).
 - ``delete_my_data {confirm: true}``: erase the conversation and its handoff cases (the widget
   asks the person to confirm first); answered to every tab of the session with
@@ -90,11 +91,13 @@ class WidgetOutput(OutputChannel):
         buttons = message.get("buttons") or message.get("quick_replies") or []
         custom = message.get("custom") or {}
         sender = custom.get("sender") if isinstance(custom, dict) else None
-        if message.get("text") or buttons:
-            await self.emit(recipient_id, bot_message(message.get("text", ""), buttons, sender))
-        if isinstance(custom, dict) and custom.get("event"):
+        event = custom.get("event") if isinstance(custom, dict) else None
+        if message.get("text") or buttons:  # a message and its event (a handoff's status line) arrive as one
+            await self.emit(recipient_id, {**bot_message(message.get("text", ""), buttons, sender),
+                                           **({"event": event} if event else {})})
+        elif event:
             await self.emit(recipient_id, {"text": "", "buttons": [], "sender": sender or {"kind": "bot"},
-                                           "event": custom["event"]})
+                                           "event": event})
 
     async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
         await self.emit(recipient_id, bot_message(text))
@@ -243,7 +246,9 @@ class WidgetInput(InputChannel):
             if not session_id:
                 await sio.emit("history", {"messages": []}, room=sid, ignore_queue=True)
                 return
-            await sio.emit("history", {"messages": await self.history(session_id)}, room=sid,
+            # with the status line of an open handoff case (bot/handoff/_status.py), if there is one
+            await sio.emit("history", {"messages": await self.history(session_id),
+                                       "handoff": self.handoff_gate.status(session_id)}, room=sid,
                            ignore_queue=True)
 
         @sio.on("user_uttered")
@@ -273,8 +278,9 @@ class WidgetInput(InputChannel):
                 metadata = {**metadata, "button_title": without_identifiers(title[:200])}
             agent = getattr(getattr(self.app, "ctx", None), "agent", None)
             left = await self.handoff_gate.intercept(agent, session_id, text)
-            if left:
-                await output.emit(session_id, bot_message(left["text"], left["buttons"]))
+            if left:  # the case has closed: the widget hides its handoff status line
+                await output.emit(session_id, {**bot_message(left["text"], left["buttons"]),
+                                               "event": {"type": "handoff", "status": "assistant", "text": ""}})
                 return
             try:
                 message = UserMessage(text, output, session_id, input_channel=self.name(),

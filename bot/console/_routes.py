@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import logging
 import secrets
 import time
+from collections import OrderedDict
 from typing import Optional
 
 from aiohttp import web
@@ -18,6 +20,7 @@ from bot.handoff import OUTCOMES, AdviserDesk, HandoffError, HandoffStore, RasaU
 
 from ._passwords import DUMMY_HASH, hash_password, needs_rehash, verify_password
 
+logger = logging.getLogger(__name__)
 COOKIE = "mutuals_console"
 LOGIN_COOKIE = "mutuals_login"
 MAX_FAILURES = 5
@@ -149,7 +152,10 @@ async def login(request: web.Request) -> web.Response:
 
 @adviser_api
 async def logout(request: web.Request) -> web.Response:
-    request.app[STORE_KEY].end_session(request.cookies.get(COOKIE, ""))
+    store = request.app[STORE_KEY]
+    store.end_session(request.cookies.get(COOKIE, ""))
+    if store.adviser(request["session"].adviser.id).available:  # signed out: away, until they say otherwise
+        store.set_available(request["session"].adviser.id, False)
     response = web.json_response({"signed_out": True})
     response.del_cookie(COOKIE, path="/console")
     return response
@@ -189,7 +195,20 @@ async def me(request: web.Request) -> web.Response:
     session: Session = request["session"]
     a = session.adviser
     return web.json_response({"id": a.id, "name": a.name, "email": a.email, "role": a.role,
-                              "csrf": session.csrf_token, "expires_at": session.expires_at})
+                              "available": a.available, "csrf": session.csrf_token, "expires_at": session.expires_at})
+
+
+@adviser_api
+async def availability(request: web.Request) -> web.Response:
+    """``{"available": true|false}``: the adviser is available for new cases, or away. What people
+    are told when they are handed over depends on it (actions/handoff.py)."""
+    body = await _body(request)
+    if not isinstance(body.get("available"), bool):
+        return _json_error(400, "'available' must be true or false")
+    store = request.app[STORE_KEY]
+    adviser = store.set_available(request["session"].adviser.id, body["available"])
+    return web.json_response({"available": adviser.available,
+                              "available_advisers": [a.name for a in store.available_advisers()]})
 
 
 @adviser_api
@@ -216,10 +235,68 @@ async def show_case(request: web.Request) -> web.Response:
         case = store.mark_seen(case, adviser)
     return web.json_response({
         "case": _case_json(store, case, names), "transcript": transcript, "transcript_error": transcript_error,
-        "notes": store.notes(case.id), "audit": store.audit_trail(case.id),
+        "notes": store.notes(case.id), "audit": store.audit_trail(case.id), "replies": store.replies(case.id),
         "may_act": case.is_open and (case.status == "waiting" or store.may_act_on(case, adviser)),
         "advisers": [{"id": a.id, "name": a.name} for a in store.advisers()] if adviser.is_supervisor else [],
     })
+
+
+SUGGEST_TIMEOUT_SECONDS = 5
+LATEST_MESSAGES = 2  # the person's latest messages searched besides the question handed over
+_suggested: "OrderedDict[tuple, dict]" = OrderedDict()  # queries -> the action server's answer
+
+
+def suggestion_queries(case, transcript: list) -> list:
+    """What to find guidance for: the question handed over, then the person's latest messages in
+    the case (those of three words or more: "thanks" or "ok" ask nothing)."""
+    latest = [e["text"] for e in transcript if e.get("kind") == "user" and (e.get("at") or 0) >= case.created_at
+              and not str(e.get("text") or "").startswith("/") and len(str(e.get("text") or "").split()) >= 3]
+    queries = [case.question] + [t for t in latest if t != case.question][-LATEST_MESSAGES:]
+    return list(dict.fromkeys(q.strip() for q in queries if q and q.strip()))
+
+
+def suggest_url(settings) -> str:
+    """The action server's suggestions (bot/guidance/_suggest.py): it holds the model and the index."""
+    base = settings.actions_url
+    return (base[:-len("/webhook")] if base.endswith("/webhook") else base) + "/guidance/suggest"
+
+
+async def suggest(settings, queries: list) -> dict:
+    """The action server's suggestions for ``queries``, remembered for the same queries (the
+    console refreshes every 2 seconds; they change only when the person writes)."""
+    import aiohttp
+
+    key = tuple(queries)
+    if key in _suggested:
+        _suggested.move_to_end(key)
+        return _suggested[key]
+    try:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=SUGGEST_TIMEOUT_SECONDS)) as http:
+            async with http.post(suggest_url(settings), json={"queries": queries}) as response:
+                response.raise_for_status()
+                found = await response.json()
+    except Exception as exc:  # the action server is down or slow: the case page works without them
+        logger.warning("console: suggested guidance failed: %s", type(exc).__name__)
+        return {"queries": queries, "suggestions": [],
+                "error": "Suggested guidance isn't available just now; it will try again when the person writes."}
+    _suggested[key] = found
+    while len(_suggested) > 256:
+        _suggested.popitem(last=False)
+    return found
+
+
+@adviser_api
+async def suggested_guidance(request: web.Request) -> web.Response:
+    """The guidance sections that best answer the case's question and the person's latest messages."""
+    from bot.web.app import SETTINGS_KEY
+
+    store, desk = request.app[STORE_KEY], request.app[DESK_KEY]
+    case = store.case(_case_id(request))
+    try:
+        transcript = await desk.transcript(case)
+    except HandoffError:
+        transcript = []
+    return web.json_response(await suggest(request.app[SETTINGS_KEY], suggestion_queries(case, transcript)))
 
 
 @adviser_api
@@ -228,9 +305,37 @@ async def claim(request: web.Request) -> web.Response:
     return web.json_response({"case": case.as_json()})
 
 
+def _sources(request: web.Request, given) -> list:
+    """The guidance sections an adviser says a reply used (``[{"slug", "anchor"}]``), checked
+    against the pages this server has: titles and links are ours, never the browser's."""
+    from bot.web.app import PAGES_KEY, SETTINGS_KEY
+
+    if given is None:
+        return []
+    if not isinstance(given, list) or not all(isinstance(g, dict) for g in given):
+        raise web.HTTPBadRequest(text='{"error": "\'sources\' must be a list of {slug, anchor}"}',
+                                 content_type="application/json")
+    pages, settings, out = request.app.get(PAGES_KEY) or {}, request.app.get(SETTINGS_KEY), []
+    for item in given[:10]:
+        page = pages.get(str(item.get("slug") or ""))
+        anchor = str(item.get("anchor") or "")
+        passage = next((p for p in page.passages if p.anchor == anchor), None) if page else None
+        if page is None or (anchor and passage is None):
+            continue  # not a section of ours (a page since removed, or made up): not recorded
+        title = f"{page.title} \u203a {passage.heading}" if passage and passage.heading else page.title
+        url = settings.guidance_url(page.slug, anchor) if settings else f"/guidance/{page.slug}"
+        if not any(o["slug"] == page.slug and o["anchor"] == anchor for o in out):
+            out.append({"slug": page.slug, "anchor": anchor, "title": title, "url": url})
+    return out
+
+
 @adviser_api
 async def reply(request: web.Request) -> web.Response:
-    case = await request.app[DESK_KEY].reply(_case_id(request), request["session"].adviser, await _text(request))
+    body = await _body(request)
+    if not isinstance(body.get("text"), str):
+        return _json_error(400, "'text' must be a string")
+    case = await request.app[DESK_KEY].reply(_case_id(request), request["session"].adviser, body["text"],
+                                             sources=_sources(request, body.get("sources")))
     return web.json_response({"case": case.as_json()})
 
 
@@ -259,7 +364,7 @@ async def assign(request: web.Request) -> web.Response:
     to = store.adviser(body.get("adviser_id")) if isinstance(body.get("adviser_id"), int) else None
     if to is None:
         return _json_error(400, "'adviser_id' must name an adviser")
-    case = store.assign(_case_id(request), to, request["session"].adviser)
+    case = await request.app[DESK_KEY].assign(_case_id(request), to, request["session"].adviser)
     return web.json_response({"case": case.as_json()})
 
 
@@ -299,8 +404,10 @@ def add_console(app: web.Application, store: HandoffStore, desk: AdviserDesk) ->
     r.add_get("/console/", queue_page)
     r.add_get("/console/cases/{case_id}", case_page)
     r.add_get("/console/api/me", me)
+    r.add_post("/console/api/me/availability", availability)
     r.add_get("/console/api/cases", list_cases)
     r.add_get("/console/api/cases/{case_id}", show_case)
+    r.add_get("/console/api/cases/{case_id}/guidance", suggested_guidance)
     r.add_post("/console/api/cases/{case_id}/claim", claim)
     r.add_post("/console/api/cases/{case_id}/reply", reply)
     r.add_post("/console/api/cases/{case_id}/note", note)

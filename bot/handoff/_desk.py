@@ -11,6 +11,7 @@ import aiohttp
 
 from bot.settings import Settings
 
+from ._status import adviser_event, ended_event, waiting_event
 from ._store import Adviser, Case, HandoffError, HandoffStore
 
 logger = logging.getLogger(__name__)
@@ -100,9 +101,17 @@ class AdviserDesk:
     # ---- speaking to the person --------------------------------------------------------------
 
     async def say(self, case: Case, text: str, sender: Dict[str, str], buttons: Optional[List[Dict]] = None,
-                  resume: bool = False) -> None:
-        """Put a message in the person's conversation and deliver it on their channel now."""
-        event = {"event": "bot", "text": text, "data": {"custom": {"sender": sender}, "buttons": buttons or None}}
+                  resume: bool = False, status: Optional[Dict[str, Any]] = None,
+                  sources: Optional[List[Dict[str, str]]] = None) -> None:
+        """Put a message in the person's conversation and deliver it on their channel now; with
+        ``status``, the web chat's status line changes too (bot/handoff/_status.py); ``sources``
+        (the guidance the adviser used) are kept with it for the transcript."""
+        custom: Dict[str, Any] = {"sender": sender}
+        if status and case.channel == "socketio":
+            custom["event"] = status
+        event = {"event": "bot", "text": text, "data": {"custom": custom, "buttons": buttons or None}}
+        if sources:
+            event["metadata"] = {"guidance": {"sources": sources}}
         events = ([{"event": "resume"}] if resume else []) + [event]
         if resume:  # the assistant now waits for the person, as after any turn of its own
             events.append({"event": "action", "name": "action_listen"})
@@ -117,35 +126,63 @@ class AdviserDesk:
 
     async def claim(self, case_id: int, adviser: Adviser) -> Case:
         case = self.store.claim(case_id, adviser)
-        await self._tell(case, f"{adviser.name}, an adviser, has joined the conversation.")
+        await self._tell(case, f"{adviser.name}, an adviser, has joined the conversation.", adviser_event(adviser.name))
+        await self._queue_moved()
         return case
 
-    async def reply(self, case_id: int, adviser: Adviser, text: str) -> Case:
+    async def reply(self, case_id: int, adviser: Adviser, text: str,
+                    sources: Optional[List[Dict[str, str]]] = None) -> Case:
         text = (text or "").strip()
         if not text:
             raise HandoffError("a reply needs some text")
         if len(text) > 4000:
             raise HandoffError("a reply can be at most 4,000 characters")
         was_waiting = self.store.case(case_id).status == "waiting"
-        case = self.store.record_reply(case_id, adviser)
+        case = self.store.record_reply(case_id, adviser, chars=len(text), sources=sources or [])
         if was_waiting:
-            await self._tell(case, f"{adviser.name}, an adviser, has joined the conversation.")
-        await self.say(case, text, adviser_sender(adviser))
+            await self._tell(case, f"{adviser.name}, an adviser, has joined the conversation.",
+                             adviser_event(adviser.name))
+        await self.say(case, text, adviser_sender(adviser), sources=sources or None)
+        if was_waiting:
+            await self._queue_moved()
         return case
+
+    async def assign(self, case_id: int, to: Adviser, by: Adviser) -> Case:
+        """A supervisor passes the case to ``to``; the person is told who has it now."""
+        before = self.store.case(case_id)
+        case = self.store.assign(case_id, to, by)
+        if before.adviser_id != to.id:
+            await self._tell(case, f"Your case has passed to {to.name}, another adviser, who will carry on "
+                                   "the conversation here." if before.adviser_id else
+                             f"{to.name}, an adviser, has joined the conversation.", adviser_event(to.name))
+        if before.status == "waiting":
+            await self._queue_moved()
+        return case
+
+    async def _queue_moved(self) -> None:
+        """A case left the queue: everyone still waiting on the web chat sees their new place."""
+        for position, waiting in enumerate(self.store.cases("waiting"), start=1):
+            if waiting.channel != "socketio":
+                continue
+            try:
+                await self.say(waiting, "", {"kind": "system", "name": "Mutuals Assistant"},
+                               status=waiting_event(position))
+            except HandoffError:
+                logger.warning("could not update case %s's place in the queue", waiting.id)
 
     async def close(self, case_id: int, adviser: Adviser, outcome: str, tags: List[str]) -> Case:
         case = self.store.close(case_id, adviser, outcome, tags)
         try:
             await self.say(case, BACK_WITH_ASSISTANT, {"kind": "bot", "name": "Mutuals Assistant"},
-                           buttons=rating_buttons(), resume=True)
+                           buttons=rating_buttons(), resume=True, status=ended_event())
         except HandoffError:
             logger.exception("case %s closed, but the conversation could not be resumed now", case.id)
             raise
         return case
 
-    async def _tell(self, case: Case, text: str) -> None:
+    async def _tell(self, case: Case, text: str, status: Optional[Dict[str, Any]] = None) -> None:
         try:
-            await self.say(case, text, {"kind": "system", "name": "Mutuals Assistant"})
+            await self.say(case, text, {"kind": "system", "name": "Mutuals Assistant"}, status=status)
         except HandoffError:
             logger.warning("could not tell case %s's person: %s", case.id, text)
 
@@ -157,16 +194,33 @@ class AdviserDesk:
 
 
 def transcript_from_events(events: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
-    """The conversation as an adviser reads it: who said what, when, and where answers came from."""
+    """The conversation as an adviser reads it: who said what, when, and where answers came from.
+    A button the person pressed shows as its title (what they saw), not its payload; the intent the
+    assistant read is given only for messages it answered, not for answers to the handoff form or
+    for what the person wrote to the adviser."""
     out = []
+    offered: Dict[str, str] = {}  # payload -> title of the buttons the person was last shown
+    in_form = paused = False
     for event in events:
         kind, at = event.get("event"), event.get("timestamp")
+        if kind == "active_loop":
+            in_form = bool(event.get("name"))
+        elif kind == "pause":
+            paused = True
+        elif kind in ("resume", "restart"):
+            paused = in_form = False
         if kind == "user":
             parse = event.get("parse_data") or {}
-            out.append({"kind": "user", "text": event.get("text") or "", "at": at,
-                        "intent": (parse.get("intent") or {}).get("name")})
+            text = event.get("text") or ""
+            if text.startswith("/"):
+                text = (str((event.get("metadata") or {}).get("button_title") or "").strip()
+                        or offered.get(text) or offered.get(text.split("{", 1)[0]) or text)
+            out.append({"kind": "user", "text": text, "at": at,
+                        "intent": None if in_form or paused else (parse.get("intent") or {}).get("name")})
         elif kind == "bot" and (event.get("text") or (event.get("data") or {}).get("buttons")):
             data = event.get("data") or {}
+            if data.get("buttons"):
+                offered = {str(b.get("payload") or ""): str(b.get("title") or "") for b in data["buttons"]}
             sender = ((data.get("custom") or {}).get("sender") or {"kind": "bot", "name": "Mutuals Assistant"})
             guidance = (event.get("metadata") or {}).get("guidance") or {}
             out.append({"kind": sender.get("kind", "bot"), "name": sender.get("name"), "text": event.get("text") or "",

@@ -389,7 +389,7 @@ class HandoffStore:
         c = cases_table.c
         query = sa.select(cases_table)
         if view == "waiting":
-            query = query.where(c.status == "waiting").order_by(c.created_at)
+            query = query.where(c.status == "waiting").order_by(c.created_at, c.id)
         elif view == "mine":
             query = query.where(c.status == "assigned", c.adviser_id == (adviser.id if adviser else -1)).order_by(c.updated_at.desc())
         elif view == "others":
@@ -406,8 +406,10 @@ class HandoffStore:
         if case.status != "waiting":
             return 0
         with self.engine.connect() as db:
+            c = cases_table.c  # opened at the same moment: the first opened is ahead
             return db.execute(sa.select(sa.func.count()).select_from(cases_table).where(
-                cases_table.c.status == "waiting", cases_table.c.created_at <= case.created_at)).scalar_one()
+                c.status == "waiting", sa.or_(c.created_at < case.created_at,
+                                              sa.and_(c.created_at == case.created_at, c.id <= case.id)))).scalar_one()
 
     def claim(self, case_id: int, adviser: Adviser) -> Case:
         now = self.clock()

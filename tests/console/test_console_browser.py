@@ -301,7 +301,19 @@ def test_an_adviser_works_a_case_from_the_queue(console, browser_factory):
     # close with an outcome and tags: the conversation goes back to the assistant
     Select(driver.find_element(By.ID, "close-outcome")).select_by_value("answered")
     driver.find_element(By.ID, "close-tags").send_keys("Pensions, TUPE")
+    # her last message has no reply: the console asks first, and "Keep it open" keeps it open
     driver.find_element(By.ID, "close-case").click()
+    confirm = wait_for(lambda: (lambda e: e.is_displayed() and e)(driver.find_element(By.ID, "close-confirm")),
+                       message="the question before closing")
+    assert confirm.text.startswith(f"Priya Patel's last message has no reply yet: \u201c{XSS}\u201d. "
+                                   "Close the case anyway?"), confirm.text
+    assert driver.switch_to.active_element == confirm  # focus moved to the question: it is read out
+    driver.find_element(By.ID, "close-cancel").click()
+    assert not confirm.is_displayed() and store.case(case.id).status == "assigned"
+    assert driver.switch_to.active_element.get_attribute("id") == "reply-text"
+    driver.find_element(By.ID, "close-case").click()
+    wait_for(lambda: confirm.is_displayed(), message="the question again")
+    driver.find_element(By.ID, "close-anyway").click()
     status = wait_for(lambda: (lambda t: "Closed" in t and t)(driver.find_element(By.ID, "case-status").text),
                       message="the case closed")
     assert "went back to the assistant" in status
@@ -365,6 +377,11 @@ def test_a_supervisor_reassigns_and_exports(console, browser_factory):
     Select(driver.find_element(By.ID, "close-outcome")).select_by_value("referred")
     driver.find_element(By.ID, "close-tags").send_keys("registration")
     driver.find_element(By.ID, "close-case").click()
+    # nobody has replied to Tom's question: asked first
+    wait_for(lambda: driver.find_element(By.ID, "close-confirm").is_displayed(), message="the question before closing")
+    assert "Tom's last message has no reply yet: \u201cHow do we register a community benefit society?\u201d" in \
+        driver.find_element(By.ID, "close-confirm").text
+    driver.find_element(By.ID, "close-anyway").click()
     wait_for(lambda: "Closed" in driver.find_element(By.ID, "case-status").text, message="the case closed")
 
     # the export link downloads the closed cases, fetched with this browser's session
@@ -445,3 +462,80 @@ def test_an_api_error_is_shown_next_to_its_control(console, browser_factory):
     assert not driver.find_element(By.ID, "reply-form").is_displayed()
     assert "Another adviser has this case" in driver.find_element(By.ID, "actions-note").text
     assert driver.find_element(By.ID, "claim-error").is_displayed()
+
+
+def test_available_advisers_and_suggested_guidance_in_a_case(console, browser_factory):
+    """The adviser says they are available (the person handed over is told so), the case shows the
+    guidance that answers the question and refreshes when the person writes, "Use" puts an excerpt
+    and its link in the reply box (sent only with Send reply) and the reply keeps its source, and a
+    button the person pressed shows as its title. ``MUTUALS_CONSOLE_SCREENSHOT=1`` refreshes
+    docs/console-suggestions.png."""
+    settings, store = console.settings, console.store
+    driver = browser_factory(1280, 1000)
+    sign_in(driver, settings.web_url, console.adviser.email, PASSWORD)
+    toggle = wait_for(lambda: driver.find_elements(By.ID, "availability"), message="the availability control")[0]
+    wait_for(lambda: toggle.is_enabled(), message="the console loaded")
+    assert toggle.get_attribute("aria-pressed") == "false" and toggle.text.endswith("Available for new cases")
+    assert "You're away" in driver.find_element(By.ID, "availability-note").text
+    toggle.send_keys(Keys.ENTER)  # a keyboard press, as a mouse click would
+    wait_for(lambda: toggle.get_attribute("aria-pressed") == "true", message="set available")
+    assert "You're available" in driver.find_element(By.ID, "availability-note").text
+    assert console.adviser.id in [a.id for a in store.available_advisers()]
+
+    sender = f"console-{uuid.uuid4().hex[:10]}"
+    replies = []
+    for message in ["I want to talk to a human", QUESTION, "/deny", "skip"]:  # "/deny": the Skip button
+        replies.append(say_rest(console.stack, sender, message))
+    case = store.open_case_for(sender)
+    handed_over = replies[-1][-1]["text"]
+    assert "in the queue and " in handed_over and "available now: an adviser will join this chat" in handed_over
+    assert "email" not in handed_over
+
+    driver.get(f"{settings.web_url}/console/cases/{case.id}")
+    items = wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, "#suggestions li"), timeout=30,
+                     message="suggested guidance")
+    first = items[0]
+    title = first.find_element(By.TAG_NAME, "h3").text
+    assert "LGPS" in title or "pension" in title.lower(), title  # the question is about the council pension
+    assert re.search(r"score \d\.\d\d", first.text) and f"Best match for \u201c{QUESTION}\u201d" in first.text
+    link = first.find_element(By.LINK_TEXT, "Open the section").get_attribute("href")
+    assert link.startswith(f"{settings.web_url}/guidance/") and "#" in link
+    assert "suggest" in driver.find_element(By.ID, "suggest-status").text
+    assert "Skip" in messages(driver, "user") and "/deny" not in messages(driver, "user")
+    topic = store.case(case.id).topic  # the guidance section that answers the question handed over
+    assert topic != QUESTION and ("LGPS" in topic or "ension" in topic), topic
+    assert f"Topic\n{topic}" in driver.find_element(By.ID, "details").text
+
+    # "Use" with the keyboard: the excerpt and the link in the reply box, nothing sent yet
+    use = first.find_element(By.CSS_SELECTOR, "button[data-use]")
+    assert use.get_attribute("aria-label") == f"Use in reply: {title}"
+    use.send_keys(Keys.ENTER)
+    box = driver.find_element(By.ID, "reply-text")
+    assert driver.switch_to.active_element == box
+    drafted = box.get_attribute("value")
+    assert drafted.endswith(f"Source: [{title}]({link})"), drafted
+    assert "Added" in driver.find_element(By.ID, "suggest-status").text
+    assert [e for e in tracker_events(settings, sender) if e.get("event") == "bot" and link in (e.get("text") or "")] == []
+    box.send_keys(Keys.HOME, "Hello, ")
+    box.send_keys(Keys.CONTROL, Keys.ENTER)
+    wait_for(lambda: any(link in m for m in messages(driver, "adviser")) or
+             any(title in e.text for e in driver.find_elements(By.CSS_SELECTOR, "#transcript li.msg-adviser")),
+             message="the reply sent")
+    [recorded] = store.replies(case.id)
+    slug, _, anchor = link.split("/guidance/", 1)[1].partition("#")
+    assert [(s["slug"], s["anchor"]) for s in recorded["sources"]] == [(slug, anchor)]
+    assert "Answered from:" in driver.find_elements(By.CSS_SELECTOR, "#transcript li.msg-adviser")[-1].text
+
+    # the person writes: the suggestions follow
+    follow_up = "And would new staff who join after we spin out be able to join the pension scheme?"
+    say_rest(console.stack, sender, follow_up)
+    wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, f"#suggestions [data-query]") and any(
+        e.get_attribute("data-query") == follow_up for e in driver.find_elements(By.CSS_SELECTOR, "#suggestions [data-query]")),
+        timeout=30, message="suggestions for the new message")
+    assert low_contrast(driver) == []
+    assert page_errors(driver) == []
+    if os.environ.get("MUTUALS_CONSOLE_SCREENSHOT"):
+        driver.execute_script("window.scrollTo(0, 0);")
+        driver.save_screenshot(str(ROOT / "docs" / "console-suggestions.png"))
+    driver.find_element(By.ID, "availability").click()
+    wait_for(lambda: console.adviser.id not in [a.id for a in store.available_advisers()], message="away again")

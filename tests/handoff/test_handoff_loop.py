@@ -40,7 +40,12 @@ def test_ask_for_a_human_on_the_web_and_be_answered_by_an_adviser(running_stack)
             bad = await person.say("not-an-email", wait_for=2)  # why, then the question again
             assert "doesn't look like an email" in bad[0]["text"] and "email" in bad[-1]["text"]
             queued = await person.say("sam@example.org")
-            assert "in the queue" in queued[-1]["text"], queued
+            # Alex has not said they are available: the person is told so, and where the reply will be
+            assert "No adviser is free at the moment. You're " in queued[-1]["text"], queued
+            assert ("in the queue, and an adviser will answer here when one is free; the adviser's reply will be "
+                    "waiting here in this chat") in queued[-1]["text"]
+            assert queued[-1]["event"]["status"] == "waiting"  # the widget's status line
+            assert queued[-1]["event"]["text"].startswith("Waiting for an adviser \u00b7 ")
 
             # the bot is now silent: what the person types waits for the adviser
             await person.say("are you there?", wait_for=0, message_id="w-are-you-there-1")
@@ -60,6 +65,9 @@ def test_ask_for_a_human_on_the_web_and_be_answered_by_an_adviser(running_stack)
 
             await adviser.api("POST", f"/cases/{case['id']}/claim")
             await person.wait_for(lambda: any("has joined" in t for t in texts(person.received)))
+            joined = [m for m in person.received if "has joined" in m["text"]][-1]
+            assert joined["event"] == {"type": "handoff", "status": "adviser", "adviser": "Alex Adviser",
+                                       "text": "Chatting with Alex Adviser"}
             await adviser.api("POST", f"/cases/{case['id']}/reply",
                               {"text": "Hi Sam, you'd join the LGPS as an admitted body."})
             await person.wait_for(lambda: any("admitted body" in t for t in texts(person.received)))

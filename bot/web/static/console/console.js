@@ -185,6 +185,29 @@
     });
   }
 
+  // ------------------------------------------------------------------ available / away (every console page)
+
+  function wireAvailability() {
+    var button = $("availability"), note = $("availability-note");
+    if (!button) return;
+    function show(available) {
+      button.setAttribute("aria-pressed", available ? "true" : "false");
+      setText(note, available
+        ? "You're available: people handed over are told an adviser will join soon."
+        : "You're away: people handed over are told no adviser is free.");
+    }
+    show(!!(me && me.available));
+    button.addEventListener("click", function () {
+      var wanted = button.getAttribute("aria-pressed") !== "true";
+      button.disabled = true;
+      api("POST", API + "/me/availability", {available: wanted}).then(function (result) {
+        show(result.available);
+      }, function (error) {
+        if (error.status !== 401) setText(note, "Could not change it: " + error.message);
+      }).then(function () { button.disabled = false; });
+    });
+  }
+
   // ------------------------------------------------------------------ the queue
 
   var GROUPS = [
@@ -440,6 +463,9 @@
     var closeForm = $("close-form"), closeOutcome = $("close-outcome"), closeTags = $("close-tags");
     var noteForm = $("note-form"), noteText = $("note-text");
     var actionsNote = $("actions-note");
+    var suggestList = $("suggestions"), suggestStatus = $("suggest-status");
+    var closeConfirm = $("close-confirm");
+    var used = [];  // the suggestions put in the reply box since the last reply: {slug, anchor, url}
 
     outcomes.forEach(function (o) { closeOutcome.appendChild(el("option", {value: o, text: outcomeLabel(o)})); });
 
@@ -573,9 +599,91 @@
       });
     }
 
+    // --- suggested guidance: fetched again only when the person has written something new
+
+    function suggestionKey(data) {
+      var c = data.case;
+      var latest = (data.transcript || []).filter(function (e) {
+        return e.kind === "user" && (e.at || 0) >= c.created_at;
+      }).map(function (e) { return e.text; });
+      return JSON.stringify([c.question, latest]);
+    }
+
+    function useSuggestion(s) {
+      var title = String(s.page_title || "") + (s.heading ? " \u203a " + s.heading : "");
+      var block = String(s.excerpt || "") + "\n\nSource: [" + title.replace(/[\[\]]/g, "") + "](" + s.url + ")";
+      var before = replyText.value.replace(/\s+$/, "");
+      replyText.value = before ? before + "\n\n" + block : block;
+      if (!used.some(function (u) { return u.slug === s.slug && u.anchor === s.anchor; })) {
+        used.push({slug: s.slug, anchor: s.anchor, url: s.url});
+      }
+      replyText.focus();
+      replyText.setSelectionRange(replyText.value.length, replyText.value.length);
+      setText(suggestStatus, "Added \u201c" + title + "\u201d to your reply. Edit it, then press Send reply.");
+    }
+
+    function suggestionItem(s, i) {
+      var title = String(s.page_title || "") + (s.heading ? " \u203a " + s.heading : "");
+      var href = safeHref(s.url);
+      var use = el("button", {type: "button", className: "secondary", "data-use": i,
+                              "aria-label": "Use in reply: " + title, text: "Use"});
+      use.hidden = replyForm.hidden;
+      use.addEventListener("click", function () { useSuggestion(s); });
+      return el("li", {}, [
+        el("h3", {text: title}),
+        el("p", {className: "excerpt", text: String(s.excerpt || "").replace(/\[([^\]]+)\]\([^)]+\)/g, "$1")}),
+        el("p", {className: "sub"}, [
+          href ? el("a", {href: href, target: "_blank", rel: "noopener noreferrer", text: "Open the section"}) : null,
+          " \u00b7 score " + Number(s.score).toFixed(2) +
+            (s.above_threshold ? " (the assistant would answer from it)" : " (below the assistant's answer threshold)")
+        ]),
+        el("div", {className: "form-row"}, [use])
+      ]);
+    }
+
+    function renderSuggestions(found) {
+      while (suggestList.firstChild) suggestList.removeChild(suggestList.firstChild);
+      var items = (found && found.suggestions) || [];
+      items.forEach(function (s, i) { suggestList.appendChild(suggestionItem(s, i)); });
+      if (found && found.error) setText(suggestStatus, found.error);
+      else if (!items.length) setText(suggestStatus, "No guidance section matches this case.");
+      else setText(suggestStatus, items.length + (items.length === 1 ? " section suggests" : " sections suggest") +
+                   " an answer to the person's latest messages.");
+    }
+
+    function refreshSuggestions(data) {
+      var key = suggestionKey(data);
+      Array.prototype.forEach.call(suggestList.querySelectorAll("button[data-use]"), function (b) {
+        b.hidden = replyForm.hidden;
+      });
+      if (key === state.suggestKey || state.suggesting) return;
+      state.suggesting = true;
+      api("GET", base + "/guidance").then(function (found) {
+        state.suggestKey = key;
+        renderSuggestions(found);
+      }, function (error) {
+        if (error.status !== 401) setText(suggestStatus, error.message);
+      }).then(function () { state.suggesting = false; });
+    }
+
+    // --- closing: a person whose last message has no reply yet is not left without asking
+    function unansweredMessage(data) {
+      var entries = (data && data.transcript) || [];
+      var c = data && data.case;
+      for (var i = entries.length - 1; i >= 0; i--) {
+        if (entries[i].kind === "adviser") return null;
+        if (entries[i].kind === "user" && c && (entries[i].at || 0) >= c.created_at) return entries[i];
+      }
+      // no adviser has replied at all: the question handed over is itself unanswered
+      return c && !entries.some(function (e) { return e.kind === "adviser"; }) ? {text: c.question} : null;
+    }
+
     var poller = Poller(function () {
       if (state.erased) return null;  // the person's data was deleted from this page
-      return api("GET", base).then(render, function (error) {
+      return api("GET", base).then(function (data) {
+        render(data);
+        refreshSuggestions(data);
+      }, function (error) {
         if (!state.data && error.status) showError($("console-error"), error);  // e.g. no such case
         throw error;
       });
@@ -609,7 +717,11 @@
       event.preventDefault();
       var text = replyText.value.trim();
       if (!text) { showError($("reply-error"), new ApiError("Write a reply first.")); replyText.focus(); return; }
-      act($("reply-send"), $("reply-error"), "/reply", {text: text}).then(function () {
+      // the guidance used is recorded with the reply: the sections whose link is still in it
+      var sources = used.filter(function (u) { return text.indexOf(u.url) >= 0; })
+        .map(function (u) { return {slug: u.slug, anchor: u.anchor}; });
+      act($("reply-send"), $("reply-error"), "/reply", {text: text, sources: sources}).then(function () {
+        used = [];
         replyText.value = "";
         replyText.focus();
       }, function () {});
@@ -632,13 +744,30 @@
       }, function () {});
     });
 
-    closeForm.addEventListener("submit", function (event) {
-      event.preventDefault();
+    function closeNow() {
+      closeConfirm.hidden = true;
       var tags = closeTags.value.split(",").map(function (t) { return t.trim(); }).filter(Boolean);
       act($("close-case"), $("close-error"), "/close", {outcome: closeOutcome.value, tags: tags}).then(function () {
         closeTags.value = "";
         statusLine.focus();
       }, function () {});
+    }
+
+    closeForm.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var waiting = unansweredMessage(state.data);
+      if (!waiting) { closeNow(); return; }
+      var who = state.data.case.person_name ? String(state.data.case.person_name) : "The person";
+      var said = String(waiting.text || "");
+      setText($("close-confirm-text"), who + "'s last message has no reply yet: \u201c" +
+              (said.length > 160 ? said.slice(0, 157) + "\u2026" : said) + "\u201d. Close the case anyway?");
+      closeConfirm.hidden = false;
+      closeConfirm.focus();
+    });
+    $("close-anyway").addEventListener("click", closeNow);
+    $("close-cancel").addEventListener("click", function () {
+      closeConfirm.hidden = true;
+      replyText.focus();
     });
 
     assignForm.addEventListener("submit", function (event) {
@@ -692,6 +821,7 @@
       api("GET", API + "/me").then(function (who) {
         me = who;
         showError($("console-error"), null);
+        wireAvailability();
         if (queue) startQueue(queue);
         if (single) startCase(single);
       }, function (error) {
