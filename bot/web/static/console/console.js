@@ -637,6 +637,8 @@
           " \u00b7 score " + Number(s.score).toFixed(2) +
             (s.above_threshold ? " (the assistant would answer from it)" : " (below the assistant's answer threshold)")
         ]),
+        s.query ? el("p", {className: "sub", "data-query": String(s.query),
+                           text: "Best match for \u201c" + String(s.query) + "\u201d"}) : null,
         el("div", {className: "form-row"}, [use])
       ]);
     }
