@@ -299,6 +299,93 @@ async def suggested_guidance(request: web.Request) -> web.Response:
     return web.json_response(await suggest(request.app[SETTINGS_KEY], suggestion_queries(case, transcript)))
 
 
+# ---- saved replies -------------------------------------------------------------------------
+
+def _saved_link(request: web.Request, saved: dict) -> Optional[dict]:
+    """A saved reply's guidance section as ``{"title", "url"}`` (``None``: none, or no longer ours)."""
+    found = _sources(request, [{"slug": saved["guidance_slug"], "anchor": saved["guidance_anchor"]}]) \
+        if saved.get("guidance_slug") else []
+    return {"title": found[0]["title"], "url": found[0]["url"]} if found else None
+
+
+def _saved_json(request: web.Request, saved: dict) -> dict:
+    return {**saved, "link": _saved_link(request, saved)}
+
+
+def _saved_body(request: web.Request, body: dict) -> dict:
+    """A saved reply's fields from a request, its guidance link checked against our pages."""
+    fields = {k: body.get(k, "") for k in ("title", "text", "guidance_slug", "guidance_anchor")}
+    if not all(isinstance(v, str) for v in fields.values()):
+        raise web.HTTPBadRequest(text='{"error": "title, text, guidance_slug and guidance_anchor must be strings"}',
+                                 content_type="application/json")
+    if fields["guidance_slug"].strip() and not _sources(request, [{"slug": fields["guidance_slug"].strip(),
+                                                                  "anchor": fields["guidance_anchor"].strip()}]):
+        raise HandoffError("that guidance link is not a page (and section) of this guidance")
+    return fields
+
+
+def _saved_id(request: web.Request) -> int:
+    try:
+        reply_id = int(request.match_info["reply_id"])
+        if not 0 < reply_id < 2 ** 63:
+            raise ValueError(reply_id)
+        return reply_id
+    except ValueError:
+        raise web.HTTPNotFound(text='{"error": "no such saved reply"}', content_type="application/json")
+
+
+@adviser_api
+async def list_saved_replies(request: web.Request) -> web.Response:
+    """Every adviser: the saved replies in use; a supervisor with ``?all=1``: the retired ones too."""
+    adviser = request["session"].adviser
+    everything = adviser.is_supervisor and request.query.get("all") == "1"
+    return web.json_response({"saved_replies": [_saved_json(request, r) for r in
+                                                request.app[STORE_KEY].saved_replies(include_retired=everything)]})
+
+
+@adviser_api
+async def add_saved_reply(request: web.Request) -> web.Response:
+    adviser = request["session"].adviser
+    if not adviser.is_supervisor:
+        return _json_error(403, "only a supervisor can add saved replies")
+    saved = request.app[STORE_KEY].add_saved_reply(adviser, **_saved_body(request, await _body(request)))
+    return web.json_response({"saved_reply": _saved_json(request, saved)})
+
+
+@adviser_api
+async def change_saved_reply(request: web.Request) -> web.Response:
+    """Edit a saved reply, or retire it (``"active": false``) or bring it back."""
+    adviser = request["session"].adviser
+    if not adviser.is_supervisor:
+        return _json_error(403, "only a supervisor can change saved replies")
+    body = await _body(request)
+    active = body.get("active", True)
+    if not isinstance(active, bool):
+        return _json_error(400, "'active' must be true or false")
+    saved = request.app[STORE_KEY].update_saved_reply(_saved_id(request), adviser, active=active,
+                                                      **_saved_body(request, body))
+    return web.json_response({"saved_reply": _saved_json(request, saved)})
+
+
+@adviser_api
+async def use_saved_reply(request: web.Request) -> web.Response:
+    """An adviser puts a saved reply in a case's reply box: ``filled`` is its text for this person
+    (their name in place of ``{name}``, the guidance link after it); the use is counted."""
+    store = request.app[STORE_KEY]
+    case = store.case(_case_id(request))
+    used = store.use_saved_reply(_saved_id(request), case)
+    link = _saved_link(request, used)
+    filled = used["filled"] + (f"\n\nSource: [{link['title']}]({link['url']})" if link else "")
+    return web.json_response({"id": used["id"], "uses": used["uses"], "filled": filled, "link": link})
+
+
+@adviser_page
+async def saved_replies_page(request: web.Request) -> web.Response:
+    from bot.web.app import page_html
+
+    return page_html(request, "console/saved_replies.html", session=request["session"])
+
+
 @adviser_api
 async def claim(request: web.Request) -> web.Response:
     case = await request.app[DESK_KEY].claim(_case_id(request), request["session"].adviser)
@@ -408,6 +495,11 @@ def add_console(app: web.Application, store: HandoffStore, desk: AdviserDesk) ->
     r.add_get("/console/api/cases", list_cases)
     r.add_get("/console/api/cases/{case_id}", show_case)
     r.add_get("/console/api/cases/{case_id}/guidance", suggested_guidance)
+    r.add_post("/console/api/cases/{case_id}/saved-replies/{reply_id}/use", use_saved_reply)
+    r.add_get("/console/api/saved-replies", list_saved_replies)
+    r.add_post("/console/api/saved-replies", add_saved_reply)
+    r.add_post("/console/api/saved-replies/{reply_id}", change_saved_reply)
+    r.add_get("/console/saved-replies", saved_replies_page)
     r.add_post("/console/api/cases/{case_id}/claim", claim)
     r.add_post("/console/api/cases/{case_id}/reply", reply)
     r.add_post("/console/api/cases/{case_id}/note", note)

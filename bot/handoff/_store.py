@@ -94,6 +94,19 @@ replies_table = sa.Table(
     sa.Column("sources", sa.Text, nullable=False, default="[]"),
     sa.Column("at", sa.Float, nullable=False),
 )
+# replies advisers use every day, kept by supervisors; ``{name}`` in the text is the person's name
+saved_replies_table = sa.Table(
+    "saved_replies", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("title", sa.String(120), nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("guidance_slug", sa.String(120), nullable=False, default=""),
+    sa.Column("guidance_anchor", sa.String(200), nullable=False, default=""),
+    sa.Column("active", sa.Boolean, nullable=False, default=True),
+    sa.Column("uses", sa.Integer, nullable=False, default=0),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+)
 audit_table = sa.Table(
     "audit", metadata,
     sa.Column("id", sa.Integer, primary_key=True),
@@ -536,6 +549,68 @@ class HandoffStore:
             self._audit(db, row.id, None, "rated", str(int(rating)))
         return self.case(row.id)
 
+    # ---- saved replies -------------------------------------------------------------------
+
+    def _saved_fields(self, title: str, text: str, guidance_slug: str, guidance_anchor: str) -> dict:
+        title, text = " ".join(str(title or "").split()), str(text or "").strip()
+        if not title or not text:
+            raise HandoffError("a saved reply needs a title and some text")
+        if len(title) > 120 or len(text) > 4000:
+            raise HandoffError("a saved reply's title is at most 120 characters and its text at most 4,000")
+        return {"title": title, "text": text, "guidance_slug": str(guidance_slug or "").strip()[:120],
+                "guidance_anchor": str(guidance_anchor or "").strip()[:200]}
+
+    def add_saved_reply(self, by: Adviser, title: str, text: str, guidance_slug: str = "",
+                        guidance_anchor: str = "") -> Dict:
+        if not by.is_supervisor:
+            raise HandoffError("only a supervisor can add saved replies")
+        fields, now = self._saved_fields(title, text, guidance_slug, guidance_anchor), self.clock()
+        with self.engine.begin() as db:
+            new_id = db.execute(saved_replies_table.insert().values(
+                **fields, active=True, uses=0, created_at=now, updated_at=now)).inserted_primary_key[0]
+            self._audit(db, None, by.id, "saved reply added", f"#{new_id} {fields['title']}")
+        return self.saved_reply(new_id)
+
+    def update_saved_reply(self, reply_id: int, by: Adviser, title: str, text: str, guidance_slug: str = "",
+                           guidance_anchor: str = "", active: bool = True) -> Dict:
+        """Edit a saved reply, or retire it (``active=False``: advisers no longer find it; its count stays)."""
+        if not by.is_supervisor:
+            raise HandoffError("only a supervisor can change saved replies")
+        self.saved_reply(reply_id)
+        fields = self._saved_fields(title, text, guidance_slug, guidance_anchor)
+        with self.engine.begin() as db:
+            db.execute(saved_replies_table.update().where(saved_replies_table.c.id == reply_id).values(
+                **fields, active=bool(active), updated_at=self.clock()))
+            self._audit(db, None, by.id, "saved reply changed" if active else "saved reply retired",
+                        f"#{reply_id} {fields['title']}")
+        return self.saved_reply(reply_id)
+
+    def saved_reply(self, reply_id: int) -> Dict:
+        with self.engine.connect() as db:
+            row = db.execute(sa.select(saved_replies_table).where(saved_replies_table.c.id == reply_id)).first()
+        if not row:
+            raise HandoffError(f"there is no saved reply {reply_id}")
+        return _saved(row)
+
+    def saved_replies(self, include_retired: bool = False) -> List[Dict]:
+        """By title; retired ones only when asked (a supervisor's list)."""
+        query = sa.select(saved_replies_table).order_by(saved_replies_table.c.title, saved_replies_table.c.id)
+        if not include_retired:
+            query = query.where(saved_replies_table.c.active.is_(True))
+        with self.engine.connect() as db:
+            return [_saved(r) for r in db.execute(query)]
+
+    def use_saved_reply(self, reply_id: int, case: Case) -> Dict:
+        """An adviser put the saved reply in a case's reply box: counted, and its text returned with
+        ``{name}`` filled in with the person's name (or left out, tidily, without one)."""
+        saved = self.saved_reply(reply_id)
+        if not saved["active"]:
+            raise HandoffError("this saved reply has been retired")
+        with self.engine.begin() as db:
+            db.execute(saved_replies_table.update().where(saved_replies_table.c.id == reply_id).values(
+                uses=saved_replies_table.c.uses + 1))
+        return {**saved, "uses": saved["uses"] + 1, "filled": fill_placeholders(saved["text"], case.person_name)}
+
     # ---- notes and audit ----------------------------------------------------------------
 
     def add_note(self, case_id: int, adviser: Adviser, text: str) -> None:
@@ -606,6 +681,24 @@ class HandoffStore:
         db.execute(cases_table.delete().where(cases_table.c.id.in_(ids)))
         self._audit(db, None, by.id if by else None, "deleted cases", f"{len(ids)} case(s): {why}")
         return len(ids)
+
+
+def _saved(row) -> Dict:
+    return {"id": row.id, "title": row.title, "text": row.text, "guidance_slug": row.guidance_slug,
+            "guidance_anchor": row.guidance_anchor, "active": bool(row.active), "uses": row.uses,
+            "updated_at": row.updated_at}
+
+
+def fill_placeholders(text: str, name: str) -> str:
+    """``{name}`` becomes the person's name; without one it goes, with the space or comma before it
+    ("Hello {name}," reads "Hello,")."""
+    import re
+
+    name = " ".join(str(name or "").split())
+    if name:
+        return text.replace("{name}", name)
+    text = re.sub(r"[ \t]*\{name\}", "", text).replace(" ,", ",")
+    return re.sub(r"^,\s*", "", text)
 
 
 def _adviser(row) -> Adviser:

@@ -208,6 +208,220 @@
     });
   }
 
+  // ------------------------------------------------------------------ saved replies
+
+  var savedCache = {at: 0, items: []};
+
+  function savedReplies() {
+    if (Date.now() - savedCache.at < 60000) return Promise.resolve(savedCache.items);
+    return api("GET", API + "/saved-replies").then(function (data) {
+      savedCache = {at: Date.now(), items: (data && data.saved_replies) || []};
+      return savedCache.items;
+    });
+  }
+
+  // best first: titles starting with the letters typed, then titles with a word starting so, then any match
+  function matchSaved(items, query) {
+    var q = query.trim().toLowerCase();
+    var scored = [];
+    items.forEach(function (r) {
+      var title = String(r.title || "").toLowerCase();
+      var rank = !q ? 2 : title.indexOf(q) === 0 ? 0 : (" " + title).indexOf(" " + q) >= 0 ? 1 :
+        title.indexOf(q) >= 0 ? 2 : String(r.text || "").toLowerCase().indexOf(q) >= 0 ? 3 : -1;
+      if (rank >= 0) scored.push([rank, title, r]);
+    });
+    scored.sort(function (a, b) { return a[0] - b[0] || (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0); });
+    return scored.slice(0, 8).map(function (s) { return s[2]; });
+  }
+
+  // In a reply box: "/" and letters at the start of a line (or after a space) list the saved replies
+  // whose titles match; Up and Down choose, Enter puts the chosen one in place of "/letters",
+  // Escape closes the list. `fill(reply)` resolves to the text to insert.
+  function wireSavedReplyFinder(box, fill) {
+    var list = el("ul", {id: "saved-finder", className: "saved-finder", role: "listbox",
+                         "aria-label": "Saved replies"});
+    list.hidden = true;
+    var help = el("p", {id: "saved-finder-status", className: "hint", role: "status"});
+    box.parentNode.insertBefore(list, box.nextSibling);
+    box.parentNode.insertBefore(help, list.nextSibling);
+    box.setAttribute("aria-autocomplete", "list");
+    box.setAttribute("aria-controls", "saved-finder");
+    var shown = [], active = -1, token = null;
+
+    function tokenAtCursor() {
+      var upto = box.value.slice(0, box.selectionStart);
+      var m = /(^|\s)\/([A-Za-z0-9' -]{0,40})$/.exec(upto);
+      if (!m || /\s{2,}/.test(m[2])) return null;
+      return {start: upto.length - m[2].length - 1, end: box.selectionStart, query: m[2]};
+    }
+
+    function close(say) {
+      list.hidden = true;
+      shown = [];
+      active = -1;
+      token = null;
+      box.removeAttribute("aria-activedescendant");
+      setText(help, say || "");
+    }
+
+    function mark() {
+      Array.prototype.forEach.call(list.children, function (li, i) {
+        li.setAttribute("aria-selected", i === active ? "true" : "false");
+      });
+      if (active >= 0) box.setAttribute("aria-activedescendant", "saved-option-" + shown[active].id);
+      else box.removeAttribute("aria-activedescendant");
+    }
+
+    function choose(i) {
+      var reply = shown[i], at = token;
+      if (!reply || !at) return;
+      close("");
+      Promise.resolve(fill(reply)).then(function (text) {
+        var value = box.value;
+        box.value = value.slice(0, at.start) + text + value.slice(at.end);
+        var end = at.start + text.length;
+        box.focus();
+        box.setSelectionRange(end, end);
+        setText(help, "Saved reply \u201c" + reply.title + "\u201d added. Edit it, then press Send reply.");
+      }, function (error) { setText(help, error.message || "Could not use that saved reply."); });
+    }
+
+    function update() {
+      var found = tokenAtCursor();
+      if (!found) { if (!list.hidden) close(""); return; }
+      token = found;
+      savedReplies().then(function (items) {
+        if (!token || token.start !== found.start) return;
+        shown = matchSaved(items, found.query);
+        while (list.firstChild) list.removeChild(list.firstChild);
+        shown.forEach(function (r, i) {
+          var li = el("li", {id: "saved-option-" + r.id, role: "option", "aria-selected": "false"},
+                      [el("span", {className: "saved-title", text: String(r.title)}), " ",
+                       el("span", {className: "sub", text: String(r.text).slice(0, 90) +
+                                                          (String(r.text).length > 90 ? "\u2026" : "")})]);
+          li.addEventListener("mousedown", function (event) { event.preventDefault(); active = i; choose(i); });
+          list.appendChild(li);
+        });
+        active = shown.length ? 0 : -1;
+        list.hidden = !shown.length;
+        mark();
+        setText(help, shown.length
+          ? shown.length + (shown.length === 1 ? " saved reply matches" : " saved replies match") +
+            ". Up and Down choose, Enter adds it, Escape closes."
+          : (items.length ? "No saved reply matches \u201c" + found.query + "\u201d." : "There are no saved replies yet."));
+      }, function (error) { setText(help, error.message); });
+    }
+
+    box.addEventListener("input", update);
+    box.addEventListener("keydown", function (event) {
+      if (list.hidden || !shown.length) return;
+      if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+        event.preventDefault();
+        active = (active + (event.key === "ArrowDown" ? 1 : shown.length - 1)) % shown.length;
+        mark();
+        setText(help, shown[active].title + " (" + (active + 1) + " of " + shown.length + ")");
+      } else if (event.key === "Enter" && !event.ctrlKey && !event.metaKey) {
+        event.preventDefault();
+        event.stopImmediatePropagation();
+        choose(active);
+      } else if (event.key === "Escape") {
+        event.preventDefault();
+        event.stopPropagation();
+        close("Saved replies closed.");
+      } else if (event.key === "Tab") {
+        close("");
+      }
+    });
+    box.addEventListener("blur", function () { setTimeout(function () { if (document.activeElement !== box) close(""); }, 200); });
+  }
+
+  function startSavedReplies(root) {
+    var supervisor = root.getAttribute("data-role") === "supervisor";
+    var rows = $("saved-rows"), status = $("saved-status");
+    var form = $("saved-form");
+
+    function linkText(r) {
+      return r.guidance_slug ? r.guidance_slug + (r.guidance_anchor ? "#" + r.guidance_anchor : "") : "";
+    }
+
+    function load() {
+      return api("GET", API + "/saved-replies" + (supervisor ? "?all=1" : "")).then(function (data) {
+        var items = (data && data.saved_replies) || [];
+        while (rows.firstChild) rows.removeChild(rows.firstChild);
+        items.forEach(function (r) {
+          var href = r.link ? safeHref(r.link.url) : null;
+          var cells = [
+            el("td", {"data-label": "Title", text: String(r.title)}),
+            el("td", {"data-label": "Text", className: "question", text: String(r.text)}),
+            el("td", {"data-label": "Guidance link"}, [href ? el("a", {href: href, target: "_blank",
+              rel: "noopener noreferrer", text: String(r.link.title)}) : (r.guidance_slug ? linkText(r) + " (not found)" : "\u2014")]),
+            el("td", {"data-label": "Used", text: r.uses === 1 ? "1 time" : r.uses + " times"})
+          ];
+          if (supervisor) {
+            var edit = el("button", {type: "button", className: "secondary", text: "Edit",
+                                     "aria-label": "Edit \u201c" + r.title + "\u201d"});
+            var retire = el("button", {type: "button", className: "secondary", text: r.active ? "Retire" : "Bring back",
+                                       "aria-label": (r.active ? "Retire \u201c" : "Bring back \u201c") + r.title + "\u201d"});
+            edit.addEventListener("click", function () {
+              $("saved-id").value = r.id;
+              $("saved-title").value = r.title;
+              $("saved-text").value = r.text;
+              $("saved-link").value = linkText(r);
+              setText($("saved-legend"), "Edit \u201c" + r.title + "\u201d");
+              $("saved-new").hidden = false;
+              $("saved-title").focus();
+            });
+            retire.addEventListener("click", function () {
+              api("POST", API + "/saved-replies/" + encodeURIComponent(r.id), {
+                title: r.title, text: r.text, guidance_slug: r.guidance_slug, guidance_anchor: r.guidance_anchor,
+                active: !r.active
+              }).then(function () {
+                setText(status, (r.active ? "Retired \u201c" : "Brought back \u201c") + r.title + "\u201d.");
+                return load();
+              }, function (error) { setText(status, error.message); });
+            });
+            cells.push(el("td", {"data-label": "Status", text: r.active ? "In use" : "Retired"}));
+            cells.push(el("td", {"data-label": "Change"}, [edit, " ", retire]));
+          }
+          rows.appendChild(el("tr", {"data-id": r.id, className: r.active ? null : "retired"}, cells));
+        });
+        if (!items.length) {
+          rows.appendChild(el("tr", {}, [el("td", {colspan: supervisor ? 6 : 4, className: "empty",
+                                                   text: "No saved replies yet."})]));
+        }
+      });
+    }
+
+    function reset() {
+      form.reset();
+      $("saved-id").value = "";
+      setText($("saved-legend"), "Add a saved reply");
+      $("saved-new").hidden = true;
+    }
+
+    if (form) {
+      form.addEventListener("submit", function (event) {
+        event.preventDefault();
+        var link = $("saved-link").value.trim().split("/guidance/").pop();
+        var parts = link.split("#");
+        var id = $("saved-id").value;
+        var body = {title: $("saved-title").value, text: $("saved-text").value,
+                    guidance_slug: parts[0] || "", guidance_anchor: parts[1] || ""};
+        showError($("saved-error"), null);
+        $("saved-save").disabled = true;
+        api("POST", API + "/saved-replies" + (id ? "/" + encodeURIComponent(id) : ""), body).then(function (result) {
+          setText(status, (id ? "Saved the changes to \u201c" : "Added \u201c") + result.saved_reply.title + "\u201d.");
+          reset();
+          return load();
+        }, function (error) {
+          showError($("saved-error"), error);
+        }).then(function () { $("saved-save").disabled = false; });
+      });
+      $("saved-new").addEventListener("click", function () { reset(); $("saved-title").focus(); });
+    }
+    load().catch(function (error) { showError($("console-error"), error); });
+  }
+
   // ------------------------------------------------------------------ the queue
 
   var GROUPS = [
@@ -466,6 +680,7 @@
     var suggestList = $("suggestions"), suggestStatus = $("suggest-status");
     var closeConfirm = $("close-confirm");
     var used = [];  // the suggestions put in the reply box since the last reply: {slug, anchor, url}
+    function usedHas(slug, anchor) { return used.some(function (u) { return u.slug === slug && u.anchor === anchor; }); }
 
     outcomes.forEach(function (o) { closeOutcome.appendChild(el("option", {value: o, text: outcomeLabel(o)})); });
 
@@ -551,7 +766,8 @@
       claimBox.hidden = c.status !== "waiting";
       replyForm.hidden = !(open && data.may_act);
       closeForm.hidden = !(open && data.may_act);
-      setText(replyHint, c.status === "waiting" ? "Ctrl+Enter sends. Replying claims the case." : "Ctrl+Enter sends.");
+      setText(replyHint, (c.status === "waiting" ? "Ctrl+Enter sends. Replying claims the case." : "Ctrl+Enter sends.") +
+              " Type / and a few letters for a saved reply.");
       var advisers = data.advisers || [];
       assignForm.hidden = !(open && advisers.length);
       var advisersSig = JSON.stringify(advisers);
@@ -729,6 +945,16 @@
       }, function () {});
     });
 
+    wireSavedReplyFinder(replyText, function (reply) {
+      return api("POST", base + "/saved-replies/" + encodeURIComponent(reply.id) + "/use").then(function (result) {
+        // its guidance link counts as a source of the reply, as a suggestion's does
+        if (result.link && !usedHas(reply.guidance_slug, reply.guidance_anchor)) {
+          used.push({slug: reply.guidance_slug, anchor: reply.guidance_anchor, url: result.link.url});
+        }
+        return result.filled;
+      });
+    });
+
     replyText.addEventListener("keydown", function (event) {
       if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
         event.preventDefault();
@@ -817,8 +1043,8 @@
 
   function start() {
     wireSignOut();
-    var queue = $("queue"), single = $("case");
-    if (!queue && !single) return;
+    var queue = $("queue"), single = $("case"), saved = $("saved-replies");
+    if (!queue && !single && !saved) return;
     (function whoAmI() {
       api("GET", API + "/me").then(function (who) {
         me = who;
@@ -826,6 +1052,7 @@
         wireAvailability();
         if (queue) startQueue(queue);
         if (single) startCase(single);
+        if (saved) startSavedReplies(saved);
       }, function (error) {
         if (error.status !== 401) {
           showError($("console-error"), error);
