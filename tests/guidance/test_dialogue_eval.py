@@ -44,4 +44,6 @@ def test_the_clarify_table_counts_what_a_margin_prevents_and_costs(guidance_inde
     assert rows[0]["clarified"] == 0 and rows[0]["wrong_confident_answers_left"] == 1
     wide = rows[1]  # every question with two pages over the threshold is clarified
     assert wide["clarified"] == 2 and wide["extra_clicks"] == 1 and wide["wrong_answers_prevented"] == 1
-    assert choose_margin(rows) == 0.0  # one prevented is worth two clicks at most: not a win here
+    assert choose_margin(rows) == 100.0  # a wrong answer prevented outweighs an extra click (half as bad)
+    costly = dict(wide, extra_clicks=3)  # three clicks for one wrong answer: no longer worth asking
+    assert choose_margin([rows[0], costly]) == 0.0
