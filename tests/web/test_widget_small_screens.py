@@ -150,8 +150,8 @@ def test_usable_at_400_percent_zoom_and_on_a_small_phone(running_stack, browser_
     if name == "zoom-400":
         shot = SCREENSHOT.with_name("widget-zoom-400.png") if os.environ.get("MUTUALS_WIDGET_SCREENSHOT") == "1" \
             else tmp_path / "widget-zoom-400.png"
-        driver.execute_script("var l = document.querySelector('.mw-log'); l.scrollTop = arguments[0].offsetTop - 8;",
-                              answer)
+        driver.execute_script("""var l = document.querySelector('.mw-log');  // the question, then the answer
+            l.scrollTop += arguments[0].getBoundingClientRect().top - l.getBoundingClientRect().top - 6;""", question)
         driver.save_screenshot(str(shot))
 
     # closed again, the launcher is back where it was, and Escape got there
