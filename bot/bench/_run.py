@@ -83,7 +83,8 @@ def machine() -> Dict[str, Any]:
     with contextlib.suppress(OSError):
         cpu = next((l.split(":", 1)[1].strip() for l in Path("/proc/cpuinfo").read_text().splitlines()
                     if l.startswith("model name")), "")
-    return {"cores": os.cpu_count(), "cpu": cpu, "memory_mb": mem.get("MemTotal"),
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return {"cores": os.cpu_count(), "cores_usable": usable, "cpu": cpu, "memory_mb": mem.get("MemTotal"),
             "memory_available_mb_at_start": mem.get("MemAvailable"), "load_average_at_start": os.getloadavg(),
             "python": platform.python_version(), "platform": platform.platform(), "packages": versions}
 
@@ -234,7 +235,8 @@ def table(results: Dict[str, Any]) -> str:
     lines = []
     m = results["machine"]
     lines.append(f"Mutuals Assistant bench  {results['started_at']}  commit {(results['git']['commit'] or '?')[:10]}"
-                 f"{' (dirty)' if results['git']['dirty'] else ''}  {m['cores']} cores, {m['memory_mb']} MB,"
+                 f"{' (dirty)' if results['git']['dirty'] else ''}  {m['cores']} cores ({m.get('cpu') or 'CPU model unknown'}),"
+                 f" {m['memory_mb']} MB,"
                  f" load {m['load_average_at_start'][0]:.2f} → {m.get('load_average_at_end', [0])[0]:.2f}"
                  f"{'  QUICK' if results['quick'] else ''}  {results.get('label') or ''}")
     turns = results.get("turns")
@@ -355,7 +357,6 @@ def main(args, settings: Settings) -> int:
         "schema": 1, "tool": "mutuals bench", "started_at": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
         "label": args.label, "quick": bool(args.quick), "repeats": plan.repeats, "parts": only,
         "plan": dataclasses.asdict(plan), "machine": machine(), "git": git(),
-        "conditions": "figures from a shared 2-core machine are noisy: see machine.load_average_*",
     }
     needs_stack = any(p in only for p in ("turns", "throughput", "socketio", "resources"))
     stack = None
@@ -428,10 +429,15 @@ def main(args, settings: Settings) -> int:
     results["machine"]["load_average_at_end"] = os.getloadavg()
     results["targets"] = targets(results)
     (out_dir / "bench.json").write_text(json.dumps(results, indent=2, default=str))
-    with contextlib.suppress(Exception):
-        plot(results, out_dir / "bench.png")
+    written = [out_dir / "bench.json"]
+    try:
+        written.append(plot(results, out_dir / "bench.png"))
+        no_plot = ""
+    except Exception as exc:  # matplotlib missing or failing: the figures are in the JSON and the table
+        no_plot = f"; no bench.png ({exc.__class__.__name__}: {exc})"
     text = table(results)
     (out_dir / "bench.txt").write_text(text + "\n")
+    written.append(out_dir / "bench.txt")
     print(text)
-    print(f"\nWrote {out_dir / 'bench.json'}, {out_dir / 'bench.png'} and {out_dir / 'bench.txt'}")
+    print(f"\nWrote {', '.join(str(p) for p in written)}{no_plot}")
     return 0

@@ -80,14 +80,36 @@ def test_quick_bench_against_a_running_stack(running_stack, tmp_path, capsys):
     assert results["resources"]["actions"]["peak_rss_mb"] > 0
     assert any(t["target"].startswith("guidance answer") for t in results["targets"])
     assert (out / "bench.png").stat().st_size > 1000
-    assert "REST turn latency" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "REST turn latency" in printed and f"Wrote {out / 'bench.json'}, {out / 'bench.png'}, " in printed
+
+
+def test_the_bench_records_this_machine():
+    from bot.bench._run import machine
+
+    cpuinfo = open("/proc/cpuinfo").read()
+    total_kb = next(int(line.split()[1]) for line in open("/proc/meminfo") if line.startswith("MemTotal:"))
+    m = machine()
+    assert m["cores"] == os.cpu_count() and 1 <= m["cores_usable"] <= m["cores"]
+    assert m["cpu"] and f"model name\t: {m['cpu']}" in cpuinfo
+    assert abs(m["memory_mb"] - total_kb / 1024) < 1
 
 
 @pytest.mark.slow
-def test_quick_bench_of_retrieval_alone(tmp_path):
+def test_quick_bench_of_retrieval_alone(tmp_path, monkeypatch, capsys):
+    import bot.bench._run as bench_run
+
+    def no_matplotlib(results, path):
+        raise ImportError("No module named 'matplotlib'")
+
+    monkeypatch.setattr(bench_run, "plot", no_matplotlib)  # a plot that fails is not claimed
     out = tmp_path / "bench"
     assert main(["bench", "--quick", "--only", "retrieval,scale", "--scale", "500", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert not (out / "bench.png").exists() and "bench.png" in printed
+    assert f"Wrote {out / 'bench.json'}, {out / 'bench.txt'}; no bench.png (ImportError: " in printed
     results = json.loads((out / "bench.json").read_text())
+    assert "conditions" not in results and results["machine"]["cpu"]
     real = results["retrieval"]["real"]
     assert real["passages"] > 100 and real["embed_and_search_ms"]["p50"] > 0
     assert real["index_build_seconds"] > 0
