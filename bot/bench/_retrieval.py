@@ -76,31 +76,6 @@ def real_corpus(settings, backend: str, n_queries: int, build: bool = True) -> D
     return out
 
 
-class FastBM25:
-    """The project's BM25 (same scores) with each term's postings and weights held as numpy arrays,
-    so a query costs a few array additions instead of a Python loop over every matching passage."""
-
-    def __init__(self, bm25):
-        self.n = len(bm25.docs)
-        self.postings = {}
-        lengths, k1, b, avg = bm25.lengths, bm25.k1, bm25.b, bm25.avg
-        for term, docs in bm25.postings.items():
-            ids = np.asarray(docs, dtype=np.int32)
-            tf = np.fromiter((bm25.docs[i][term] for i in docs), dtype=np.float32, count=len(docs))
-            norm = tf + k1 * (1 - b + b * lengths[ids] / avg)
-            self.postings[term] = (ids, (bm25.idf[term] * tf * (k1 + 1) / norm).astype(np.float32))
-
-    def scores(self, query: str) -> np.ndarray:
-        from bot.guidance import tokens
-
-        out = np.zeros(self.n, dtype=np.float32)
-        for t in set(tokens(query)):
-            found = self.postings.get(t)
-            if found is not None:
-                out[found[0]] += found[1]  # each passage once per term, so no np.add.at needed
-        return out
-
-
 def synthetic_corpus(index, n: int, seed: int = 7):
     """``n`` passages like the real ones: texts of three sentences drawn from real passages, and
     vectors near real passages' (a mix of two plus noise, unit length), ten passages a page."""
@@ -122,9 +97,9 @@ def synthetic_corpus(index, n: int, seed: int = 7):
     return texts, vectors, page_vectors, page_of_passage, passages
 
 
-def scale(index, embedder, n: int, qs: Sequence[str], embed_rate: float, fast_only: bool = False) -> Dict:
+def scale(index, embedder, n: int, qs: Sequence[str], embed_rate: float) -> Dict:
     """Build time, memory and query time (embed + hybrid search) at ``n`` passages, with the project's
-    BM25 and with :class:`FastBM25`."""
+    BM25 (each term's weights held as arrays: a query is a few array additions)."""
     from bot.guidance import BM25
     from bot.guidance._search import rank
 
@@ -138,10 +113,6 @@ def scale(index, embedder, n: int, qs: Sequence[str], embed_rate: float, fast_on
     bm25 = BM25(texts)
     bm25_seconds = time.perf_counter() - started
     rss2 = rss_mb()
-    started = time.perf_counter()
-    fast = FastBM25(bm25)
-    fast_seconds = time.perf_counter() - started
-    rss3 = rss_mb()
     vecs = {q: embedder.encode_one(q) for q in set(qs)}
 
     def search(q, lexical):
@@ -159,22 +130,13 @@ def scale(index, embedder, n: int, qs: Sequence[str], embed_rate: float, fast_on
         "passages": n,
         "corpus_made_seconds": round(made, 3),
         "bm25_build_seconds": round(bm25_seconds, 3),
-        "fast_bm25_build_seconds": round(fast_seconds, 3),
         "embeddings_mb": round(vectors.nbytes / 2**20, 1),
-        "rss_growth_mb": {"texts_and_vectors": round(rss1 - rss0, 1), "bm25": round(rss2 - rss1, 1),
-                          "fast_bm25": round(rss3 - rss2, 1)},
+        "rss_growth_mb": {"texts_and_vectors": round(rss1 - rss0, 1), "bm25": round(rss2 - rss1, 1)},
         "embedding_build_seconds_estimate": round(n / embed_rate, 1) if embed_rate else None,
         "dense_search_ms": percentiles(timed(dense_only, qs)),
-        "bm25_ms": {"project": percentiles(timed(bm25.scores, qs[: max(5, len(qs) // 4)]) if not fast_only else []),
-                    "fast": percentiles(timed(fast.scores, qs))},
-        "embed_and_search_ms": {
-            "project_bm25": percentiles(timed(lambda q: search(q, bm25), qs[: max(5, len(qs) // 4)])
-                                        if not fast_only else []),
-            "fast_bm25": percentiles(timed(lambda q: search(q, fast), qs)),
-        },
+        "bm25_ms": {"project": percentiles(timed(bm25.scores, qs))},
+        "embed_and_search_ms": {"project_bm25": percentiles(timed(lambda q: search(q, bm25), qs))},
     }
-    q = qs[0]
-    out["fast_bm25_max_abs_difference"] = float(np.abs(fast.scores(q) - bm25.scores(q)).max())
-    del texts, vectors, bm25, fast
+    del texts, vectors, bm25
     gc.collect()
     return out

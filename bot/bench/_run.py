@@ -189,8 +189,7 @@ def measure_retrieval(settings: Settings, plan: Plan, backend: str, scale_too: b
             result = scale(index, embedder, n, qs, out["real"].get("embed_passages_per_second") or 0.0)
             out["scale"].append(result)
             e = result["embed_and_search_ms"]
-            say(f"scale {n}: embed+search p50 {e['project_bm25']['p50']} ms (project BM25), "
-                f"{e['fast_bm25']['p50']} ms (array BM25)")
+            say(f"scale {n}: embed+search p50 {e['project_bm25']['p50']} ms")
     return out
 
 
@@ -217,10 +216,8 @@ def targets(results: Dict[str, Any]) -> List[Dict[str, Any]]:
         add("retrieval alone, real corpus, p50 ms", results["retrieval"]["real"]["embed_and_search_ms"]["p50"], 10)
         for s in results["retrieval"].get("scale", []):
             if s["passages"] >= 100000:
-                add(f"embed+search at {s['passages']} passages p50 ms (project BM25)",
+                add(f"embed+search at {s['passages']} passages p50 ms",
                     s["embed_and_search_ms"]["project_bm25"]["p50"], 50)
-                add(f"embed+search at {s['passages']} passages p50 ms (array BM25)",
-                    s["embed_and_search_ms"]["fast_bm25"]["p50"], 50)
     res = results.get("resources") or {}
     if res.get("rasa"):
         add("Rasa server peak RSS MB", res["rasa"]["peak_rss_mb"], 1200)
@@ -273,7 +270,7 @@ def table(results: Dict[str, Any]) -> str:
         for s in ret.get("scale", []):
             e = s["embed_and_search_ms"]
             lines.append(f"  synthetic {s['passages']:>7} passages: embed+hybrid search p50 {e['project_bm25']['p50']} ms"
-                         f" (project BM25), {e['fast_bm25']['p50']} ms (array BM25); dense part "
+                         f"; dense part "
                          f"{s['dense_search_ms']['p50']} ms; BM25 build {s['bm25_build_seconds']} s"
                          f" (+{s['rss_growth_mb']['bm25']} MB), vectors {s['embeddings_mb']} MB;"
                          f" embedding them ≈ {s['embedding_build_seconds_estimate']} s")
