@@ -18,31 +18,42 @@ MAX_QUERIES = 3
 
 def suggestions(desk, queries: Sequence[str], k: int = SUGGESTIONS, per_page: int = PER_PAGE) -> Dict[str, Any]:
     """The ``k`` sections (at most ``per_page`` of a page) that score best for any of ``queries``,
-    by the assistant's own retrieval; each with the focused excerpt for the query it matched best,
-    its link and score, and whether that score reaches the assistant's answer threshold."""
+    by the assistant's own retrieval, and among them always the best one for each query (the
+    latest message's is not crowded out by the question's); best first, each with the focused
+    excerpt for the query it matched best, its link and score, and whether that score reaches the
+    assistant's answer threshold."""
     index = desk.index
     queries = [" ".join(str(q).split())[:500] for q in queries if str(q).strip()][:MAX_QUERIES]
     best: Dict[str, tuple] = {}
+    tops: List[str] = []  # each query's best section
     for query in queries:
         vector = index.embedder.encode_one(query) if desk.mode != "bm25" else None
-        for hit in index.search(query, mode=desk.mode, k=k * 3, vector=vector):
+        hits = index.search(query, mode=desk.mode, k=k * 3, vector=vector)
+        if hits:
+            tops.append(hits[0].passage.id)
+        for hit in hits:
             known = best.get(hit.passage.id)
             if known is None or hit.score > known[0]:
                 best[hit.passage.id] = (hit.score, query, vector, hit.passage)
-    out: List[Dict[str, Any]] = []
+    ranked = sorted(best.values(), key=lambda item: -item[0])
+    chosen: List[tuple] = []
     shown_per_page: Dict[str, int] = {}
-    for score, query, vector, passage in sorted(best.values(), key=lambda item: -item[0]):
-        if shown_per_page.get(passage.slug, 0) >= per_page:
+    for item in [best[i] for i in dict.fromkeys(tops)] + ranked:
+        passage = item[3]
+        if any(c[3].id == passage.id for c in chosen) or shown_per_page.get(passage.slug, 0) >= per_page:
             continue
         shown_per_page[passage.slug] = shown_per_page.get(passage.slug, 0) + 1
+        chosen.append(item)
+        if len(chosen) == k:
+            break
+    out: List[Dict[str, Any]] = []
+    for score, query, vector, passage in sorted(chosen, key=lambda item: -item[0]):
         units = index.units[index.position[passage.id]]
         excerpt = desk._links(join_units(focus(units, index.unit_scores(passage, vector))))
         out.append({"slug": passage.slug, "anchor": passage.anchor, "page_title": passage.page_title,
                     "heading": passage.heading, "excerpt": excerpt, "url": desk.url(passage.slug, passage.anchor),
                     "score": round(float(score), 4), "above_threshold": bool(score >= desk.threshold),
                     "query": query})
-        if len(out) == k:
-            break
     return {"queries": queries, "threshold": round(desk.threshold, 4), "mode": desk.mode, "suggestions": out}
 
 

@@ -482,6 +482,9 @@ def test_available_advisers_and_suggested_guidance_in_a_case(console, browser_fa
     assert "You're available" in driver.find_element(By.ID, "availability-note").text
     assert console.adviser.id in [a.id for a in store.available_advisers()]
 
+    marker = uuid.uuid4().hex[:6]  # the store is the stack's: this test's own saved reply
+    welcome = store.add_saved_reply(console.supervisor, f"Welcome {marker}",
+                                    "Hello {name}, thank you for waiting. I'm looking at your question now.")
     sender = f"console-{uuid.uuid4().hex[:10]}"
     replies = []
     for message in ["I want to talk to a human", QUESTION, "/deny", "skip"]:  # "/deny": the Skip button
@@ -506,17 +509,37 @@ def test_available_advisers_and_suggested_guidance_in_a_case(console, browser_fa
     assert topic != QUESTION and ("LGPS" in topic or "ension" in topic), topic
     assert f"Topic\n{topic}" in driver.find_element(By.ID, "details").text
 
-    # "Use" with the keyboard: the excerpt and the link in the reply box, nothing sent yet
+    # a saved reply, found by typing "/" and letters, with the keyboard alone
+    box = driver.find_element(By.ID, "reply-text")
+    box.send_keys("/wel")
+    finder = wait_for(lambda: (lambda e: e.is_displayed() and e)(driver.find_element(By.ID, "saved-finder")),
+                      message="the saved replies matching /wel")
+    options = finder.find_elements(By.CSS_SELECTOR, "[role=option]")
+    assert [o.find_element(By.CSS_SELECTOR, ".saved-title").text for o in options] == [f"Welcome {marker}"]
+    assert box.get_attribute("aria-activedescendant") == options[0].get_attribute("id")
+    assert "1 saved reply matches" in driver.find_element(By.ID, "saved-finder-status").text
+    box.send_keys(Keys.ESCAPE)
+    assert not finder.is_displayed() and box.get_attribute("value") == "/wel"
+    box.send_keys("c")  # typing on opens it again
+    wait_for(lambda: finder.is_displayed(), message="the finder again")
+    box.send_keys(Keys.ENTER)
+    wait_for(lambda: box.get_attribute("value") == "Hello, thank you for waiting. I'm looking at your question now.",
+             message="the saved reply in the box (no name given: left out)")
+    assert store.saved_reply(welcome["id"])["uses"] == 1
+    assert not [e for e in tracker_events(settings, sender) if e.get("event") == "bot" and "looking at" in (e.get("text") or "")]
+
+    # "Use" with the keyboard: the excerpt and the link in the reply box, after the saved reply; nothing sent yet
     use = first.find_element(By.CSS_SELECTOR, "button[data-use]")
     assert use.get_attribute("aria-label") == f"Use in reply: {title}"
     use.send_keys(Keys.ENTER)
-    box = driver.find_element(By.ID, "reply-text")
     assert driver.switch_to.active_element == box
     drafted = box.get_attribute("value")
-    assert drafted.endswith(f"Source: [{title}]({link})"), drafted
+    assert drafted.startswith("Hello, thank you for waiting.") and drafted.endswith(f"Source: [{title}]({link})"), drafted
+    if os.environ.get("MUTUALS_CONSOLE_SCREENSHOT"):
+        driver.execute_script("window.scrollTo(0, 0);")
+        driver.save_screenshot(str(ROOT / "docs" / "console-suggestions.png"))
     assert "Added" in driver.find_element(By.ID, "suggest-status").text
     assert [e for e in tracker_events(settings, sender) if e.get("event") == "bot" and link in (e.get("text") or "")] == []
-    box.send_keys(Keys.HOME, "Hello, ")
     box.send_keys(Keys.CONTROL, Keys.ENTER)
     wait_for(lambda: any(link in m for m in messages(driver, "adviser")) or
              any(title in e.text for e in driver.find_elements(By.CSS_SELECTOR, "#transcript li.msg-adviser")),
@@ -524,7 +547,9 @@ def test_available_advisers_and_suggested_guidance_in_a_case(console, browser_fa
     [recorded] = store.replies(case.id)
     slug, _, anchor = link.split("/guidance/", 1)[1].partition("#")
     assert [(s["slug"], s["anchor"]) for s in recorded["sources"]] == [(slug, anchor)]
-    assert "Answered from:" in driver.find_elements(By.CSS_SELECTOR, "#transcript li.msg-adviser")[-1].text
+    sent = driver.find_elements(By.CSS_SELECTOR, "#transcript li.msg-adviser")[-1]
+    assert f"Guidance used: {title}" in sent.text  # recorded with the reply, shown with it
+    assert link in [a.get_attribute("href") for a in sent.find_elements(By.CSS_SELECTOR, ".text a")]  # as the person saw it
 
     # the person writes: the suggestions follow
     follow_up = "And would new staff who join after we spin out be able to join the pension scheme?"
@@ -534,8 +559,45 @@ def test_available_advisers_and_suggested_guidance_in_a_case(console, browser_fa
         timeout=30, message="suggestions for the new message")
     assert low_contrast(driver) == []
     assert page_errors(driver) == []
-    if os.environ.get("MUTUALS_CONSOLE_SCREENSHOT"):
-        driver.execute_script("window.scrollTo(0, 0);")
-        driver.save_screenshot(str(ROOT / "docs" / "console-suggestions.png"))
     driver.find_element(By.ID, "availability").click()
     wait_for(lambda: console.adviser.id not in [a.id for a in store.available_advisers()], message="away again")
+
+
+def test_a_supervisor_keeps_the_saved_replies(console, browser_factory):
+    """Add, edit and retire a saved reply on /console/saved-replies; its link must be our guidance."""
+    settings, store = console.settings, console.store
+    driver = browser_factory(1280, 900)
+    sign_in(driver, settings.web_url, console.supervisor.email, PASSWORD)
+    wait_for(lambda: driver.find_elements(By.LINK_TEXT, "Saved replies"), message="the saved replies link")[0].click()
+    title = wait_for(lambda: driver.find_elements(By.ID, "saved-title"), message="the form")[0]
+    marker = uuid.uuid4().hex[:6]
+    title.send_keys(f"Pensions {marker}")
+    driver.find_element(By.ID, "saved-text").send_keys("Hello {name}, staff who transfer usually stay in the LGPS.")
+    driver.find_element(By.ID, "saved-link").send_keys(f"{settings.web_url}/guidance/no-such-page")
+    driver.find_element(By.ID, "saved-save").click()
+    wait_for(lambda: "not a page" in driver.find_element(By.ID, "saved-error").text, message="the bad link refused")
+    link = driver.find_element(By.ID, "saved-link")
+    link.clear()
+    link.send_keys("lgps-admitted-body-status", Keys.ENTER)  # Enter submits the form
+    row = wait_for(lambda: [r for r in driver.find_elements(By.CSS_SELECTOR, "#saved-rows tr") if marker in r.text],
+                   message="the new saved reply listed")[0]
+    assert "Keeping council staff in the LGPS" in row.text and "0 times" in row.text and "In use" in row.text
+    assert f"Added \u201cPensions {marker}\u201d." == driver.find_element(By.ID, "saved-status").text
+    [saved] = [r for r in store.saved_replies() if r["title"] == f"Pensions {marker}"]
+    assert (saved["guidance_slug"], saved["guidance_anchor"]) == ("lgps-admitted-body-status", "")
+
+    row.find_element(By.CSS_SELECTOR, "button[aria-label^='Edit']").click()
+    assert driver.switch_to.active_element.get_attribute("id") == "saved-title"
+    text = driver.find_element(By.ID, "saved-text")
+    text.clear()
+    text.send_keys("Hi {name}: usually, yes.")
+    driver.find_element(By.ID, "saved-save").click()
+    wait_for(lambda: store.saved_reply(saved["id"])["text"] == "Hi {name}: usually, yes.", message="the edit saved")
+    row = wait_for(lambda: [r for r in driver.find_elements(By.CSS_SELECTOR, "#saved-rows tr")
+                            if marker in r.text and "usually, yes" in r.text], message="the edit listed")[0]
+    row.find_element(By.CSS_SELECTOR, "button[aria-label^='Retire']").click()
+    wait_for(lambda: not store.saved_reply(saved["id"])["active"], message="retired")
+    wait_for(lambda: [r for r in driver.find_elements(By.CSS_SELECTOR, "#saved-rows tr")
+                      if marker in r.text and "Retired" in r.text], message="shown as retired")
+    assert low_contrast(driver) == []
+    assert page_errors(driver) == []

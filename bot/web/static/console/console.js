@@ -634,17 +634,18 @@
     var meta = el("p", {className: "meta"}, [el("span", {className: "who", text: who}), timeEl(entry.at)]);
     if (kind === "user" && entry.intent) meta.appendChild(el("span", {text: "intent: " + entry.intent}));
     var text = String(entry.text || "");
-    var children = [meta, kind === "bot" ? botText(text) : el("p", {className: "text", text: text})];
+    // the assistant's and advisers' messages as the person saw them: links as links
+    var children = [meta, kind === "bot" || kind === "adviser" ? botText(text) : el("p", {className: "text", text: text})];
 
     var buttons = (entry.buttons || []).filter(function (b) { return b; });
     if (buttons.length) {
       children.push(el("p", {className: "extra", text: "Buttons offered: " + buttons.map(String).join(" · ")}));
     }
     var sources = entry.sources || [];
-    if (kind === "bot" && (sources.length || typeof entry.score === "number")) {
+    if ((kind === "bot" || (kind === "adviser" && sources.length)) && (sources.length || typeof entry.score === "number")) {
       var extra = el("p", {className: "extra"});
       if (sources.length) {
-        extra.appendChild(document.createTextNode("Answered from: "));
+        extra.appendChild(document.createTextNode(kind === "adviser" ? "Guidance used: " : "Answered from: "));
         sources.forEach(function (source, i) {
           if (i) extra.appendChild(document.createTextNode(", "));
           var href = source.url ? safeHref(source.url) : null;
