@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Dict, List, Optional
 
-from bot.settings import Settings
+from bot.settings import ROOT, Settings
 
 logger = logging.getLogger(__name__)
 
@@ -15,6 +15,20 @@ LEFT_THE_QUEUE = "OK, you've left the advisers' queue and you're back with the a
 # once an adviser has joined there is no queue to leave: the chat with them ends
 ENDED_WITH_ADVISER = ("OK, your chat with the adviser has ended and you're back with the assistant. "
                       "What would you like to know?")
+
+
+def crisis_reply() -> Dict[str, Any]:
+    """The domain's ``utter_crisis`` (where to find help), for a channel to send itself."""
+    import yaml
+
+    global _CRISIS
+    if _CRISIS is None:
+        response = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))["responses"]["utter_crisis"][0]
+        _CRISIS = {"text": response["text"], "buttons": response.get("buttons") or []}
+    return _CRISIS
+
+
+_CRISIS: Optional[Dict[str, Any]] = None
 
 
 def run_before_turn(message: Any) -> None:
@@ -75,6 +89,28 @@ class HandoffGate:
         except Exception:
             logger.exception("handoff: could not read the status of %s's case", conversation_id)
             return None
+
+    async def crisis_while_waiting(self, agent: Any, conversation_id: str, text: str) -> Optional[Dict[str, Any]]:
+        """Where to find help, when a person waiting for (or talking to) an adviser writes something
+        that shows a risk to someone's safety: Rasa is paused then and would say nothing, so the
+        channel answers it, after the turn has logged the message for the adviser, and puts the
+        reply in the transcript. ``None`` for any other message or conversation."""
+        from bot.safety import find_crisis
+
+        if not find_crisis(text) or self.store.open_case_for(conversation_id) is None:
+            return None
+        reply = crisis_reply()
+        if agent is not None:
+            from rasa.shared.core.events import BotUttered
+
+            tracker = await agent.tracker_store.retrieve(conversation_id)
+            if tracker is None or not tracker.is_paused():
+                return None  # Rasa answered it itself
+            tracker.update(BotUttered(reply["text"], {"buttons": reply["buttons"]}))
+            await agent.tracker_store.save(tracker)
+        logger.warning("handoff: a message on case for %s shows a risk to safety; the channel signposted help",
+                       conversation_id)
+        return reply
 
     def count_when_run(self, message: Any) -> Any:
         """Have Rasa count this ``UserMessage`` on its conversation's open case when it runs the

@@ -115,6 +115,9 @@ class CheckedRestInput(RestInput):
                                       metadata=metadata, message_id=message_id)
                 self.handoff_gate.count_when_run(message)
                 await on_new_message(mark_replayable(message) if message_id else message)
+                help_now = await self.handoff_gate.crisis_while_waiting(agent, sender, text)
+                if help_now:
+                    collector.messages.append({"recipient_id": sender, **help_now})
             except CancelledError:
                 logger.error("rest: the turn for %s timed out", sender)
                 if not collector.messages:  # sending it again with its message_id is safe

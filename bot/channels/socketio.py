@@ -287,6 +287,9 @@ class WidgetInput(InputChannel):
                                       metadata=metadata, message_id=message_id)
                 self.handoff_gate.count_when_run(message)
                 await on_new_message(mark_replayable(message) if message_id else message)
+                help_now = await self.handoff_gate.crisis_while_waiting(agent, session_id, text)
+                if help_now:
+                    await output.emit(session_id, bot_message(help_now["text"], help_now["buttons"]))
             except Exception:
                 logger.exception("socketio: the turn for %s failed", session_id)
                 await output.emit(session_id, bot_message(TROUBLE))

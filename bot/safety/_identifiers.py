@@ -136,9 +136,10 @@ def placeholders_in(text: str) -> Tuple[str, ...]:
 # what a person typically writes around a number they give: "my card number is", "here's my NI:"
 _AROUND = re.compile(
     r"\b(?:(?:here(?:'s| is)|this is|it's|it is)\s+)?(?:my|our|the|his|her|their)?\s*"
-    r"(?:long\s+)?(?:national\s+insurance(?:\s+number)?|ni\s*(?:no\.?|number)?|nino|nin|"
+    r"(?:long\s+)?(?:national\s+insurance(?:\s+(?:number|no\.?))?|ni\s*(?:no\.?|number)?|nino|nin|"
     r"(?:credit|debit|bank|payment)?\s*card(?:\s+(?:number|no\.?|details))?|card\s+details|"
-    r"(?:bank\s+)?account(?:\s+(?:number|no\.?|details))?|sort\s*code|bank\s+details)"
+    r"(?:bank\s+)?account(?:\s+(?:number|no\.?|details))?|acc(?:t)?\.?\s*(?:no\.?|number)|a/c(?:\s*no\.?)?|"
+    r"sort\s*code|bank\s+details)"
     r"\s*(?:is|are|was|:|-|=)?\s*$", re.IGNORECASE)
 
 

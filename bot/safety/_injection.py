@@ -23,6 +23,8 @@ PATTERNS = [
     rf"\b{_IGNORE} (?:all |any |every )?(?:of )?(?:your|these|those|previous|prior|above|earlier|preceding|"
     rf"initial|original|system|the (?:above|previous|prior|earlier|preceding|system|original))(?: \w+){{0,2}} {_STRONG}\b",
     rf"\b{_IGNORE} (?:all|any|every) (?:of )?(?:the )?{_STRONG}\b",
+    rf"\b{_IGNORE} (?:all )?(?:of )?(?:the |these |those )?{_STRONG} (?:above|before|so far|you were given|"
+    r"you've been given|you have been given|you got)\b",
     rf"\b{_IGNORE} your (?:\w+ )?(?:rules|restrictions|constraints|training|limits|limitations|programming)\b",
     rf"\b{_IGNORE} (?:everything|all) (?:you were|you've been|you have been|above|before|previously|i said before)\b",
     rf"\bnew {_STRONG}\s*:",
