@@ -158,3 +158,11 @@ def test_usable_at_400_percent_zoom_and_on_a_small_phone(running_stack, browser_
     driver.switch_to.active_element.send_keys(Keys.ESCAPE)
     wait_for(lambda: not chat.is_open(), 5, "Escape to close the panel")
     assert chat.active_id() == "mutuals-widget-launcher" and chat.find(LAUNCHER).is_displayed()
+
+    # a guidance page, opened at a section, the same: Tab through it all to the launcher
+    driver.get(running_stack.settings.web_url + "/guidance/asset-locks#what-is-an-asset-lock")
+    wait_for(chat.launcher_shown, 20, "the launcher on a guidance page")
+    driver.find_element(By.TAG_NAME, "h1").click()
+    on_guidance = tab_through(driver, lambda info: info["id"] == "mutuals-widget-launcher", limit=80)
+    assert on_guidance[-1]["id"] == "mutuals-widget-launcher", [i["text"] for i in on_guidance]
+    assert no_sideways_scroll(driver)
