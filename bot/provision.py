@@ -111,9 +111,10 @@ def tuned_embedder(settings: Settings, force: bool = False) -> bool:
 
 
 def widget_assets(settings: Settings, force: bool = False) -> bool:
-    """Vendor the browser's socket.io client for the chat widget: ``npm ci`` when
-    package-lock.json changed since the last time, then copy its built file into
-    bot/web/static/vendor/ (served from our own origin, never a CDN); ``True`` if it ran npm."""
+    """Vendor the browser's socket.io client for the chat widget (and axe-core, which the browser
+    tests run on every page): ``npm ci`` when package-lock.json changed since the last time, then
+    copy their built files into bot/web/static/vendor/ (served from our own origin, never a CDN);
+    ``True`` if it ran npm."""
     import shutil
 
     lock = ROOT / "package-lock.json"
@@ -134,7 +135,8 @@ def widget_assets(settings: Settings, force: bool = False) -> bool:
     else:
         say("The web widget's browser packages are up to date")
     vendor.mkdir(parents=True, exist_ok=True)
-    for source in (built, built.with_name(built.name + ".map")):
+    axe = ROOT / "node_modules" / "axe-core" / "axe.min.js"  # a dev dependency: tests/web/axe_check.py
+    for source in (built, built.with_name(built.name + ".map"), axe):
         target = vendor / source.name
         if source.exists() and (not target.exists() or target.read_bytes() != source.read_bytes()):
             shutil.copyfile(source, target)
