@@ -18,19 +18,20 @@ MAX_QUERIES = 3
 
 def suggestions(desk, queries: Sequence[str], k: int = SUGGESTIONS, per_page: int = PER_PAGE) -> Dict[str, Any]:
     """The ``k`` sections (at most ``per_page`` of a page) that score best for any of ``queries``,
-    by the assistant's own retrieval, and among them always the best one for each query (the
-    latest message's is not crowded out by the question's); best first, each with the focused
-    excerpt for the query it matched best, its link and score, and whether that score reaches the
-    assistant's answer threshold."""
+    by the assistant's own retrieval, and among them always each query's best section not already
+    another's (a later message's is not crowded out by the question's), with that query's excerpt
+    and score; best first, each with the focused excerpt for its query, its link and score, and
+    whether that score reaches the assistant's answer threshold."""
     index = desk.index
     queries = [" ".join(str(q).split())[:500] for q in queries if str(q).strip()][:MAX_QUERIES]
     best: Dict[str, tuple] = {}
-    tops: List[str] = []  # each query's best section
+    tops: List[tuple] = []  # each query's best section that no earlier query has as its own
     for query in queries:
         vector = index.embedder.encode_one(query) if desk.mode != "bm25" else None
         hits = index.search(query, mode=desk.mode, k=k * 3, vector=vector)
-        if hits:
-            tops.append(hits[0].passage.id)
+        own = next((h for h in hits if all(t[3].id != h.passage.id for t in tops)), None)
+        if own is not None:
+            tops.append((own.score, query, vector, own.passage))
         for hit in hits:
             known = best.get(hit.passage.id)
             if known is None or hit.score > known[0]:
@@ -38,7 +39,7 @@ def suggestions(desk, queries: Sequence[str], k: int = SUGGESTIONS, per_page: in
     ranked = sorted(best.values(), key=lambda item: -item[0])
     chosen: List[tuple] = []
     shown_per_page: Dict[str, int] = {}
-    for item in [best[i] for i in dict.fromkeys(tops)] + ranked:
+    for item in tops + ranked:
         passage = item[3]
         if any(c[3].id == passage.id for c in chosen) or shown_per_page.get(passage.slug, 0) >= per_page:
             continue

@@ -481,7 +481,14 @@ def test_available_advisers_and_suggested_guidance_in_a_case(console, browser_fa
     wait_for(lambda: toggle.get_attribute("aria-pressed") == "true", message="set available")
     assert "You're available" in driver.find_element(By.ID, "availability-note").text
     assert console.adviser.id in [a.id for a in store.available_advisers()]
+    try:
+        suggestions_in_a_case(console, driver)
+    finally:  # away again, whatever happened: other tests expect nobody available
+        store.set_available(console.adviser.id, False)
 
+
+def suggestions_in_a_case(console, driver):
+    settings, store = console.settings, console.store
     marker = uuid.uuid4().hex[:6]  # the store is the stack's: this test's own saved reply
     welcome = store.add_saved_reply(console.supervisor, f"Welcome {marker}",
                                     "Hello {name}, thank you for waiting. I'm looking at your question now.")
@@ -514,6 +521,8 @@ def test_available_advisers_and_suggested_guidance_in_a_case(console, browser_fa
     box.send_keys("/wel")
     finder = wait_for(lambda: (lambda e: e.is_displayed() and e)(driver.find_element(By.ID, "saved-finder")),
                       message="the saved replies matching /wel")
+    wait_for(lambda: "1 saved reply matches" in driver.find_element(By.ID, "saved-finder-status").text,
+             message="the finder settled on one match")
     options = finder.find_elements(By.CSS_SELECTOR, "[role=option]")
     assert [o.find_element(By.CSS_SELECTOR, ".saved-title").text for o in options] == [f"Welcome {marker}"]
     assert box.get_attribute("aria-activedescendant") == options[0].get_attribute("id")
@@ -559,7 +568,7 @@ def test_available_advisers_and_suggested_guidance_in_a_case(console, browser_fa
         timeout=30, message="suggestions for the new message")
     assert low_contrast(driver) == []
     assert page_errors(driver) == []
-    driver.find_element(By.ID, "availability").click()
+    driver.find_element(By.ID, "availability").click()  # away, from the case page's bar too
     wait_for(lambda: console.adviser.id not in [a.id for a in store.available_advisers()], message="away again")
 
 

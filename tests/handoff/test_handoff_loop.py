@@ -23,6 +23,12 @@ def run(coro):
 def test_ask_for_a_human_on_the_web_and_be_answered_by_an_adviser(running_stack):
     s = running_stack.settings
     ConsoleAdviser.create(s.handoff_store, "Alex Adviser", "alex@example.org", PASSWORD)
+    from bot.handoff import HandoffStore
+
+    store = HandoffStore(s.handoff_store)  # nobody available (another test may have left someone so)
+    for someone in store.available_advisers():
+        store.set_available(someone.id, False)
+    store.dispose()
 
     async def scenario():
         person = await WidgetPerson(s.rasa_url).connect()

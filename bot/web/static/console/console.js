@@ -292,7 +292,11 @@
       token = found;
       savedReplies().then(function (items) {
         if (!token || token.start !== found.start) return;
-        shown = matchSaved(items, found.query);
+        var matched = matchSaved(items, found.query);
+        var same = !list.hidden && matched.length === shown.length &&
+          matched.every(function (r, i) { return r.id === shown[i].id; });
+        if (same) return;  // the same replies: the list stays as it is (and where the adviser is in it)
+        shown = matched;
         while (list.firstChild) list.removeChild(list.firstChild);
         shown.forEach(function (r, i) {
           var li = el("li", {id: "saved-option-" + r.id, role: "option", "aria-selected": "false"},
