@@ -88,9 +88,9 @@ def cmd_ask(args, settings: Settings) -> int:
     if args.json:
         print(json.dumps(answer.as_json(), ensure_ascii=False))
     else:
-        print(answer.text)
-        for button in answer.buttons:
-            print(f"  [{button.title}]")
+        from bot.terminal_text import plain_text
+
+        print(plain_text(answer.text, [(b.title, b.payload) for b in answer.buttons]))
     return 0
 
 
@@ -134,6 +134,74 @@ def _iso_date(value: str):
         return dt.date.fromisoformat(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{value!r} is not a date like 2027-01-31") from None
+
+
+def cmd_eval_clarify(args, settings: Settings) -> int:
+    from bot.guidance import GuidanceIndex
+    from bot.guidance._answer import THRESHOLDS
+    from bot.guidance._clarifying import choose_margin, clarify_table
+    from bot.guidance._evaluation import load_questions
+
+    index = GuidanceIndex.load(settings.knowledge_dir / "pages", settings.index_dir)
+    questions = [q for q in load_questions(settings.knowledge_dir / "questions") if q.split == args.split]
+    threshold = settings.answer_threshold or THRESHOLDS[settings.retrieval_mode]
+    rows = clarify_table(index, questions, threshold, settings.retrieval_mode)
+    chosen = choose_margin(rows)
+    if args.json:
+        print(json.dumps({"split": args.split, "rows": rows, "chosen_margin": chosen}, indent=2))
+        return 0
+    print(f"{rows[0]['questions']} answerable {args.split} questions")
+    print("margin  clarified  wrong prevented (right page offered)  extra clicks  wrong confident left")
+    for r in rows:
+        print(f"{r['margin']:>6}  {r['clarified']:>9}  {r['wrong_answers_prevented']:>15} "
+              f"({r['of_which_right_page_offered']:>3})                 {r['extra_clicks']:>12}  "
+              f"{r['wrong_confident_answers_left']:>20}")
+    print(f"chosen by the rule in bot/guidance/_clarifying.py: {chosen}")
+    return 0
+
+
+def cmd_eval_dialogue(args, settings: Settings) -> int:
+    from bot.guidance import GuidanceDesk, GuidanceIndex
+    from bot.guidance._dialogues import load_dialogues, replay, summarise, tune
+    from bot.guidance._embedder import Remembering
+
+    index = GuidanceIndex.load(settings.knowledge_dir / "pages", settings.index_dir)
+    index._embedder = Remembering(index.embedder)  # the grid asks the same texts many times
+    desk = GuidanceDesk(index, settings.web_url, threshold=settings.answer_threshold, mode=settings.retrieval_mode,
+                        max_chars=settings.max_message_chars)
+    dialogues = [d for d in load_dialogues(settings.knowledge_dir / "questions" / "dialogues.yml")
+                 if args.split in ("all", d.split)]
+    if args.grid:
+        rows = tune(desk, dialogues)
+        if args.json:
+            print(json.dumps(rows[:20], indent=2))
+        else:
+            for row in rows[:10]:
+                print(f"{row['right']}/{row['turns']} right, must-not declined {row['must_not_declined']}, "
+                      f"worse than alone {row['worse_than_alone']}: {row['rules']}")
+        return 0
+    results = replay(desk, dialogues)
+    summary = dict(summarise(results, dialogues), split=args.split)
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        f, n, m = summary["followup"], summary["first_or_new_topic"], summary["must_not_answer"]
+        print(f"{summary['dialogues']} dialogues ({args.split}); {summary['chitchat_turns_skipped']} chit-chat turns "
+              "left to `mutuals eval routing`")
+        print(f"  follow-ups answered from the right page: in context {f['in_context']}, asked alone {f['alone']} "
+              f"({f['turns']} turns; right section in context {f['right_section_in_context']})")
+        print(f"  first questions and new topics: in context {n['in_context']}, alone {n['alone']} ({n['turns']} turns)")
+        print(f"  must-not-answer declined: in context {m['declined_in_context']}, alone {m['declined_alone']} "
+              f"({m['turns']} turns)")
+        print(f"  clarifications picked: {summary['clarifications_in_context']}; turns right alone but wrong in "
+              f"context: {summary['wrong_in_context_right_alone']}")
+    if args.misses:
+        for r in results:
+            if not r.right_in_context:
+                got = r.in_context.passage_id or r.in_context.reason
+                print(f"  {r.dialogue}: {r.turn.text!r} -> expected {r.turn.slug or r.turn.expect}"
+                      f"#{r.turn.section or ''} | got {got} ({r.in_context.score:.3f})", file=sys.stderr)
+    return 0
 
 
 def cmd_eval_retrieval(args, settings: Settings) -> int:
@@ -302,10 +370,27 @@ def parser() -> argparse.ArgumentParser:
                    help="chosen: by the rule on the tune split (default); current: those in bot/guidance/_answer.py")
     s.add_argument("--weights", action="store_true", help="try hybrid's weights on the tune split")
     s.set_defaults(func=cmd_eval_retrieval)
+    s = esub.add_parser("clarify", help="wrong answers a clarifying question prevents, and the clicks it costs")
+    s.add_argument("--split", choices=["tune", "heldout"], default="tune", help="choose the margin on 'tune' only")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_eval_clarify)
+    s = esub.add_parser("dialogue", help="follow-ups answered in context against the same turns asked alone")
+    s.add_argument("--split", choices=["tune", "heldout", "all"], default="heldout",
+                   help="which dialogues (tune on 'tune' only)")
+    s.add_argument("--json", action="store_true")
+    s.add_argument("--grid", action="store_true", help="try the context rules' grid and list the best settings")
+    s.add_argument("--misses", action="store_true", help="list the turns answered wrongly in context")
+    s.set_defaults(func=cmd_eval_dialogue)
+    s = esub.add_parser("routing", help="where the NLU sends questions, small talk, crisis and injection messages")
+    __import__("bot.nlu._evaluation", fromlist=["add_arguments"]).add_arguments(s)
     return p
 
 
 def main(argv: Optional[List[str]] = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv:  # `mutuals` alone: what it can do, not a usage error
+        parser().print_help()
+        return 0
     args = parser().parse_args(argv)
     try:
         settings = Settings.from_env()
