@@ -191,7 +191,7 @@ def test_what_can_you_do_lists_what_it_helps_with_and_example_questions(running_
 def test_asking_for_a_person_and_about_deleting_data(running_stack):
     assert "adviser" in texts(say_rest(running_stack, new_sender(), "can I talk to a person?")).lower()
     said = texts(say_rest(running_stack, new_sender(), "how do I delete my data?"))
-    assert "/guidance/your-data-and-privacy" in said, said
+    assert "/guidance/your-data-and-privacy#how-do-i-delete-my-data" in said, said
 
 
 def test_an_attempt_to_change_its_role_is_out_of_scope(running_stack):
