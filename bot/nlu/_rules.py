@@ -114,7 +114,7 @@ _CAPABILITIES = re.compile(
     r"what can (?:you|u) do for (?:me|us)|what's this for|what is this for|what do you cover|"
     r"what do (?:you|u) know)")
 _HUMAN = re.compile(
-    r"^(?:(?:can|could|may) (?:i|we) (?:please )?|(?:i|we) (?:want|would like|'d like|d like|need|wanna) to |"
+    r"^(?:(?:can|could|may) (?:i|we) (?:please )?|(?:i|we)(?: want| would like|'d like| d like| need| wanna) to |"
     r"(?:let me|is it possible to|how (?:do|can) (?:i|we)) |(?:please )?(?:let me |can i )?)"
     r"(?:talk|speak|chat) (?:to|with) (?:a |an |one of your |your |someone |somebody )?(?:real |actual |live )?"
     r"(?:person|human|adviser|advisor|advisers|advisors|someone|somebody|member of staff|agent|people)\b"
