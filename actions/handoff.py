@@ -217,7 +217,7 @@ class ActionCreateHandoff(Action):
         dispatcher.utter_message(text=text, buttons=[{"title": "Cancel and go back to the assistant",
                                                       "payload": "/cancel"}],
                                  # the web chat's status line (bot/handoff/_status.py); no other channel has one
-                                 json_message=waiting_event(position) if channel == "socketio" else None)
+                                 json_message={"event": waiting_event(position)} if channel == "socketio" else None)
         logger.info("handoff: case %s opened on %s", case.id, channel)
         return [SlotSet("handoff_case", float(case.id)), ConversationPaused()]
 

@@ -133,8 +133,8 @@ def test_in_hours_with_nobody_available_the_person_is_told_so_and_where_the_repl
         "here when one is free; the adviser's reply will be waiting here in this chat, so you can close it and "
         f"come back later. {AFTER}")
     assert "email" not in messages[0]["text"]
-    assert messages[0]["custom"] == {"type": "handoff", "status": "waiting",
-                                     "text": "Waiting for an adviser \u00b7 next in the queue"}
+    assert messages[0]["custom"] == {"event": {"type": "handoff", "status": "waiting",  # as socketio.py sends it
+                                               "text": "Waiting for an adviser \u00b7 next in the queue"}}
 
 
 def test_in_hours_with_advisers_available_the_person_hears_their_place_and_the_likely_wait(store, at_work):
@@ -152,7 +152,7 @@ def test_in_hours_with_advisers_available_the_person_hears_their_place_and_the_l
     assert messages[0]["text"] == (
         "Thank you. You're 2nd in the queue and 1 adviser is available now: an adviser will join this chat "
         f"as soon as they can. Lately people have waited about 5 minutes for an adviser. {AFTER}")
-    assert messages[0]["custom"]["text"] == "Waiting for an adviser \u00b7 2nd in the queue"
+    assert messages[0]["custom"]["event"]["text"] == "Waiting for an adviser \u00b7 2nd in the queue"
     available(store, "Bea Adviser")
     messages, _ = create({"handoff_question": "Another question", "handoff_name": "", "handoff_email": ""},
                          sender="person-3")
