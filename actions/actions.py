@@ -9,6 +9,7 @@ from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.guidance import Answer, Context, GuidanceDesk, GuidanceIndex
+from bot.safety import placeholders_in, without_placeholders
 from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -78,7 +79,10 @@ class ActionAnswerFromGuidance(Action):
             focus_on = context.question if context and context.clarifying else None
             answer = desk.answer_topic(picked, focus_on=focus_on)
         else:
-            answer = desk.answer(tracker.latest_message.get("text"), context)
+            text = tracker.latest_message.get("text")
+            if text and placeholders_in(text):  # "[card number removed]" is not part of the question
+                text = without_placeholders(text) or text
+            answer = desk.answer(text, context)
         logger.info(
             "guidance answer: answered=%s reason=%s score=%.3f threshold=%.3f section=%s",
             answer.answered, answer.reason, answer.score, answer.threshold, answer.passage_id,

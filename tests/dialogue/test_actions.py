@@ -115,3 +115,11 @@ def test_a_clarification_picked_answers_the_question_that_was_asked(desk):
     assert "£100,000" in messages[0]["text"]
     assert slots["guidance_context"]["passage_id"] == picked and not slots["guidance_context"]["clarifying"]
     assert isinstance(Context(**slots["guidance_context"]), Context)
+
+
+def test_a_masked_number_is_left_out_of_the_question_searched():
+    with_number, _ = run(actions.ActionAnswerFromGuidance(),
+                         tracker("my card number is [card number removed] how do we register a co-operative"))
+    plain, _ = run(actions.ActionAnswerFromGuidance(), tracker("how do we register a co-operative"))
+    assert with_number[0]["guidance"]["section"] == plain[0]["guidance"]["section"]
+    assert with_number[0]["guidance"]["score"] == plain[0]["guidance"]["score"]
