@@ -84,13 +84,14 @@ class Hit:
     rank: int
 
 
-# Weights of the hybrid score, chosen on the dev questions (docs/retrieval.md):
+# Weights of the hybrid score, chosen with the tuned embedding model on the tune questions
+# (`mutuals eval retrieval --weights`, docs/retrieval.md; were 0.25, 0.4 and 0.4, chosen on dev):
 # cosine(question, passage) + PAGE_WEIGHT * cosine(question, page outline) + BM25_WEIGHT * bm25 (capped)
 # + ASKED_WEIGHT * cosine(question, the nearest of the passage's phrasings)
-PAGE_WEIGHT = 0.25
-BM25_WEIGHT = 0.4
+PAGE_WEIGHT = 0.5
+BM25_WEIGHT = 0.1
 BM25_CAP = 15.0
-ASKED_WEIGHT = 0.4
+ASKED_WEIGHT = 1.2
 
 
 def score_passages(
