@@ -474,7 +474,7 @@ def test_available_advisers_and_suggested_guidance_in_a_case(console, browser_fa
     driver = browser_factory(1280, 1000)
     sign_in(driver, settings.web_url, console.adviser.email, PASSWORD)
     toggle = wait_for(lambda: driver.find_elements(By.ID, "availability"), message="the availability control")[0]
-    wait_for(lambda: toggle.is_enabled(), message="the console loaded")
+    wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, "#cases-waiting h2"), message="the console loaded")
     assert toggle.get_attribute("aria-pressed") == "false" and toggle.text.endswith("Available for new cases")
     assert "You're away" in driver.find_element(By.ID, "availability-note").text
     toggle.send_keys(Keys.ENTER)  # a keyboard press, as a mouse click would
