@@ -192,7 +192,7 @@ _INTERNAL_LINK = re.compile(r"\]\(/guidance/")
 
 # A clarifying question instead of a guess: when the best two pages both pass the threshold and
 # the second is within this margin of the first. Chosen on the tuning questions (docs/answers.md).
-CLARIFY_MARGIN = 0.03
+CLARIFY_MARGIN = 0.01
 TELL_ME_MORE = "Tell me more"
 TELL_ME_MORE_PAYLOAD = "/tell_me_more"
 MAX_PROMPTS = 3  # follow-up questions offered after an answer

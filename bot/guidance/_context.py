@@ -37,10 +37,10 @@ from ._search import Hit, best_hits, tokens
 
 # The in-context score, its threshold and the message's own share: chosen on the dialogue tuning
 # split (`mutuals eval dialogue --split tune --grid`, docs/answers.md).
-CONTEXT_WEIGHT = 1.0
-CONTEXT_THRESHOLD = 0.65
-OWN_SHARE = 0.1
-OWN_SHARE_WITHOUT_CUE = 0.4
+CONTEXT_WEIGHT = 2.0
+CONTEXT_THRESHOLD = 0.8
+OWN_SHARE = 0.0
+OWN_SHARE_WITHOUT_CUE = 0.5
 CONTEXT_WORDS = 40  # the question in play is kept to its last this many words
 _LEANING = re.compile(
     r"\b(?:it|its|it's|that|that's|thats|this|these|those|they|them|their|there|same|one|ones|also|too|either)\b",
