@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -65,3 +66,22 @@ def say_rest(stack: Stack, sender: str, message: str) -> List[Dict[str, Any]]:
                                 {"sender": sender, "message": message})
     assert status == 200, replies
     return replies
+
+
+def stored_rows(url: str) -> str:
+    """Every row of every table of a database, as one string to search."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    out = []
+    with engine.connect() as db:
+        for table in sa.inspect(engine).get_table_names():
+            out += [str(tuple(r)) for r in db.execute(sa.text(f'SELECT * FROM "{table}"'))]
+    engine.dispose()
+    return "\n".join(out)
+
+
+def log_text(stack: Stack) -> str:
+    """Everything the stack's servers have logged so far."""
+    time.sleep(0.5)  # let the servers flush
+    return "\n".join(p.read_text(errors="replace") for p in Path(stack.log_dir).glob("*.log"))

@@ -18,7 +18,7 @@ for helper_dir in ("handoff", "telegram"):
     if str(HERE.parent / helper_dir) not in sys.path:
         sys.path.insert(0, str(HERE.parent / helper_dir))
 
-from assistant_stack import say_rest  # noqa: E402
+from assistant_stack import log_text, say_rest, stored_rows  # noqa: E402
 from person_and_adviser import ConsoleAdviser, WidgetPerson  # noqa: E402
 
 pytestmark = pytest.mark.slow
@@ -34,22 +34,6 @@ def tracker_json(stack, conversation_id: str) -> dict:
     url = f"{s.rasa_url}/conversations/{conversation_id}/tracker?token={s.rasa_token}"
     with urllib.request.urlopen(url, timeout=30) as response:
         return json.loads(response.read())
-
-
-def stored_rows(url: str) -> str:
-    """Every row of every table of a database, as one string to search."""
-    engine = sa.create_engine(url)
-    out = []
-    with engine.connect() as db:
-        for table in sa.inspect(engine).get_table_names():
-            out += [str(tuple(r)) for r in db.execute(sa.text(f'SELECT * FROM "{table}"'))]
-    engine.dispose()
-    return "\n".join(out)
-
-
-def log_text(stack) -> str:
-    time.sleep(0.5)  # let the servers flush
-    return "\n".join(p.read_text(errors="replace") for p in Path(stack.log_dir).glob("*.log"))
 
 
 def assert_nothing_left(stack, conversation_id: str, secrets) -> None:

@@ -6,19 +6,17 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-import time
 import urllib.request
 import uuid
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
 HERE = Path(__file__).resolve().parent
 if str(HERE.parent / "handoff") not in sys.path:
     sys.path.insert(0, str(HERE.parent / "handoff"))
 
-from assistant_stack import post_json, say_rest  # noqa: E402
+from assistant_stack import log_text, post_json, say_rest, stored_rows  # noqa: E402
 
 pytestmark = pytest.mark.slow
 CARD = "4111 1111 1111 1111"
@@ -46,21 +44,6 @@ def tracker_json(stack, conversation_id: str) -> dict:
 
 def user_events(stack, conversation_id):
     return [e for e in tracker_json(stack, conversation_id)["events"] if e["event"] == "user"]
-
-
-def stored_rows(url: str) -> str:
-    engine = sa.create_engine(url)
-    out = []
-    with engine.connect() as db:
-        for table in sa.inspect(engine).get_table_names():
-            out += [str(tuple(r)) for r in db.execute(sa.text(f'SELECT * FROM "{table}"'))]
-    engine.dispose()
-    return "\n".join(out)
-
-
-def log_text(stack) -> str:
-    time.sleep(0.5)
-    return "\n".join(p.read_text(errors="replace") for p in Path(stack.log_dir).glob("*.log"))
 
 
 @pytest.mark.parametrize("message", [
