@@ -11,11 +11,14 @@ which intent the policies should see, and why. In order, first match wins:
    rest reads as a question, else ``share_personal_details``;
 4. questions about the assistant itself: "what can you do?" -> ``ask_capabilities``, "can I talk
    to a person?" -> ``request_human``;
-5. a small-talk guess (thank, greet, goodbye, affirm, deny, out_of_scope, feedback_*, or
+5. a message that is small talk through and through ("thanks, that helps") which DIET could not
+   place (nlu_fallback) between two small-talk intents -> the likelier of them, so it is never
+   searched in the guidance as if it were a question;
+6. a small-talk guess (thank, greet, goodbye, affirm, deny, out_of_scope, feedback_*, or
    nlu_fallback) for a message that reads as a question about the guidance -> ``ask_question``;
    a bot_challenge or rate_handoff guess too, when the question also names a topic of the guidance.
 
-"Reads as a question" (rule 5) is decided on what is left after a leading run of small talk
+"Reads as a question" (rule 6) is decided on what is left after a leading run of small talk
 ("great thanks,", "ok and", "sure,") is taken off: it starts with a question word or an auxiliary
 verb ("what", "is", "does", "can"), or it ends with "?", or (after "and"/"what about", or when DIET
 said nlu_fallback) it names something the guidance is about. Against an out_of_scope guess the
@@ -23,7 +26,7 @@ question must also name a topic, follow small talk, or point back ("who checks i
 weather like tomorrow?" stays out of scope. Questions about the assistant as a person ("are you a
 bot?", "is anyone there?") and messages that are small talk through and through ("thanks!",
 "great thanks", "no thanks") stay as DIET classified them. Intents the person asked for in so
-many words (request_human, cancel, tell_me_more) are never changed by rule 5.
+many words (request_human, cancel, tell_me_more) are never changed by rule 6.
 """
 from __future__ import annotations
 
@@ -40,6 +43,8 @@ KEEP = frozenset({"request_human", "cancel", "tell_me_more"})
 # DIET guesses that a question takes from them only when it names a topic of the guidance
 # ("ok so is there funding for this?" is not asking whether the assistant is a bot)
 NEEDS_A_TOPIC = frozenset({"bot_challenge", "rate_handoff"})
+# what a fallback made only of small talk is taken as, when DIET's runner-up is one of them
+SMALL_TALK = frozenset({"greet", "goodbye", "thank", "affirm", "deny", "feedback_helpful", "feedback_unhelpful"})
 PERSONAL_ENTITY = "personal_details_removed"
 
 # Small talk that can open a message ("great thanks, ..."). Words that also start real questions
@@ -178,6 +183,12 @@ def reads_as_question(text: str, diet_intent: str = "") -> Optional[str]:
     return None
 
 
+def is_small_talk_only(text: str) -> bool:
+    """Whether nothing is left of ``text`` once its small talk is taken off ("thanks, that helps")."""
+    rest, had_opener, _ = strip_openers(text)
+    return had_opener and not _words(rest)
+
+
 def is_capabilities_question(text: str) -> bool:
     rest, _, _ = strip_openers(text)
     return bool(_CAPABILITIES.fullmatch(rest.rstrip(" ?!.")))
@@ -188,8 +199,9 @@ def asks_for_a_person(text: str) -> bool:
     return bool(_HUMAN.match(rest.rstrip(" ?!.")))
 
 
-def route(text: str, diet_intent: str) -> Route:
-    """Which intent the policies should see for ``text`` that DIET classified as ``diet_intent``."""
+def route(text: str, diet_intent: str, runner_up: str = "") -> Route:
+    """Which intent the policies should see for ``text`` that DIET classified as ``diet_intent``
+    (``runner_up``: the best intent after it in DIET's ranking, other than nlu_fallback)."""
     if not text or text.startswith("/"):  # a button's payload says its intent itself
         return Route(diet_intent)
     crisis = find_crisis(text)
@@ -209,6 +221,8 @@ def route(text: str, diet_intent: str) -> Route:
             Route("ask_capabilities", "asks what the assistant can do")
     if diet_intent != "request_human" and asks_for_a_person(text):
         return Route("request_human", "asks for a person")
+    if diet_intent == "nlu_fallback" and runner_up in SMALL_TALK and is_small_talk_only(text):
+        return Route(runner_up, "small talk through and through")
     if diet_intent in CHIT_CHAT or diet_intent in NEEDS_A_TOPIC or diet_intent == "ask_capabilities":
         why = reads_as_question(text, diet_intent)
         if why:

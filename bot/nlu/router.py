@@ -61,7 +61,9 @@ class MessageRouter(GraphComponent, IntentClassifier):
     def route(self, message: Message) -> Message:
         text = message.get(TEXT) or ""
         before = (message.get(INTENT) or {}).get(INTENT_NAME_KEY) or ""
-        decided = route(text, before)
+        ranked = [r.get(INTENT_NAME_KEY) for r in (message.get(INTENT_RANKING_KEY) or [])]
+        runner_up = next((name for name in ranked if name and name not in (before, "nlu_fallback")), "")
+        decided = route(text, before, runner_up)
         entities = self.placeholder_entities(text) if decided.intent == "ask_question" else []
         if entities:
             message.set(ENTITIES, list(message.get(ENTITIES) or []) + entities, add_to_output=True)

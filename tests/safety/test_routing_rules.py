@@ -43,6 +43,23 @@ def test_real_small_talk_keeps_its_intent(text, diet):
     assert route(text, diet).intent == diet and not route(text, diet).changed
 
 
+@pytest.mark.parametrize("text, runner_up", [
+    ("thanks, that helps", "feedback_helpful"), ("thank you, that helped", "thank"), ("ok cheers", "thank"),
+    ("great, got it", "affirm"),
+])
+def test_small_talk_diet_could_not_place_is_not_searched_as_a_question(text, runner_up):
+    # DIET split "thanks, that helps" between feedback_helpful and thank and fell back; searched in
+    # the conversation's context it repeated the last answer (CI, scale-out run of 2026-12-01)
+    decided = route(text, "nlu_fallback", runner_up)
+    assert decided.intent == runner_up and decided.changed
+
+
+@pytest.mark.parametrize("text", ["thanks, and what about Wales?", "thanks, that helps. who do we register with?",
+                                  "and for NHS staff"])
+def test_a_fallback_with_a_question_in_it_is_still_a_question(text):
+    assert route(text, "nlu_fallback", "thank").intent == "ask_question"
+
+
 @pytest.mark.parametrize("text", ["what can you do?", "What do you know about?", "what can you help me with",
                                   "hi, what can I ask you?", "help", "how can you help me?", "what topics do you cover"])
 def test_what_can_you_do_gets_the_capabilities_answer(text):
