@@ -22,7 +22,11 @@ can be read off the reply's log line:
 
 A *follow-up cue* is what makes a message lean on the one before: a pronoun or "the same"
 ("does it cover pensions too?", "is that the same for a CIC?"), an opening "and", "what about",
-"how about", "also", or very few words of its own ("how long?", "and in Wales?").
+"how about", "also", or very few words of its own ("how long?", "any tax breaks?"). A short
+question asking what something is ("What is TUPE?", "what's a bencom?") names its own topic and
+is no follow-up: the CI scale-out run of 2026-12-01 found "What is TUPE?" answered from the TUPE
+pension section because the question before was about council pensions. ("what is the limit?"
+points back, by its "the", and stays a follow-up.)
 """
 from __future__ import annotations
 
@@ -48,6 +52,11 @@ _LEANING = re.compile(
 _OPENING = re.compile(
     r"^\s*(?:(?:ok(?:ay)?|cool|great|thanks|thank you|right|sure|yes|yeah|no|hmm|and|so|but|also|then)\b[\s,.!]*)*"
     r"(?:and|what about|how about|also|plus|what if|but|or|then)\b", re.I)
+
+# "what is TUPE?", "what's a bencom", "define an asset lock": asks what something is, by its name
+_DEFINING = re.compile(
+    r"^\s*(?:what\s+(?:is|are)|what's|whats|define|explain|meaning\s+of)\s+(?:an?\s+)?(?!(?:the|that|this|it|they|them|those|these)\b)\w",
+    re.I)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,7 +84,9 @@ class Search:
 
 def follow_up_cue(message: str) -> bool:
     """Whether a message leans on what came before (see the module's docstring)."""
-    return bool(_LEANING.search(message) or _OPENING.match(message) or len(tokens(message)) <= 2)
+    if _LEANING.search(message) or _OPENING.match(message):
+        return True
+    return len(tokens(message)) <= 2 and not _DEFINING.match(message)
 
 
 def choose_search(index: GuidanceIndex, message: str, context: Optional[Context], threshold: float,

@@ -39,6 +39,14 @@ def test_a_clear_change_of_topic_starts_afresh(desk):
     assert reply.reason == "answered" and reply.sources[0].slug == "community-right-to-challenge"
 
 
+def test_a_short_question_naming_its_own_topic_starts_afresh(desk):
+    # seen in CI (scale-out, 2026-12-01): after a council pensions answer, "What is TUPE?" was
+    # answered from the TUPE page's pension section
+    _, reply = converse(desk, "How do we keep our council pensions if we spin out?", "What is TUPE?")
+    assert reply.reason == "answered" and reply.sources[0].slug == "tupe-staff-transfer", reply.text
+    assert reply.passage_id == "tupe-staff-transfer#what-is-tupe-and-does-it-apply-when-a-service-spins-out", reply.passage_id
+
+
 def test_an_off_topic_message_is_not_answered_from_the_topic_in_play(desk):
     first, reply = converse(desk, "How do I register a co-operative?", "whats the weather like in leeds")
     assert first.answered and not reply.answered and "/guidance/" not in reply.text
