@@ -22,7 +22,8 @@ from widget_page import browser_factory  # noqa: F401  (a fixture)
 
 pytestmark = pytest.mark.slow
 
-QUESTION = "Can staff keep their pensions if they move to a mutual?"
+# a question one page answers (not "staff" alone, which may be NHS or council staff and is asked back)
+QUESTION = "Can council staff keep the LGPS if we spin out as a mutual?"
 SIZES = {
     "zoom-400": dict(window=(1280, 1024), width=320, height=256, deviceScaleFactor=4, mobile=False),
     "phone-320x256": dict(window=(500, 600), width=320, height=256, deviceScaleFactor=1, mobile=True),
