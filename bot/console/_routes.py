@@ -217,8 +217,14 @@ async def list_cases(request: web.Request) -> web.Response:
     adviser = request["session"].adviser
     names = {a.id: a.name for a in store.advisers()}
     views = ("waiting", "mine", "others", "closed")
-    return web.json_response({view: [_case_json(store, c, names) for c in store.cases(view, adviser, limit=100)]
-                              for view in views})
+    found = {view: [_case_json(store, c, names) for c in store.cases(view, adviser, limit=100)] for view in views}
+    handed_to_me = store.transfers_for(adviser)  # cases a colleague passed to this adviser, not yet opened
+    for row in found["mine"]:
+        row["handed_to_me"] = handed_to_me.get(row["id"])
+    for row in found["waiting"]:  # handed back to the queue by an adviser: with their note
+        last = store.last_transfer(row["id"]) if row["claimed_at"] else None
+        row["handed_back"] = last if last and last["to_id"] is None else None
+    return web.json_response(found)
 
 
 @adviser_api
@@ -233,7 +239,14 @@ async def show_case(request: web.Request) -> web.Response:
         transcript, transcript_error = [], str(exc)
     if transcript_error is None:  # the adviser has now been shown what the person wrote
         case = store.mark_seen(case, adviser)
+    transfer = store.last_transfer(case.id)
+    if case.status == "assigned" and case.adviser_id == adviser.id:
+        store.mark_transfer_seen(case.id, adviser)  # the receiving adviser has been told (this page says so)
     return web.json_response({
+        "transfer": transfer,
+        "colleagues": [{"id": a.id, "name": a.name, "available": a.available} for a in store.advisers()
+                       if a.active and a.id != adviser.id and a.id != case.adviser_id],
+        "tag_list": [t["name"] for t in store.tag_list()],
         "case": _case_json(store, case, names), "transcript": transcript, "transcript_error": transcript_error,
         "notes": store.notes(case.id), "audit": store.audit_trail(case.id), "replies": store.replies(case.id),
         "may_act": case.is_open and (case.status == "waiting" or store.may_act_on(case, adviser)),
@@ -435,13 +448,141 @@ async def note(request: web.Request) -> web.Response:
 @adviser_api
 async def close(request: web.Request) -> web.Response:
     body = await _body(request)
-    outcome, tags = body.get("outcome"), body.get("tags") or []
+    outcome, tags = body.get("outcome"), body.get("tags")
     if isinstance(tags, str):
         tags = [t for t in tags.split(",")]
-    if not isinstance(outcome, str) or not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+    if not isinstance(outcome, str) or not (tags is None or isinstance(tags, list) and
+                                            all(isinstance(t, str) for t in tags)):
         return _json_error(400, "'outcome' must be a string and 'tags' a list of strings")
-    case = await request.app[DESK_KEY].close(_case_id(request), request["session"].adviser, outcome, tags[:20])
+    # tags, when given, come from the supervisors' list; without them the case keeps its own
+    tags = None if tags is None else request.app[STORE_KEY].check_tags(tags[:20])
+    case = await request.app[DESK_KEY].close(_case_id(request), request["session"].adviser, outcome, tags)
     return web.json_response({"case": case.as_json()})
+
+
+@adviser_api
+async def transfer(request: web.Request) -> web.Response:
+    """``{"to": <adviser id> | null, "note": "..."}``: the adviser hands the case to a colleague, or
+    back to the queue (``null``), with a note the person does not see."""
+    store = request.app[STORE_KEY]
+    body = await _body(request)
+    to_id, note = body.get("to"), body.get("note")
+    if not isinstance(note, str) or not (to_id is None or isinstance(to_id, int) and not isinstance(to_id, bool)):
+        return _json_error(400, "'to' must be an adviser's id or null, and 'note' a string")
+    to = None
+    if to_id is not None:
+        to = store.adviser(to_id) if 0 < to_id < 2 ** 63 else None
+        if to is None or not to.active:
+            return _json_error(400, "'to' must name an adviser")
+    case = await request.app[DESK_KEY].transfer(_case_id(request), request["session"].adviser, to, note)
+    return web.json_response({"case": case.as_json()})
+
+
+@adviser_api
+async def case_tags(request: web.Request) -> web.Response:
+    """``{"tags": [...]}``: the case's tags, each from the supervisors' list."""
+    tags = (await _body(request)).get("tags")
+    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        return _json_error(400, "'tags' must be a list of strings")
+    case = request.app[STORE_KEY].set_case_tags(_case_id(request), request["session"].adviser, tags[:20])
+    return web.json_response({"case": case.as_json()})
+
+
+# ---- the tag list and the search of closed cases -------------------------------------------------
+
+@adviser_api
+async def list_tags(request: web.Request) -> web.Response:
+    adviser = request["session"].adviser
+    everything = adviser.is_supervisor and request.query.get("all") == "1"
+    return web.json_response({"tags": request.app[STORE_KEY].tag_list(include_retired=everything)})
+
+
+@adviser_api
+async def add_tag(request: web.Request) -> web.Response:
+    adviser = request["session"].adviser
+    if not adviser.is_supervisor:
+        return _json_error(403, "only a supervisor can add tags")
+    name = (await _body(request)).get("name")
+    if not isinstance(name, str):
+        return _json_error(400, "'name' must be a string")
+    return web.json_response({"tag": request.app[STORE_KEY].add_tag(adviser, name)})
+
+
+@adviser_api
+async def change_tag(request: web.Request) -> web.Response:
+    """``{"active": false}`` retires a tag (cases keep it; it is no longer offered), ``true`` brings it back."""
+    adviser = request["session"].adviser
+    if not adviser.is_supervisor:
+        return _json_error(403, "only a supervisor can change the tags")
+    active = (await _body(request)).get("active")
+    if not isinstance(active, bool):
+        return _json_error(400, "'active' must be true or false")
+    try:
+        tag_id = int(request.match_info["tag_id"])
+        if not 0 < tag_id < 2 ** 63:
+            raise ValueError(tag_id)
+    except ValueError:
+        return _json_error(404, "no such tag")
+    return web.json_response({"tag": request.app[STORE_KEY].set_tag_active(adviser, tag_id, active)})
+
+
+def _day_start(text: str, settings, days: int = 0) -> Optional[float]:
+    """The start of the day ``YYYY-MM-DD`` (plus ``days``) in the advisers' time zone, as a timestamp."""
+    import datetime
+    from zoneinfo import ZoneInfo
+
+    if not text:
+        return None
+    try:
+        day = datetime.date.fromisoformat(text) + datetime.timedelta(days=days)
+    except (ValueError, OverflowError):
+        raise web.HTTPBadRequest(text='{"error": "dates are written YYYY-MM-DD"}', content_type="application/json")
+    zone = ZoneInfo(getattr(settings, "adviser_timezone", None) or "Europe/London")
+    return datetime.datetime.combine(day, datetime.time(0), tzinfo=zone).timestamp()
+
+
+@adviser_api
+async def search_closed(request: web.Request) -> web.Response:
+    """Supervisors: closed cases by ``tag``, ``q`` (words in the question, topic, name or notes),
+    ``adviser`` (an id) and the days ``from`` and ``to`` (closed on or after, on or before)."""
+    from bot.web.app import SETTINGS_KEY
+
+    adviser = request["session"].adviser
+    if not adviser.is_supervisor:
+        return _json_error(403, "only a supervisor can search closed cases")
+    store, q, settings = request.app[STORE_KEY], request.query, request.app.get(SETTINGS_KEY)
+    adviser_id = None
+    if q.get("adviser"):
+        try:
+            adviser_id = int(q["adviser"])
+        except ValueError:
+            return _json_error(400, "'adviser' must be an adviser's id")
+        if not 0 < adviser_id < 2 ** 63:
+            return _json_error(400, "'adviser' must be an adviser's id")
+    names = {a.id: a.name for a in store.advisers()}
+    found = store.search_closed(tag=q.get("tag", "")[:40], text=q.get("q", "")[:200], adviser_id=adviser_id,
+                                closed_from=_day_start(q.get("from", "")[:10], settings),
+                                closed_before=_day_start(q.get("to", "")[:10], settings, days=1), limit=201)
+    return web.json_response({"cases": [_case_json(store, c, names) for c in found[:200]],
+                              "more": len(found) > 200,
+                              "advisers": [{"id": a.id, "name": a.name} for a in store.advisers()],
+                              "tags": [t["name"] for t in store.tag_list(include_retired=True)]})
+
+
+@adviser_page
+async def tags_page(request: web.Request) -> web.Response:
+    from bot.web.app import page_html
+
+    return page_html(request, "console/tags.html", session=request["session"])
+
+
+@adviser_page
+async def search_page(request: web.Request) -> web.Response:
+    from bot.web.app import page_html
+
+    if not request["session"].adviser.is_supervisor:
+        return page_html(request, "console/search.html", status=403, session=request["session"], refused=True)
+    return page_html(request, "console/search.html", session=request["session"], refused=False)
 
 
 @adviser_api
@@ -505,6 +646,14 @@ def add_console(app: web.Application, store: HandoffStore, desk: AdviserDesk) ->
     r.add_post("/console/api/cases/{case_id}/note", note)
     r.add_post("/console/api/cases/{case_id}/close", close)
     r.add_post("/console/api/cases/{case_id}/assign", assign)
+    r.add_post("/console/api/cases/{case_id}/transfer", transfer)
+    r.add_post("/console/api/cases/{case_id}/tags", case_tags)
+    r.add_get("/console/api/tags", list_tags)
+    r.add_post("/console/api/tags", add_tag)
+    r.add_post("/console/api/tags/{tag_id}", change_tag)
+    r.add_get("/console/api/closed-cases", search_closed)
+    r.add_get("/console/tags", tags_page)
+    r.add_get("/console/search", search_page)
     r.add_get("/console/export.csv", export_csv)
     r.add_post("/console/api/erase", erase)
     r.add_route("*", "/console/{tail:.*}", _not_found)

@@ -11,7 +11,7 @@ import aiohttp
 
 from bot.settings import Settings
 
-from ._status import adviser_event, ended_event, waiting_event
+from ._status import adviser_event, ended_event, place_in_queue, waiting_event
 from ._store import Adviser, Case, HandoffError, HandoffStore
 
 logger = logging.getLogger(__name__)
@@ -159,10 +159,27 @@ class AdviserDesk:
             await self._queue_moved()
         return case
 
-    async def _queue_moved(self) -> None:
-        """A case left the queue: everyone still waiting on the web chat sees their new place."""
+    async def transfer(self, case_id: int, by: Adviser, to: Optional[Adviser], note: str) -> Case:
+        """``by`` hands the case to the colleague ``to`` or back to the queue (``None``) with a note
+        only advisers see; the person is told their case has passed on, and the web chat's status
+        line follows."""
+        case = self.store.transfer(case_id, by, to, note)
+        if to is not None:
+            await self._tell(case, f"Your case has passed to {to.name}, another adviser, who will carry on "
+                                   "the conversation here.", adviser_event(to.name))
+            return case
+        position = self.store.queue_position(case)
+        await self._tell(case, f"Your case has gone back to the advisers' queue: you're {place_in_queue(position)} "
+                               "in the queue, and the next adviser free will carry on the conversation here.",
+                         waiting_event(position))
+        await self._queue_moved(but=case.id)
+        return case
+
+    async def _queue_moved(self, but: Optional[int] = None) -> None:
+        """A case left the queue (or came back to it): everyone else still waiting on the web chat
+        sees their new place."""
         for position, waiting in enumerate(self.store.cases("waiting"), start=1):
-            if waiting.channel != "socketio":
+            if waiting.channel != "socketio" or waiting.id == but:
                 continue
             try:
                 await self.say(waiting, "", {"kind": "system", "name": "Mutuals Assistant"},

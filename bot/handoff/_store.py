@@ -107,6 +107,26 @@ saved_replies_table = sa.Table(
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("updated_at", sa.Float, nullable=False),
 )
+# a case handed from one adviser to a colleague (``to_adviser_id``) or back to the queue (``None``),
+# with a note only advisers see; ``seen_at``: when the receiving adviser opened the case
+transfers_table = sa.Table(
+    "case_transfers", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("case_id", sa.Integer, sa.ForeignKey("cases.id"), nullable=False, index=True),
+    sa.Column("from_adviser_id", sa.Integer, sa.ForeignKey("advisers.id"), nullable=False),
+    sa.Column("to_adviser_id", sa.Integer, sa.ForeignKey("advisers.id")),
+    sa.Column("note", sa.Text, nullable=False, default=""),
+    sa.Column("at", sa.Float, nullable=False),
+    sa.Column("seen_at", sa.Float),
+)
+# the tags cases may carry, kept by supervisors (a retired tag stays on the cases that have it)
+tags_table = sa.Table(
+    "case_tag_list", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(40), nullable=False, unique=True),
+    sa.Column("active", sa.Boolean, nullable=False, default=True),
+    sa.Column("created_at", sa.Float, nullable=False),
+)
 audit_table = sa.Table(
     "audit", metadata,
     sa.Column("id", sa.Integer, primary_key=True),
@@ -429,7 +449,8 @@ class HandoffStore:
         with self.engine.begin() as db:
             changed = db.execute(cases_table.update().where(
                 cases_table.c.id == case_id, cases_table.c.status == "waiting",
-            ).values(status="assigned", adviser_id=adviser.id, claimed_at=now, updated_at=now)).rowcount
+            ).values(status="assigned", adviser_id=adviser.id, updated_at=now,
+                     claimed_at=sa.func.coalesce(cases_table.c.claimed_at, now))).rowcount
             if not changed:
                 case = self.case(case_id)
                 if case.status == "assigned" and case.adviser_id == adviser.id:
@@ -449,7 +470,76 @@ class HandoffStore:
             db.execute(cases_table.update().where(cases_table.c.id == case_id).values(
                 status="assigned", adviser_id=to.id, claimed_at=case.claimed_at or now, updated_at=now))
             self._audit(db, case_id, by.id, "reassigned", f"to {to.name} (#{to.id})")
+            if case.adviser_id != to.id and to.id != by.id:  # the new adviser is told (``transfers_for``)
+                db.execute(transfers_table.insert().values(case_id=case_id, from_adviser_id=by.id,
+                                                           to_adviser_id=to.id, note="", at=now))
         return self.case(case_id)
+
+    def transfer(self, case_id: int, by: Adviser, to: Optional[Adviser], note: str) -> Case:
+        """``by`` hands the case to the colleague ``to``, or back to the queue (``to=None``), with a
+        note only advisers see (kept with the case's notes too). The case keeps its place by when it
+        was opened: handed back, it is ahead of those who came later."""
+        note = str(note or "").strip()
+        if not note:
+            raise HandoffError("say in a note what your colleague needs to know")
+        if len(note) > 2000:
+            raise HandoffError("a handover note is at most 2,000 characters")
+        case = self.case(case_id)
+        if not case.is_open:
+            raise HandoffError("a closed case cannot be handed over")
+        if case.status == "waiting" and to is None:
+            raise HandoffError("this case is already in the queue")
+        if case.status == "assigned" and not self.may_act_on(case, by):
+            raise HandoffError("another adviser has this case")
+        if to is not None:
+            if not to.active:
+                raise HandoffError(f"{to.name} is no longer an adviser here")
+            if to.id == case.adviser_id:
+                raise HandoffError(f"{to.name} has this case already")
+        now = self.clock()
+        with self.engine.begin() as db:
+            values = dict(status="assigned", adviser_id=to.id, updated_at=now,
+                          claimed_at=case.claimed_at or now) if to else dict(status="waiting", adviser_id=None,
+                                                                             updated_at=now)
+            db.execute(cases_table.update().where(cases_table.c.id == case_id).values(**values))
+            db.execute(transfers_table.insert().values(case_id=case_id, from_adviser_id=by.id,
+                                                       to_adviser_id=to.id if to else None, note=note, at=now))
+            where = f"Handed to {to.name}" if to else "Handed back to the queue"
+            db.execute(notes_table.insert().values(case_id=case_id, adviser_id=by.id, text=f"{where}: {note}",
+                                                   created_at=now))
+            self._audit(db, case_id, by.id, "handed over", f"to {to.name} (#{to.id})" if to else "back to the queue")
+        return self.case(case_id)
+
+    def last_transfer(self, case_id: int) -> Optional[Dict]:
+        """The case's latest handover: ``{"from", "to", "to_id", "note", "at", "seen_at"}`` (names)."""
+        t, frm = transfers_table.c, advisers_table.alias("frm")
+        to = advisers_table.alias("to")
+        with self.engine.connect() as db:
+            row = db.execute(sa.select(t.to_adviser_id, t.note, t.at, t.seen_at, frm.c.name.label("from_name"),
+                                       to.c.name.label("to_name"))
+                             .join(frm, frm.c.id == t.from_adviser_id).outerjoin(to, to.c.id == t.to_adviser_id)
+                             .where(t.case_id == case_id).order_by(t.id.desc()).limit(1)).first()
+        if not row:
+            return None
+        return {"from": row.from_name, "to": row.to_name, "to_id": row.to_adviser_id, "note": row.note,
+                "at": row.at, "seen_at": row.seen_at}
+
+    def transfers_for(self, adviser: Adviser) -> Dict[int, Dict]:
+        """Open cases handed to ``adviser`` that they have not opened since: case id -> the handover."""
+        t, c = transfers_table.c, cases_table.c
+        with self.engine.connect() as db:
+            rows = db.execute(sa.select(t.case_id, t.note, t.at, advisers_table.c.name)
+                              .join(advisers_table, advisers_table.c.id == t.from_adviser_id)
+                              .join(cases_table, c.id == t.case_id)
+                              .where(t.to_adviser_id == adviser.id, t.seen_at.is_(None), c.status == "assigned",
+                                     c.adviser_id == adviser.id).order_by(t.id))
+            return {r.case_id: {"from": r.name, "note": r.note, "at": r.at} for r in rows}
+
+    def mark_transfer_seen(self, case_id: int, adviser: Adviser) -> None:
+        t = transfers_table.c
+        with self.engine.begin() as db:
+            db.execute(transfers_table.update().where(t.case_id == case_id, t.to_adviser_id == adviser.id,
+                                                      t.seen_at.is_(None)).values(seen_at=self.clock()))
 
     def may_act_on(self, case: Case, adviser: Adviser) -> bool:
         return adviser.is_supervisor or case.adviser_id == adviser.id
@@ -517,7 +607,9 @@ class HandoffStore:
                 replies_table.c.case_id == case_id).order_by(replies_table.c.id))
             return [{"adviser": r.name, "at": r.at, "chars": r.chars, "sources": json.loads(r.sources)} for r in rows]
 
-    def close(self, case_id: int, adviser: Optional[Adviser], outcome: str, tags: Sequence[str] = ()) -> Case:
+    def close(self, case_id: int, adviser: Optional[Adviser], outcome: str,
+              tags: Optional[Sequence[str]] = None) -> Case:
+        """Close the case with ``outcome``; ``tags`` replace its tags (``None``: it keeps those it has)."""
         if outcome not in OUTCOMES:
             raise HandoffError(f"outcome must be one of {', '.join(OUTCOMES)}")
         case = self.case(case_id)
@@ -525,7 +617,7 @@ class HandoffStore:
             raise HandoffError("this case is already closed")
         if adviser and case.adviser_id not in (None, adviser.id) and not adviser.is_supervisor:
             raise HandoffError("another adviser has this case")
-        clean_tags = ",".join(sorted({t.strip().lower()[:40] for t in tags if t and t.strip()}))[:500]
+        clean_tags = case.tags if tags is None else _tag_string(tags)
         now = self.clock()
         with self.engine.begin() as db:
             db.execute(cases_table.update().where(cases_table.c.id == case_id).values(
@@ -611,6 +703,95 @@ class HandoffStore:
                 uses=saved_replies_table.c.uses + 1))
         return {**saved, "uses": saved["uses"] + 1, "filled": fill_placeholders(saved["text"], case.person_name)}
 
+    # ---- tags and the search of closed cases ---------------------------------------------------
+
+    def tag_list(self, include_retired: bool = False) -> List[Dict]:
+        """The supervisors' list of tags, by name (retired ones only when asked)."""
+        query = sa.select(tags_table).order_by(tags_table.c.name)
+        if not include_retired:
+            query = query.where(tags_table.c.active.is_(True))
+        with self.engine.connect() as db:
+            return [{"id": r.id, "name": r.name, "active": bool(r.active)} for r in db.execute(query)]
+
+    def add_tag(self, by: Adviser, name: str) -> Dict:
+        if not by.is_supervisor:
+            raise HandoffError("only a supervisor can add tags")
+        name = clean_tag(name)
+        with self.engine.begin() as db:
+            if db.execute(sa.select(tags_table.c.id).where(tags_table.c.name == name)).first():
+                raise HandoffError(f"the tag \u201c{name}\u201d is on the list already")
+            new_id = db.execute(tags_table.insert().values(name=name, active=True,
+                                                           created_at=self.clock())).inserted_primary_key[0]
+            self._audit(db, None, by.id, "tag added", name)
+        return {"id": new_id, "name": name, "active": True}
+
+    def set_tag_active(self, by: Adviser, tag_id: int, active: bool) -> Dict:
+        """Retire a tag (no longer offered; cases keep it) or bring it back."""
+        if not by.is_supervisor:
+            raise HandoffError("only a supervisor can change the tags")
+        with self.engine.begin() as db:
+            row = db.execute(sa.select(tags_table).where(tags_table.c.id == tag_id)).first()
+            if not row:
+                raise HandoffError(f"there is no tag {tag_id}")
+            db.execute(tags_table.update().where(tags_table.c.id == tag_id).values(active=bool(active)))
+            self._audit(db, None, by.id, "tag brought back" if active else "tag retired", row.name)
+        return {"id": row.id, "name": row.name, "active": bool(active)}
+
+    def check_tags(self, tags: Sequence[str]) -> List[str]:
+        """``tags``, each one of the list's (in use), or an error naming the first that is not."""
+        offered = {t["name"] for t in self.tag_list()}
+        out = []
+        for tag in tags:
+            name = " ".join(str(tag or "").lower().split())
+            if not name:
+                continue
+            if name not in offered:
+                raise HandoffError(f"\u201c{name[:40]}\u201d is not one of the tags a supervisor keeps")
+            out.append(name)
+        return sorted(set(out))
+
+    def set_case_tags(self, case_id: int, by: Adviser, tags: Sequence[str]) -> Case:
+        """The case's tags, each from the list; an open case by whoever may act on it, a closed one
+        by a supervisor."""
+        case = self.case(case_id)
+        if case.is_open and case.status == "assigned" and not self.may_act_on(case, by):
+            raise HandoffError("another adviser has this case")
+        if not case.is_open and not by.is_supervisor:
+            raise HandoffError("only a supervisor can change a closed case's tags")
+        chosen = self.check_tags(tags)
+        with self.engine.begin() as db:
+            db.execute(cases_table.update().where(cases_table.c.id == case_id).values(tags=_tag_string(chosen)))
+            self._audit(db, case_id, by.id, "tagged", ", ".join(chosen) or "no tags")
+        return self.case(case_id)
+
+    def search_closed(self, tag: str = "", text: str = "", adviser_id: Optional[int] = None,
+                      closed_from: Optional[float] = None, closed_before: Optional[float] = None,
+                      limit: int = 200) -> List[Case]:
+        """Closed cases, latest first, carrying ``tag``, with ``text`` in the question, topic, the
+        person's name or a note, handled by ``adviser_id``, closed in [closed_from, closed_before)."""
+        c = cases_table.c
+        query = sa.select(cases_table).where(c.status == "closed")
+        tag = " ".join(str(tag or "").lower().split())
+        if tag:  # tags are kept as "a,b,c": a whole tag, not part of one
+            query = query.where(sa.literal(",").concat(c.tags).concat(",").like(f"%,{_like(tag)},%", escape="\\"))
+        words = str(text or "").split()[:8]
+        for word in words:
+            pattern = f"%{_like(word.lower())}%"
+            in_notes = sa.select(notes_table.c.case_id).where(
+                sa.func.lower(notes_table.c.text).like(pattern, escape="\\"))
+            query = query.where(sa.or_(sa.func.lower(c.question).like(pattern, escape="\\"),
+                                       sa.func.lower(c.topic).like(pattern, escape="\\"),
+                                       sa.func.lower(c.person_name).like(pattern, escape="\\"),
+                                       c.id.in_(in_notes)))
+        if adviser_id is not None:
+            query = query.where(c.adviser_id == adviser_id)
+        if closed_from is not None:
+            query = query.where(c.closed_at >= closed_from)
+        if closed_before is not None:
+            query = query.where(c.closed_at < closed_before)
+        with self.engine.connect() as db:
+            return [_case(r) for r in db.execute(query.order_by(c.closed_at.desc(), c.id.desc()).limit(limit))]
+
     # ---- notes and audit ----------------------------------------------------------------
 
     def add_note(self, case_id: int, adviser: Adviser, text: str) -> None:
@@ -677,10 +858,29 @@ class HandoffStore:
             return 0
         db.execute(notes_table.delete().where(notes_table.c.case_id.in_(ids)))
         db.execute(replies_table.delete().where(replies_table.c.case_id.in_(ids)))
+        db.execute(transfers_table.delete().where(transfers_table.c.case_id.in_(ids)))
         db.execute(audit_table.delete().where(audit_table.c.case_id.in_(ids)))
         db.execute(cases_table.delete().where(cases_table.c.id.in_(ids)))
         self._audit(db, None, by.id if by else None, "deleted cases", f"{len(ids)} case(s): {why}")
         return len(ids)
+
+
+def clean_tag(name: str) -> str:
+    """A tag as kept: lower case, single spaces, letters, digits, spaces and hyphens, 1-40 long."""
+    import re
+
+    name = " ".join(str(name or "").lower().split())
+    if not name or len(name) > 40 or not re.fullmatch(r"[a-z0-9][a-z0-9 \-]*", name):
+        raise HandoffError("a tag is 1 to 40 letters, digits, spaces or hyphens")
+    return name
+
+
+def _tag_string(tags: Sequence[str]) -> str:
+    return ",".join(sorted({" ".join(str(t).lower().split())[:40] for t in tags if t and str(t).strip()}))[:500]
+
+
+def _like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _saved(row) -> Dict:

@@ -28,6 +28,9 @@ def test_ask_for_a_human_on_the_web_and_be_answered_by_an_adviser(running_stack)
     store = HandoffStore(s.handoff_store)  # nobody available (another test may have left someone so)
     for someone in store.available_advisers():
         store.set_available(someone.id, False)
+    ConsoleAdviser.create(s.handoff_store, "Tess Supervisor", "tess@example.org", PASSWORD, role="supervisor")
+    if "pensions" not in [t["name"] for t in store.tag_list()]:  # tags come from the supervisors' list
+        store.add_tag(store.credentials("tess@example.org")[0], "pensions")
     store.dispose()
 
     async def scenario():
