@@ -87,6 +87,10 @@ class ActionAnswerFromGuidance(Action):
             "guidance answer: answered=%s reason=%s score=%.3f threshold=%.3f section=%s",
             answer.answered, answer.reason, answer.score, answer.threshold, answer.passage_id,
         )
+        from bot.insights._record import record_answer
+
+        # a question declined, only just answered or asked again in other words: kept for the gap page
+        record_answer(tracker, answer, desk if intent != "tell_me_more" and not picked else None)
         missed = not answer.answered and answer.reason not in ("clarify", "nothing_to_expand")
         previous = float(tracker.get_slot("misses") or 0)
         misses = 0.0 if answer.answered else previous + 1 if missed else previous

@@ -219,6 +219,9 @@ class ActionCreateHandoff(Action):
                                  # the web chat's status line (bot/handoff/_status.py); no other channel has one
                                  json_message={"event": waiting_event(position)} if channel == "socketio" else None)
         logger.info("handoff: case %s opened on %s", case.id, channel)
+        from bot.insights._record import record_handoff
+
+        record_handoff(tracker, case, case.question)  # kept for the gap page, with the last answer given
         return [SlotSet("handoff_case", float(case.id)), ConversationPaused()]
 
 

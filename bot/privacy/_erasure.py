@@ -31,6 +31,7 @@ class Erased:
     conversation_id: str
     events: int
     cases: int
+    misses: int = 0  # questions kept for the gap page (bot/insights/)
 
     def as_json(self) -> dict:
         return {"erased": True, "events": self.events, "cases": self.cases}
@@ -44,12 +45,14 @@ class RetentionReport:
     events: int
     cases: int
     dry_run: bool = False
+    misses: int = 0  # questions kept for the gap page (bot/insights/) of the conversations deleted
 
     def summary(self, conversation_days: float, case_days: float) -> str:
         verb = "would delete" if self.dry_run else "deleted"
         return (f"retention {verb}: {self.conversations} conversation(s) ({self.events} event(s)) idle for more "
                 f"than {conversation_days:g} days or belonging to expired cases; {self.cases} case(s) closed "
-                f"more than {case_days:g} days ago, with their notes")
+                f"more than {case_days:g} days ago, with their notes"
+                + (f"; {self.misses} missed question(s) of those conversations" if self.misses else ""))
 
 
 def tracker_engine(url: str) -> sa.engine.Engine:
@@ -67,6 +70,9 @@ class ConversationEraser:
         self.engine = tracker_engine(tracker_store_url)
         self.store = handoff_store
         self.clock = clock
+        from bot.insights._misses import MissStore
+
+        self.misses = MissStore(engine=handoff_store.engine)  # the same database as the cases
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -115,8 +121,9 @@ class ConversationEraser:
     def erase(self, conversation_id: str, by: Optional[Adviser] = None) -> Erased:
         """Delete the conversation (all its events) and its cases with their notes and audit trail."""
         cases = self.store.delete_conversation(conversation_id, by=by)
+        misses = self.misses.delete_conversations([conversation_id])
         events = self.delete_events([conversation_id])
-        return Erased(conversation_id, events, cases)
+        return Erased(conversation_id, events, cases, misses)
 
     # ---- retention -----------------------------------------------------------------------
 
@@ -138,14 +145,17 @@ class ConversationEraser:
             sa.or_(c.status != "closed", c.closed_at >= case_cutoff))}
         doomed = (set(self.conversations_idle_before(conversation_cutoff))
                   | {r.conversation_id for r in expired}) - kept
+        # a miss follows its conversation; one whose conversation is already gone, its own age
+        missed = (doomed | set(self.misses.conversations_before(conversation_cutoff))) - kept
         if dry_run:
             events = sum(self.event_count(cid) for cid in doomed)
             stored = [cid for cid in doomed if self.event_count(cid)]
             return RetentionReport(len(stored), events, len(expired), dry_run=True)
         stored = [cid for cid in doomed if self.event_count(cid)]
         cases = self.store.delete_closed_before(case_cutoff)
+        misses = self.misses.delete_conversations(missed)
         events = self.delete_events(doomed)
-        return RetentionReport(len(stored), events, cases)
+        return RetentionReport(len(stored), events, cases, misses=misses)
 
 
 async def erase_under_lock(agent: Any, eraser: ConversationEraser, conversation_id: str,

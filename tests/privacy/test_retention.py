@@ -84,6 +84,14 @@ def test_retention_deletes_what_is_older_than_the_periods(kind, tmp_path, capsys
         still_open = store.open_case("open-case-chat", "telegram", "waiting a long time")
         clock.now = NOW
 
+        from bot.insights._misses import MissStore
+
+        misses = MissStore(engine=store.engine, clock=clock)  # the gap page's questions follow their conversations
+        misses.record("old-chat", "declined", "my email is old@example.org, can we spin out?", at=NOW - 31 * DAY)
+        misses.record("recent-chat", "declined", "a recent question", at=NOW - 29 * DAY)
+        misses.record("kept-case-chat", "handoff", "a newer question", case_id=kept.id, at=NOW - 100 * DAY)
+        misses.record("gone-chat", "unhelpful", "a conversation deleted already", at=NOW - 40 * DAY)
+
         settings = Settings.from_env(env={}, tracker_store_url=trackers, handoff_store_url=handoffs,
                                      var_dir=tmp_path)
         before = senders(trackers)
@@ -101,6 +109,7 @@ def test_retention_deletes_what_is_older_than_the_periods(kind, tmp_path, capsys
         assert [c.id for c in store.cases("closed")] == [kept.id]
         assert store.open_case_for("open-case-chat").id == still_open.id
         assert store.notes(kept.id) and store.notes(old.id) == [] and store.audit_trail(old.id) == []
+        assert sorted(m.conversation_id for m in misses.misses()) == ["kept-case-chat", "recent-chat"]
 
         assert retention(settings, clock=clock) == 0  # nothing more to do
         assert "deleted: 0 conversation(s) (0 event(s))" in capsys.readouterr().out
@@ -125,9 +134,16 @@ def test_erase_deletes_one_conversation_and_its_cases_only(tmp_path):
     case = store.open_case("mine", "socketio", "my question", "Sam", "sam@example.org")
     store.add_note(case.id, supervisor, "Sam's note")
     store.open_case("theirs", "socketio", "their question")
+    from bot.insights._misses import MissStore
+
+    misses = MissStore(engine=store.engine)
+    misses.record("mine", "declined", "I'm at M1 1AE, can we spin out?", answer="I'm not sure")
+    misses.record("mine", "handoff", "my question", case_id=case.id)
+    misses.record("theirs", "declined", "their question")
     eraser = ConversationEraser(trackers, store)
     erased = eraser.erase("mine", by=supervisor)
-    assert (erased.events, erased.cases) == (3, 1)
+    assert (erased.events, erased.cases, erased.misses) == (3, 1, 2)
+    assert [m.conversation_id for m in misses.misses()] == ["theirs"]
     assert senders(trackers) == {"theirs"}
     assert [c.conversation_id for c in store.cases("waiting")] == ["theirs"]
     with store.engine.connect() as db:
