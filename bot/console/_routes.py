@@ -656,6 +656,7 @@ def add_console(app: web.Application, store: HandoffStore, desk: AdviserDesk) ->
     r.add_get("/console/search", search_page)
     r.add_get("/console/export.csv", export_csv)
     r.add_post("/console/api/erase", erase)
+    __import__("bot.console._insights_dashboard", fromlist=["add_insights"]).add_insights(app)  # /console/insights
     r.add_route("*", "/console/{tail:.*}", _not_found)
 
     async def _close_desk(_app):
