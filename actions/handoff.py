@@ -12,6 +12,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from bot.handoff import AdviserHours, Case, HandoffStore, place_in_queue, waiting_event
+from bot.handoff._email import EMAILED_CHANNELS
+from bot.handoff._outbox import outbox_of
 from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -82,8 +84,8 @@ def now() -> dt.datetime:
 
 
 AFTER_HANDOVER = "Anything you type now goes to the adviser. Say \"cancel\" to go back to the assistant."
-# No email is sent by this service (there is no mail server set up): the person is never told to
-# expect one, only where the reply will be.
+# Without a mail server set up (the default) no email is sent: the person is never told to expect
+# one, only where the reply will be. With one, only a person who agreed is told (handover_text).
 REPLY_WAITS_HERE = "the adviser's reply will be waiting here in this chat, so you can close it and come back later"
 
 
@@ -92,30 +94,68 @@ def _minutes(seconds: float) -> str:
     return "1 minute" if minutes == 1 else f"{minutes} minutes"
 
 
+# Asking for an email address. With no mail server set up (the default) nothing is ever emailed and
+# the question says so (domain.yml's utter_ask_handoff_email says the same). With one (bot/settings.py,
+# smtp_url and email_from) the question says what will be emailed, and typing an address after it is
+# the person's consent: only then is the case's reply emailed (bot/handoff/_email.py).
+EMAIL_QUESTION_START = "You can leave an email address with your question"
+
+
+def email_question(settings: Settings) -> str:
+    kept = f"used only for this case and deleted with it ({settings.case_retention_days} days after the case closes)."
+    if not settings.email_enabled:
+        return (f"{EMAIL_QUESTION_START} if you'd like the adviser to have it. It's {kept} We don't send replies by "
+                "email: the adviser's reply will be waiting here in this chat. Type your email address, or skip this.")
+    return (f"{EMAIL_QUESTION_START}. The adviser's reply will be waiting here in this chat; if you haven't seen it "
+            f"here within {_minutes(settings.email_after_seconds)} of the adviser sending it, we'll email it to you "
+            f"with a link back to this chat. Your address is {kept} Type your email address to agree to that, "
+            "or skip this.")
+
+
+def asked_with_consent(tracker: Tracker, settings: Settings) -> bool:
+    """Whether the person typed their address after being told unseen replies would be emailed:
+    the latest question about an email address was the email-on one (not the domain's, which says
+    no email is sent, nor one asked with other settings)."""
+    if not settings.email_enabled:
+        return False
+    for event in reversed(tracker.events):
+        text = (event.get("text") or "") if event.get("event") == "bot" else ""
+        if text.startswith(EMAIL_QUESTION_START):
+            return text == email_question(settings)
+    return False
+
+
 def handover_text(store: HandoffStore, case: Case, hours: AdviserHours, zone_name: str,
-                  at: dt.datetime) -> tuple:
+                  at: dt.datetime, emailed: bool = False) -> tuple:
     """What the person is told when their case opens, and their place in the queue: it depends on
-    the hours and on how many advisers have said they are available (and are signed in)."""
+    the hours and on how many advisers have said they are available (and are signed in), and
+    (``emailed``) on whether they gave an email address with consent to have unseen replies emailed."""
     name = case.person_name
     greeting = f"Thank you, {name}." if name else "Thank you."
     position = store.queue_position(case)
     place = place_in_queue(position)
+    email = (f" If you're not here when the adviser replies, we'll email the reply to {case.email} with a link "
+             "back to this chat.") if emailed else ""
     if not hours.is_open(at):
         opening = hours.next_opening(at)
         when = opening.strftime("%A %-d %B at %-H:%M")
-        kept = " We keep the email address you gave with your case, but we don't send replies by email." \
-            if case.email else ""
+        if emailed:
+            kept = (f" No email comes before an adviser replies, so not before {opening.strftime('%A')}; then, if "
+                    f"you haven't seen the reply here, we'll email it to {case.email} with a link back to this chat.")
+        else:
+            kept = " We keep the email address you gave with your case, but we don't send replies by email." \
+                if case.email else ""
         return (f"{greeting} Nobody is free until {when} ({zone_name}): our advisers work {hours.describe()}. "
                 f"Your question is saved, and {REPLY_WAITS_HERE}.{kept} {AFTER_HANDOVER}"), position
     available = len(store.available_advisers())
     if not available:
         return (f"{greeting} No adviser is free at the moment. You're {place} in the queue, and an adviser will "
-                f"answer here when one is free; {REPLY_WAITS_HERE}. {AFTER_HANDOVER}"), position
+                f"answer here when one is free; {REPLY_WAITS_HERE}.{email} {AFTER_HANDOVER}"), position
     wait = store.likely_wait()
     likely = f" Lately people have waited about {_minutes(wait)} for an adviser." if wait is not None else ""
     advisers = "1 adviser is" if available == 1 else f"{available} advisers are"
     return (f"{greeting} You're {place} in the queue and {advisers} available now: an adviser will join this "
-            f"chat as soon as they can.{likely} {AFTER_HANDOVER}"), position
+            f"chat as soon as they can.{likely}{email} {AFTER_HANDOVER}"), position
 
 
 class ActionRequestHuman(Action):
@@ -148,6 +188,20 @@ class ActionAskHandoffQuestion(Action):
         else:
             dispatcher.utter_message(text="What would you like to ask an adviser? Put it in your own words.",
                                      buttons=[{"title": "Cancel", "payload": "/cancel"}])
+        return []
+
+
+class ActionAskHandoffEmail(Action):
+    """The intake's question about an email address: what it is used for, and whether unseen
+    replies are emailed (only with a mail server set up)."""
+
+    def name(self) -> Text:
+        return "action_ask_handoff_email"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict]:
+        dispatcher.utter_message(text=email_question(Settings.from_env()),
+                                 buttons=[{"title": "Skip", "payload": "/deny"},
+                                          {"title": "Cancel", "payload": "/cancel"}])
         return []
 
 
@@ -212,8 +266,12 @@ class ActionCreateHandoff(Action):
             tracker.sender_id, channel, _said(tracker.get_slot("handoff_question")), person_name=name,
             email=email, topic=topic_of(_said(tracker.get_slot("handoff_question"))),
             chat_id=str(metadata["chat_id"]) if metadata.get("chat_id") is not None else None)
+        emailed = bool(email) and case.channel in EMAILED_CHANNELS and asked_with_consent(tracker, settings)
+        if emailed:  # the only cases whose replies are ever emailed (bot/handoff/_email.py)
+            outbox_of(handoff_store()).record_consent(case)
         hours = AdviserHours(settings.adviser_hours, settings.adviser_timezone)
-        text, position = handover_text(handoff_store(), case, hours, _time_zone_name(settings.adviser_timezone), now())
+        text, position = handover_text(handoff_store(), case, hours, _time_zone_name(settings.adviser_timezone), now(),
+                                       emailed=emailed)
         dispatcher.utter_message(text=text, buttons=[{"title": "Cancel and go back to the assistant",
                                                       "payload": "/cancel"}],
                                  # the web chat's status line (bot/handoff/_status.py); no other channel has one

@@ -78,6 +78,23 @@ class Settings:
     # privacy
     conversation_retention_days: int = 30
     case_retention_days: int = 180
+    # email to people (bot/handoff/_email.py): an adviser's reply the person has not seen in the chat
+    # within email_after_seconds is emailed to the address they gave with consent. Off unless both the
+    # server and the sender are set. smtp_url: smtps://user:password@host:465 (TLS from the start) or
+    # smtp://user:password@host:587 (STARTTLS, required); smtp+plain://host:port (no TLS) only on loopback
+    smtp_url: str = ""
+    email_from: str = ""  # the sender, e.g. "Mutuals Assistant <advice@example.org>"
+    email_reply_to: str = ""  # where the person's answer to the email goes (empty: no Reply-To)
+    email_after_seconds: float = 300.0  # unseen this long after the adviser sent it: emailed
+    email_link_days: float = 7.0  # how long the link back to the conversation works
+    email_attempts: int = 5  # tries before a notice is marked failed (4xx, connection errors)
+    email_retry_seconds: float = 30.0  # the first retry's wait; each next one waits twice as long
+    email_poll_seconds: float = 5.0  # how often the web server's outbox worker looks for due email
+
+    @property
+    def email_enabled(self) -> bool:
+        """Whether adviser replies may be emailed: a mail server and a sender are set."""
+        return bool(self.smtp_url.strip() and self.email_from.strip())
 
     @property
     def rasa_url(self) -> str:

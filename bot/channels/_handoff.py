@@ -144,4 +144,20 @@ class HandoffGate:
             sender = (data.get("custom") or {}).get("sender") if isinstance(data.get("custom"), dict) else None
             if getattr(event, "type_name", "") == "bot" and sender:
                 pushed.append({"text": event.text or "", "buttons": data.get("buttons") or [], "sender": sender})
+                reply_id = data["custom"].get("reply_id")
+                if reply_id:  # an adviser's reply that may be emailed: the channel marks it seen
+                    pushed[-1]["reply_id"] = reply_id
         return list(reversed(pushed))
+
+    def replies_fetched(self, conversation_id: str, pushed: List[Dict[str, Any]]) -> None:
+        """The person now has these pushed messages (a REST turn's reply carried them): an adviser's
+        reply among them is not emailed (bot/handoff/_email.py). Takes ``reply_id`` out of each."""
+        ids = [m.pop("reply_id") for m in pushed if "reply_id" in m]
+        if not ids:
+            return
+        try:
+            from bot.handoff._outbox import outbox_of
+
+            outbox_of(self.store).mark_seen(conversation_id, ids)
+        except Exception:
+            logger.exception("handoff: could not mark adviser replies fetched")

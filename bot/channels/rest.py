@@ -126,6 +126,7 @@ class CheckedRestInput(RestInput):
                 logger.exception("rest: the turn for %s failed", sender)
                 if not collector.messages:
                     return response.json([{"recipient_id": sender, "text": TROUBLE}])
+            self.handoff_gate.replies_fetched(sender, pushed)
             return response.json([{"recipient_id": sender, **m} for m in pushed] + collector.messages)
 
         return webhook

@@ -12,6 +12,11 @@ Differences from Rasa 3.6's own:
 Events (client → server):
 - ``session_request {session_id?}``: join the conversation (a stored id, or none for a new
   one); answered with ``session_confirm`` carrying the id (a string) to keep in localStorage;
+  ``session_request {reopen: token}`` (the page a reply email links to) joins the one conversation
+  the token was made for, while it is valid (bot/handoff/_outbox.py), else a new one;
+- ``reply_seen {reply_id}``: the widget has shown the adviser's reply with this id (``bot_uttered``
+  carries it), so it is not emailed to the person (bot/handoff/_email.py); a ``history`` sent with
+  a reply in it counts the same;
 - ``user_uttered {session_id, message, message_id?, button_title?, metadata?}``: a message; for
   a quick-reply button, ``message`` is its payload (``/intent...``) and ``button_title`` its
   title, which the history then shows instead of the payload. ``message_id`` (8 to 64 letters,
@@ -27,7 +32,7 @@ Events (client → server):
   its ``session_id`` and history and starts a new session (see docs/privacy.md).
 
 Server → client: ``session_confirm``, ``history``, and ``bot_uttered {text, buttons:
-[{title, payload}], sender: {kind: "bot"|"adviser", name?}, event?}``; a message with an
+[{title, payload}], sender: {kind: "bot"|"adviser", name?}, event?, reply_id?}``; a message with an
 ``event`` (such as a handoff's status) may have empty text. ``sender.kind`` in ``history`` is
 ``user``, ``bot`` or ``adviser``. The client is bot/web/static/widget/widget.js.
 """
@@ -92,9 +97,12 @@ class WidgetOutput(OutputChannel):
         custom = message.get("custom") or {}
         sender = custom.get("sender") if isinstance(custom, dict) else None
         event = custom.get("event") if isinstance(custom, dict) else None
+        # an adviser's reply that may be emailed carries its id: the widget says it has it (reply_seen)
+        reply_id = custom.get("reply_id") if isinstance(custom, dict) else None
         if message.get("text") or buttons:  # a message and its event (a handoff's status line) arrive as one
             await self.emit(recipient_id, {**bot_message(message.get("text", ""), buttons, sender),
-                                           **({"event": event} if event else {})})
+                                           **({"event": event} if event else {}),
+                                           **({"reply_id": str(reply_id)} if reply_id else {})})
         elif event:
             await self.emit(recipient_id, {"text": "", "buttons": [], "sender": sender or {"kind": "bot"},
                                            "event": event})
@@ -169,7 +177,7 @@ class WidgetInput(InputChannel):
         if agent is None or not await agent.tracker_store.exists(session_id):
             return []
         tracker = await agent.tracker_store.retrieve(session_id)
-        out = []
+        out, replies = [], []
         for event in tracker.events if tracker else []:
             kind = getattr(event, "type_name", "")
             if kind == "user" and event.text:
@@ -182,9 +190,33 @@ class WidgetInput(InputChannel):
                 custom = data.get("custom") or {}
                 out.append(bot_message(event.text or "", data.get("buttons") or data.get("quick_replies"),
                                        custom.get("sender") if isinstance(custom, dict) else None))
+                if isinstance(custom, dict) and custom.get("reply_id"):
+                    replies.append(custom["reply_id"])
         for item in out:
             item.setdefault("buttons", [])
+        if replies:  # the person's chat now shows these adviser replies: they are not emailed
+            self.replies_seen(session_id, replies)
         return out
+
+    def replies_seen(self, session_id: Text, reply_ids: List[Any]) -> None:
+        try:
+            from bot.handoff._outbox import outbox_of
+
+            outbox_of(self.handoff_gate.store).mark_seen(session_id, reply_ids)
+        except Exception:  # the chat works without it; the reply may then be emailed as well
+            logger.exception("socketio: could not mark adviser replies seen")
+
+    def reopened(self, token: Any) -> Optional[Text]:
+        """The conversation a reply email's link opens (bot/web/_reopen.py), or ``None``."""
+        if not isinstance(token, str):
+            return None
+        try:
+            from bot.handoff._outbox import outbox_of
+
+            return outbox_of(self.handoff_gate.store).open_link(token)
+        except Exception:
+            logger.exception("socketio: could not check a reopen link")
+            return None
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         # several Rasa servers: every emit goes through Redis, so a reply or an adviser's message
@@ -230,6 +262,8 @@ class WidgetInput(InputChannel):
         async def session_request(sid: Text, data: Any) -> None:
             wanted = data.get("session_id") if isinstance(data, dict) else None
             session_id = wanted if isinstance(wanted, str) and SESSION_ID.fullmatch(wanted) else uuid.uuid4().hex
+            if isinstance(data, dict) and data.get("reopen"):  # the link in a reply email: its one conversation
+                session_id = await asyncio.to_thread(self.reopened, data["reopen"]) or session_id
             await join(sid, session_id)
             await sio.save_session(sid, {"session_id": session_id})
             await sio.emit("session_confirm", session_id, room=sid, ignore_queue=True)
@@ -250,6 +284,13 @@ class WidgetInput(InputChannel):
             await sio.emit("history", {"messages": await self.history(session_id),
                                        "handoff": self.handoff_gate.status(session_id)}, room=sid,
                            ignore_queue=True)
+
+        @sio.on("reply_seen")
+        async def reply_seen(sid: Text, data: Any = None) -> None:
+            """The widget has shown an adviser's reply: it is not emailed (only this session's count)."""
+            session_id = await session_of(sid)
+            if session_id and isinstance(data, dict) and data.get("reply_id"):
+                await asyncio.to_thread(self.replies_seen, session_id, [data["reply_id"]])
 
         @sio.on("user_uttered")
         async def handle_message(sid: Text, data: Any) -> None:

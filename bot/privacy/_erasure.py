@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from bot.handoff import HandoffStore
+from bot.handoff._outbox import outbox_of
 from bot.handoff._store import Adviser, cases_table
 
 DAY = 86400.0
@@ -121,6 +122,7 @@ class ConversationEraser:
     def erase(self, conversation_id: str, by: Optional[Adviser] = None) -> Erased:
         """Delete the conversation (all its events) and its cases with their notes and audit trail."""
         cases = self.store.delete_conversation(conversation_id, by=by)
+        outbox_of(self.store).forget_conversation(conversation_id)  # reply emails' links stop working
         misses = self.misses.delete_conversations([conversation_id])
         events = self.delete_events([conversation_id])
         return Erased(conversation_id, events, cases, misses)
@@ -153,6 +155,7 @@ class ConversationEraser:
             return RetentionReport(len(stored), events, len(expired), dry_run=True)
         stored = [cid for cid in doomed if self.event_count(cid)]
         cases = self.store.delete_closed_before(case_cutoff)
+        outbox_of(self.store).forget_cases([r.id for r in expired])  # their reply emails and links
         misses = self.misses.delete_conversations(missed)
         events = self.delete_events(doomed)
         return RetentionReport(len(stored), events, cases, misses=misses)

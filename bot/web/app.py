@@ -154,13 +154,19 @@ def create_app(settings: Optional[Settings] = None) -> web.Application:
 
 def _add_console(app: web.Application, settings: Settings) -> None:
     from bot.console import add_console
-    from bot.handoff import AdviserDesk, HandoffStore
+    from bot.handoff import HandoffStore
 
     push = None
     if settings.telegram_bot_token:  # python-telegram-bot is loaded only then
         from bot.telegram import push_to_chat as push
+    from bot.handoff._email import EmailingDesk
+
+    from ._reopen import add_email
+
     store = HandoffStore(settings.handoff_store, session_hours=settings.console_session_hours)
-    add_console(app, store, AdviserDesk(settings.with_secrets(), store, telegram_push=push))
+    desk = EmailingDesk(settings.with_secrets(), store, telegram_push=push)  # replies unseen are emailed
+    add_email(app, settings, store, desk)  # before the console's catch-all route
+    add_console(app, store, desk)
 
 
 def main(argv=None) -> None:

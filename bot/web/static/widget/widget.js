@@ -11,6 +11,7 @@
  *           data-starters="What is ...?|How do I ...?"  optional: questions offered as buttons under it
  *           data-path="/socket.io"                  optional: the socket.io path on the server
  *           data-open="true"></script>              optional: start with the panel open
+ *           (data-reopen="<token>": set by /chat/reopen/<token>, the link in a reply email)
  *
  * It loads widget.css and the vendored socket.io client from the same folder tree as itself.
  * Every piece of text it shows is put in the page with text nodes; it never parses HTML.
@@ -347,6 +348,8 @@
     this.sessionStore = storage("sessionStorage");
     this.socket = null;
     this.sessionId = this.local ? this.local.getItem(STORAGE_KEY) : null;
+    // the link in a reply email (/chat/reopen/<token>): the server joins the conversation it was made for
+    this.reopen = data.reopen || "";
     this.shown = [];          // keys of the server's messages on screen, in order
     this.feedbackCount = 0;
     this.waitTimer = null;
@@ -646,12 +649,14 @@
     socket.on("connect", function () {
       self.everConnected = true;
       self.setStatus("connecting", "Connecting\u2026");
-      socket.emit("session_request", { session_id: self.sessionId });
+      socket.emit("session_request", self.reopen ? { session_id: null, reopen: self.reopen }
+                                                 : { session_id: self.sessionId });
     });
     socket.on("session_confirm", function (id) {
       var sessionId = typeof id === "string" ? id : id && id.session_id;
       if (!sessionId) return;
       self.sessionId = sessionId;
+      self.reopen = "";  // joined: a reconnect asks for the session itself
       if (self.local) self.local.setItem(STORAGE_KEY, sessionId);
       self.setStatus("online", "");
       socket.emit("history_request", { session_id: sessionId });
@@ -847,6 +852,8 @@
     if (!message || typeof message !== "object") return;
     if (message.event) this.handleEvent(message.event, message);
     if (!message.text && !(message.buttons && message.buttons.length)) return;
+    // an adviser's reply that would be emailed if the person had left: this chat has it
+    if (message.reply_id && this.socket) this.socket.emit("reply_seen", { reply_id: String(message.reply_id) });
     this.unanswered = null;
     this.stopWaiting();
     this.clearButtons();
