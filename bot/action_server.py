@@ -49,10 +49,20 @@ def main(argv=None) -> None:
     from rasa_sdk.endpoint import create_app
 
     app = create_app("actions", cors_origins=None)
+    from actions.actions import use_desk
+    from bot.guidance._reload import KnowledgeWatcher, LiveDesk
+
+    # guidance changed on disk (an editor, or a phrasing approved on the gap page) is picked up
+    # without a restart: rebuilt in a thread, then swapped in between turns (bot/guidance/_reload.py)
+    KnowledgeWatcher(guidance_desk, use_desk, settings.knowledge_dir / "pages", settings.index_dir).start()
+    desk = LiveDesk(guidance_desk)
     add_search(app, desk)
     from bot.guidance._suggest import add_suggest_route
 
     add_suggest_route(app, desk)  # the adviser console's suggested guidance, from the same desk
+    from bot.insights._action_routes import add_insights_routes
+
+    add_insights_routes(app, guidance_desk, settings.handoff_store)  # the gap page's grouping
     app.run(host=args.host, port=args.port, workers=1, access_log=False)
 
 
