@@ -20,6 +20,7 @@ import datetime as dt
 import io
 import statistics
 import time
+import uuid
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import sqlalchemy as sa
@@ -171,26 +172,58 @@ def _json(dialect: str, column: str, *path: str) -> str:
     return f"json_extract({column}, '$.{'.'.join(path)}')"
 
 
+# The index the dashboard's queries read instead of the events themselves (the JSON in ``data`` is
+# read only for a conversation's first message and for the replies from the guidance)
+INDEX = "ix_events_insights"
+INDEX_COLUMNS = "type_name, timestamp, action_name, intent_name, sender_id"
+
+
 def tracker_sql(dialect: str, table: str = "events") -> Dict[str, str]:
-    conversations = (
-        f"SELECT sender_id, MIN(timestamp) AS first_at, MIN({_json(dialect, 'data', 'input_channel')}) AS channel "
-        f"FROM {table} WHERE type_name = 'user' AND timestamp >= :start AND timestamp < :end GROUP BY sender_id")
-    reason = _json(dialect, "e.data", "metadata", "guidance", "reason")
-    kind = (f"CASE WHEN e.type_name = 'action' THEN 'question' WHEN e.type_name = 'user' THEN e.intent_name "
-            f"ELSE 'reason:' || COALESCE({reason}, '') END")
+    first = (f"SELECT sender_id, MIN(timestamp) AS first_at, MIN(id) AS first_id FROM {table} "
+             f"WHERE type_name = 'user' AND timestamp >= :start AND timestamp < :end GROUP BY sender_id")
+    conversations = (f"SELECT f.sender_id, f.first_at, {_json(dialect, 'm.data', 'input_channel')} AS channel "
+                     f"FROM ({first}) AS f JOIN {table} AS m ON m.id = f.first_id")
+    reason = _json(dialect, "data", "metadata", "guidance", "reason")
+    period = "timestamp >= :start AND timestamp < :end"
+    counted = (
+        f"SELECT sender_id, timestamp, 'question' AS kind FROM {table} "
+        f"WHERE type_name = 'action' AND {period} AND action_name = '{ANSWER_ACTION}' "
+        f"UNION ALL SELECT sender_id, timestamp, intent_name AS kind FROM {table} "
+        f"WHERE type_name = 'user' AND {period} AND intent_name IN ('feedback_helpful', 'feedback_unhelpful') "
+        f"UNION ALL SELECT sender_id, timestamp, kind FROM (SELECT sender_id, timestamp, 'reason:' || {reason} AS kind "
+        f"FROM {table} WHERE type_name = 'bot' AND {period} AND data LIKE '%\"reason\"%') AS r WHERE kind IS NOT NULL")
     return {
-        "conversations": (f"SELECT {_day(dialect, 'first_at')} AS day, channel, COUNT(*) AS n "
-                          f"FROM ({conversations}) AS c GROUP BY 1, 2"),
+        # the period's conversations, kept for the queries after it (a temporary table, indexed)
+        "keep": f"CREATE TEMPORARY TABLE {{temp}} AS {conversations}",
+        "keep_index": f"CREATE INDEX {{temp}}_sender ON {{temp}} (sender_id)",
+        "drop": "DROP TABLE {temp}",
+        "conversations": f"SELECT {_day(dialect, 'first_at')} AS day, channel, COUNT(*) AS n FROM {{temp}} GROUP BY 1, 2",
         # each question, each reply from the guidance (by its reason), each "Did this help?" answer
-        "events": (
-            f"SELECT {_day(dialect, 'e.timestamp')} AS day, c.channel AS channel, {kind} AS kind, COUNT(*) AS n "
-            f"FROM {table} AS e LEFT JOIN ({conversations}) AS c ON c.sender_id = e.sender_id "
-            f"WHERE e.timestamp >= :start AND e.timestamp < :end AND ("
-            f"(e.type_name = 'action' AND e.action_name = '{ANSWER_ACTION}') "
-            f"OR (e.type_name = 'user' AND e.intent_name IN ('feedback_helpful', 'feedback_unhelpful')) "
-            f"OR (e.type_name = 'bot' AND e.data LIKE '%\"reason\"%' AND {reason} IS NOT NULL)) "
-            f"GROUP BY 1, 2, 3"),
+        "events": (f"SELECT {_day(dialect, 'e.timestamp')} AS day, c.channel AS channel, e.kind AS kind, COUNT(*) AS n "
+                   f"FROM ({counted}) AS e LEFT JOIN {{temp}} AS c ON c.sender_id = e.sender_id "
+                   f"GROUP BY 1, 2, 3"),
+        "index": f"CREATE INDEX {'CONCURRENTLY ' if dialect == 'postgresql' else ''}IF NOT EXISTS {INDEX} "
+                 f"ON {table} ({INDEX_COLUMNS})",
     }
+
+
+_indexed: set = set()
+
+
+def ensure_index(db: sa.engine.Engine) -> None:
+    """Make the dashboard's index on Rasa's events once (``IF NOT EXISTS``; PostgreSQL builds it
+    without blocking Rasa's writes). On a big SQLite file the first build takes seconds, once."""
+    if db.url in _indexed:
+        return
+    sql = tracker_sql(db.dialect.name)["index"]
+    with db.connect() as connection:
+        if not sa.inspect(connection).has_table("events"):
+            return
+        if db.dialect.name == "postgresql":
+            connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+        connection.execute(sa.text(sql))
+        connection.commit()
+    _indexed.add(db.url)
 
 
 def case_sql(dialect: str, adviser: bool) -> Dict[str, str]:
@@ -246,11 +279,21 @@ def compute(period: Period, tracker_url: Optional[str], handoff_url: str,
     if adviser_id is None and tracker_url:
         db = engine(tracker_url)
         sql = tracker_sql(db.dialect.name)
+        ensure_index(db)
+        temp = f"insights_{uuid.uuid4().hex[:12]}"
+        sql = {k: v.replace("{temp}", temp) for k, v in sql.items()}
         with db.connect() as connection:
             if sa.inspect(connection).has_table("events"):
-                for day, channel, n in connection.execute(sa.text(sql["conversations"]), params):
-                    cell(day, channel)["conversations"] += n
-                for day, channel, kind, n in connection.execute(sa.text(sql["events"]), params):
+                connection.execute(sa.text(sql["keep"]), params)
+                connection.execute(sa.text(sql["keep_index"]))
+                try:
+                    for day, channel, n in connection.execute(sa.text(sql["conversations"]), params):
+                        cell(day, channel)["conversations"] += n
+                    counted = connection.execute(sa.text(sql["events"]), params).all()
+                finally:
+                    connection.execute(sa.text(sql["drop"]))
+                    connection.commit()
+                for day, channel, kind, n in counted:
                     c = cell(day, channel)
                     if kind == "question":
                         c["questions"] += n
