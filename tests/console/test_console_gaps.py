@@ -1,0 +1,120 @@
+"""The knowledge-gap page through the web server: supervisors only, the console's sign-in and CSRF
+rules, groups shown with their figures, and its forms writing the change into (a copy of) knowledge/."""
+from __future__ import annotations
+
+import asyncio
+import re
+import shutil
+
+import numpy as np
+import pytest
+import yaml
+from aiohttp.test_utils import TestClient, TestServer
+
+from bot.console import COOKIE
+from bot.handoff import HandoffStore
+from bot.insights._gaps import assign_groups
+from bot.insights._misses import MissStore
+from bot.settings import ROOT, Settings
+from bot.stack import free_port
+
+SECTION = "asset-locks#does-an-asset-lock-stop-a-mutual-being-sold-off"
+
+
+@pytest.fixture
+def web(tmp_path):
+    from bot.web.app import create_app
+
+    knowledge = tmp_path / "knowledge"
+    shutil.copytree(ROOT / "knowledge", knowledge, ignore=shutil.ignore_patterns("questions"))
+    (knowledge / "questions").mkdir()
+    settings = Settings.from_env(env={}, var_dir=tmp_path / "var", knowledge_dir=knowledge, actions_port=free_port())
+    store = HandoffStore(settings.handoff_store)
+    ann = store.add_adviser("Ann Adviser", "ann@example.org", "adviser", "h1")
+    sue = store.add_adviser("Sue Supervisor", "sue@example.org", "supervisor", "h2")
+    misses = MissStore(engine=store.engine)
+    vector = np.ones(4, dtype=np.float32) / 2
+    for n, q in enumerate(["if we close can members share out the assets", "can the members split the money if we wind up",
+                           "what happens to our assets if the mutual shuts"]):
+        miss_id = misses.record(f"c{n}", "declined", q, answer="I'm not sure I have guidance that answers that")
+        misses.set_embeddings([(miss_id, vector, SECTION, 0.9)])
+    other = misses.record("c9", "handoff", "can you book me a GP appointment")
+    misses.set_embeddings([(other, np.array([0, 0, 0, 1], dtype=np.float32), "about-this-assistant", 0.3)])
+    assign_groups(misses)
+
+    class Web:
+        pass
+
+    w = Web()
+    w.app, w.settings, w.store, w.misses, w.knowledge = create_app(settings), settings, store, misses, knowledge
+    w.ann, w.sue = store.start_session(ann), store.start_session(sue)
+    return w
+
+
+def run(web, scenario):
+    async def go():
+        async with TestClient(TestServer(web.app)) as client:
+            await scenario(client)
+    asyncio.run(go())
+
+
+def cookie(session):
+    return {"Cookie": f"{COOKIE}={session[0]}"}
+
+
+def test_only_a_signed_in_supervisor_sees_the_gaps(web):
+    async def scenario(client):
+        async with client.get("/console/gaps", allow_redirects=False) as r:
+            assert r.status == 303 and r.headers["Location"] == "/console/login"
+        async with client.get("/console/gaps", headers=cookie(web.ann)) as r:
+            assert r.status == 403 and "Only a supervisor" in await r.text()
+        async with client.post("/console/gaps/1/dismiss", data={"csrf": web.ann[1], "reason": "x"},
+                               headers=cookie(web.ann)) as r:
+            assert r.status == 403
+        async with client.get("/console/gaps", headers=cookie(web.sue)) as r:
+            page = await r.text()
+            assert r.status == 200 and r.headers["X-Frame-Options"] == "DENY"
+        sizes = re.findall(r"<strong>(\d+)</strong> questions? from (\d+) conversation", page)
+        assert sizes == [("3", "3"), ("1", "1")]  # largest first
+        assert "can the members split the money if we wind up" in page and "could not be grouped just now" in page
+        assert "Does an asset lock stop a mutual being sold off?" in page and "(score 0.9)" in page
+    run(web, scenario)
+
+
+def test_a_supervisor_adds_a_phrasing_dismisses_and_moves_with_the_sessions_token(web):
+    group = web.misses.misses()[0].group_id
+    miss = web.misses.misses()[1]
+    path = web.knowledge / "phrasings" / "asset-locks.yml"
+
+    async def scenario(client):
+        form = {"miss_id": str(miss.id), "section": SECTION}
+        async with client.post(f"/console/gaps/{group}/phrasing", data=form, headers=cookie(web.sue)) as r:
+            assert r.status == 403 and "security token" in await r.text()  # no CSRF token
+        async with client.post(f"/console/gaps/{group}/phrasing", data={**form, "csrf": web.sue[1]},
+                               headers=cookie(web.sue), allow_redirects=False) as r:
+            assert r.status == 303 and "done=phrasing" in r.headers["Location"]
+        assert miss.question in yaml.safe_load(path.read_text())["sections"][SECTION.split("#")[1]]
+        assert (web.knowledge / "questions" / "approved-gaps.yml").is_file()
+        async with client.get("/console/gaps", headers=cookie(web.sue)) as r:
+            page = await r.text()
+        assert "can the members split the money" not in page  # decided: off the list of open gaps
+        async with client.get("/console/gaps?decided=1", headers=cookie(web.sue)) as r:
+            assert "added as a phrasing of " + SECTION in await r.text()
+
+        other = [m for m in web.misses.misses() if m.group_id != group][0]
+        async with client.post(f"/console/gaps/{other.group_id}/dismiss", data={"csrf": web.sue[1], "reason": " "},
+                               headers=cookie(web.sue)) as r:
+            assert r.status == 400 and "Say why" in await r.text()
+        async with client.post("/console/gaps/move", data={"csrf": web.sue[1], "miss_id": str(other.id), "to": str(group)},
+                               headers=cookie(web.sue), allow_redirects=False) as r:
+            assert r.status == 303
+        assert web.misses.miss(other.id).group_id == group
+        async with client.post(f"/console/gaps/{group}/draft", data={"csrf": web.sue[1]}, headers=cookie(web.sue),
+                               allow_redirects=False) as r:
+            assert r.status == 303
+        draft = (web.knowledge / "drafts" / f"gap-{group}.md").read_text()
+        assert "can you book me a GP appointment" in draft and "What advisers replied" in draft
+        async with client.post("/console/gaps/99/dismiss", data={"csrf": web.sue[1], "reason": "spam"},
+                               headers=cookie(web.sue)) as r:
+            assert r.status == 404
+    run(web, scenario)
