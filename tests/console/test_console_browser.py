@@ -375,7 +375,11 @@ def test_a_supervisor_reassigns_and_exports(console, browser_factory):
     driver.get(f"{settings.web_url}/console/cases/{case.id}")
     wait_for(lambda: driver.find_element(By.ID, "close-form").is_displayed(), message="the close form")
     Select(driver.find_element(By.ID, "close-outcome")).select_by_value("referred")
-    driver.find_element(By.ID, "close-tags").send_keys("registration")
+    if "registration" not in [t["name"] for t in store.tag_list()]:  # tags come from the supervisors' list
+        store.add_tag(console.supervisor, "registration")
+    wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, "#case-tags input[value='registration']"),
+             message="the tag offered")[0].click()
+    wait_for(lambda: store.case(case.id).tags == "registration", message="the tag saved")
     driver.find_element(By.ID, "close-case").click()
     # nobody has replied to Tom's question: asked first
     wait_for(lambda: driver.find_element(By.ID, "close-confirm").is_displayed(), message="the question before closing")

@@ -200,12 +200,166 @@
     button.addEventListener("click", function () {
       var wanted = button.getAttribute("aria-pressed") !== "true";
       button.disabled = true;
+      unlockSound();
       api("POST", API + "/me/availability", {available: wanted}).then(function (result) {
+        if (me) me.available = result.available;
         show(result.available);
       }, function (error) {
         if (error.status !== 401) setText(note, "Could not change it: " + error.message);
       }).then(function () { button.disabled = false; });
     });
+  }
+
+  // ------------------------------------------------------------------ notifications (every console page)
+  //
+  // While the adviser is available (on duty), every console page looks at the cases every few
+  // seconds, also when its tab is in the background, and tells them of a new case waiting, a new
+  // message from the person in a case of theirs, or a case a colleague handed to them: a browser
+  // notification while the tab is hidden or unfocused (only once they have allowed it, by pressing
+  // the button: never asked on page load), and a short sound made with WebAudio, which they can
+  // switch off (remembered in localStorage).
+
+  var NOTIFY_MS = 4000;
+  var SOUND_KEY = "mutuals.console.sound";
+  var audio = null;
+
+  function soundOn() {
+    try { return window.localStorage.getItem(SOUND_KEY) !== "off"; } catch (e) { return true; }
+  }
+
+  // Browsers start sound only after the person has pressed something on the page: make (or wake)
+  // the audio context on such a press, so a later beep from a background tab can play.
+  function unlockSound() {
+    var Context = window.AudioContext || window.webkitAudioContext;
+    if (!Context || !soundOn()) return;
+    try {
+      if (!audio) audio = new Context();
+      if (audio.state === "suspended" && audio.resume) audio.resume();
+    } catch (e) { audio = null; }
+  }
+
+  // Two short rising tones, about a third of a second in all.
+  function beep() {
+    if (!soundOn()) return false;
+    var Context = window.AudioContext || window.webkitAudioContext;
+    if (!Context) return false;
+    try {
+      if (!audio) audio = new Context();
+      if (audio.state === "suspended" && audio.resume) audio.resume();
+      var start = audio.currentTime + 0.01;
+      [[660, 0], [880, 0.14]].forEach(function (tone) {
+        var osc = audio.createOscillator(), gain = audio.createGain();
+        var at = start + tone[1];
+        osc.type = "sine";
+        osc.frequency.setValueAtTime(tone[0], at);
+        gain.gain.setValueAtTime(0.0001, at);
+        gain.gain.exponentialRampToValueAtTime(0.25, at + 0.02);
+        gain.gain.exponentialRampToValueAtTime(0.0001, at + 0.16);
+        osc.connect(gain);
+        gain.connect(audio.destination);
+        osc.start(at);
+        osc.stop(at + 0.18);
+      });
+      return true;
+    } catch (e) { return false; }
+  }
+
+  function notificationsSupported() { return typeof window.Notification === "function"; }
+
+  function wireNotifications() {
+    var button = $("notify-permission"), soundButton = $("notify-sound"), note = $("notify-note");
+    if (!button || !soundButton) return;
+
+    function showPermission() {
+      var text;
+      if (!notificationsSupported()) {
+        button.hidden = true;
+        text = "This browser can't show notifications.";
+      } else if (Notification.permission === "granted") {
+        button.hidden = true;
+        text = "Notifications are on: while you're available, you're told of new cases and messages when this tab is in the background.";
+      } else if (Notification.permission === "denied") {
+        button.hidden = true;
+        text = "Notifications are blocked for this site in your browser's settings.";
+      } else {
+        button.hidden = false;
+        text = "Turn on notifications to hear of new cases while this tab is in the background.";
+      }
+      setText(note, text);
+    }
+
+    function showSound() {
+      soundButton.setAttribute("aria-pressed", soundOn() ? "true" : "false");
+    }
+
+    button.addEventListener("click", function () {
+      unlockSound();
+      if (!notificationsSupported()) return showPermission();
+      var asked = Notification.requestPermission(showPermission);  // older browsers take a callback
+      if (asked && asked.then) asked.then(showPermission, showPermission);
+    });
+    soundButton.addEventListener("click", function () {
+      var on = !soundOn();
+      try { window.localStorage.setItem(SOUND_KEY, on ? "on" : "off"); } catch (e) { /* private mode */ }
+      showSound();
+      if (on) { unlockSound(); beep(); }  // what it sounds like
+      setText(note, on ? "Sound on: a short tone for new cases and messages." : "Sound off.");
+    });
+    showPermission();
+    showSound();
+    startNotifier();
+  }
+
+  function notify(title, body, url, tag) {
+    var background = document.hidden || !document.hasFocus();
+    if (background && notificationsSupported() && Notification.permission === "granted") {
+      try {
+        var n = new Notification(title, {body: body, tag: tag, lang: "en-GB"});
+        n.onclick = function () { window.focus(); if (url) window.location.assign(url); n.close(); };
+      } catch (e) { /* e.g. Android Chrome wants a service worker: the sound and the page still tell */ }
+    }
+  }
+
+  function startNotifier() {
+    var before = null;  // what the last look found: {waiting: {id: true}, unread: {id: n}, handed: {id: true}}
+
+    function look() {
+      if (!me || !me.available) { before = null; return Promise.resolve(); }  // away: not on duty
+      return api("GET", API + "/cases").then(function (data) {
+        var now = {waiting: {}, unread: {}, handed: {}}, told = [];
+        ((data && data.waiting) || []).forEach(function (c) {
+          now.waiting[c.id] = true;
+          if (before && !before.waiting[c.id]) {
+            told.push(["New case waiting" + (c.person_name ? " from " + c.person_name : ""),
+                       String(c.question || "").slice(0, 140), c]);
+          }
+        });
+        ((data && data.mine) || []).forEach(function (c) {
+          var n = Number(c.unread_messages) || 0;
+          now.unread[c.id] = n;
+          if (c.handed_to_me) now.handed[c.id] = true;
+          if (!before) return;
+          if (c.handed_to_me && !before.handed[c.id]) {
+            told.push([String(c.handed_to_me.from) + " handed you case " + c.id,
+                       String(c.handed_to_me.note || "").slice(0, 140), c]);
+          } else if (n > (before.unread[c.id] || 0)) {
+            told.push(["New message " + (c.person_name ? "from " + c.person_name : "in case " + c.id),
+                       "Case " + c.id + ": " + String(c.question || "").slice(0, 120), c]);
+          }
+        });
+        before = now;
+        if (!told.length) return;
+        var first = told[0], c = first[2];
+        notify(told.length === 1 ? first[0] : told.length + " new cases and messages",
+               told.length === 1 ? first[1] : told.map(function (t) { return t[0]; }).join("; "),
+               "/console/cases/" + encodeURIComponent(c.id), "mutuals-case-" + c.id);
+        beep();
+      }, function () { /* the page's own refresh shows the problem */ });
+    }
+
+    (function loop() {
+      look().then(function () { setTimeout(loop, NOTIFY_MS); });
+    }());
   }
 
   // ------------------------------------------------------------------ saved replies
@@ -426,6 +580,107 @@
     load().catch(function (error) { showError($("console-error"), error); });
   }
 
+  // ------------------------------------------------------------------ the tag list (/console/tags)
+
+  function startTags(root) {
+    var supervisor = root.getAttribute("data-role") === "supervisor";
+    var list = $("tag-list"), status = $("tag-status"), form = $("tag-form");
+
+    function load() {
+      return api("GET", API + "/tags" + (supervisor ? "?all=1" : "")).then(function (data) {
+        var tags = (data && data.tags) || [];
+        while (list.firstChild) list.removeChild(list.firstChild);
+        tags.forEach(function (t) {
+          var children = [el("span", {className: "tag-name", text: String(t.name)})];
+          if (supervisor) {
+            children.push(el("span", {className: "sub", text: t.active ? "In use" : "Retired"}));
+            var change = el("button", {type: "button", className: "secondary", text: t.active ? "Retire" : "Bring back",
+                                       "aria-label": (t.active ? "Retire the tag " : "Bring back the tag ") + t.name});
+            change.addEventListener("click", function () {
+              change.disabled = true;
+              api("POST", API + "/tags/" + encodeURIComponent(t.id), {active: !t.active}).then(function () {
+                setText(status, (t.active ? "Retired \u201c" : "Brought back \u201c") + t.name + "\u201d.");
+                return load();
+              }, function (error) { change.disabled = false; setText(status, error.message); });
+            });
+            children.push(change);
+          }
+          list.appendChild(el("li", {"data-tag": t.name, className: t.active ? null : "retired"}, children));
+        });
+        if (!tags.length) list.appendChild(el("li", {className: "empty", text: "No tags yet."}));
+      });
+    }
+
+    if (form) {
+      form.addEventListener("submit", function (event) {
+        event.preventDefault();
+        var name = $("tag-name").value.trim();
+        showError($("tag-error"), null);
+        if (!name) { showError($("tag-error"), new ApiError("Write the tag first.")); $("tag-name").focus(); return; }
+        $("tag-add").disabled = true;
+        api("POST", API + "/tags", {name: name}).then(function (result) {
+          $("tag-name").value = "";
+          setText(status, "Added \u201c" + result.tag.name + "\u201d.");
+          return load();
+        }, function (error) { showError($("tag-error"), error); }).then(function () {
+          $("tag-add").disabled = false;
+          $("tag-name").focus();
+        });
+      });
+    }
+    load().catch(function (error) { showError($("console-error"), error); });
+  }
+
+  // ------------------------------------------------------------------ searching closed cases (/console/search)
+
+  function startSearch() {
+    var form = $("search-form"), rows = $("search-rows"), table = $("search-results"), status = $("search-status");
+    var filled = false;
+
+    function fillChoices(data) {
+      if (filled) return;
+      filled = true;
+      (data.tags || []).forEach(function (t) { $("search-tag").appendChild(el("option", {value: t, text: t})); });
+      (data.advisers || []).forEach(function (a) {
+        $("search-adviser").appendChild(el("option", {value: a.id, text: String(a.name)}));
+      });
+    }
+
+    function search(announceIt) {
+      var query = {q: $("search-q").value.trim(), tag: $("search-tag").value, adviser: $("search-adviser").value,
+                   from: $("search-from").value, to: $("search-to").value};
+      var params = Object.keys(query).filter(function (k) { return query[k]; }).map(function (k) {
+        return encodeURIComponent(k) + "=" + encodeURIComponent(query[k]);
+      }).join("&");
+      showError($("search-error"), null);
+      $("search-go").disabled = true;
+      return api("GET", API + "/closed-cases" + (params ? "?" + params : "")).then(function (data) {
+        fillChoices(data);
+        var cases = data.cases || [];
+        while (rows.firstChild) rows.removeChild(rows.firstChild);
+        cases.forEach(function (c) {
+          rows.appendChild(el("tr", {"data-id": c.id}, [
+            el("td", {}, [el("a", {href: "/console/cases/" + encodeURIComponent(c.id), text: "Case " + c.id})]),
+            questionCell(c),
+            el("td", {"data-label": "Person"}, [c.person_name ? String(c.person_name) : "(no name given)"]),
+            el("td", {"data-label": "Adviser"}, [c.adviser ? String(c.adviser) : "\u2014"]),
+            el("td", {"data-label": "Closed"}, [timeEl(c.closed_at)]),
+            el("td", {"data-label": "Outcome"}, [outcomeLabel(c.outcome)]),
+            el("td", {"data-label": "Tags"}, [c.tags ? String(c.tags).split(",").join(", ") : "\u2014"])
+          ]));
+        });
+        table.hidden = !cases.length;
+        if (announceIt !== false) {
+          setText(status, cases.length ? (cases.length === 1 ? "1 closed case" : cases.length + " closed cases") +
+                  (data.more ? " (the latest 200; narrow the search for the rest)." : ".") : "No closed case matches.");
+        }
+      }, function (error) { showError($("search-error"), error); }).then(function () { $("search-go").disabled = false; });
+    }
+
+    form.addEventListener("submit", function (event) { event.preventDefault(); search(); });
+    search(false);
+  }
+
   // ------------------------------------------------------------------ the queue
 
   var GROUPS = [
@@ -461,6 +716,17 @@
     ]);
   }
 
+  // "Handed to you by Ann" / "Handed back by Bob", with the note: a colleague passed the case on.
+  function handoverBadge(c) {
+    var h = c.handed_to_me || c.handed_back;
+    if (!h) return null;
+    return el("span", {className: "handover"}, [
+      el("span", {className: "badge", text: (c.handed_to_me ? "Handed to you by " : "Handed back by ") + String(h.from)}),
+      h.note ? el("span", {className: "sub", text: "\u201c" + String(h.note).slice(0, 160) +
+                                                   (String(h.note).length > 160 ? "\u2026" : "") + "\u201d"}) : null
+    ]);
+  }
+
   function caseRow(c, key) {
     var label = "Case " + c.id;
     var who = c.person_name ? String(c.person_name) : "(no name given)";
@@ -471,7 +737,7 @@
     var cells = [
       el("td", {}, [el("a", {href: "/console/cases/" + encodeURIComponent(c.id), text: label}),
                     el("span", {className: "sub"}, [timeEl(c.created_at)]),
-                    unreadBadge(c)]),
+                    unreadBadge(c), handoverBadge(c)]),
       questionCell(c),
       el("td", {"data-label": "Person"}, [who]),
       el("td", {"data-label": "Channel"}, [channelLabel(c.channel)]),
@@ -481,7 +747,7 @@
     if (key === "others" || key === "closed") {
       cells.push(el("td", {"data-label": "Adviser"}, [c.adviser ? String(c.adviser) : "—"]));
     }
-    var unread = Number(c.unread_messages) > 0;
+    var unread = Number(c.unread_messages) > 0 || !!c.handed_to_me;
     return el("tr", {"data-id": c.id, className: unread ? "has-unread" : null}, cells);
   }
 
@@ -542,6 +808,7 @@
     var baseTitle = document.title;
     var announcer = $("announce");
     var unreadBefore = {};  // case id -> its unread count at the last refresh
+    var handedBefore = {};  // case ids handed to this adviser, not yet opened, at the last refresh
 
     // Screen readers read a live region when its text changes: the same words again are cleared first.
     function announce(text) {
@@ -585,6 +852,16 @@
         });
       });
       unreadBefore = unreadNow;
+      var handedNow = {};
+      ((data && data.mine) || []).forEach(function (c) {
+        if (!c.handed_to_me) return;
+        handedNow[c.id] = true;
+        if (!first && !handedBefore[c.id]) {
+          announce(String(c.handed_to_me.from) + " handed case " + c.id + " to you" +
+                   (c.handed_to_me.note ? ": " + String(c.handed_to_me.note).slice(0, 140) : "."));
+        }
+      });
+      handedBefore = handedNow;
       if (wroteAgain.length) {
         var one = wroteAgain[0], n = Number(one.unread_messages);
         announce(wroteAgain.length === 1
@@ -679,7 +956,9 @@
     var replyForm = $("reply-form"), replyText = $("reply-text"), replyHint = $("reply-hint");
     var claimBox = $("claim-box"), claimButton = $("claim");
     var assignForm = $("assign-form"), assignTo = $("assign-to");
-    var closeForm = $("close-form"), closeOutcome = $("close-outcome"), closeTags = $("close-tags");
+    var closeForm = $("close-form"), closeOutcome = $("close-outcome");
+    var transferForm = $("transfer-form"), transferTo = $("transfer-to"), transferNote = $("transfer-note");
+    var transferNotice = $("transfer-notice"), tagBox = $("case-tags"), tagStatus = $("tags-status");
     var noteForm = $("note-form"), noteText = $("note-text");
     var actionsNote = $("actions-note");
     var suggestList = $("suggestions"), suggestStatus = $("suggest-status");
@@ -785,11 +1064,84 @@
         });
         if (selected) assignTo.value = selected;
       }
+      renderTransfer(data);
+      renderTags(data);
       var note = "";
       if (!open) note = "This case is closed; nothing more to do here.";
       else if (!data.may_act) note = "Another adviser has this case" + (c.adviser ? " (" + c.adviser + ")" : "") + ".";
       setText(actionsNote, note);
       actionsNote.hidden = !note;
+    }
+
+    // --- handing over: the form, and the notice of the last handover
+    function renderTransfer(data) {
+      var c = data.case, open = c.status !== "closed";
+      transferForm.hidden = !(open && data.may_act);
+      var options = (c.status === "assigned" ? [{id: "queue", name: "Back to the queue"}] : [])
+        .concat((data.colleagues || []).map(function (a) {
+          return {id: a.id, name: String(a.name) + (a.available ? " (available)" : " (away)")};
+        }));
+      var sig = JSON.stringify(options);
+      if (sig !== state.transferSig) {
+        state.transferSig = sig;
+        var selected = transferTo.value;
+        while (transferTo.firstChild) transferTo.removeChild(transferTo.firstChild);
+        options.forEach(function (o) { transferTo.appendChild(el("option", {value: o.id, text: o.name})); });
+        if (selected && options.some(function (o) { return String(o.id) === selected; })) transferTo.value = selected;
+      }
+      var t = data.transfer, text = "";
+      if (t && open) {
+        var said = t.note ? ": \u201c" + String(t.note) + "\u201d" : ".";
+        if (c.status === "assigned" && me && t.to_id === me.id && c.adviser_id === me.id) {
+          text = String(t.from) + " handed this case to you" + said;
+        } else if (c.status === "waiting" && t.to_id === null) {
+          text = String(t.from) + " handed this case back to the queue" + said;
+        } else if (c.status === "assigned" && t.to_id === c.adviser_id) {
+          text = String(t.from) + " handed this case to " + String(t.to) + said;
+        }
+      }
+      setText(transferNotice, text);
+      transferNotice.hidden = !text;
+    }
+
+    // --- tags: chosen from the supervisors' list, saved as soon as one is ticked or unticked
+    function renderTags(data) {
+      var c = data.case, open = c.status !== "closed";
+      var editable = (open && data.may_act) || (!open && me && me.role === "supervisor");
+      var chosen = String(c.tags || "").split(",").filter(Boolean);
+      var offered = (data.tag_list || []).slice();
+      chosen.forEach(function (t) { if (offered.indexOf(t) < 0) offered.push(t); });  // a retired tag it still has
+      var sig = JSON.stringify([offered, chosen, editable]);
+      if (sig === state.tagsSig || state.tagging) return;
+      state.tagsSig = sig;
+      while (tagBox.firstChild) tagBox.removeChild(tagBox.firstChild);
+      if (!offered.length) {
+        tagBox.appendChild(el("p", {className: "hint"}, [
+          "There are no tags to choose from yet. ",
+          me && me.role === "supervisor" ? el("a", {href: "/console/tags", text: "Make the list of tags"}) :
+            "A supervisor keeps the list."]));
+        return;
+      }
+      offered.forEach(function (name, i) {
+        var id = "tag-" + i;
+        var box = el("input", {type: "checkbox", id: id, value: name, checked: chosen.indexOf(name) >= 0,
+                               disabled: !editable || (data.tag_list || []).indexOf(name) < 0 && chosen.indexOf(name) < 0});
+        box.addEventListener("change", saveTags);
+        tagBox.appendChild(el("span", {className: "tag-choice"}, [box, el("label", {"for": id, text: name})]));
+      });
+    }
+
+    function saveTags() {
+      var tags = Array.prototype.filter.call(tagBox.querySelectorAll("input[type=checkbox]"), function (b) {
+        return b.checked;
+      }).map(function (b) { return b.value; });
+      showError($("tags-error"), null);
+      state.tagging = true;
+      api("POST", base + "/tags", {tags: tags}).then(function () {
+        setText(tagStatus, tags.length ? "Tags saved: " + tags.join(", ") + "." : "Tags saved: none.");
+      }, function (error) {
+        showError($("tags-error"), error);
+      }).then(function () { state.tagging = false; state.tagsSig = null; poller.now(); });
     }
 
     function renderList(list, items, key, build) {
@@ -979,9 +1331,7 @@
 
     function closeNow() {
       closeConfirm.hidden = true;
-      var tags = closeTags.value.split(",").map(function (t) { return t.trim(); }).filter(Boolean);
-      act($("close-case"), $("close-error"), "/close", {outcome: closeOutcome.value, tags: tags}).then(function () {
-        closeTags.value = "";
+      act($("close-case"), $("close-error"), "/close", {outcome: closeOutcome.value}).then(function () {
         statusLine.focus();
       }, function () {});
     }
@@ -1001,6 +1351,24 @@
     $("close-cancel").addEventListener("click", function () {
       closeConfirm.hidden = true;
       replyText.focus();
+    });
+
+    transferForm.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var to = transferTo.value, note = transferNote.value.trim();
+      if (!to) { showError($("transfer-error"), new ApiError("Choose who to hand the case to.")); return; }
+      if (!note) {
+        showError($("transfer-error"), new ApiError("Write a note for your colleague first."));
+        transferNote.focus();
+        return;
+      }
+      var label = transferTo.options[transferTo.selectedIndex].text;
+      act($("transfer-send"), $("transfer-error"), "/transfer",
+          {to: to === "queue" ? null : parseInt(to, 10), note: note}).then(function () {
+        transferNote.value = "";
+        setText(statusLine, to === "queue" ? "Handed back to the queue." : "Handed to " + label.replace(/ \((available|away)\)$/, "") + ".");
+        statusLine.focus();
+      }, function () {});
     });
 
     assignForm.addEventListener("submit", function (event) {
@@ -1048,16 +1416,20 @@
 
   function start() {
     wireSignOut();
-    var queue = $("queue"), single = $("case"), saved = $("saved-replies");
-    if (!queue && !single && !saved) return;
+    var queue = $("queue"), single = $("case"), saved = $("saved-replies"), tags = $("tags-page");
+    var searching = $("search-page"), bar = $("availability");
+    if (!queue && !single && !saved && !tags && !searching && !bar) return;
     (function whoAmI() {
       api("GET", API + "/me").then(function (who) {
         me = who;
         showError($("console-error"), null);
         wireAvailability();
+        wireNotifications();
         if (queue) startQueue(queue);
         if (single) startCase(single);
         if (saved) startSavedReplies(saved);
+        if (tags) startTags(tags);
+        if (searching) startSearch();
       }, function (error) {
         if (error.status !== 401) {
           showError($("console-error"), error);
