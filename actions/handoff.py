@@ -101,9 +101,10 @@ def _minutes(seconds: float) -> str:
 EMAIL_QUESTION_START = "You can leave an email address with your question"
 
 
-def email_question(settings: Settings) -> str:
+def email_question(settings: Settings, channel: str = "socketio") -> str:
+    """Telegram delivers an adviser's reply to the person's app, so there it is never emailed."""
     kept = f"used only for this case and deleted with it ({settings.case_retention_days} days after the case closes)."
-    if not settings.email_enabled:
+    if not settings.email_enabled or channel not in EMAILED_CHANNELS:
         return (f"{EMAIL_QUESTION_START} if you'd like the adviser to have it. It's {kept} We don't send replies by "
                 "email: the adviser's reply will be waiting here in this chat. Type your email address, or skip this.")
     return (f"{EMAIL_QUESTION_START}. The adviser's reply will be waiting here in this chat; if you haven't seen it "
@@ -118,10 +119,11 @@ def asked_with_consent(tracker: Tracker, settings: Settings) -> bool:
     no email is sent, nor one asked with other settings)."""
     if not settings.email_enabled:
         return False
+    wanted = email_question(settings, tracker.get_latest_input_channel() or "rest")
     for event in reversed(tracker.events):
         text = (event.get("text") or "") if event.get("event") == "bot" else ""
         if text.startswith(EMAIL_QUESTION_START):
-            return text == email_question(settings)
+            return text == wanted and wanted != email_question(settings, "telegram")
     return False
 
 
@@ -199,7 +201,8 @@ class ActionAskHandoffEmail(Action):
         return "action_ask_handoff_email"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict]:
-        dispatcher.utter_message(text=email_question(Settings.from_env()),
+        channel = tracker.get_latest_input_channel() or "rest"
+        dispatcher.utter_message(text=email_question(Settings.from_env(), channel),
                                  buttons=[{"title": "Skip", "payload": "/deny"},
                                           {"title": "Cancel", "payload": "/cancel"}])
         return []

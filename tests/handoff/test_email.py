@@ -263,8 +263,8 @@ def test_only_replies_on_a_consenting_case_are_queued_and_marked_for_the_chat(tm
 
 # ---- the intake: consent, and what the person is told -------------------------------------------
 
-def tracker_after(question_text, email="sam@example.org"):
-    events = [{"event": "bot", "text": question_text}, {"event": "user", "text": email, "input_channel": "socketio",
+def tracker_after(question_text, email="sam@example.org", channel="socketio"):
+    events = [{"event": "bot", "text": question_text}, {"event": "user", "text": email, "input_channel": channel,
                                                          "parse_data": {"intent": {"name": "nlu_fallback"}}}]
     return Tracker(sender_id="c" * 32, slots={"handoff_question": "How do pensions transfer?", "handoff_name": "Sam",
                                               "handoff_email": email},
@@ -289,6 +289,9 @@ def test_consent_is_the_address_typed_after_the_email_on_question(tmp_path, stor
         question = asked.messages[0]["text"]
         assert "within 5 minutes of the adviser sending it, we'll email it to you" in question
         assert [b["title"] for b in asked.messages[0]["buttons"]] == ["Skip", "Cancel"]
+        on_telegram = CollectingDispatcher()  # Telegram has the reply in the person's app: never emailed
+        asyncio.run(intake.ActionAskHandoffEmail().run(on_telegram, tracker_after("", channel="telegram"), {}))
+        assert "don't send replies by email" in on_telegram.messages[0]["text"]
 
         told = CollectingDispatcher()
         asyncio.run(intake.ActionCreateHandoff().run(told, tracker_after(question), {}))
