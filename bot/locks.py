@@ -12,7 +12,8 @@ and save trackers over each other. So:
 
 A lock taken by a server that then dies stays in Redis until its ticket expires
 (``TICKET_LOCK_LIFETIME``, set from ``MUTUALS_TURN_LOCK_SECONDS``, 20 s): until then a retried
-message of that one conversation waits on another server.
+message of that one conversation waits on another server (the waiting ticket keeps its place:
+``bot.rasa_patches.patient_tickets``).
 """
 from __future__ import annotations
 
@@ -51,38 +52,3 @@ class UrlLockStore(LockStore):
             url = getattr(endpoint_config, "url", None)
         return lock_store_for(url)
 
-
-def install_patient_tickets() -> None:
-    """Rasa 3.6's ticket lock can wait forever. A ticket's lifetime runs from when it is issued,
-    waiting included, so a message that queues behind a turn whose server died is served only if
-    its own ticket outlives the dead one by more than the 1 s between checks. Messages that
-    arrive within a second of each other (a retry right after the crash) expire together, the lock
-    is left with nobody to serve, and the waiting turn hangs until the channel times out.
-
-    Here a waiting ticket keeps its place: every check renews it, and it gets its full lifetime
-    from the moment it is served. A ticket lost while waiting (expired because this server
-    stalled, or overwritten by another server's write, as Rasa saves locks without a transaction)
-    is put back in its place by number. A server that dies stops renewing, so its tickets still
-    lapse after ``TICKET_LOCK_LIFETIME``."""
-    import asyncio
-    import time
-    from collections import deque
-
-    from rasa.core import lock_store as rasa_locks
-    from rasa.core.lock import Ticket
-
-    async def _acquire_lock(self, conversation_id, ticket, wait_time_in_seconds):
-        while True:
-            lock = self.get_or_create_lock(conversation_id)
-            lock.remove_expired_tickets()
-            mine = next((t for t in lock.tickets if t.number == ticket), None)
-            if mine is None:
-                mine = Ticket(ticket, 0.0)
-                lock.tickets = deque(sorted([*lock.tickets, mine], key=lambda t: t.number))
-            mine.expires = time.time() + rasa_locks.LOCK_LIFETIME
-            self.save_lock(lock)
-            if lock.tickets[0].number == ticket:
-                return lock
-            await asyncio.sleep(wait_time_in_seconds)
-
-    rasa_locks.LockStore._acquire_lock = _acquire_lock

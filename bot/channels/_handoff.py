@@ -33,7 +33,7 @@ _CRISIS: Optional[Dict[str, Any]] = None
 
 def run_before_turn(message: Any) -> None:
     """What the Rasa server does first with a message whose turn it runs (``install_replayed_turns``
-    in bot/rasa_server.py): whatever the channel asked of it with ``HandoffGate.count_when_run``."""
+    in bot/rasa_patches/replayed_turns.py): whatever the channel asked of it with ``HandoffGate.count_when_run``."""
     before_turn = getattr(message, "before_turn", None)
     if before_turn is not None:
         before_turn()

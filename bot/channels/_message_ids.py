@@ -4,7 +4,7 @@ A client that gets no answer (a Rasa server died mid-turn, a network drop, a loa
 trying the next server) cannot know whether its message was handled. With a ``message_id`` it
 sends the same message again with the same id: a Rasa server that finds that id already in the
 conversation does not run the turn a second time, it sends the replies that turn gave
-(``install_replayed_turns`` in bot/rasa_server.py, under Rasa's lock on the conversation, so a
+(``bot/rasa_patches/replayed_turns.py``, under Rasa's lock on the conversation, so a
 turn still running elsewhere finishes first). A turn is saved in one transaction, so it is either
 all there or not at all.
 

@@ -52,6 +52,7 @@ from sanic.response import HTTPResponse
 import socketio
 from socketio import AsyncServer
 
+from bot.rasa_patches.socketio_queue import subscribe_before_serving
 from bot.settings import Settings
 
 from ._checks import TROUBLE, check_text, without_identifiers
@@ -124,20 +125,7 @@ class _AttachingBlueprint(Blueprint):
         super().register(app, options)
 
     async def _listen_to_queue(self, app: Sanic, loop: Any = None) -> None:
-        """Subscribe to the message queue before the first connection, not at it (python-socketio's
-        way): what other servers, and this one, publish before the subscription lands is lost, and
-        under load that was the first session_confirm or reply of the first widgets to connect."""
-        sio = self.ctx.sio
-        if sio.manager_initialized:
-            return
-        sio.manager_initialized = True
-        sio.manager.initialize()
-        pubsub = getattr(sio.manager, "pubsub", None)
-        for _ in range(200):  # the listening task sends SUBSCRIBE as soon as it runs
-            if pubsub is None or pubsub.subscribed:
-                return
-            await asyncio.sleep(0.05)
-        logger.warning("socketio: not yet subscribed to the message queue after 10 s; carrying on")
+        await subscribe_before_serving(self.ctx.sio)  # python-socketio would wait for a first connection
 
 
 class WidgetInput(InputChannel):

@@ -1,5 +1,5 @@
-"""The Rasa server's fast check of an action server's response (bot/rasa_server.py,
-install_fast_action_validation) gives the same verdict as Rasa's own, ``jsonschema.validate``
+"""The Rasa server's fast check of an action server's response
+(bot/rasa_patches/fast_action_validation.py) gives the same verdict as Rasa's own, ``jsonschema.validate``
 against ``RemoteAction.action_response_format_spec()``, on valid and invalid responses: an
 invalid one must never get through, a valid one must never be refused."""
 from __future__ import annotations
@@ -13,9 +13,11 @@ from jsonschema.validators import validator_for
 from rasa.core.actions.action import RemoteAction
 from rasa.shared.core import events as rasa_events
 
-from bot.rasa_server import _event_validators, _surely_valid, install_fast_action_validation
+from bot.rasa_patches.fast_action_validation import _event_validators, _surely_valid
+from bot.rasa_patches.fast_action_validation import install as install_fast_action_validation
 
 SCHEMA = RemoteAction.action_response_format_spec()
+ACTION = RemoteAction("action_under_test", None)  # the check is a method of the action it runs for
 REFERENCE = validator_for(SCHEMA)(SCHEMA)  # what jsonschema.validate does, after checking the schema once
 WHEN = datetime.datetime(2026, 12, 1, 12, 0).timestamp()
 
@@ -81,7 +83,7 @@ def fast_check():
 
 def verdict_of_ours(check, result) -> bool:
     try:
-        return check(None, result)
+        return check(ACTION, result)
     except jsonschema.ValidationError:
         return False
 
@@ -143,4 +145,4 @@ def test_the_same_verdict_on_a_thousand_broken_events(fast_check):
 
 def test_a_refused_response_keeps_rasas_error(fast_check):
     with pytest.raises(jsonschema.ValidationError, match="Failed to validate Action server response"):
-        fast_check(None, {"events": [{"event": "slot", "timestamp": "noon"}]})
+        fast_check(ACTION, {"events": [{"event": "slot", "timestamp": "noon"}]})

@@ -1,6 +1,6 @@
 """A message waiting for its conversation's lock behind a turn whose Rasa server died gets its
 turn once the dead server's ticket lapses, however close together the two arrived
-(bot.locks.install_patient_tickets; Rasa 3.6's own lock could leave it waiting for ever)."""
+(bot/rasa_patches/patient_tickets.py; Rasa 3.6's own lock could leave it waiting for ever)."""
 from __future__ import annotations
 
 import asyncio
@@ -8,7 +8,8 @@ import time
 
 import pytest
 
-from bot.locks import install_patient_tickets, lock_store_for
+from bot.locks import lock_store_for
+from bot.rasa_patches.patient_tickets import install as install_patient_tickets
 from servers import redis_server
 
 LIFETIME = 2.0
