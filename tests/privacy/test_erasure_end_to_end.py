@@ -101,6 +101,12 @@ def test_a_supervisor_deletes_a_persons_data_from_the_console(running_stack):
     say_rest(running_stack, sender, "Sam Consolesson")
     queued = say_rest(running_stack, sender, email)
     assert any("in the queue" in r.get("text", "") for r in queued), queued
+    from bot.insights._misses import MissStore
+
+    misses = MissStore(s.handoff_store)  # the question handed over is kept for the gap page, masked
+    assert [(m.kind, m.question) for m in misses.misses() if m.conversation_id == sender] == [
+        ("handoff", "We run a library in [postcode]; can staff keep their pensions?")]
+    misses.dispose()
     ConsoleAdviser.create(s.handoff_store, "Ada Adviser", "ada.adviser@example.org", PASSWORD)
     ConsoleAdviser.create(s.handoff_store, "Sue Supervisor", "sue.super@example.org", PASSWORD, role="supervisor")
 
