@@ -118,3 +118,28 @@ def test_a_supervisor_adds_a_phrasing_dismisses_and_moves_with_the_sessions_toke
                                headers=cookie(web.sue)) as r:
             assert r.status == 404
     run(web, scenario)
+
+
+def test_an_advisers_reply_and_the_cases_end_join_its_misses(tmp_path):
+    from aiohttp import web as aioweb
+    from test_console_unread import Adviser, ConversationDesk
+
+    from bot.console import add_console
+
+    store = HandoffStore(f"sqlite:///{tmp_path / 'h.db'}")
+    app = aioweb.Application()
+    add_console(app, store, ConversationDesk(store))
+    misses = MissStore(engine=store.engine)
+    misses.record("p1", "declined", "can our bowls club split the money", answer="I'm not sure")
+    case = store.open_case("p1", "socketio", "can our bowls club split the money")
+    misses.attach_case("p1", case.id)
+    ann = store.add_adviser("Ann Adviser", "ann@example.org", "adviser", "h1")
+
+    async def go():
+        async with TestClient(TestServer(app)) as client:
+            who = Adviser(client, store, ann)
+            await who.post(f"/cases/{case.id}/reply", {"text": "An asset lock keeps it for the community; ring 07700 900123"})
+            await who.post(f"/cases/{case.id}/close", {"outcome": "answered"})
+    asyncio.run(go())
+    [kept] = misses.misses()
+    assert kept.adviser_reply == "An asset lock keeps it for the community; ring [phone]" and kept.outcome == "answered"
