@@ -19,12 +19,10 @@ def main(argv=None) -> None:
 
     install_log_redaction()  # no email address, UK phone number or postcode in the logs (docs/privacy.md)
     from bot.rasa_patches import install_all
-
-    install_all(action_timeout_seconds=float(os.environ.get("MUTUALS_ACTION_TIMEOUT_SECONDS", "5")))
-    from bot.insights._rasa_hook import install_unhelpful_recording
     from bot.settings import Settings
 
-    install_unhelpful_recording(Settings.from_env().handoff_store)  # "Did this help? No": a miss (bot/insights/)
+    install_all(action_timeout_seconds=float(os.environ.get("MUTUALS_ACTION_TIMEOUT_SECONDS", "5")),
+                handoff_store_url=Settings.from_env().handoff_store)  # "Did this help? No": a miss (bot/insights/)
     from rasa.__main__ import main as rasa_main
 
     sys.argv = ["rasa"] + list(sys.argv[1:] if argv is None else argv)

@@ -54,7 +54,7 @@ def test_another_version_is_refused_with_a_sentence_and_nothing_installed(monkey
     found = dict(patches.PINNED, **{package: version})
     monkeypatch.setattr(patches, "installed_versions", lambda: found)
     with pytest.raises(patches.UnsupportedVersion) as refused:
-        patches.install_all(action_timeout_seconds=5)
+        patches.install_all(action_timeout_seconds=5, handoff_store_url="sqlite://")
     message = str(refused.value)
     assert f"installed: {package} {version} (pinned: {patches.PINNED[package]})" in message
     assert "rasa 3.6.21 and python-socketio 5.9.0" in message
@@ -88,9 +88,9 @@ def pristine():
 
 
 def test_installing_twice_is_installing_once(pristine):
-    patches.install_all(action_timeout_seconds=7)
+    patches.install_all(action_timeout_seconds=7, handoff_store_url="sqlite://")
     first = {t: _attribute(t)[0].__dict__[_attribute(t)[1]] for p in patches.PATCHES for t in p.ATTRIBUTES}
-    patches.install_all(action_timeout_seconds=7)
+    patches.install_all(action_timeout_seconds=7, handoff_store_url="sqlite://")
     second = {t: _attribute(t)[0].__dict__[_attribute(t)[1]] for p in patches.PATCHES for t in p.ATTRIBUTES}
     assert first and first == second
     for target, value in second.items():

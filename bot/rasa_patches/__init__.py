@@ -17,13 +17,14 @@ from importlib import metadata
 
 from . import (action_failure_reply, action_keep_alive, event_class_cache, fail_closed_tracker_store,
                fast_action_validation, patient_tickets, replayed_turns, socketio_queue,
-               sql_tracker_queries)
+               sql_tracker_queries, unhelpful_recording)
 
 PINNED = {"rasa": "3.6.21", "python-socketio": "5.9.0"}
 
 # in the order install_all installs them; the last two are applied where they are used
 PATCHES = [fast_action_validation, event_class_cache, action_keep_alive, fail_closed_tracker_store,
-           replayed_turns, patient_tickets, action_failure_reply, sql_tracker_queries, socketio_queue]
+           replayed_turns, patient_tickets, action_failure_reply, unhelpful_recording, sql_tracker_queries,
+           socketio_queue]
 
 
 class UnsupportedVersion(RuntimeError):
@@ -57,8 +58,9 @@ def check_versions() -> None:
             "bot/rasa_patches/ (docs/architecture.md) against the new version before changing the pin.")
 
 
-def install_all(action_timeout_seconds: float) -> None:
-    """Install every patch that changes Rasa globally (idempotent), after checking the versions."""
+def install_all(action_timeout_seconds: float, handoff_store_url: str) -> None:
+    """Install every patch that changes Rasa globally (idempotent), after checking the versions.
+    ``handoff_store_url``: where the unhelpful answers are recorded (bot/insights/)."""
     check_versions()
     fast_action_validation.install()
     event_class_cache.install()
@@ -67,6 +69,7 @@ def install_all(action_timeout_seconds: float) -> None:
     replayed_turns.install()
     patient_tickets.install()
     action_failure_reply.install(action_timeout_seconds)
+    unhelpful_recording.install(handoff_store_url)
 
 
 __all__ = ["PATCHES", "PINNED", "UnsupportedVersion", "check_versions", "install_all", "installed_versions"]
