@@ -20,7 +20,6 @@ import datetime as dt
 import io
 import statistics
 import time
-import uuid
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import sqlalchemy as sa
@@ -172,38 +171,59 @@ def _json(dialect: str, column: str, *path: str) -> str:
     return f"json_extract({column}, '$.{'.'.join(path)}')"
 
 
-# The index the dashboard's queries read instead of the events themselves (the JSON in ``data`` is
-# read only for a conversation's first message and for the replies from the guidance)
-INDEX = "ix_events_insights"
-INDEX_COLUMNS = "type_name, timestamp, action_name, intent_name, sender_id"
+# Reading a month of Rasa's events and their JSON on every load took seconds (50,000 conversations
+# are over a million events), so the dashboard keeps a digest of them beside them, in the same
+# database: a row an event it counts (a question, a "Did this help?" answer, a reply from the guidance
+# with its reason) and a row a message from a person, each with its time and its conversation's
+# channel (that of the conversation's first message), and, for a message, the id of the
+# conversation's first event in place of the conversation's id: nothing that identifies anyone.
+# Each load adds the events written since the last (their JSON read once, in id order); when events
+# were deleted (erasure, retention), their digest rows go too, so the figures are always those of
+# the events stored.
+DIGEST, MESSAGES, DIGEST_STATE = "insights_digest", "insights_messages", "insights_digest_state"
+RESCAN_IDS = 1000  # PostgreSQL may commit a smaller id after a bigger one: the last ids are read again
 
 
 def tracker_sql(dialect: str, table: str = "events") -> Dict[str, str]:
-    first = (f"SELECT sender_id, MIN(timestamp) AS first_at, MIN(id) AS first_id FROM {table} "
-             f"WHERE type_name = 'user' AND timestamp >= :start AND timestamp < :end GROUP BY sender_id")
-    conversations = (f"SELECT f.sender_id, f.first_at, {_json(dialect, 'm.data', 'input_channel')} AS channel "
-                     f"FROM ({first}) AS f JOIN {table} AS m ON m.id = f.first_id")
-    reason = _json(dialect, "data", "metadata", "guidance", "reason")
-    period = "timestamp >= :start AND timestamp < :end"
-    counted = (
-        f"SELECT sender_id, timestamp, 'question' AS kind FROM {table} "
-        f"WHERE type_name = 'action' AND {period} AND action_name = '{ANSWER_ACTION}' "
-        f"UNION ALL SELECT sender_id, timestamp, intent_name AS kind FROM {table} "
-        f"WHERE type_name = 'user' AND {period} AND intent_name IN ('feedback_helpful', 'feedback_unhelpful') "
-        f"UNION ALL SELECT sender_id, timestamp, kind FROM (SELECT sender_id, timestamp, 'reason:' || {reason} AS kind "
-        f"FROM {table} WHERE type_name = 'bot' AND {period} AND data LIKE '%\"reason\"%') AS r WHERE kind IS NOT NULL")
+    reason = _json(dialect, "e.data", "metadata", "guidance", "reason")
+    first = (f"SELECT {{}} FROM {table} AS u WHERE u.sender_id = e.sender_id AND u.type_name = 'user' "
+             f"ORDER BY u.id LIMIT 1")  # the conversation's first message (by the sender index)
+    channel = "(" + first.format(_json(dialect, "u.data", "input_channel")) + ")"
+    conversation = "(" + first.format("u.id") + ")"
+    kind = (f"CASE WHEN e.type_name = 'action' THEN 'question' WHEN e.type_name = 'user' THEN e.intent_name "
+            f"ELSE 'reason:' || {reason} END")
+    counted = (f"SELECT e.id, e.timestamp, {kind} AS kind, {channel} AS channel FROM {table} AS e WHERE e.id > :after AND ("
+               f"(e.type_name = 'action' AND e.action_name = '{ANSWER_ACTION}') "
+               f"OR (e.type_name = 'user' AND e.intent_name IN ('feedback_helpful', 'feedback_unhelpful')) "
+               f"OR (e.type_name = 'bot' AND e.data LIKE '%\"reason\"%' AND {reason} IS NOT NULL))")
+    messages = (f"SELECT e.id, e.timestamp, {conversation} AS conversation, {channel} AS channel FROM {table} AS e "
+                f"WHERE e.id > :after AND e.type_name = 'user'")
+    insert = "INSERT OR IGNORE INTO" if dialect != "postgresql" else "INSERT INTO"
+    ignore = " ON CONFLICT DO NOTHING" if dialect == "postgresql" else ""
     return {
-        # the period's conversations, kept for the queries after it (a temporary table, indexed)
-        "keep": f"CREATE TEMPORARY TABLE {{temp}} AS {conversations}",
-        "keep_index": f"CREATE INDEX {{temp}}_sender ON {{temp}} (sender_id)",
-        "drop": "DROP TABLE {temp}",
-        "conversations": f"SELECT {_day(dialect, 'first_at')} AS day, channel, COUNT(*) AS n FROM {{temp}} GROUP BY 1, 2",
-        # each question, each reply from the guidance (by its reason), each "Did this help?" answer
-        "events": (f"SELECT {_day(dialect, 'e.timestamp')} AS day, c.channel AS channel, e.kind AS kind, COUNT(*) AS n "
-                   f"FROM ({counted}) AS e LEFT JOIN {{temp}} AS c ON c.sender_id = e.sender_id "
-                   f"GROUP BY 1, 2, 3"),
-        "index": f"CREATE INDEX {'CONCURRENTLY ' if dialect == 'postgresql' else ''}IF NOT EXISTS {INDEX} "
-                 f"ON {table} ({INDEX_COLUMNS})",
+        # a conversation on the day of its first message in the period, on the channel of its first message
+        "conversations": (f"SELECT {_day(dialect, 'first_at')} AS day, channel, COUNT(*) AS n FROM ("
+                          f"SELECT conversation, MIN(timestamp) AS first_at, MIN(channel) AS channel FROM {MESSAGES} "
+                          f"WHERE timestamp >= :start AND timestamp < :end GROUP BY conversation) AS c GROUP BY 1, 2"),
+        "digest": (f"SELECT {_day(dialect, 'timestamp')} AS day, channel, kind, COUNT(*) AS n FROM {DIGEST} "
+                   f"WHERE timestamp >= :start AND timestamp < :end GROUP BY 1, 2, 3"),
+        "make_digest": (f"CREATE TABLE IF NOT EXISTS {DIGEST} (id BIGINT PRIMARY KEY, timestamp DOUBLE PRECISION, "
+                        f"kind VARCHAR(80), channel VARCHAR(64))"),
+        "make_digest_index": f"CREATE INDEX IF NOT EXISTS {DIGEST}_time ON {DIGEST} (timestamp, kind, channel)",
+        "make_messages": (f"CREATE TABLE IF NOT EXISTS {MESSAGES} (id BIGINT PRIMARY KEY, timestamp DOUBLE PRECISION, "
+                          f"conversation BIGINT, channel VARCHAR(64))"),
+        "make_messages_index": f"CREATE INDEX IF NOT EXISTS {MESSAGES}_time ON {MESSAGES} (timestamp, conversation, channel)",
+        "make_state": (f"CREATE TABLE IF NOT EXISTS {DIGEST_STATE} (name VARCHAR(20) PRIMARY KEY, max_id BIGINT, "
+                       f"events BIGINT)"),
+        "state": f"SELECT max_id, events FROM {DIGEST_STATE} WHERE name = 'events'",
+        "size": f"SELECT COALESCE(MAX(id), 0), COUNT(*) FROM {table}",
+        "added": f"SELECT COUNT(*) FROM {table} WHERE id > :after",
+        "prune": f"DELETE FROM {DIGEST} WHERE NOT EXISTS (SELECT 1 FROM {table} AS e WHERE e.id = {DIGEST}.id)",
+        "prune_messages": f"DELETE FROM {MESSAGES} WHERE NOT EXISTS (SELECT 1 FROM {table} AS e WHERE e.id = {MESSAGES}.id)",
+        "fill": f"{insert} {DIGEST} (id, timestamp, kind, channel) {counted}{ignore}",
+        "fill_messages": f"{insert} {MESSAGES} (id, timestamp, conversation, channel) {messages}{ignore}",
+        "forget_state": f"DELETE FROM {DIGEST_STATE} WHERE name = 'events'",
+        "save_state": f"INSERT INTO {DIGEST_STATE} (name, max_id, events) VALUES ('events', :max_id, :events)",
     }
 
 
@@ -211,19 +231,42 @@ _indexed: set = set()
 
 
 def ensure_index(db: sa.engine.Engine) -> None:
-    """Make the dashboard's index on Rasa's events once (``IF NOT EXISTS``; PostgreSQL builds it
-    without blocking Rasa's writes). On a big SQLite file the first build takes seconds, once."""
+    """Make the digest's tables once (``IF NOT EXISTS``); Rasa's own table is not changed."""
     if db.url in _indexed:
         return
-    sql = tracker_sql(db.dialect.name)["index"]
+    sql = tracker_sql(db.dialect.name)
     with db.connect() as connection:
         if not sa.inspect(connection).has_table("events"):
             return
-        if db.dialect.name == "postgresql":
-            connection = connection.execution_options(isolation_level="AUTOCOMMIT")
-        connection.execute(sa.text(sql))
+        for name in ("make_digest", "make_digest_index", "make_messages", "make_messages_index", "make_state"):
+            connection.execute(sa.text(sql[name]))
         connection.commit()
     _indexed.add(db.url)
+
+
+def update_digest(connection, sql: Dict[str, str]) -> Dict[str, int]:
+    """Bring the digest up to the events stored now: drop the rows of events deleted since, add
+    those written since. ``{"added", "pruned"}``."""
+    state = connection.execute(sa.text(sql["state"])).first()
+    max_id, events = connection.execute(sa.text(sql["size"])).first()
+    pruned = 0
+    if state is not None:
+        old_max, old_events = state
+        if max_id == old_max and events == old_events:
+            return {"added": 0, "pruned": 0}
+        added = connection.execute(sa.text(sql["added"]), {"after": old_max}).scalar()
+        if events != old_events + added:  # some were deleted
+            pruned = connection.execute(sa.text(sql["prune"])).rowcount
+            connection.execute(sa.text(sql["prune_messages"]))
+        after = max(0, old_max - RESCAN_IDS)
+    else:
+        after = 0
+    filled = connection.execute(sa.text(sql["fill"]), {"after": after}).rowcount
+    connection.execute(sa.text(sql["fill_messages"]), {"after": after})
+    connection.execute(sa.text(sql["forget_state"]))
+    connection.execute(sa.text(sql["save_state"]), {"max_id": max_id, "events": events})
+    connection.commit()
+    return {"added": filled, "pruned": pruned}
 
 
 def case_sql(dialect: str, adviser: bool) -> Dict[str, str]:
@@ -280,19 +323,12 @@ def compute(period: Period, tracker_url: Optional[str], handoff_url: str,
         db = engine(tracker_url)
         sql = tracker_sql(db.dialect.name)
         ensure_index(db)
-        temp = f"insights_{uuid.uuid4().hex[:12]}"
-        sql = {k: v.replace("{temp}", temp) for k, v in sql.items()}
         with db.connect() as connection:
             if sa.inspect(connection).has_table("events"):
-                connection.execute(sa.text(sql["keep"]), params)
-                connection.execute(sa.text(sql["keep_index"]))
-                try:
-                    for day, channel, n in connection.execute(sa.text(sql["conversations"]), params):
-                        cell(day, channel)["conversations"] += n
-                    counted = connection.execute(sa.text(sql["events"]), params).all()
-                finally:
-                    connection.execute(sa.text(sql["drop"]))
-                    connection.commit()
+                update_digest(connection, sql)
+                for day, channel, n in connection.execute(sa.text(sql["conversations"]), params):
+                    cell(day, channel)["conversations"] += n
+                counted = connection.execute(sa.text(sql["digest"]), params).all()
                 for day, channel, kind, n in counted:
                     c = cell(day, channel)
                     if kind == "question":
