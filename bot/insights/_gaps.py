@@ -84,13 +84,15 @@ def assign_groups(store: MissStore, similarity: float = JOIN_SIMILARITY) -> dict
                 centroids = np.stack([from_blob(r.centroid) for r in groups])
                 sims = vectors @ centroids.T
                 best = sims.argmax(axis=1)
+                joining: Dict[int, List[int]] = collections.defaultdict(list)
                 for i, (j, score) in enumerate(zip(best, sims[np.arange(len(ids)), best])):
                     if score >= similarity:
-                        gid = groups[j].id
-                        db.execute(misses_table.update().where(c.id == ids[i]).values(group_id=gid))
-                        touched.add(gid)
+                        joining[groups[j].id].append(ids[i])
                         left[i] = False
-                        joined += 1
+                for gid, members in joining.items():
+                    db.execute(misses_table.update().where(c.id.in_(members)).values(group_id=gid))
+                    touched.add(gid)
+                    joined += len(members)
             rest = np.flatnonzero(left)
             if len(rest) == 1:
                 labels = np.zeros(1, dtype=int)

@@ -112,7 +112,7 @@ def _patch(knowledge_dir: Path, changes: Dict[str, tuple], out_dir: Path, name: 
         a = f"a/knowledge/{rel}" if old is not None else "/dev/null"
         parts.extend(difflib.unified_diff((old or "").splitlines(keepends=True), new.splitlines(keepends=True),
                                           fromfile=a, tofile=f"b/knowledge/{rel}"))
-    path = out_dir / f"{dt.datetime.now(dt.timezone.utc).strftime('%Y%m%dT%H%M%S')}-{name}.patch"
+    path = out_dir / f"{dt.datetime.now(dt.timezone.utc).strftime('%Y%m%dT%H%M%S%f')}-{name}.patch"
     path.write_text("".join(parts), encoding="utf-8")
     return path
 
