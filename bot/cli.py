@@ -352,6 +352,9 @@ def parser() -> argparse.ArgumentParser:
     s.set_defaults(func=lambda args, settings: __import__("bot.privacy._retention", fromlist=["main"]).main(
         settings, dry_run=args.dry_run))
 
+    s = sub.add_parser("insights", help="the dashboard's figures: conversations, answers, handoffs, feedback")
+    __import__("bot.insights._cli", fromlist=["add_arguments"]).add_arguments(s)
+
     s = sub.add_parser("bench", help="measure speed, memory and scale (a table; JSON and a plot under --out)")
     from bot.bench import add_arguments as add_bench_arguments
     add_bench_arguments(s)
