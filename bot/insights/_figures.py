@@ -44,7 +44,8 @@ OTHER_REASON = "other_unknown_reason"  # a reason this code does not know (a new
 FIGURES: List[Tuple[str, str, str]] = [
     ("conversations", "Conversations",
      "conversation ids in which the person wrote at least one message in the period; each counted once, on the "
-     "day of its first message in the period and on the channel that message came in on"),
+     "day of its first message in the period; a conversation's channel (for every figure from the conversations) "
+     "is the one its first message came in on"),
     ("questions", "Questions",
      "messages the assistant tried to answer from the guidance: each run of action_answer_from_guidance "
      "(a typed question, a topic button, or \u201cTell me more\u201d)"),

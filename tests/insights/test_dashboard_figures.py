@@ -305,3 +305,52 @@ def test_mutuals_insights_prints_the_same_figures(stored, capsys, monkeypatch):
     assert "2026-11-02 to 2026-11-04" in text and "answered rate" in text and "(5 of 12: answered from guidance" in text
     line = next(l for l in text.splitlines() if l.startswith("Questions"))
     assert line.split()[1:] == ["12", "0", "2", "10"]  # total, then relay, rest, socketio
+
+
+def test_the_figures_follow_conversations_added_and_erased(stored, tmp_path):
+    """The digest the dashboard keeps beside the events takes in what was written since the last
+    load, and lets go of what was erased (as bot/privacy's erasure deletes a conversation's events)."""
+    import sqlite3
+
+    import sqlalchemy as sa
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from bot.insights._figures import Period, compute
+    from bot.trackers import UrlSQLTrackerStore
+
+    compute(Period(SINCE, UNTIL), stored["tracker"], stored["handoff"])  # the digest is there
+    source = sqlite3.connect(stored["tracker"][len("sqlite:///"):])
+    copy_path = tmp_path / "trackers.db"
+    with sqlite3.connect(copy_path) as target:
+        source.backup(target)
+    source.close()
+    url = f"sqlite:///{copy_path}"
+
+    def totals():
+        return compute(Period(SINCE, UNTIL), url, stored["handoff"])["totals"]
+
+    before = totals()
+    assert before == TOTALS
+    trackers = UrlSQLTrackerStore(domain=Domain.empty(), url=url)
+    asyncio.run(trackers.save(DialogueStateTracker.from_events(
+        "conv-f", asked("Can a charity own a CIC?", "answered", "rest", T0 + DAY + 900))))
+    trackers.engine.dispose()
+    after = totals()
+    changed = {k: (before[k], after[k]) for k in before if before[k] != after[k]}
+    assert changed == {"conversations": (5, 6), "questions": (12, 13), "answered": (5, 6), "answered_alone": (3, 4)}
+
+    engine = sa.create_engine(url)
+    with engine.begin() as db:  # conv-a erased: its question, follow-up, "Tell me more" and "Yes" go
+        db.execute(sa.text("DELETE FROM events WHERE sender_id = 'conv-a'"))
+    engine.dispose()
+    erased = totals()
+    changed = {k: (after[k], erased[k]) for k in after if after[k] != erased[k]}
+    assert changed == {"conversations": (6, 5), "questions": (13, 10), "answered": (6, 3), "answered_alone": (4, 3),
+                       "answered_in_context": (1, 0), "answered_more": (1, 0), "feedback": (2, 1),
+                       "feedback_helpful": (1, 0)}
+    engine = sa.create_engine(url)
+    with engine.connect() as db:
+        columns = {c["name"] for t in ("insights_digest", "insights_messages") for c in sa.inspect(db).get_columns(t)}
+    engine.dispose()
+    assert columns == {"id", "timestamp", "kind", "channel", "conversation"}  # no conversation id, no text
