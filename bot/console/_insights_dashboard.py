@@ -183,8 +183,13 @@ def svg_bars(ident: str, title: str, categories: Sequence[str], series: List[Tup
                          f'<title>{escape(category)}: {escape(label)} {values[i]}</title></rect>')
             if stacked:
                 base = y
-        if i % every == 0:
-            cx = left + slot * i + slot / 2
+        cx = left + slot * i + slot / 2
+        if n <= 8:  # few bars: their names under them, level, on up to two lines
+            lines = _wrap(str(category), max(6, int(slot / 6.6)))
+            spans = "".join(f'<tspan x="{cx:.1f}" dy="{0 if k == 0 else 13}">{escape(line)}</tspan>'
+                            for k, line in enumerate(lines[:2]))
+            parts.append(f'<text x="{cx:.1f}" y="{top + plot_h + 16}" text-anchor="middle" class="tick">{spans}</text>')
+        elif i % every == 0:
             parts.append(f'<text x="{cx:.1f}" y="{top + plot_h + 14}" text-anchor="end" class="tick" '
                          f'transform="rotate(-35 {cx:.1f} {top + plot_h + 14})">{escape(str(category)[:28])}</text>')
     x = left
@@ -194,6 +199,18 @@ def svg_bars(ident: str, title: str, categories: Sequence[str], series: List[Tup
         x += 30 + 7.2 * len(label)
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+def _wrap(text: str, width: int) -> List[str]:
+    lines: List[str] = []
+    for word in text.split():
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    if len(lines) > 2:
+        lines = [lines[0], " ".join(lines[1:])]
+    return [line if len(line) <= width + 4 else line[:width + 3] + "\u2026" for line in lines] or [""]
 
 
 def _nice_step(peak: int) -> int:

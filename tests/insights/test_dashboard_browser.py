@@ -2,7 +2,7 @@
 generator, 3,000 of them): a supervisor signs in through the console's form, the page shows every
 chart with its table, axe-core finds nothing on it (tables open), the CSV link downloads the same
 totals, and an adviser's page has only their cases. ``MUTUALS_INSIGHTS_SCREENSHOT=1`` refreshes
-docs/insights-dashboard.png."""
+docs/insights-dashboard.png (the figures) and docs/insights-charts.png (the charts)."""
 from __future__ import annotations
 
 import asyncio
@@ -24,6 +24,7 @@ from widget_page import browser_factory, wait_for  # noqa: E402,F401  (browser_f
 pytestmark = pytest.mark.slow
 PASSWORD = "a long enough password"
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "insights-dashboard.png"
+CHARTS_SCREENSHOT = SCREENSHOT.with_name("insights-charts.png")
 
 
 @pytest.fixture(scope="module")
@@ -98,9 +99,11 @@ def test_a_supervisor_sees_the_whole_service_with_charts_and_tables(dashboard, b
     assert int(total["questions"]) == questions
 
     if os.environ.get("MUTUALS_INSIGHTS_SCREENSHOT"):
-        driver.set_window_size(1280, 2200)
+        driver.set_window_size(1280, 2000)
         driver.execute_script("window.scrollTo(0, 0)")
         driver.save_screenshot(str(SCREENSHOT))
+        driver.execute_script("document.getElementById('questions-by-day-heading').scrollIntoView()")
+        driver.save_screenshot(str(CHARTS_SCREENSHOT))
     for summary in driver.find_elements(By.CSS_SELECTOR, "details summary"):
         summary.click()
     assert violations(driver) == []
