@@ -206,7 +206,7 @@ def cmd_eval_dialogue(args, settings: Settings) -> int:
 
 def cmd_eval_retrieval(args, settings: Settings) -> int:
     from bot.guidance import GuidanceIndex
-    from bot.guidance._evaluation import evaluate, load_questions, weight_grid
+    from bot.guidance._evaluation import evaluate, load_questions, outside_grid, weight_grid
 
     pages = settings.knowledge_dir / "pages"
     if args.model and args.model != settings.embedding_model:  # the other model's index, kept beside
@@ -229,6 +229,19 @@ def cmd_eval_retrieval(args, settings: Settings) -> int:
             print(f"{r['page_weight']:>5} {r['bm25_weight']:>5} {r['asked_weight']:>5} {r['threshold']:>9.3f} "
                   f"{r['hit_at_1']:>6.3f} {r['hit_at_3']:>6.3f} {r['mrr_at_10']:>7.3f} "
                   f"{r['declined_unanswerable']:>8.3f} {r['declined_answerable']:>7.3f} {r['rank_only_hit_at_1']:>9.3f}")
+        return 0
+    if args.outside:
+        rows = outside_grid(index, [q for q in questions if q.split == "tune"])
+        if args.json:
+            print(json.dumps(rows, indent=2))
+            return 0
+        print(f"The outside-the-guidance margin on the tune split ({model}, hybrid); threshold chosen by the "
+              "rule for each\n")
+        print(f"{'margin':>6} {'threshold':>9} {'hit@1':>6} {'hit@3':>6} {'must-not':>8} {'wrongly':>7}")
+        for r in rows:
+            margin = "off" if r["outside_margin"] is None else f"{r['outside_margin']:.2f}"
+            print(f"{margin:>6} {r['threshold']:>9.3f} {r['hit_at_1']:>6.3f} {r['hit_at_3']:>6.3f} "
+                  f"{r['declined_unanswerable']:>8.3f} {r['declined_answerable']:>7.3f}")
         return 0
     thresholds = None
     if args.thresholds == "current":
@@ -372,6 +385,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--thresholds", choices=["chosen", "current"], default="chosen",
                    help="chosen: by the rule on the tune split (default); current: those in bot/guidance/_answer.py")
     s.add_argument("--weights", action="store_true", help="try hybrid's weights on the tune split")
+    s.add_argument("--outside", action="store_true",
+                   help="try the outside-the-guidance margins on the tune split (bot/guidance/_outside.py)")
     s.set_defaults(func=cmd_eval_retrieval)
     s = esub.add_parser("clarify", help="wrong answers a clarifying question prevents, and the clicks it costs")
     s.add_argument("--split", choices=["tune", "heldout"], default="tune", help="choose the margin on 'tune' only")

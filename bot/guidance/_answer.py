@@ -11,6 +11,7 @@ import numpy as np
 from ._context import Context, ContextRules, Search, choose_search
 from ._focus import focus, join_units
 from ._index import GuidanceIndex
+from ._outside import OUTSIDE_MARGIN, outside_wins, signpost_text
 from ._pages import Passage
 from ._search import Hit, top_pages
 
@@ -60,7 +61,7 @@ class Answer:
     # ``threshold``, below which the assistant declines)
     score: float = 0.0
     buttons: Tuple[Button, ...] = ()
-    # answered | answered_in_context | more | clarify | not_confident | personal_request | no_words |
+    # answered | answered_in_context | more | clarify | not_confident | outside_guidance | personal_request | no_words |
     # not_english | empty | too_long | nothing_to_expand
     reason: str = "answered"
     threshold: float = 0.0
@@ -205,7 +206,7 @@ class GuidanceDesk:
 
     def __init__(self, index: GuidanceIndex, web_url: str, threshold: float = 0.0,
                  mode: str = "hybrid", max_chars: int = 2000, clarify_margin: float = CLARIFY_MARGIN,
-                 context_rules: Optional[ContextRules] = None):
+                 context_rules: Optional[ContextRules] = None, outside_margin: float = OUTSIDE_MARGIN):
         self.index = index
         self.web_url = web_url.rstrip("/")
         self.threshold = threshold or thresholds_for(index.embedder)[mode]
@@ -213,6 +214,7 @@ class GuidanceDesk:
         self.max_chars = max_chars
         self.clarify_margin = clarify_margin
         self.context_rules = context_rules or ContextRules()
+        self.outside_margin = outside_margin
 
     def url(self, slug: str, anchor: str = "") -> str:
         return f"{self.web_url}/guidance/{slug}" + (f"#{anchor}" if anchor else "")
@@ -229,6 +231,9 @@ class GuidanceDesk:
                           reason="personal_request", threshold=self.threshold, context=context)
         search = choose_search(self.index, question, context, self.threshold, self.mode, rules=self.context_rules)
         hits = search.hits
+        outside = self._outside(search, context)
+        if outside is not None:
+            return outside
         if hits and hits[0].score >= self.threshold:
             rivals = [h for h in top_pages(hits, 2) if h.score >= self.threshold]
             if len(rivals) == 2 and rivals[0].score - rivals[1].score <= self.clarify_margin:
@@ -309,6 +314,17 @@ class GuidanceDesk:
         return Answer(False, text, (), rivals[0].score, buttons + (Button(ADVISER_BUTTON_TITLE, ADVISER_PAYLOAD),),
                       reason="clarify", threshold=self.threshold,
                       context=Context(search.query, rivals[0].passage.id, clarifying=True))
+
+    def _outside(self, search: Search, context: Optional[Context]) -> Optional[Answer]:
+        """The signpost for a question nearer a topic the guidance does not cover (``_outside.py``)."""
+        if search.vector is None:
+            return None
+        topic, outside = self.index.nearest_outside(search.vector)
+        if topic is None or not outside_wins(outside, self.index.nearest_inside(search.vector), self.outside_margin):
+            return None
+        score = search.hits[0].score if search.hits else 0.0
+        return Answer(False, signpost_text(topic), (), score, reason="outside_guidance", threshold=self.threshold,
+                      context=context)
 
     def _not_sure(self, hits: List[Hit], context: Optional[Context]) -> Answer:
         close = [h for h in top_pages(hits, 3) if h.score >= SUGGESTION_SHARE * self.threshold]

@@ -15,6 +15,7 @@ import yaml
 
 from ._answer import is_personal_request
 from ._index import GuidanceIndex
+from ._outside import OUTSIDE_MARGIN, outside_wins
 from ._search import MODES, top_pages
 
 
@@ -62,7 +63,10 @@ class Ranked:
 
 
 def rank_all(index: GuidanceIndex, questions: Sequence[Question], mode: str,
-             vectors: Optional[np.ndarray] = None) -> List[Ranked]:
+             vectors: Optional[np.ndarray] = None, outside_margin: Optional[float] = OUTSIDE_MARGIN) -> List[Ranked]:
+    """Each question's pages, best first, and its confidence; a question GuidanceDesk declines
+    before or beside retrieval (a personal request; one outside the guidance, unless
+    ``outside_margin`` is None) gets -1."""
     if vectors is None and mode != "bm25":
         vectors = index.embedder.encode([q.text for q in questions])
     out = []
@@ -70,6 +74,11 @@ def rank_all(index: GuidanceIndex, questions: Sequence[Question], mode: str,
         if is_personal_request(q.text):  # GuidanceDesk declines these before retrieval
             out.append(Ranked(q, [], -1.0))
             continue
+        if vectors is not None and outside_margin is not None:
+            topic, outside = index.nearest_outside(vectors[i])
+            if topic is not None and outside_wins(outside, index.nearest_inside(vectors[i]), outside_margin):
+                out.append(Ranked(q, [], -1.0))
+                continue
         hits = index.search(q.text, mode=mode, k=30, vector=None if vectors is None else vectors[i])
         pages = [h.passage.slug for h in top_pages(hits, 10)]
         out.append(Ranked(q, pages, hits[0].score if hits else 0.0))
@@ -111,6 +120,20 @@ def choose_threshold(ranked: Sequence[Ranked], mode: str,
         if s.declined_answerable <= wrongly_declined_at_most:
             best = float(t)
     return round(best, 3)
+
+
+def outside_grid(index: GuidanceIndex, questions: Sequence[Question],
+                 margins: Sequence[float] = (None, 0.2, 0.16, 0.12, 0.1, 0.08, 0.06, 0.04, 0.02, 0.0, -0.02, -0.04),
+                 mode: str = "hybrid") -> List[dict]:
+    """For each margin of the outside-the-guidance rule (None: no rule), the threshold chosen by the
+    rule on ``questions`` (the tune split) and the scores at it."""
+    vectors = index.embedder.encode([q.text for q in questions])
+    rows = []
+    for margin in margins:
+        ranked = rank_all(index, questions, mode, vectors, outside_margin=margin)
+        threshold = choose_threshold(ranked, mode)
+        rows.append({"outside_margin": margin, **score(ranked, mode, threshold).as_json()})
+    return rows
 
 
 def misses(ranked: Sequence[Ranked], threshold: float) -> List[tuple]:

@@ -13,16 +13,18 @@ from ._embedder import MODEL_NAME, Embedder, current_model_id, shared_embedder
 from ._pages import Guidance, Passage, aliases_of, load_pages
 from ._phrasings import load_phrasings, phrasings_dir
 from ._focus import Unit, split_units
+from ._outside import OutsideTopic, load_outside, outside_dir
 from ._search import BM25, Hit, best_hits, rank, score_passages
 
-INDEX_VERSION = 5  # bump when the passage split or the embedded text changes (5: sentence units)
+INDEX_VERSION = 6  # bump when the passage split or the embedded text changes (5: sentence units, 6: outside topics)
 
 
 def knowledge_fingerprint(pages_dir: Path, model_id: Optional[str] = None) -> str:
     """Changes when a page, a phrasings file, the model (``model_id``: the embedder's, default the
     one this process would load, :func:`current_model_id`) or the index format does."""
     digest = hashlib.sha256(f"{INDEX_VERSION}:{model_id or current_model_id()}".encode())
-    for path in sorted(Path(pages_dir).glob("*.md")) + sorted(phrasings_dir(pages_dir).glob("*.yml")):
+    for path in (sorted(Path(pages_dir).glob("*.md")) + sorted(phrasings_dir(pages_dir).glob("*.yml"))
+                 + sorted(outside_dir(pages_dir).glob("*.yml"))):
         digest.update(f"{path.parent.name}/{path.name}".encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
@@ -47,7 +49,8 @@ class GuidanceIndex:
                  embedder: Optional[Embedder] = None, phrasing_embeddings: Optional[np.ndarray] = None,
                  phrasing_passages: Optional[Sequence[int]] = None,
                  unit_embeddings: Optional[np.ndarray] = None,
-                 phrasings: Optional[Dict[str, Tuple[str, ...]]] = None):
+                 phrasings: Optional[Dict[str, Tuple[str, ...]]] = None,
+                 outside: Sequence[OutsideTopic] = (), outside_embeddings: Optional[np.ndarray] = None):
         self.pages: Dict[str, Guidance] = {p.slug: p for p in pages}
         self.aliases: Dict[str, str] = aliases_of(pages)  # old slug -> the page it was merged into
         self.passages: List[Passage] = [x for p in pages for x in p.passages]
@@ -83,6 +86,13 @@ class GuidanceIndex:
             np.ascontiguousarray(unit_embeddings, dtype=np.float32)
         self.position = {p.id: i for i, p in enumerate(self.passages)}
         self.phrasings: Dict[str, Tuple[str, ...]] = dict(phrasings or {})  # passage id -> how people ask it
+        # topics the guidance does not cover (bot/guidance/_outside.py): one row per phrasing
+        self.outside: List[OutsideTopic] = list(outside)
+        self._outside_owner = np.array([i for i, t in enumerate(self.outside) for _ in t.asked], dtype=np.int64)
+        if outside_embeddings is not None and len(outside_embeddings) != len(self._outside_owner):
+            raise ValueError("the index is out of date: outside topics and their embeddings differ in number")
+        self.outside_embeddings = None if outside_embeddings is None or not len(self._outside_owner) else \
+            np.ascontiguousarray(outside_embeddings, dtype=np.float32)
         self._embedder = embedder
 
     @property
@@ -135,6 +145,20 @@ class GuidanceIndex:
         nearest[self._phrasing_owners] = np.maximum(best, 0.0)
         return nearest
 
+    def nearest_outside(self, vector: np.ndarray) -> Tuple[Optional[OutsideTopic], float]:
+        """The topic outside the guidance nearest a question, and the cosine to its nearest phrasing."""
+        if self.outside_embeddings is None or vector is None:
+            return None, 0.0
+        similarity = self.outside_embeddings @ vector
+        row = int(np.argmax(similarity))
+        return self.outside[int(self._outside_owner[row])], float(similarity[row])
+
+    def nearest_inside(self, vector: np.ndarray) -> float:
+        """The cosine between a question and the nearest passage or phrasing of the guidance."""
+        asked = self.asked_similarity(vector)
+        dense = float((self.embeddings @ vector).max(initial=0.0))
+        return max(dense, float(asked.max(initial=0.0))) if asked is not None else dense
+
     def first_passage(self, slug: str) -> Optional[Passage]:
         page = self.pages.get(slug) or self.pages.get(self.aliases.get(slug, ""))
         return page.passages[0] if page and page.passages else None
@@ -160,12 +184,16 @@ class GuidanceIndex:
         phrasing_passages = [i for i, _ in asked]
         units = [u.text for x in passages for u in split_units(x.text)]
         unit_embeddings = embedder.encode(units)
+        outside = load_outside(pages_dir)
+        outside_embeddings = embedder.encode([a for t in outside for a in t.asked]) if outside else \
+            np.zeros((0, embeddings.shape[1]), dtype=np.float32)
         index_dir = Path(index_dir)
         index_dir.mkdir(parents=True, exist_ok=True)
         np.save(index_dir / "embeddings.npy", embeddings)
         np.save(index_dir / "page_embeddings.npy", page_embeddings)
         np.save(index_dir / "phrasing_embeddings.npy", phrasing_embeddings)
         np.save(index_dir / "unit_embeddings.npy", unit_embeddings)
+        np.save(index_dir / "outside_embeddings.npy", outside_embeddings)
         (index_dir / "passages.json").write_text(
             json.dumps([p.id for p in passages], indent=0), encoding="utf-8")
         (index_dir / "phrasing_passages.json").write_text(json.dumps(phrasing_passages), encoding="utf-8")
@@ -175,7 +203,7 @@ class GuidanceIndex:
             "build_seconds": round(time.perf_counter() - started, 3),
         }, indent=2), encoding="utf-8")
         return cls(pages, embeddings, page_embeddings, embedder, phrasing_embeddings, phrasing_passages,
-                   unit_embeddings, phrasings)
+                   unit_embeddings, phrasings, outside, outside_embeddings)
 
     @staticmethod
     def is_current(pages_dir: Path, index_dir: Path, model_id: Optional[str] = None) -> bool:
@@ -199,5 +227,6 @@ class GuidanceIndex:
         phrasing_passages = json.loads((Path(index_dir) / "phrasing_passages.json").read_text(encoding="utf-8"))
         unit_embeddings = np.load(Path(index_dir) / "unit_embeddings.npy")
         phrasings = load_phrasings(phrasings_dir(pages_dir), pages)
+        outside_embeddings = np.load(Path(index_dir) / "outside_embeddings.npy")
         return cls(pages, embeddings, page_embeddings, embedder, phrasing_embeddings, phrasing_passages,
-                   unit_embeddings, phrasings)
+                   unit_embeddings, phrasings, load_outside(pages_dir), outside_embeddings)

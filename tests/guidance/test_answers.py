@@ -31,10 +31,32 @@ def test_an_answer_is_short_enough_to_read_in_a_chat(desk):
 
 def test_an_off_topic_question_is_not_answered_and_carries_no_guidance_link(desk):
     answer = desk.answer("what's the weather like in Leeds tomorrow")
-    assert not answer.answered
-    assert "/guidance/" not in answer.text
-    assert answer.buttons[-1].payload == "/request_human"
-    assert len(answer.buttons) <= 4
+    assert not answer.answered and answer.reason == "outside_guidance"
+    assert "/guidance/" not in answer.text and "outside what this guidance covers" in answer.text
+
+
+@pytest.mark.parametrize("question, signpost", [
+    ("how much state pension will I get and at what age", "https://www.gov.uk/state-pension"),
+    ("my line manager keeps shouting at me in meetings, what can I do", "https://www.acas.org.uk"),
+    ("where can I find my NHS pension annual statement", "https://www.gov.uk/find-pension-contact-details"),
+])
+def test_a_question_beside_the_guidance_is_signposted_not_answered_from_a_page_sharing_its_words(
+        desk, question, signpost):
+    answer = desk.answer(question)
+    assert not answer.answered and answer.reason == "outside_guidance", (answer.reason, answer.text)
+    assert f"]({signpost})" in answer.text and "/guidance/" not in answer.text
+
+
+@pytest.mark.parametrize("question, slug", [
+    ("Can NHS staff keep the NHS Pension Scheme if their service becomes a mutual?", "nhs-pensions-and-fair-deal"),
+    ("will our council staff keep the LGPS when they transfer to the mutual", "lgps-admitted-body-status"),
+    ("is john lewis a mutual", None),
+])
+def test_questions_near_an_outside_topic_that_the_guidance_answers_are_still_answered(desk, question, slug):
+    answer = desk.answer(question)
+    assert answer.reason != "outside_guidance", answer.text
+    if slug:
+        assert answer.answered and answer.sources[0].slug == slug, answer.text
 
 
 def test_not_sure_offers_close_topics_as_buttons(desk, guidance_index):

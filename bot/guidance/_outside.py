@@ -1,0 +1,69 @@
+"""Questions next to the guidance that it does not cover, declined with a signpost.
+
+"how do i get my NHS pension statement online" shares its words with the page on NHS staff
+moving to a mutual and scores above the threshold there, but it is a question for the person's
+pension scheme, not for this guidance. ``knowledge/outside/topics.yml`` lists such topics (the
+State Pension, council services, NHS care, problems at one's own work, personal money, the Co-op
+as a shop or bank, the news, other countries' law ...), each with a few ways people ask about it
+and where to go instead. Their phrasings are embedded with the index. A question is declined as
+*outside the guidance* unless the best the guidance offers (its nearest passage or phrasing) is
+nearer than the nearest outside phrasing by more than :data:`OUTSIDE_MARGIN`: cosines of the
+same model, so the rule can be read off the reply's log line.
+
+:data:`OUTSIDE_MARGIN` is 0: the outside phrasing must be nearer than anything in the guidance.
+`mutuals eval retrieval --split tune --outside` tries others (docs/answers.md). On the tune split a
+margin of 0.06 declined the most must-not-answer questions (0.931 against 0.889 at 0, and 0.736
+without the rule) at no cost there, but it declined "How do I register a co-operative?" as near
+"how do i register with a doctor" (0.692 against 0.660) and one answerable question of the dev
+split, so the rule keeps no margin: a wider one buys a little on near-misses by losing questions
+people ask every day.
+"""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import List, Optional, Tuple
+
+import yaml
+
+OUTSIDE_MARGIN = 0.0  # see the docstring
+
+
+@dataclasses.dataclass(frozen=True)
+class OutsideTopic:
+    """A topic the guidance does not cover, how people ask about it, and where to go instead."""
+
+    id: str
+    signpost: str  # a name ("Acas: advice on problems at work")
+    url: str  # its address, or "" when there is no one place
+    asked: Tuple[str, ...]
+
+
+def outside_dir(pages_dir: Path) -> Path:
+    return Path(pages_dir).parent / "outside"
+
+
+def load_outside(pages_dir: Path) -> List[OutsideTopic]:
+    """The topics of ``knowledge/outside/*.yml`` (none when the folder is missing)."""
+    topics = []
+    for path in sorted(outside_dir(pages_dir).glob("*.yml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for item in data.get("topics") or []:
+            signpost = item.get("signpost") or {}
+            asked = tuple(str(a).strip() for a in item.get("asked") or [] if str(a).strip())
+            if not item.get("id") or not signpost.get("name") or not asked:
+                raise ValueError(f"{path.name}: each topic needs an id, a signpost name and phrasings ({item!r})")
+            topics.append(OutsideTopic(str(item["id"]), str(signpost["name"]), str(signpost.get("url") or ""), asked))
+    return topics
+
+
+def signpost_text(topic: OutsideTopic) -> str:
+    """The reply for a question outside the guidance: what it covers, and where to go instead."""
+    where = f"[{topic.signpost}]({topic.url})" if topic.url else topic.signpost
+    return ("That's outside what this guidance covers: it is about public service mutuals, co-operatives, "
+            f"community interest companies and employee ownership. For this, {where} is the place to ask.")
+
+
+def outside_wins(outside: float, inside: float, margin: Optional[float] = None) -> bool:
+    """Whether a question is about as near (``margin``) a topic outside the guidance as anything in it."""
+    return outside >= inside - (OUTSIDE_MARGIN if margin is None else margin)
