@@ -312,3 +312,55 @@ def test_consent_is_the_address_typed_after_the_email_on_question(tmp_path, stor
         assert not outbox_of(store).consented(kim.id) and "we'll email" not in told.messages[0]["text"]
     finally:
         intake.use_store(None)
+
+
+# ---- the web server: the console's email box and the link's page -------------------------------
+
+def test_the_console_says_email_is_off_and_a_bad_link_opens_nothing(tmp_path):
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from bot.console import COOKIE, hash_password
+    from bot.web.app import create_app
+
+    off = Settings.from_env(env={}, var_dir=tmp_path)
+    store = HandoffStore(off.handoff_store)
+    alex = store.add_adviser("Alex Adviser", "alex@example.org", "adviser", hash_password("a long test password"))
+    cookie, _ = store.start_session(alex)
+    case = store.open_case("e" * 32, "socketio", "q", email="sam@example.org")
+
+    async def visit():
+        async with TestClient(TestServer(create_app(off))) as client:
+            anonymous = await client.get(f"/console/api/cases/{case.id}/email")
+            client.session.cookie_jar.update_cookies({COOKIE: cookie})
+            shown = await client.get(f"/console/api/cases/{case.id}/email")
+            page = await client.get("/chat/reopen/" + "x" * 43)
+            return anonymous.status, await shown.json(), page.status, await page.text(), page.headers
+    anonymous, shown, status, page, headers = asyncio.run(visit())
+    assert anonymous == 401
+    assert shown["state"] == "off" and shown["text"].startswith("Email is off") and shown["notices"] == []
+    assert status == 410 and "This link no longer works" in page and "data-reopen" not in page
+    assert headers["Cache-Control"] == "no-store" and headers["Referrer-Policy"] == "no-referrer"
+    store.dispose()
+
+
+def test_with_email_on_the_web_server_runs_the_outbox_worker(tmp_path):
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from bot.web._reopen import WORKER_KEY
+    from bot.web.app import create_app
+
+    with SmtpServer() as smtp:
+        on = settings(tmp_path, smtp.url)
+        store = HandoffStore(on.handoff_store)
+        case = consenting_case(store)
+        outbox_of(store).queue(case, REPLY, "Alex Adviser", after_seconds=0)
+
+        async def serve():
+            app = create_app(on)
+            async with TestClient(TestServer(app)):
+                await asyncio.to_thread(smtp.wait_for, 1, 20)  # sent by the server's own worker
+                assert app[WORKER_KEY]._task is not None
+            return app[WORKER_KEY]._task  # stopped with the server
+        assert asyncio.run(serve()) is None
+        assert len(smtp.messages) == 1 and [n.status for n in outbox_of(store).notices(case.id)] == ["sent"]
+    store.dispose()
