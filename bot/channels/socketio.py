@@ -201,7 +201,11 @@ class WidgetInput(InputChannel):
         try:
             from bot.handoff._outbox import outbox_of
 
-            return outbox_of(self.handoff_gate.store).open_link(token)
+            outbox = outbox_of(self.handoff_gate.store)
+            conversation = outbox.open_link(token)
+            if conversation:  # a REST conversation carries on here: the adviser's replies come live
+                outbox.continued_in_web_chat(conversation)
+            return conversation
         except Exception:
             logger.exception("socketio: could not check a reopen link")
             return None

@@ -250,6 +250,21 @@ class Outbox:
             return None
         return row.conversation_id
 
+    def continued_in_web_chat(self, conversation_id: str) -> bool:
+        """A link opened a REST conversation in the web chat: its open case's replies are pushed
+        there from now on (the case's channel becomes ``socketio``)."""
+        from ._store import cases_table
+
+        c = cases_table.c
+        with self.engine.begin() as db:
+            row = db.execute(sa.select(c.id).where(c.conversation_id == conversation_id, c.status != "closed",
+                                                   c.channel == "rest")).first()
+            if row is None:
+                return False
+            db.execute(cases_table.update().where(c.id == row.id).values(channel="socketio"))
+            self.store._audit(db, row.id, None, "continued in the web chat", "from an email's link")
+        return True
+
     # ---- erasure -----------------------------------------------------------------------
 
     def forget_conversation(self, conversation_id: str) -> int:

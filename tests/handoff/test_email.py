@@ -189,6 +189,15 @@ def test_links_expire_and_stop_working_when_the_person_deletes_their_data(tmp_pa
     store.dispose()
 
 
+def test_a_rest_conversation_opened_by_its_link_carries_on_in_the_web_chat(store):
+    case = store.open_case("rest-person-1", "rest", "q", email="kim@example.org")
+    outbox = outbox_of(store)
+    assert outbox.continued_in_web_chat("rest-person-1") is True
+    assert store.case(case.id).channel == "socketio"  # the adviser's next reply is pushed to the widget
+    assert outbox.continued_in_web_chat("rest-person-1") is False
+    assert "continued in the web chat" in [a["action"] for a in store.audit_trail(case.id)]
+
+
 def test_with_no_mail_server_nothing_is_sent_or_promised(tmp_path, store):
     off = Settings.from_env(env={}, var_dir=tmp_path)
     assert not off.email_enabled
