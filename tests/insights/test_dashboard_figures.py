@@ -114,6 +114,13 @@ TOTALS = {
 @pytest.fixture(scope="module")
 def stored(tmp_path_factory):
     """The conversations above in a SQLite tracker store, and their cases and misses."""
+    folder = tmp_path_factory.mktemp("insights")
+    built = build(f"sqlite:///{folder / 'trackers.db'}", f"sqlite:///{folder / 'handoffs.db'}")
+    yield dict(built, folder=folder)
+    built["store"].dispose()
+
+
+def build(tracker_url, handoff_url):
     from rasa.shared.core.domain import Domain
     from rasa.shared.core.trackers import DialogueStateTracker
 
@@ -121,8 +128,6 @@ def stored(tmp_path_factory):
     from bot.insights._misses import MissStore
     from bot.trackers import UrlSQLTrackerStore
 
-    folder = tmp_path_factory.mktemp("insights")
-    tracker_url, handoff_url = f"sqlite:///{folder / 'trackers.db'}", f"sqlite:///{folder / 'handoffs.db'}"
     trackers = UrlSQLTrackerStore(domain=Domain.empty(), url=tracker_url)
     for sender, events in CONVERSATIONS.items():
         asyncio.run(trackers.save(DialogueStateTracker.from_events(sender, events)))
@@ -170,9 +175,7 @@ def stored(tmp_path_factory):
     misses.record("tg-d", "declined", "old question", channel="relay", at=T0 - 3600)  # before the period
     misses.dispose()
     clock.now = __import__("time").time()  # the console's sessions, signed in now
-    yield {"tracker": tracker_url, "handoff": handoff_url, "store": store, "jo": jo, "sam": sam, "rae": rae,
-           "folder": folder}
-    store.dispose()
+    return {"tracker": tracker_url, "handoff": handoff_url, "store": store, "jo": jo, "sam": sam, "rae": rae}
 
 
 def compute(stored, adviser=None):
@@ -207,6 +210,34 @@ def test_every_figure_matches_the_stored_conversations(stored):
                      "handover rate": (3, 5), "helpful rate": (1, 2), "feedback rate": (2, 5),
                      "taken within 30 minutes": (1, 4), "resolved by an adviser": (1, 2), "rated": (2, 2)}
     assert all(r["definition"] for r in f["rates"]) and all(x["definition"] for x in f["figures"])
+
+
+@pytest.mark.slow
+def test_the_same_figures_on_postgresql():
+    """The same conversations and cases in PostgreSQL (a throwaway cluster, tests/servers.py)."""
+    import sys
+    from pathlib import Path
+
+    from bot.insights._figures import check_parts
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from servers import postgres_server
+
+    with postgres_server() as url:
+        built = build(url, url)
+        try:
+            f = compute(built)
+            assert f["totals"] == TOTALS and check_parts(f) == []
+            assert [r["questions"] for r in f["by_day"]] == [5, 6, 1]
+            assert {r["channel"]: r["questions"] for r in f["by_channel"]} == {"socketio": 10, "rest": 2, "relay": 0}
+            assert f["waits"]["median_seconds"] == 2400 and f["ratings"]["average"] == 3.5
+            assert compute(built, built["jo"])["totals"]["handed_over"] == 2
+        finally:
+            built["store"].dispose()
+            from bot.insights._figures import _engines
+
+            for engine in _engines.values():
+                engine.dispose()
 
 
 def test_an_adviser_gets_only_their_own_cases(stored):
