@@ -223,8 +223,9 @@ def tracker_sql(dialect: str, table: str = "events") -> Dict[str, str]:
         "prune_messages": f"DELETE FROM {MESSAGES} WHERE NOT EXISTS (SELECT 1 FROM {table} AS e WHERE e.id = {MESSAGES}.id)",
         "fill": f"{insert} {DIGEST} (id, timestamp, kind, channel) {counted}{ignore}",
         "fill_messages": f"{insert} {MESSAGES} (id, timestamp, conversation, channel) {messages}{ignore}",
-        "forget_state": f"DELETE FROM {DIGEST_STATE} WHERE name = 'events'",
-        "save_state": f"INSERT INTO {DIGEST_STATE} (name, max_id, events) VALUES ('events', :max_id, :events)",
+        # two loads at once: the later one's state wins (never a duplicate key)
+        "save_state": (f"INSERT INTO {DIGEST_STATE} (name, max_id, events) VALUES ('events', :max_id, :events) "
+                       f"ON CONFLICT (name) DO UPDATE SET max_id = excluded.max_id, events = excluded.events"),
     }
 
 
@@ -264,7 +265,6 @@ def update_digest(connection, sql: Dict[str, str]) -> Dict[str, int]:
         after = 0
     filled = connection.execute(sa.text(sql["fill"]), {"after": after}).rowcount
     connection.execute(sa.text(sql["fill_messages"]), {"after": after})
-    connection.execute(sa.text(sql["forget_state"]))
     connection.execute(sa.text(sql["save_state"]), {"max_id": max_id, "events": events})
     connection.commit()
     return {"added": filled, "pruned": pruned}
