@@ -298,9 +298,14 @@ def test_an_adviser_works_a_case_from_the_queue(console, browser_factory):
     driver.find_element(By.ID, "reply-send").click()
     assert "Write a reply first" in driver.find_element(By.ID, "reply-error").text
 
-    # close with an outcome and tags: the conversation goes back to the assistant
+    # tags ticked from the supervisors' list, then close with an outcome: back to the assistant
+    for tag in ("pensions", "tupe"):
+        if tag not in [t["name"] for t in store.tag_list()]:
+            store.add_tag(console.supervisor, tag)
+        wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, f"#case-tags input[value='{tag}']"),
+                 message=f"the tag {tag} offered")[0].click()
+        wait_for(lambda: tag in store.case(case.id).tags.split(","), message=f"the tag {tag} saved")
     Select(driver.find_element(By.ID, "close-outcome")).select_by_value("answered")
-    driver.find_element(By.ID, "close-tags").send_keys("Pensions, TUPE")
     # her last message has no reply: the console asks first, and "Keep it open" keeps it open
     driver.find_element(By.ID, "close-case").click()
     confirm = wait_for(lambda: (lambda e: e.is_displayed() and e)(driver.find_element(By.ID, "close-confirm")),
