@@ -158,7 +158,7 @@ def gap_summaries(store: MissStore, now: Optional[float] = None, sort: str = "si
     now = store.clock() if now is None else now
     c = misses_table.c
     columns = [c.id, c.conversation_id, c.kind, c.question, c.answer, c.source, c.at, c.adviser_reply, c.outcome,
-               c.nearest, c.nearest_score, c.group_id]
+               c.nearest, c.nearest_score, c.group_id, c.threshold]
     with store.engine.connect() as db:
         groups = {r.id: r for r in db.execute(sa.select(groups_table))}
         members: Dict[int, list] = collections.defaultdict(list)
@@ -185,6 +185,7 @@ def gap_summaries(store: MissStore, now: Optional[float] = None, sort: str = "si
             "examples": _distinct((r.question for r in rows), examples),
             "questions": [{"id": r.id, "question": r.question, "kind": r.kind, "at": r.at} for r in rows[:50]],
             "nearest": nearest_id, "nearest_score": round(float(np.mean(scores)), 3) if scores else None,
+            "threshold": next((round(float(r.threshold), 3) for r in rows if r.threshold), None),
             "assistant_said": _distinct((r.answer for r in rows), 2),
             "advisers_replied": _distinct((r.adviser_reply for r in rows), 2),
             "outcomes": dict(collections.Counter(r.outcome for r in rows if r.outcome)),
