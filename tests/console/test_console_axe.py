@@ -1,6 +1,6 @@
 """axe-core finds nothing (WCAG 2.0–2.2 A and AA, and its best practices) on the adviser console's
-pages: signing in (and its error), the queue with cases in it, and a case with its transcript,
-before and after it is claimed."""
+pages: signing in (and its error), the queue with cases in it, a case with its transcript,
+before and after it is claimed, and the insights dashboard with its charts' tables open."""
 from __future__ import annotations
 
 import sys
@@ -53,6 +53,12 @@ def test_no_axe_violations_on_the_console(running_stack, browser_factory):
         wait_for(lambda: driver.find_element(By.ID, "reply-form").is_displayed(), message="the reply form")
         driver.find_element(By.CSS_SELECTOR, "#audit-heading").click()  # the history opened too
         found["case, claimed"] = violations(driver)
+
+        driver.get(f"{settings.web_url}/console/insights?days=7")  # the dashboard, its tables opened
+        wait_for(lambda: len(driver.find_elements(By.CSS_SELECTOR, "svg.chart")) == 6, message="the insights charts")
+        for summary in driver.find_elements(By.CSS_SELECTOR, "details summary"):
+            summary.click()
+        found["insights"] = violations(driver)
 
         assert found == {page: [] for page in found}
     finally:

@@ -234,3 +234,110 @@ def test_console_api_with_bad_bodies_answers_4xx(running_stack, adviser, loop):
 
     one()
     assert loop.run(adviser.api("GET", "/cases"))["waiting"] is not None
+
+
+# ---- the insights dashboard (bot/console/_insights_dashboard.py) ------------------------------
+
+INSIGHTS_PATHS = st.sampled_from(["/console/insights", "/console/api/insights", "/console/insights.csv"])
+# (a value of 100,000 characters gets aiohttp's own 400 for a request line too long, before any route)
+QUERY_VALUES = TEXT.filter(lambda t: len(t) <= 2000) | st.dates().map(str) | st.integers().map(str) | st.sampled_from(
+    ["2026-13-01", "9999-12-31", "0001-01-01", "1e9", "-1", "%ff%fe", "%00", "2026-11-01T00:00:00"])
+QUERIES = st.lists(st.tuples(st.sampled_from(["since", "until", "days"]) | st.text(max_size=8), QUERY_VALUES),
+                   max_size=4)
+
+
+def _query(pairs) -> str:
+    from urllib.parse import quote_from_bytes
+
+    def enc(text):
+        return text if text.startswith("%") else quote_from_bytes(text.encode("utf-8", "surrogatepass"), safe="")
+    return "&".join(f"{enc(k)}={enc(v)}" for k, v in pairs)
+
+
+@pytest.fixture(scope="module")
+def insights_web(tmp_path_factory, loop):
+    """The project's web server (the console) on a free loopback port over stores with some
+    conversations in them (bot/bench/_insights.py's generator): the dashboard needs no Rasa."""
+    from aiohttp import web
+
+    from bot.bench._insights import load
+    from bot.insights._figures import Period
+    from bot.settings import Settings
+    from bot.stack import free_port
+    from bot.web.app import create_app
+
+    folder = tmp_path_factory.mktemp("insights-fuzz")
+    tracker, handoff = f"sqlite:///{folder / 'trackers.db'}", f"sqlite:///{folder / 'handoffs.db'}"
+    load(tracker, handoff, 300, 60, 30, Period.last_days(30).start)
+    port = free_port()
+    settings = Settings.from_env(env={}, var_dir=folder, tracker_store_url=tracker, handoff_store_url=handoff,
+                                 web_port=port)
+
+    async def start():
+        runner = web.AppRunner(create_app(settings), access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        return runner
+    runner = loop.run(start())
+    yield settings, f"http://127.0.0.1:{port}"
+    loop.run(runner.cleanup())
+
+
+def test_insights_routes_with_any_query_answer_200_or_a_clear_400_and_only_when_signed_in(insights_web, loop):
+    from yarl import URL
+
+    from person_and_adviser import ConsoleAdviser
+
+    settings, web_url = insights_web
+    password = "a long enough password"
+    ConsoleAdviser.create(settings.handoff_store, "Fuzz Supervisor", "fuzz-sup@example.org", password, role="supervisor")
+    ConsoleAdviser.create(settings.handoff_store, "Fuzz Adviser", "fuzz-adv@example.org", password)
+    supervisor = loop.run(_signed_in(web_url, "fuzz-sup@example.org", password))
+    adviser = loop.run(_signed_in(web_url, "fuzz-adv@example.org", password))
+
+    async def get(who, path, pairs):
+        url = URL(f"{web_url}{path}?{_query(pairs)}", encoded=True)
+        if who is None:
+            async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as http:
+                async with http.get(url, allow_redirects=False) as r:
+                    return r.status, r.headers.get("Content-Type", ""), await r.text()
+        async with who.http.get(url, allow_redirects=False) as r:
+            return r.status, r.headers.get("Content-Type", ""), await r.text()
+
+    @FUZZ
+    @given(st.sampled_from(["supervisor", "adviser", "nobody"]), INSIGHTS_PATHS, QUERIES)
+    def one(who, path, pairs):
+        client = {"supervisor": supervisor, "adviser": adviser, "nobody": None}[who]
+        status, kind, text = loop.run(get(client, path, pairs))
+        if client is None:
+            assert status == (401 if "/api/" in path else 303), (status, text[:200])
+            return
+        assert status in (200, 400), (status, path, pairs, text[:300])
+        if status == 400 and not path.endswith("/insights"):
+            assert "period" in json.loads(text)["error"]
+        if status == 200 and path.endswith(".csv"):
+            assert kind.startswith("text/csv") and text.startswith("breakdown,")
+        if who == "adviser" and status == 200:  # their own cases' figures, nothing of the conversations
+            if path.endswith(".csv"):
+                assert "questions" not in text.splitlines()[0].split(",")
+            elif "/api/" in path:
+                assert "questions" not in json.loads(text)["totals"]
+            else:
+                assert 'data-key="questions"' not in text and "Your cases only" in text
+
+    one()
+
+    async def changes():
+        out = []
+        for path in ("/console/insights", "/console/api/insights", "/console/insights.csv"):
+            for csrf in (True, False):
+                headers = {"X-CSRF-Token": supervisor.csrf if csrf else "nope"}
+                async with supervisor.http.post(f"{web_url}{path}", data=b"{}", headers=headers) as r:
+                    out.append(r.status)
+        return out
+    statuses = loop.run(changes())
+    assert all(s in (403, 404, 405) for s in statuses) and 403 in statuses, statuses  # nothing here changes anything
+    status, _, text = loop.run(get(supervisor, "/console/api/insights", [("days", "7")]))
+    assert status == 200 and json.loads(text)["period"]["days"] == 7 and json.loads(text)["totals"]["conversations"] > 0
+    loop.run(supervisor.close())
+    loop.run(adviser.close())
