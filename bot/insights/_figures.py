@@ -2,9 +2,11 @@
 
 Two databases: Rasa's tracker store (table ``events``: one row per event, with ``type_name``,
 ``intent_name``, ``action_name``, ``timestamp`` and the event as JSON in ``data``) and the handoff
-store (table ``cases``). Every figure is a count of rows a query groups by day and channel, never
-events loaded into Python; the only values read one by one are the waits of the cases (one number a
-case) for their median.
+store (tables ``cases`` and ``misses``). Every figure is a count of rows a query groups by day and
+channel, never events loaded into Python; the only values read one by one are the waits of the cases
+(one number a case) for their median. The events are counted through a digest kept beside them
+(``insights_digest``, ``insights_messages``; see ``update_digest``), so that a month of a busy
+service loads in well under 2 seconds.
 
 Where an answer's reason is kept: ``actions/actions.py`` sends every reply from the guidance with
 ``guidance={"reason": ..., ...}``, which Rasa keeps as the bot event's ``metadata.guidance``. The
