@@ -1,0 +1,105 @@
+"""The case page's "Email to the person" box in Chromium, with axe-core on it: only the web server
+runs (no Rasa: the transcript says it cannot be reached), so this is cheap."""
+import asyncio
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+from selenium.webdriver.common.by import By
+
+from bot.console import COOKIE, hash_password
+from bot.handoff import HandoffStore
+from bot.handoff._outbox import outbox_of
+from bot.settings import Settings
+from bot.stack import free_port
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "web"))
+from axe_check import AXE  # noqa: E402
+from widget_page import browser_factory, wait_for  # noqa: E402,F401  (a fixture)
+
+pytestmark = pytest.mark.slow
+
+_AXE_ON = """
+var done = arguments[arguments.length - 1];
+axe.run(document.getElementById(arguments[0]), {runOnly: {type: "tag", values: arguments[1]}})
+  .then(function (r) { done(r.violations.map(function (v) { return v.id + ": " + v.help; })); })
+  .catch(function (e) { done(["axe-error: " + e]); });
+"""
+
+
+class WebServer:
+    """bot.web's app on a free loopback port, in a thread of its own."""
+
+    def __init__(self, settings: Settings):
+        from bot.web.app import create_app
+
+        self.settings = settings
+        self.app = create_app(settings)
+        self.loop = asyncio.new_event_loop()
+        self.ready = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+
+    def _serve(self):
+        asyncio.set_event_loop(self.loop)
+        self.runner = web.AppRunner(self.app)
+        self.loop.run_until_complete(self.runner.setup())
+        self.loop.run_until_complete(web.TCPSite(self.runner, "127.0.0.1", self.settings.web_port).start())
+        self.ready.set()
+        self.loop.run_forever()
+        self.loop.run_until_complete(self.runner.cleanup())
+
+    def __enter__(self):
+        self.thread.start()
+        assert self.ready.wait(30)
+        return self
+
+    def __exit__(self, *exc):
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(30)
+
+
+@pytest.mark.parametrize("email_on", [True, False])
+def test_the_case_page_shows_each_replys_email_and_passes_axe(tmp_path, browser_factory, email_on):
+    port = free_port()
+    settings = Settings.from_env(env={}, var_dir=tmp_path, web_port=port, rasa_port=free_port(),
+                                 smtp_url="smtp+plain://127.0.0.1:1" if email_on else "",
+                                 email_from="Mutuals Assistant <advice@example.org>", email_poll_seconds=3600)
+    store = HandoffStore(settings.handoff_store)
+    alex = store.add_adviser("Alex Adviser", "alex@example.org", "adviser", hash_password("a long test password"))
+    cookie, _ = store.start_session(alex)
+    case = store.open_case("a" * 32, "socketio", "How do pensions transfer?", person_name="Sam",
+                           email="sam@example.org")
+    outbox = outbox_of(store)
+    outbox.record_consent(case)
+    for n in (1, 2):
+        outbox.queue(case, f"reply {n}", "Alex", after_seconds=0)
+    [one, two] = outbox.claim_due()
+    outbox.sent(one)
+    outbox.failed(two, "the mail server refused the address: 550 5.1.1 no such user (after 1 attempt(s))")
+    outbox.queue(case, "reply 3", "Alex", after_seconds=600)
+
+    with WebServer(settings):
+        driver = browser_factory(1280, 900)
+        driver.get(f"{settings.web_url}/console/login")
+        driver.add_cookie({"name": COOKIE, "value": cookie, "path": "/"})
+        driver.get(f"{settings.web_url}/console/cases/{case.id}")
+        box = wait_for(lambda: driver.find_element(By.ID, "email-status"), message="the email box")
+        wait_for(lambda: "Loading" not in driver.find_element(By.ID, "email-state").text, message="the email state")
+        state = driver.find_element(By.ID, "email-state").text
+        items = [li.text for li in driver.find_elements(By.CSS_SELECTOR, "#email-notices li")]
+        if email_on:
+            assert box.get_attribute("data-email") == "on" and "sam@example.org" in state
+            assert items[0].startswith("Reply 1: Sent")
+            assert items[1].startswith("Reply 2: Failed") and "550 5.1.1 no such user" in items[1]
+            assert items[2].startswith("Reply 3: Queued") and "unless the person sees the reply" in items[2]
+        else:
+            assert box.get_attribute("data-email") == "off" and state.startswith("Email is off")
+        if not AXE.exists():
+            pytest.fail(f"no {AXE}: 'mutuals setup' vendors axe-core")
+        driver.execute_script(AXE.read_text(encoding="utf-8"))
+        found = driver.execute_async_script(_AXE_ON, "email-status",
+                                            ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"])
+        assert found == []
+    store.dispose()
