@@ -1,7 +1,10 @@
 """Leaving an adviser's queue from any channel. While a case is open Rasa's conversation is
-paused and Rasa ignores what the person types, so the channel itself hears "cancel"."""
+paused and Rasa ignores what the person types, so the turn itself hears "cancel" (under Rasa's
+lock on the conversation: ``bot.channels._admission.run_checked_turn``). The handoff store is
+read and written off the event loop."""
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any, Dict, List, Optional
 
@@ -31,14 +34,6 @@ def crisis_reply() -> Dict[str, Any]:
 _CRISIS: Optional[Dict[str, Any]] = None
 
 
-def run_before_turn(message: Any) -> None:
-    """What the Rasa server does first with a message whose turn it runs (``install_replayed_turns``
-    in bot/rasa_patches/replayed_turns.py): whatever the channel asked of it with ``HandoffGate.count_when_run``."""
-    before_turn = getattr(message, "before_turn", None)
-    if before_turn is not None:
-        before_turn()
-
-
 class HandoffGate:
     def __init__(self, settings: Optional[Settings] = None):
         self.settings = settings
@@ -52,29 +47,30 @@ class HandoffGate:
             self._store = HandoffStore((self.settings or Settings.from_env()).handoff_store)
         return self._store
 
-    async def intercept(self, agent: Any, conversation_id: str, text: str) -> Optional[Dict[str, Any]]:
+    async def intercept(self, rasa: Any, conversation_id: str, text: str) -> Optional[Dict[str, Any]]:
         """The reply when ``text`` takes the person out of a handoff, else ``None`` (Rasa handles it).
         ``/restart`` leaves the queue and still goes on to Rasa, which starts the conversation over.
-        Any other message goes on to Rasa (``count_when_run`` counts it on an open case)."""
+        Any other message goes on to Rasa (``count`` counts it on an open case). ``rasa``: whatever
+        has the ``tracker_store`` (Rasa's processor or agent), or ``None``."""
         if text.strip().lower() not in CANCEL_MESSAGES:
             return None
-        case = self.store.open_case_for(conversation_id)
+        case = await asyncio.to_thread(self.store.open_case_for, conversation_id)
         if case is None:
             return None
         from rasa.shared.core.events import ActionExecuted, BotUttered, ConversationResumed, UserUttered
 
         said = ENDED_WITH_ADVISER if case.status == "assigned" else LEFT_THE_QUEUE
-        self.store.close(case.id, None, "cancelled")
+        await asyncio.to_thread(self.store.close, case.id, None, "cancelled")
         logger.info("handoff: case %s cancelled by the person", case.id)
-        if agent is not None:
-            tracker = await agent.tracker_store.retrieve(conversation_id)
+        if rasa is not None:
+            tracker = await rasa.tracker_store.retrieve(conversation_id)
             if tracker is not None and tracker.is_paused():
                 tracker.update(UserUttered(text))
                 tracker.update(ConversationResumed())
                 if text.strip() != "/restart":
                     tracker.update(BotUttered(said))
                 tracker.update(ActionExecuted("action_listen"))  # the assistant waits for the person
-                await agent.tracker_store.save(tracker)
+                await rasa.tracker_store.save(tracker)
         if text.strip() == "/restart":
             return None
         return {"text": said, "buttons": []}
@@ -90,36 +86,35 @@ class HandoffGate:
             logger.exception("handoff: could not read the status of %s's case", conversation_id)
             return None
 
-    async def crisis_while_waiting(self, agent: Any, conversation_id: str, text: str) -> Optional[Dict[str, Any]]:
+    async def crisis_while_waiting(self, rasa: Any, conversation_id: str, text: str) -> Optional[Dict[str, Any]]:
         """Where to find help, when a person waiting for (or talking to) an adviser writes something
         that shows a risk to someone's safety: Rasa is paused then and would say nothing, so the
         channel answers it, after the turn has logged the message for the adviser, and puts the
         reply in the transcript. ``None`` for any other message or conversation."""
         from bot.safety import find_crisis
 
-        if not find_crisis(text) or self.store.open_case_for(conversation_id) is None:
+        if not find_crisis(text) or await asyncio.to_thread(self.store.open_case_for, conversation_id) is None:
             return None
         reply = crisis_reply()
-        if agent is not None:
+        if rasa is not None:
             from rasa.shared.core.events import BotUttered
 
-            tracker = await agent.tracker_store.retrieve(conversation_id)
+            tracker = await rasa.tracker_store.retrieve(conversation_id)
             if tracker is None or not tracker.is_paused():
                 return None  # Rasa answered it itself
             tracker.update(BotUttered(reply["text"], {"buttons": reply["buttons"]}))
-            await agent.tracker_store.save(tracker)
+            await rasa.tracker_store.save(tracker)
         logger.warning("handoff: a message on case for %s shows a risk to safety; the channel signposted help",
                        conversation_id)
         return reply
 
-    def count_when_run(self, message: Any) -> Any:
-        """Have Rasa count this ``UserMessage`` on its conversation's open case when it runs the
-        turn, so the console's queue flags it as new for the adviser (Rasa logs the message; the
-        paused conversation does not answer it). A message sent again with its id is answered from
-        the stored turn and not run (``install_replayed_turns``), so it is not counted twice."""
-        if message.text.strip().lower() not in CANCEL_MESSAGES:
-            message.before_turn = lambda: self.note_person_message(message.sender_id)
-        return message
+    async def count(self, conversation_id: str, text: str) -> None:
+        """Count a message whose turn runs on its conversation's open case, so the console's queue
+        flags it as new for the adviser (Rasa logs the message; the paused conversation does not
+        answer it). A message sent again with its id is answered from the stored turn and not run,
+        so it is not counted twice; "cancel" and the like are not counted."""
+        if text.strip().lower() not in CANCEL_MESSAGES:
+            await asyncio.to_thread(self.note_person_message, conversation_id)
 
     def note_person_message(self, conversation_id: str) -> None:
         try:
@@ -130,12 +125,12 @@ class HandoffGate:
         if case is not None:
             logger.debug("handoff: case %s has a new message from the person", case.id)
 
-    async def pushed_since_last_turn(self, agent: Any, conversation_id: str) -> List[Dict[str, Any]]:
+    async def pushed_since_last_turn(self, rasa: Any, conversation_id: str) -> List[Dict[str, Any]]:
         """Messages put into the conversation from outside a turn (an adviser's replies, the
         hand-back) since the person last spoke: a channel that cannot push delivers them now."""
-        if agent is None or not self.store.has_case(conversation_id):
+        if rasa is None or not await asyncio.to_thread(self.store.has_case, conversation_id):
             return []
-        tracker = await agent.tracker_store.retrieve(conversation_id)
+        tracker = await rasa.tracker_store.retrieve(conversation_id)
         pushed: List[Dict[str, Any]] = []
         for event in reversed(list(tracker.events) if tracker else []):
             if getattr(event, "type_name", "") == "user":

@@ -4,7 +4,7 @@ A client that gets no answer (a Rasa server died mid-turn, a network drop, a loa
 trying the next server) cannot know whether its message was handled. With a ``message_id`` it
 sends the same message again with the same id: a Rasa server that finds that id already in the
 conversation does not run the turn a second time, it sends the replies that turn gave
-(``bot/rasa_patches/replayed_turns.py``, under Rasa's lock on the conversation, so a
+(``bot.channels._admission.run_checked_turn``, under Rasa's lock on the conversation, so a
 turn still running elsewhere finishes first). A turn is saved in one transaction, so it is either
 all there or not at all.
 
@@ -28,17 +28,6 @@ def check_message_id(value: Any) -> Tuple[Optional[str], Optional[str]]:
     if not isinstance(value, str) or not MESSAGE_ID.fullmatch(value):
         return MESSAGE_ID_RULE, None
     return None, value
-
-
-def mark_replayable(message: Any) -> Any:
-    """Tell the Rasa server that this ``UserMessage``'s id came from the client (Rasa makes up a
-    fresh one otherwise, which can never repeat, so those turns skip the look-up)."""
-    message.replayable = True
-    return message
-
-
-def is_replayable(message: Any) -> bool:
-    return bool(getattr(message, "replayable", False) and getattr(message, "message_id", None))
 
 
 def replies_to(events: List[Any], message_id: str) -> Optional[List[Dict[str, Any]]]:

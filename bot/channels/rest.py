@@ -3,6 +3,7 @@ token-protected relay the Telegram front end uses (``/webhooks/relay/webhook``, 
 ``/webhooks/relay/erase`` for a person's "delete my data")."""
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import logging
@@ -18,10 +19,10 @@ from sanic.response import HTTPResponse
 
 from bot.settings import Settings
 
-from ._checks import TROUBLE, check_sender, check_text, without_identifiers
+from ._admission import NOT_AN_OBJECT, Incoming, Rejected, StandIn, admit
+from ._checks import TROUBLE, check_sender
 from ._handoff import HandoffGate
-from ._limits import ChannelLimits
-from ._message_ids import check_message_id, mark_replayable
+from ._limits import ChannelLimits, Refusal
 
 logger = logging.getLogger(__name__)
 
@@ -82,42 +83,28 @@ class CheckedRestInput(RestInput):
             except (ValueError, UnicodeDecodeError, RecursionError):
                 return _error(400, 'the request body must be JSON like {"sender": "...", "message": "..."}')
             if not isinstance(body, dict):
-                return _error(400, "the request body must be a JSON object")
+                return _error(400, NOT_AN_OBJECT)
             sender = body.get("sender")
-            problem = check_sender(sender, self.allow_reserved_senders)
-            if problem:
-                return _error(400, problem)
-            too_many = await self.limits.check_conversation(sender)
-            if too_many:
-                return self.over_limit(sender, too_many.sentence, too_many.retry_after)
-            metadata = body.get("metadata")
-            if metadata is not None and not isinstance(metadata, dict):
-                return _error(400, "'metadata' must be an object")
-            error, reply = check_text(body.get("message"), self.max_chars)
-            if error:
-                return _error(400, error)
-            error, message_id = check_message_id(body.get("message_id"))
-            if error:
-                return _error(400, error)
-            if message_id is None:  # nginx's id of this request, the same for each server it tries
-                _, message_id = check_message_id(request.headers.get("x-request-id"))
-            if reply:
-                return response.json([{"recipient_id": sender, **reply}])
-            text = without_identifiers(body["message"])  # from here on, only the masked text
-            left = await self.handoff_gate.intercept(getattr(request.app.ctx, "agent", None), sender, text)
-            if left:
-                return response.json([{"recipient_id": sender, **left}])
-            agent = getattr(request.app.ctx, "agent", None)
-            pushed = await self.handoff_gate.pushed_since_last_turn(agent, sender) if self.delivers_pushed else []
             collector = WholeMessages()
+            verdict = await admit(
+                Incoming(sender, body.get("message"), self.channel_of(body), message_id=body.get("message_id"),
+                         fallback_message_id=request.headers.get("x-request-id"),  # nginx's, the same for each
+                         metadata=body.get("metadata")),                           # server it tries
+                limits=self.limits, max_chars=self.max_chars, gate=self.handoff_gate, output_channel=collector,
+                allow_reserved=self.allow_reserved_senders, deliver_pushed=self.delivers_pushed)
+            if isinstance(verdict, Rejected):
+                return _error(400, verdict.error)
+            if isinstance(verdict, Refusal):
+                return self.over_limit(sender, verdict.sentence, verdict.retry_after)
+            if isinstance(verdict, StandIn):
+                return response.json([{"recipient_id": sender, **verdict.reply}])
+            message = verdict
             try:
-                message = UserMessage(text, collector, sender, input_channel=self.channel_of(body),
-                                      metadata=metadata, message_id=message_id)
-                self.handoff_gate.count_when_run(message)
-                await on_new_message(mark_replayable(message) if message_id else message)
-                help_now = await self.handoff_gate.crisis_while_waiting(agent, sender, text)
-                if help_now:
-                    collector.messages.append({"recipient_id": sender, **help_now})
+                await on_new_message(message)
+                if message.left_handoff:
+                    return response.json([{"recipient_id": sender, **message.left_handoff}])
+                if message.help_now:
+                    collector.messages.append({"recipient_id": sender, **message.help_now})
             except CancelledError:
                 logger.error("rest: the turn for %s timed out", sender)
                 if not collector.messages:  # sending it again with its message_id is safe
@@ -126,8 +113,9 @@ class CheckedRestInput(RestInput):
                 logger.exception("rest: the turn for %s failed", sender)
                 if not collector.messages:
                     return response.json([{"recipient_id": sender, "text": TROUBLE}])
-            self.handoff_gate.replies_fetched(sender, pushed)
-            return response.json([{"recipient_id": sender, **m} for m in pushed] + collector.messages)
+            # those adviser replies are not emailed (takes their reply_id out, off the event loop)
+            await asyncio.to_thread(self.handoff_gate.replies_fetched, sender, message.pushed)
+            return response.json([{"recipient_id": sender, **m} for m in message.pushed] + collector.messages)
 
         return webhook
 
@@ -172,7 +160,8 @@ class RelayInput(CheckedRestInput):
         return bool(self.token) and hmac.compare_digest(given.encode(), f"Bearer {self.token}".encode())
 
     def channel_of(self, body: Dict[Text, Any]) -> Text:
-        return str((body.get("metadata") or {}).get("channel") or self.name())
+        metadata = body.get("metadata")
+        return str((metadata.get("channel") if isinstance(metadata, dict) else None) or self.name())
 
     async def over_address_limit(self, request: Request) -> Optional[HTTPResponse]:
         return None  # one authenticated front end speaking for many people: only conversations are limited
@@ -207,7 +196,7 @@ class RelayInput(CheckedRestInput):
             if by_id is not None and (isinstance(by_id, bool) or not isinstance(by_id, int)):
                 return _error(400, "'by_adviser_id' must be an adviser's id")
             try:
-                by = self.handoff_gate.store.adviser(by_id) if by_id is not None else None
+                by = await asyncio.to_thread(self.handoff_gate.store.adviser, by_id) if by_id is not None else None
                 if by_id is not None and by is None:
                     return _error(400, "'by_adviser_id' names no adviser")
                 erased = await erase_requests.erase(getattr(request.app.ctx, "agent", None), body["sender"], by)

@@ -55,15 +55,16 @@ from socketio import AsyncServer
 from bot.rasa_patches.socketio_queue import subscribe_before_serving
 from bot.settings import Settings
 
-from ._checks import TROUBLE, check_text, without_identifiers
+from ._admission import NOT_AN_OBJECT, Incoming, Rejected, StandIn, admit
+from ._checks import TROUBLE
 from ._erasure import EraseRequests
 from ._handoff import HandoffGate
 from ._limits import TOO_MANY_CONNECTIONS, ChannelLimits, Refusal
-from ._message_ids import check_message_id, mark_replayable
 from socketio.exceptions import ConnectionRefusedError as RefusedConnection
 
 logger = logging.getLogger(__name__)
 SESSION_ID = re.compile(r"^[0-9a-f]{32}$")
+COULD_NOT_READ = "Sorry, I couldn't read that message."
 
 
 def bot_message(text: str = "", buttons: Optional[List[Dict[str, Any]]] = None,
@@ -241,10 +242,6 @@ class WidgetInput(InputChannel):
             if address is not None:
                 await self.limits.disconnect(address, sid)
 
-        async def over_limit(sid: Text, session_id: Text) -> Optional[Refusal]:
-            return (await self.limits.check_address(self.addresses.get(sid, "unknown"))
-                    or await self.limits.check_conversation(session_id))
-
         async def join(sid: Text, room: Text) -> None:
             joined = sio.enter_room(sid, room)
             if inspect.isawaitable(joined):  # python-socketio 5.10+ made it a coroutine
@@ -274,7 +271,8 @@ class WidgetInput(InputChannel):
                 return
             # with the status line of an open handoff case (bot/handoff/_status.py), if there is one
             await sio.emit("history", {"messages": await self.history(session_id),
-                                       "handoff": self.handoff_gate.status(session_id)}, room=sid,
+                                       "handoff": await asyncio.to_thread(self.handoff_gate.status, session_id)},
+                           room=sid,
                            ignore_queue=True)
 
         @sio.on("reply_seen")
@@ -291,38 +289,30 @@ class WidgetInput(InputChannel):
             if not session_id:
                 await output.answer(sid, bot_message("Please reload the page to start a conversation."))
                 return
-            too_many = await over_limit(sid, session_id)
-            if too_many:
-                await output.answer(sid, bot_message(too_many.sentence))
+            fields = data if isinstance(data, dict) else {}
+            metadata = fields.get("metadata", {})
+            verdict = await admit(
+                Incoming(session_id, fields.get("message"), self.name(), message_id=fields.get("message_id"),
+                         metadata={} if metadata is None else metadata, button_title=fields.get("button_title"),
+                         shape_error=None if isinstance(data, dict) else NOT_AN_OBJECT),
+                limits=self.limits, max_chars=self.max_chars, gate=self.handoff_gate, output_channel=output,
+                address=self.addresses.get(sid, "unknown"))
+            if isinstance(verdict, Refusal):
+                await output.answer(sid, bot_message(verdict.sentence))
                 return
-            if not isinstance(data, dict):
-                await output.answer(sid, bot_message("Sorry, I couldn't read that message."))
-                return
-            error, reply = check_text(data.get("message"), self.max_chars)
-            if error or reply:
-                reply = reply or {"text": "Sorry, I couldn't read that message.", "buttons": []}
+            if isinstance(verdict, (Rejected, StandIn)):
+                reply = verdict.reply if isinstance(verdict, StandIn) else {"text": COULD_NOT_READ, "buttons": []}
                 await output.answer(sid, bot_message(reply["text"], reply["buttons"]))
                 return
-            text = without_identifiers(data["message"])  # from here on, only the masked text
-            _, message_id = check_message_id(data.get("message_id"))  # a malformed id: sent without one
-            metadata = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
-            title = data.get("button_title")
-            if isinstance(title, str) and title and text.startswith("/"):
-                metadata = {**metadata, "button_title": without_identifiers(title[:200])}
-            agent = getattr(getattr(self.app, "ctx", None), "agent", None)
-            left = await self.handoff_gate.intercept(agent, session_id, text)
-            if left:  # the case has closed: the widget hides its handoff status line
-                await output.emit(session_id, {**bot_message(left["text"], left["buttons"]),
-                                               "event": {"type": "handoff", "status": "assistant", "text": ""}})
-                return
+            message = verdict
             try:
-                message = UserMessage(text, output, session_id, input_channel=self.name(),
-                                      metadata=metadata, message_id=message_id)
-                self.handoff_gate.count_when_run(message)
-                await on_new_message(mark_replayable(message) if message_id else message)
-                help_now = await self.handoff_gate.crisis_while_waiting(agent, session_id, text)
-                if help_now:
-                    await output.emit(session_id, bot_message(help_now["text"], help_now["buttons"]))
+                await on_new_message(message)
+                if message.left_handoff:  # the case has closed: the widget hides its handoff status line
+                    left = message.left_handoff
+                    await output.emit(session_id, {**bot_message(left["text"], left["buttons"]),
+                                                   "event": {"type": "handoff", "status": "assistant", "text": ""}})
+                elif message.help_now:
+                    await output.emit(session_id, bot_message(message.help_now["text"], message.help_now["buttons"]))
             except Exception:
                 logger.exception("socketio: the turn for %s failed", session_id)
                 await output.emit(session_id, bot_message(TROUBLE))

@@ -16,14 +16,14 @@ from __future__ import annotations
 from importlib import metadata
 
 from . import (action_failure_reply, action_keep_alive, event_class_cache, fail_closed_tracker_store,
-               fast_action_validation, patient_tickets, replayed_turns, socketio_queue,
+               checked_turns, fast_action_validation, patient_tickets, socketio_queue,
                sql_tracker_queries, unhelpful_recording)
 
 PINNED = {"rasa": "3.6.21", "python-socketio": "5.9.0"}
 
 # in the order install_all installs them; the last two are applied where they are used
 PATCHES = [fast_action_validation, event_class_cache, action_keep_alive, fail_closed_tracker_store,
-           replayed_turns, patient_tickets, action_failure_reply, unhelpful_recording, sql_tracker_queries,
+           checked_turns, patient_tickets, action_failure_reply, unhelpful_recording, sql_tracker_queries,
            socketio_queue]
 
 
@@ -66,7 +66,7 @@ def install_all(action_timeout_seconds: float, handoff_store_url: str) -> None:
     event_class_cache.install()
     action_keep_alive.install()
     fail_closed_tracker_store.install()
-    replayed_turns.install()
+    checked_turns.install()
     patient_tickets.install()
     action_failure_reply.install(action_timeout_seconds)
     unhelpful_recording.install(handoff_store_url)

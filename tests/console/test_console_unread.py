@@ -11,9 +11,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from rasa.core.channels.channel import UserMessage
-
-from bot.channels._handoff import HandoffGate, run_before_turn
+from bot.channels._handoff import HandoffGate
 from bot.console import COOKIE, add_console
 from bot.handoff import AdviserDesk, HandoffStore, RasaUnavailable
 
@@ -85,10 +83,11 @@ class Adviser:
 
 
 async def person_writes(console, conversation_id: str, text: str) -> None:
-    """What a channel does with a message while the conversation is handed off: the gate sees it
-    first, then Rasa runs the turn (counting it on the case) and logs it (and, paused, says nothing)."""
+    """What the turn of a message does while the conversation is handed off
+    (bot/channels/_admission.run_checked_turn): the gate sees it first, counts it on the case, then
+    Rasa logs it (and, paused, says nothing)."""
     assert await console.gate.intercept(None, conversation_id, text) is None
-    run_before_turn(console.gate.count_when_run(UserMessage(text, sender_id=conversation_id)))
+    await console.gate.count(conversation_id, text)
     console.desk.events.setdefault(conversation_id, []).append(
         {"event": "user", "text": text, "timestamp": console.clock.now, "parse_data": {}})
 
