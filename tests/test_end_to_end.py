@@ -47,6 +47,13 @@ def test_an_unanswerable_question_gets_no_guess_and_an_adviser_offer(running_sta
     assert "adviser" in texts(follow).lower()
 
 
+def test_a_question_beside_the_guidance_is_signposted_with_an_adviser_offer(running_stack):
+    replies = say_rest(running_stack, new_sender(), "how much state pension will I get and at what age")
+    text = texts(replies)
+    assert "(https://www.gov.uk/state-pension)" in text and "/guidance/" not in text, text
+    assert any(b["payload"] == "/request_human" for r in replies for b in r.get("buttons", []))
+
+
 def test_a_suggested_topic_button_answers_from_that_page(running_stack):
     replies = say_rest(running_stack, new_sender(), '/ask_question{"guidance_slug":"social-value"}')
     assert "/guidance/social-value" in texts(replies)

@@ -323,8 +323,8 @@ class GuidanceDesk:
         if topic is None or not outside_wins(outside, self.index.nearest_inside(search.vector), self.outside_margin):
             return None
         score = search.hits[0].score if search.hits else 0.0
-        return Answer(False, signpost_text(topic), (), score, reason="outside_guidance", threshold=self.threshold,
-                      context=context)
+        return Answer(False, signpost_text(topic), (), score, (Button(ADVISER_BUTTON_TITLE, ADVISER_PAYLOAD),),
+                      reason="outside_guidance", threshold=self.threshold, context=context)
 
     def _not_sure(self, hits: List[Hit], context: Optional[Context]) -> Answer:
         close = [h for h in top_pages(hits, 3) if h.score >= SUGGESTION_SHARE * self.threshold]

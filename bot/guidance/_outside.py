@@ -61,7 +61,8 @@ def signpost_text(topic: OutsideTopic) -> str:
     """The reply for a question outside the guidance: what it covers, and where to go instead."""
     where = f"[{topic.signpost}]({topic.url})" if topic.url else topic.signpost
     return ("That's outside what this guidance covers: it is about public service mutuals, co-operatives, "
-            f"community interest companies and employee ownership. For this, {where} is the place to ask.")
+            f"community interest companies and employee ownership. For this, {where} is the place to ask. "
+            "If your question is about a mutual after all, an adviser can help.")
 
 
 def outside_wins(outside: float, inside: float, margin: Optional[float] = None) -> bool:

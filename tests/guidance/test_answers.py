@@ -45,6 +45,7 @@ def test_a_question_beside_the_guidance_is_signposted_not_answered_from_a_page_s
     answer = desk.answer(question)
     assert not answer.answered and answer.reason == "outside_guidance", (answer.reason, answer.text)
     assert f"]({signpost})" in answer.text and "/guidance/" not in answer.text
+    assert [b.payload for b in answer.buttons] == ["/request_human"]  # in case it was about a mutual after all
 
 
 @pytest.mark.parametrize("question, slug", [
