@@ -15,6 +15,20 @@ from assistant_stack import stack_settings  # noqa: E402
 from bot.stack import Stack  # noqa: E402
 
 
+@pytest.fixture(scope="session", autouse=True)
+def misses_kept_apart(tmp_path_factory):
+    """Custom actions run in a test record their misses (bot/insights/) in a store of the session's
+    own, not in the handoff store under the project's var/."""
+    from bot.insights._misses import MissStore
+    from bot.insights._record import use_miss_store
+
+    store = MissStore(f"sqlite:///{tmp_path_factory.mktemp('misses') / 'handoffs.db'}")
+    use_miss_store(store)
+    yield store
+    use_miss_store(None)
+    store.dispose()
+
+
 @pytest.fixture(scope="session")
 def embedder():
     """The embedder the product uses (bot/guidance/_embedder.py): the tuned model `mutuals setup`
