@@ -23,6 +23,7 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
@@ -32,6 +33,7 @@ from bot.guidance._check import check_pages
 from bot.guidance._phrasings import INTRO, LONGEST, SHORTEST
 
 APPROVED_FILE = "approved-gaps.yml"
+_writing = threading.Lock()  # two supervisors approving at once: one change after the other, neither lost
 
 
 class GapError(ValueError):
@@ -156,6 +158,11 @@ def _read(path: Path) -> Optional[str]:
 
 def add_phrasing(knowledge_dir: Path, passage_id: str, question: str, patch_dir: Path, group_id: int = 0) -> Change:
     """Add ``question`` as a phrasing of the section ``slug#anchor`` (``slug`` for a page's intro)."""
+    with _writing:
+        return _add_phrasing(knowledge_dir, passage_id, question, patch_dir, group_id)
+
+
+def _add_phrasing(knowledge_dir: Path, passage_id: str, question: str, patch_dir: Path, group_id: int) -> Change:
     question = " ".join(str(question or "").split())
     if not SHORTEST <= len(question) <= LONGEST:
         raise GapError(f"a phrasing is {SHORTEST} to {LONGEST} characters long")
