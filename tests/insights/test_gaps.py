@@ -1,6 +1,9 @@
 """Grouping missed questions: a new question joins the nearest group or starts one, groups stay
 put as more arrive, a question can be moved, and the list is largest (or fastest-growing) first."""
+import contextlib
+
 import numpy as np
+import pytest
 
 from bot.insights._gaps import assign_groups, gap_summaries, move
 from bot.insights._misses import MissStore
@@ -21,8 +24,28 @@ def add(store, question, vector, at=NOW, nearest="co-operative-society#register"
     return miss_id
 
 
-def test_questions_alike_form_one_group_that_stays_and_grows(tmp_path):
-    store = MissStore(f"sqlite:///{tmp_path / 'h.db'}", clock=lambda: NOW)
+@contextlib.contextmanager
+def database(kind, tmp_path):
+    if kind == "sqlite":
+        yield f"sqlite:///{tmp_path / 'h.db'}"
+    else:
+        from servers import postgres_server
+
+        with postgres_server() as url:
+            yield url
+
+
+@pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
+def test_questions_alike_form_one_group_that_stays_and_grows(tmp_path, kind):
+    with database(kind, tmp_path) as url:
+        store = MissStore(url, clock=lambda: NOW)
+        try:
+            grouped_as_they_come(store)
+        finally:
+            store.dispose()
+
+
+def grouped_as_they_come(store):
     a = add(store, "can a parish council run our pub", unit(1, 0.1, 0), answer="I'm not sure")
     b = add(store, "parish council taking over the village pub?", unit(1, 0.15, 0.05))
     c = add(store, "what is the capital of France", unit(0, 0, 1), nearest="about-this-assistant", score=0.2)
