@@ -66,9 +66,18 @@ def test_a_second_miss_in_a_row_starts_a_handoff():
     from rasa_sdk.events import FollowupAction  # noqa: F401  (the event's shape is checked below)
     dispatcher = CollectingDispatcher()
     events = asyncio.run(actions.ActionAnswerFromGuidance().run(
-        dispatcher, tracker("what's the best pizza topping", slots={"misses": 1.0}), {}))
+        dispatcher, tracker("can a mutual sponsor the local football team kit", slots={"misses": 1.0}), {}))
     assert {"event": "followup", "timestamp": None, "name": "action_request_human"} in events
     assert "adviser" in dispatcher.messages[0]["text"]
+
+
+def test_a_second_question_beside_the_guidance_is_signposted_not_handed_over():
+    # an adviser here knows mutuals, not pizza: the signpost and its adviser button are the reply
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(actions.ActionAnswerFromGuidance().run(
+        dispatcher, tracker("what's the best pizza topping", slots={"misses": 1.0}), {}))
+    assert not any(e.get("event") == "followup" for e in events)
+    assert "outside what this guidance covers" in dispatcher.messages[0]["text"]
 
 
 def test_answers_carry_their_sources_and_score_for_advisers_but_not_as_text():
