@@ -21,7 +21,6 @@ import functools
 import importlib.metadata
 import importlib.util
 import json
-import re
 import sys
 import urllib.request
 from pathlib import Path

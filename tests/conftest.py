@@ -10,7 +10,7 @@ os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from bot.settings import ROOT, Settings  # noqa: E402
+from bot.settings import Settings  # noqa: E402
 from assistant_stack import stack_settings  # noqa: E402
 from bot.stack import Stack  # noqa: E402
 

@@ -137,6 +137,6 @@ def scale(index, embedder, n: int, qs: Sequence[str], embed_rate: float) -> Dict
         "bm25_ms": {"project": percentiles(timed(bm25.scores, qs))},
         "embed_and_search_ms": {"project_bm25": percentiles(timed(lambda q: search(q, bm25), qs))},
     }
-    del texts, vectors, bm25
+    texts = vectors = bm25 = None  # the corpus goes before the next, larger one is made
     gc.collect()
     return out

@@ -13,7 +13,6 @@ from __future__ import annotations
 import copy
 import logging
 import threading
-import time
 from pathlib import Path
 from typing import Callable, Dict, Optional, Sequence
 

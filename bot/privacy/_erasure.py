@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
-from typing import Any, Iterable, List, Optional, Sequence, Set
+from typing import Any, Iterable, List, Optional, Set
 
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url

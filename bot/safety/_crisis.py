@@ -78,7 +78,7 @@ PATTERNS = {
         r"escaping|fleeing|going through|trapped in) "
         r"(?:domestic (?:abuse|violence)|abuse|coercive control|sexual abuse|violence at home|an abusive)",
         r"\b(?:my|i'm in an?|i am in an?|im in an?|i live in an?|i live with an?) (?:abusive|violent) "
-        rf"(?:partner|husband|wife|boyfriend|girlfriend|relationship|parents?|dad|mum|father|mother|ex|home|"
+        r"(?:partner|husband|wife|boyfriend|girlfriend|relationship|parents?|dad|mum|father|mother|ex|home|"
         r"household|family)\b",
         r"\b(?:scared|afraid|frightened|terrified) (?:of|to go|of going|to be) (?:home|at home|alone with (?:him|her)|"
         rf"my {_FAMILY})\b",

@@ -34,7 +34,7 @@ PATTERNS = [
     r"(?:\w+ )?(?:prompt|instructions|programming|configuration|guidelines)\b",
     rf"(?:^|[.!?:]\s*)(?:you are|you're|youre|ur) now (?:(?:my|a|an|the|in|called|named) )?(?:\w+ ){{0,2}}{_ROLES}\b",
     r"^(?:system|assistant|developer|admin)\s*:",
-    rf"(?:^|[.!?]\s*)(?:you are|you're|youre) (?:no longer|not) (?:an?|the|my)? ?(?:\w+ )?(?:assistant|bot|chatbot|ai|"
+    r"(?:^|[.!?]\s*)(?:you are|you're|youre) (?:no longer|not) (?:an?|the|my)? ?(?:\w+ )?(?:assistant|bot|chatbot|ai|"
     r"mutuals assistant)\b(?! (?:are you|right)\b)(?=[^?]*$)",
     r"\bfrom now on,? (?:you (?:are|will|must|should|only|can)|act|pretend|respond|answer|only respond|only answer|"
     r"reply|talk)\b",

@@ -572,7 +572,7 @@ def suggestions_in_a_case(console, driver):
     # the person writes: the suggestions follow
     follow_up = "And would new staff who join after we spin out be able to join the pension scheme?"
     say_rest(console.stack, sender, follow_up)
-    wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, f"#suggestions [data-query]") and any(
+    wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, "#suggestions [data-query]") and any(
         e.get_attribute("data-query") == follow_up for e in driver.find_elements(By.CSS_SELECTOR, "#suggestions [data-query]")),
         timeout=30, message="suggestions for the new message")
     assert low_contrast(driver) == []

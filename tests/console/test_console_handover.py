@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
@@ -61,7 +60,7 @@ def test_an_adviser_sets_themselves_available_or_away_and_signing_out_is_away(co
 def test_the_status_line_follows_the_case_and_others_move_up_the_queue(console):
     store = console.store
     first = store.open_case("web-1", "socketio", "How do pensions transfer?")
-    second = store.open_case("web-2", "socketio", "Can we pay bonuses?")
+    store.open_case("web-2", "socketio", "Can we pay bonuses?")
     over_rest = store.open_case("rest-3", "rest", "What is a CIC?")
     bob = store.add_adviser("Bob Adviser", "bob@example.org", "adviser", "h3")
 

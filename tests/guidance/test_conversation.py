@@ -3,7 +3,7 @@ import statistics
 
 import pytest
 
-from bot.guidance import Context, GuidanceDesk
+from bot.guidance import GuidanceDesk
 from bot.guidance._evaluation import load_questions
 from bot.settings import Settings
 

@@ -37,7 +37,7 @@ def test_ask_for_a_human_on_the_web_and_be_answered_by_an_adviser(running_stack)
         person = await WidgetPerson(s.rasa_url).connect()
         adviser = ConsoleAdviser(s.web_url)
         try:
-            asked = await person.say("can my bank manager lend me money for a holiday", wait_for=1)
+            await person.say("can my bank manager lend me money for a holiday", wait_for=1)
             intake = await person.say("I want to talk to a human", wait_for=2)
             assert "adviser" in texts(intake)[0].lower()
             assert any(b["payload"] == "/affirm" for b in intake[-1]["buttons"]), intake  # keep my question

@@ -87,7 +87,7 @@ def test_a_gap_becomes_a_phrasing_and_is_answered_without_a_restart(tmp_path):
             if f"/guidance/{SECTION}" in said:
                 break
             time.sleep(2)
-        assert f"Source: [When a contract ends or the organisation fails]" in said and f"/guidance/{SECTION})" in said, said
+        assert "Source: [When a contract ends or the organisation fails]" in said and f"/guidance/{SECTION})" in said, said
         assert stack.part("actions").process.pid == actions_pid  # not restarted
         assert "guidance reloaded" in log_text(stack)
         store.dispose()

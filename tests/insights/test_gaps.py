@@ -54,7 +54,7 @@ def grouped_as_they_come(store):
     assert groups[a] == groups[b] != groups[c]
 
     d = add(store, "pub run by the parish council", unit(1, 0.05, 0.02), at=NOW - DAY)
-    e = add(store, "how tall is Everest", unit(0, 1, 0), at=NOW - 10 * DAY)
+    add(store, "how tall is Everest", unit(0, 1, 0), at=NOW - 10 * DAY)
     assert assign_groups(store, 0.8) == {"joined": 1, "new_groups": 1}
     after = {m.id: m.group_id for m in store.misses()}
     assert after[d] == groups[a] and {k: after[k] for k in groups} == groups  # nobody else moved

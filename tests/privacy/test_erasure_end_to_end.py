@@ -11,7 +11,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
 HERE = Path(__file__).resolve().parent
 for helper_dir in ("handoff", "telegram"):

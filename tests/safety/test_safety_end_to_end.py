@@ -113,7 +113,7 @@ def test_the_relay_channel_masks_too(running_stack):
     s = running_stack.settings
     sender = f"tg-{uuid.uuid4().int % 10**9}"
     code, replies = post_json(f"{s.rasa_url}/webhooks/relay/webhook",
-                              {"sender": sender, "message": f"sort code 12-34-56 account 12345678",
+                              {"sender": sender, "message": "sort code 12-34-56 account 12345678",
                                "metadata": {"channel": "telegram"}},
                               headers={"Authorization": f"Bearer {s.relay_token}"})
     assert code == 200 and "Please don't send personal details" in texts(replies)
