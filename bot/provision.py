@@ -111,22 +111,24 @@ def tuned_embedder(settings: Settings, force: bool = False) -> bool:
 
 
 def widget_assets(settings: Settings, force: bool = False) -> bool:
-    """Vendor the browser's socket.io client for the chat widget (and axe-core, which the browser
-    tests run on every page): ``npm ci`` when package-lock.json changed since the last time, then
-    copy their built files into bot/web/static/vendor/ (served from our own origin, never a CDN);
-    ``True`` if it ran npm."""
+    """Vendor the browser's socket.io client for the chat widget, Chart.js for the insights
+    dashboard's charts (and axe-core, which the browser tests run on every page): ``npm ci`` when
+    package-lock.json changed since the last time or a built file is missing, then copy the built
+    files into bot/web/static/vendor/ (served from our own origin, never a CDN); ``True`` if it ran
+    npm."""
     import shutil
 
     lock = ROOT / "package-lock.json"
     vendor = ROOT / "bot" / "web" / "static" / "vendor"
     built = ROOT / "node_modules" / "socket.io-client" / "dist" / "socket.io.min.js"
+    chart = ROOT / "node_modules" / "chart.js" / "dist" / "chart.umd.min.js"  # the UMD build: window.Chart
     stamp = ROOT / "node_modules" / ".mutuals-lock"
     wanted = fingerprint([ROOT / "package.json", lock])
     ran = False
-    if force or not built.exists() or not stamp.exists() or stamp.read_text() != wanted:
+    if force or not built.exists() or not chart.exists() or not stamp.exists() or stamp.read_text() != wanted:
         npm = shutil.which("npm")
         if npm is None:
-            raise SystemExit("The chat widget needs Node.js and npm to fetch socket.io-client "
+            raise SystemExit("The chat widget and the console need Node.js and npm to fetch socket.io-client and Chart.js "
                              "(for example 'apt-get install nodejs npm'), then run this again.")
         say("Installing the web widget's browser packages (npm ci)")
         subprocess.run([npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund"], cwd=ROOT, check=True)
@@ -136,7 +138,7 @@ def widget_assets(settings: Settings, force: bool = False) -> bool:
         say("The web widget's browser packages are up to date")
     vendor.mkdir(parents=True, exist_ok=True)
     axe = ROOT / "node_modules" / "axe-core" / "axe.min.js"  # a dev dependency: tests/web/axe_check.py
-    for source in (built, built.with_name(built.name + ".map"), axe):
+    for source in (built, built.with_name(built.name + ".map"), chart, chart.with_name(chart.name + ".map"), axe):
         target = vendor / source.name
         if source.exists() and (not target.exists() or target.read_bytes() != source.read_bytes()):
             shutil.copyfile(source, target)

@@ -4,8 +4,10 @@
 Through the console's own rules (``adviser_page`` / ``adviser_api`` in ``_routes.py``): signed in,
 the session not expired; every route here only reads (GET), so there is nothing to forge a CSRF
 token for. A supervisor sees the whole service; an adviser sees only the figures of their own cases
-(and nothing from the conversations, which are everyone's). The page works without JavaScript:
-the charts are SVG drawn here, each with its figures in a table.
+(and nothing from the conversations, which are everyone's). Each chart is a table of its figures
+with the same figures as JSON beside it (``<script type="application/json">``), which
+bot/web/static/console/insights.js draws with Chart.js (vendored by ``mutuals setup``) on a
+``<canvas>``; without JavaScript the tables, open, are the charts.
 """
 from __future__ import annotations
 
@@ -15,8 +17,6 @@ import logging
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from aiohttp import web
-from markupsafe import Markup, escape
-
 from bot.insights import _figures as figures_of
 
 from ._routes import STORE_KEY, _json_error, adviser_api, adviser_page
@@ -110,14 +110,20 @@ def add_insights(app: web.Application) -> None:
     app.router.add_get("/console/insights.csv", insights_csv)
 
 
-# ---- charts: SVG bars, each with a table of the same figures -------------------------------
+# ---- charts: bars drawn by Chart.js in the browser, each with a table of the same figures ----
 
 class Chart:
     def __init__(self, ident: str, title: str, categories: Sequence[str], series: List[Tuple[str, str, str]],
                  rows: Sequence[Dict], stacked: bool = True):
         self.ident, self.title, self.categories, self.series, self.rows = ident, title, categories, series, rows
-        self.svg = svg_bars(ident, title, categories, [(label, colour, [r[key] for r in rows])
-                                                        for key, label, colour in series], stacked)
+        self.stacked = stacked
+
+    @property
+    def data(self) -> Dict:
+        """What insights.js gives Chart.js: the table's figures, series by series."""
+        return {"title": self.title, "stacked": self.stacked, "labels": list(self.categories),
+                "datasets": [{"label": label, "colour": colour, "data": [r[key] for r in self.rows]}
+                             for key, label, colour in self.series]}
 
 
 def charts(figures: Dict) -> List[Chart]:
@@ -148,73 +154,3 @@ def charts(figures: Dict) -> List[Chart]:
     out.append(Chart("ratings", "Ratings after a handoff", [figures_of.LABELS[k] for k in ratings],
                      [("n", "Ratings", COLOURS["bar"])], [{"n": totals[k]} for k in ratings]))
     return out
-
-
-def svg_bars(ident: str, title: str, categories: Sequence[str], series: List[Tuple[str, str, List[int]]],
-             stacked: bool = True) -> Markup:
-    """Vertical bars, one group a category (stacked, or side by side), with axes and a legend; the
-    figures are in the table that follows it (``aria-describedby``)."""
-    width, height, left, bottom, top = 760, 260, 44, 70, 34
-    n = max(1, len(categories))
-    heights = [sum(s[2][i] for s in series) if stacked else max((s[2][i] for s in series), default=0) for i in range(n)] \
-        if categories else [0]
-    peak = max(heights + [1])
-    step = _nice_step(peak)
-    peak = step * -(-peak // step)
-    plot_w, plot_h = width - left - 10, height - top - bottom
-    slot = plot_w / n
-    bar_w = max(2.0, slot * 0.7 / (1 if stacked else len(series)))
-    parts = [f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-labelledby="{ident}-title" '
-             f'aria-describedby="{ident}-table-caption" xmlns="http://www.w3.org/2000/svg">',
-             f'<title id="{ident}-title">{escape(title)}</title>']
-    for tick in range(0, peak + 1, step):
-        y = top + plot_h - plot_h * tick / peak
-        parts.append(f'<line x1="{left}" x2="{width - 10}" y1="{y:.1f}" y2="{y:.1f}" class="grid"/>'
-                     f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" class="tick">{tick}</text>')
-    every = max(1, -(-n // 16))  # at most 16 labels under the bars
-    for i, category in enumerate(categories):
-        x0 = left + slot * i + (slot - (bar_w if stacked else bar_w * len(series))) / 2
-        base = top + plot_h
-        for j, (label, colour, values) in enumerate(series):
-            h = plot_h * values[i] / peak
-            x = x0 if stacked else x0 + j * bar_w
-            y = base - h
-            parts.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar_w:.1f}" height="{h:.1f}" fill="{colour}">'
-                         f'<title>{escape(category)}: {escape(label)} {values[i]}</title></rect>')
-            if stacked:
-                base = y
-        cx = left + slot * i + slot / 2
-        if n <= 8:  # few bars: their names under them, level, on up to two lines
-            lines = _wrap(str(category), max(6, int(slot / 6.6)))
-            spans = "".join(f'<tspan x="{cx:.1f}" dy="{0 if k == 0 else 13}">{escape(line)}</tspan>'
-                            for k, line in enumerate(lines[:2]))
-            parts.append(f'<text x="{cx:.1f}" y="{top + plot_h + 16}" text-anchor="middle" class="tick">{spans}</text>')
-        elif i % every == 0:
-            parts.append(f'<text x="{cx:.1f}" y="{top + plot_h + 14}" text-anchor="end" class="tick" '
-                         f'transform="rotate(-35 {cx:.1f} {top + plot_h + 14})">{escape(str(category)[:28])}</text>')
-    x = left
-    for label, colour, _ in series:
-        parts.append(f'<rect x="{x}" y="8" width="14" height="14" fill="{colour}"/>'
-                     f'<text x="{x + 19}" y="20" class="legend">{escape(label)}</text>')
-        x += 30 + 7.2 * len(label)
-    parts.append("</svg>")
-    return Markup("".join(parts))
-
-
-def _wrap(text: str, width: int) -> List[str]:
-    lines: List[str] = []
-    for word in text.split():
-        if lines and len(lines[-1]) + 1 + len(word) <= width:
-            lines[-1] += " " + word
-        else:
-            lines.append(word)
-    if len(lines) > 2:
-        lines = [lines[0], " ".join(lines[1:])]
-    return [line if len(line) <= width + 4 else line[:width + 3] + "\u2026" for line in lines] or [""]
-
-
-def _nice_step(peak: int) -> int:
-    for step in (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 2500, 5000, 10000, 20000, 50000, 100000):
-        if peak / step <= 5:
-            return step
-    return 10 ** len(str(peak))

@@ -55,7 +55,10 @@ def test_no_axe_violations_on_the_console(running_stack, browser_factory):
         found["case, claimed"] = violations(driver)
 
         driver.get(f"{settings.web_url}/console/insights?days=7")  # the dashboard, its tables opened
-        wait_for(lambda: len(driver.find_elements(By.CSS_SELECTOR, "svg.chart")) == 6, message="the insights charts")
+        wait_for(lambda: driver.execute_script(  # the six charts drawn by Chart.js, their tables closed
+            "return Array.from(document.querySelectorAll('section.chart-block canvas'))"
+            ".filter(function (c) { return window.Chart && Chart.getChart(c); }).length") == 6,
+            message="the insights charts")
         for summary in driver.find_elements(By.CSS_SELECTOR, "details summary"):
             summary.click()
         found["insights"] = violations(driver)

@@ -1,7 +1,7 @@
 """The insights dashboard in Chromium, with a month of generated conversations (bot/bench/_insights.py's
-generator, 3,000 of them): a supervisor signs in through the console's form, the page shows every
-chart with its table, axe-core finds nothing on it (tables open), the CSV link downloads the same
-totals, and an adviser's page has only their cases. ``MUTUALS_INSIGHTS_SCREENSHOT=1`` refreshes
+generator, 3,000 of them): a supervisor signs in through the console's form, Chart.js draws every
+chart from the figures of the table behind it, axe-core finds nothing on it (tables open), the CSV
+link downloads the same totals, and an adviser's page has only their cases. ``MUTUALS_INSIGHTS_SCREENSHOT=1`` refreshes
 docs/insights-dashboard.png (the figures) and docs/insights-charts.png (the charts)."""
 from __future__ import annotations
 
@@ -71,12 +71,64 @@ def sign_in(driver, url, email):
     wait_for(lambda: driver.current_url.rstrip("/").endswith("/console"), message="signed in")
 
 
+# each chart on the page: Chart.js's chart on its canvas (its labels, its series' names and figures,
+# how many of its pixels were painted), and the table behind it, read as text although it is closed
+CHARTS_JS = """
+return Array.from(document.querySelectorAll('section.chart-block')).map(function (block) {
+  var canvas = block.querySelector('canvas'), chart = window.Chart && Chart.getChart(canvas);
+  var table = block.querySelector('table'), painted = 0;
+  if (chart) {
+    var pixels = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+    for (var i = 3; i < pixels.length; i += 4) { if (pixels[i] > 0) { painted++; } }
+  }
+  var cells = function (row, selector) {
+    return Array.from(row.querySelectorAll(selector)).map(function (c) { return c.textContent.trim(); });
+  };
+  return {
+    id: canvas.id, role: canvas.getAttribute('role'), label: canvas.getAttribute('aria-label'),
+    describedby: canvas.getAttribute('aria-describedby'), shown: canvas.getBoundingClientRect().height > 0,
+    tableOpen: block.querySelector('details').open,
+    chart: chart ? {type: chart.config.type, painted: painted,
+                    labels: chart.data.labels.map(function (l) { return [].concat(l).join(' '); }),
+                    series: chart.data.datasets.map(function (d) { return d.label; }),
+                    data: chart.data.datasets.map(function (d) { return d.data; })} : null,
+    table: {labels: Array.from(table.querySelectorAll('tbody tr')).map(function (r) { return cells(r, 'th')[0]; }),
+            series: cells(table.querySelector('thead tr'), 'th').slice(1),
+            rows: Array.from(table.querySelectorAll('tbody tr')).map(function (r) { return cells(r, 'td'); })}
+  };
+});
+"""
+
+
+def drawn_charts(driver):
+    """The charts once Chart.js has drawn them all (each block's canvas has its chart)."""
+    wait_for(lambda: (lambda found: found and all(c["chart"] for c in found))(driver.execute_script(CHARTS_JS)),
+             message="the charts drawn by Chart.js")
+    return driver.execute_script(CHARTS_JS)
+
+
+def assert_the_tables_are_the_charts(charts):
+    for c in charts:
+        assert c["role"] == "img" and c["label"].endswith(": a bar chart of the figures in the table below it"), c["id"]
+        assert c["describedby"] == c["id"].replace("-chart", "-table-caption")
+        assert c["shown"] and not c["tableOpen"], c["id"]  # the chart shown, its table a click away
+        chart, table = c["chart"], c["table"]
+        assert chart["type"] == "bar" and chart["painted"] > 2000, c["id"]  # bars, axes, labels on the canvas
+        assert chart["labels"] == table["labels"] and chart["series"] == table["series"], c["id"]
+        columns = [[int(row[j]) for row in table["rows"]] for j in range(len(table["series"]))]
+        assert chart["data"] == columns, c["id"]  # the same figures as the table, series by series
+
+
 def test_a_supervisor_sees_the_whole_service_with_charts_and_tables(dashboard, browser_factory):
     url, period = dashboard
     driver = browser_factory(1280, 1000)
     sign_in(driver, url, "rae@advisers.example.org")
     driver.get(f"{url}/console/insights")
-    wait_for(lambda: len(driver.find_elements(By.CSS_SELECTOR, "svg.chart")) == 6, message="the charts")
+    charts = drawn_charts(driver)
+    assert [c["id"] for c in charts] == [f"{name}-chart" for name in (
+        "questions-by-day", "conversations-by-day", "questions-by-channel", "waits", "outcomes", "ratings")]
+    assert_the_tables_are_the_charts(charts)
+    assert len(charts[0]["chart"]["labels"]) == 30 and sum(map(sum, charts[0]["chart"]["data"])) > 3000
     assert "The whole service" in driver.find_element(By.CSS_SELECTOR, "p.scope").text
     row = driver.find_element(By.CSS_SELECTOR, "#figures tr[data-key=questions]")
     questions = int(row.find_elements(By.CSS_SELECTOR, "td.num")[0].text)
@@ -84,10 +136,17 @@ def test_a_supervisor_sees_the_whole_service_with_charts_and_tables(dashboard, b
     parts = sum(int(driver.find_element(By.CSS_SELECTOR, f"#figures tr[data-key={k}] td.num").text)
                 for k in ("answered", "clarified", "declined", "other"))
     assert parts == questions  # the parts add up on the page as well
-    for chart in driver.find_elements(By.CSS_SELECTOR, "svg.chart"):
-        described = chart.get_attribute("aria-describedby")
-        assert driver.find_element(By.ID, described).tag_name == "caption"  # its table
-        assert chart.find_elements(By.CSS_SELECTOR, "rect")
+    for chart in charts:
+        assert driver.find_element(By.ID, chart["describedby"]).tag_name == "caption"  # its table
+    # Chart.js ran under the page's policy: scripts from this server only, none inline
+    with urllib.request.urlopen(f"{url}/console/login", timeout=30) as response:
+        policy = response.headers["Content-Security-Policy"]
+    assert "script-src 'self';" in policy and "unsafe" not in policy
+    refused = [e["message"] for e in driver.get_log("browser") if "Content Security Policy" in e["message"]]
+    assert refused == []  # nor did Chart.js need an inline style
+    assert driver.execute_script(
+        "return Array.from(document.scripts).every(function (s) {"
+        " return s.type === 'application/json' || (s.src && new URL(s.src).origin === location.origin); })")
 
     # the same totals in the CSV the page links to (with the browser's session cookie)
     link = driver.find_element(By.CSS_SELECTOR, "a.export").get_attribute("href")
@@ -120,7 +179,9 @@ def test_an_adviser_sees_only_their_own_cases(dashboard, browser_factory):
     driver = browser_factory(1024, 900)
     sign_in(driver, url, "jo@advisers.example.org")
     driver.get(f"{url}/console/insights")
-    wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, "svg.chart"), message="the charts")
+    charts = drawn_charts(driver)
+    assert [c["id"] for c in charts] == ["cases-by-day-chart", "waits-chart", "outcomes-chart", "ratings-chart"]
+    assert_the_tables_are_the_charts(charts)
     assert "Your cases only" in driver.find_element(By.CSS_SELECTOR, "p.scope").text
     assert driver.find_elements(By.CSS_SELECTOR, "#figures tr[data-key=questions]") == []
     handed = driver.find_element(By.CSS_SELECTOR, "#figures tr[data-key=handed_over] td.num").text

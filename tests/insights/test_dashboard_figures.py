@@ -11,6 +11,7 @@ import csv
 import datetime as dt
 import io
 import json
+import re
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
@@ -289,7 +290,16 @@ def test_the_page_and_its_json_and_csv_for_a_supervisor(console, stored):
     status, headers, html = call(console, stored, "rae", f"/console/insights?{PERIOD}")
     assert status == 200 and "The whole service" in html and "frame-ancestors 'none'" in headers["Content-Security-Policy"]
     assert '<tr class="depth-0" data-key="questions"><th scope="row">Questions</th><td class="num">12</td>' in html
-    assert html.count('<svg class="chart"') == 6 and html.count("<caption id=") == 6  # a table behind each chart
+    # six charts: a canvas for Chart.js, its figures as JSON (no inline script) and, open, a table behind it
+    assert html.count('<canvas id=') == 6 and html.count("<caption id=") == 6 and html.count("<details open>") == 6
+    data = dict(re.findall(r'<script type="application/json" id="([a-z-]+)-data">(.*?)</script>', html, re.S))
+    assert len(data) == 6 and all(re.fullmatch(r'<script( src="/static/[a-z./]+"| type="application/json" id="[a-z-]+-data")>',
+                                               tag) for tag in re.findall(r"<script\b[^>]*>", html))
+    ratings = json.loads(data["ratings"])
+    assert ratings["labels"] == ["1 (poor)", "2", "3", "4", "5 (very good)"]
+    assert ratings["datasets"][0]["data"] == [TOTALS[f"rated_{k}"] for k in range(1, 6)]
+    assert [sum(d["data"]) for d in json.loads(data["questions-by-day"])["datasets"]] == \
+        [TOTALS[k] for k in ("answered", "clarified", "declined", "other")]
     assert "41.7%" in html and "5 of 12" in html  # the answered rate, with what it is of
     status, _, body = call(console, stored, "rae", f"/console/api/insights?{PERIOD}")
     assert status == 200 and json.loads(body)["totals"] == TOTALS

@@ -66,6 +66,19 @@ def test_socket_io_client_is_pinned():
         assert f"Socket.IO v{wanted}" in vendored.read_text()[:200]
 
 
+def test_chart_js_is_pinned_and_served_from_our_origin():
+    package = json.loads((ROOT / "package.json").read_text())
+    lock = json.loads((ROOT / "package-lock.json").read_text())
+    wanted = package["dependencies"]["chart.js"]
+    assert re.fullmatch(r"4\.\d+\.\d+", wanted), "an exact 4.x (Chart.getChart, the UMD build's window.Chart)"
+    assert lock["packages"]["node_modules/chart.js"]["version"] == wanted
+    page = (TEMPLATES / "console" / "insights.html").read_text()
+    assert '<script src="/static/vendor/chart.umd.min.js"></script><script src="/static/console/insights.js"></script>' in page
+    vendored = STATIC / "vendor" / "chart.umd.min.js"
+    if vendored.exists():  # made by 'mutuals setup'
+        assert f"Chart.js v{wanted}" in vendored.read_text()[:200]
+
+
 def test_widget_assets_runs_npm_only_when_the_lock_changes(tmp_path, monkeypatch):
     root = tmp_path / "repo"
     (root / "bot" / "web" / "static").mkdir(parents=True)
@@ -79,6 +92,8 @@ def test_widget_assets_runs_npm_only_when_the_lock_changes(tmp_path, monkeypatch
 echo "$@" >> {calls}
 mkdir -p node_modules/socket.io-client/dist
 echo "/*! Socket.IO v4.8.1 $(cat package-lock.json) */" > node_modules/socket.io-client/dist/socket.io.min.js
+mkdir -p node_modules/chart.js/dist
+echo "/*! Chart.js v4.6.1 */" > node_modules/chart.js/dist/chart.umd.min.js
 """)
     npm.chmod(npm.stat().st_mode | stat.S_IEXEC)
     monkeypatch.setattr(provision, "ROOT", root)
@@ -89,8 +104,15 @@ echo "/*! Socket.IO v4.8.1 $(cat package-lock.json) */" > node_modules/socket.io
     assert provision.widget_assets(settings) is True
     assert calls.read_text().split() == ["ci", "--ignore-scripts", "--no-audit", "--no-fund"]
     assert "Socket.IO v4.8.1" in vendored.read_text()
+    chart = vendored.with_name("chart.umd.min.js")
+    assert "Chart.js v4.6.1" in chart.read_text()  # the dashboard's charts, on a clean machine
     assert provision.widget_assets(settings) is False  # nothing changed: no npm
     assert len(calls.read_text().splitlines()) == 1
+
+    (root / "node_modules" / "chart.js").rename(root / "node_modules" / "chart.js-gone")
+    chart.unlink()  # a set-up from before Chart.js: its package is missing, so npm runs again
+    assert provision.widget_assets(settings) is True
+    assert len(calls.read_text().splitlines()) == 2 and chart.exists()
 
     vendored.unlink()  # the copy goes missing: copied again without npm
     assert provision.widget_assets(settings) is False
@@ -98,6 +120,6 @@ echo "/*! Socket.IO v4.8.1 $(cat package-lock.json) */" > node_modules/socket.io
 
     (root / "package-lock.json").write_text('{"lockfileVersion": 3, "changed": true}')
     assert provision.widget_assets(settings) is True
-    assert len(calls.read_text().splitlines()) == 2
+    assert len(calls.read_text().splitlines()) == 3
     assert "changed" in vendored.read_text()
 
