@@ -326,6 +326,15 @@ def test_an_adviser_sees_only_their_cases_and_nobody_signed_out_sees_anything(co
     assert status == 401 and "sign in" in json.loads(body)["error"]
 
 
+@pytest.mark.parametrize("path", ["/console", "/console/saved-replies"])
+def test_the_console_bar_leads_a_supervisor_to_the_dashboard(console, stored, path):
+    link = '<a href="/console/insights">Insights</a>'
+    status, _, html = call(console, stored, "rae", path)
+    assert status == 200 and link in html and '<nav aria-label="Console">' in html
+    status, _, html = call(console, stored, "jo", path)
+    assert status == 200 and link not in html  # insights are for supervisors (issue 15)
+
+
 def test_a_period_that_cannot_be_read_is_refused_clearly(console, stored):
     for query in ("since=2026-13-01", "since=2026-11-05&until=2026-11-01", "days=0", "since=2020-01-01&until=2026-01-01"):
         status, _, body = call(console, stored, "rae", f"/console/api/insights?{query}")
