@@ -2,7 +2,8 @@
 #   make run    set up everything and run the whole assistant
 #   make test   set up everything and run the whole test suite
 # and   make audit  check requirements.lock for known vulnerabilities (needs PyPI; not a test)
-.PHONY: run test setup audit
+#       make check  ruff, mypy and the fast tests, in the environment `make test` set up (no installs)
+.PHONY: run test setup audit check
 run:
 	@bash scripts/setup.sh && .venv/bin/mutuals run
 test:
@@ -11,3 +12,6 @@ setup:
 	@bash scripts/setup.sh
 audit:
 	@test -x .venv/bin/python || bash scripts/setup.sh; .venv/bin/python scripts/audit.py
+check:
+	@test -x .venv/bin/ruff || { echo "make check uses the test environment: run make test once first"; exit 2; }
+	@.venv/bin/python -m pytest -m "not slow" -q -p no:cacheprovider $(PYTEST_ARGS)  # ruff and mypy: tests/test_code_checks.py

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from pathlib import Path
-from typing import Mapping, Optional
+from typing import Any, Dict, Mapping, Optional
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -154,7 +154,7 @@ class Settings:
         (made with a random value on first use, readable by this user only)."""
         import secrets as _secrets
 
-        values = {}
+        values: Dict[str, Any] = {}
         for name in ("rasa_token", "relay_token"):
             if getattr(self, name):
                 continue

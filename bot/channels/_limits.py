@@ -359,13 +359,13 @@ class SharedConnectionCounter:
         return opened
 
     async def disconnect(self, key: str, connection: str) -> None:
-        key = self.held.pop(connection, None)
-        if key is None:
+        held = self.held.pop(connection, None)  # the key it was opened under
+        if held is None:
             return
-        self.local.close(key)
+        self.local.close(held)
         member = self._member(connection)
         with contextlib.suppress(RedisUnavailable):  # if Redis is away, it stops counting within ttl
-            await self.redis.run(lambda client: client.zrem(redis_key(self.name, key), member))
+            await self.redis.run(lambda client: client.zrem(redis_key(self.name, held), member))
 
     def count(self, key: str) -> int:
         """This server's open connections for ``key``."""

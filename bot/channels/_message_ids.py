@@ -34,7 +34,7 @@ def replies_to(events: List[Any], message_id: str) -> Optional[List[Dict[str, An
     """The bot messages that answered the user message with this id, if the conversation has it
     (an empty list for a message logged during a handoff, which the assistant does not answer);
     ``None`` if it does not."""
-    found = None
+    found: Optional[List[Dict[str, Any]]] = None
     for event in events:
         kind = getattr(event, "type_name", "")
         if kind == "user":

@@ -114,7 +114,7 @@ class CheckedRestInput(RestInput):
                 if not collector.messages:
                     return response.json([{"recipient_id": sender, "text": TROUBLE}])
             # those adviser replies are not emailed (takes their reply_id out, off the event loop)
-            await asyncio.to_thread(self.handoff_gate.replies_fetched, sender, message.pushed)
+            await asyncio.to_thread(self.handoff_gate.replies_fetched, message.sender_id, message.pushed)
             return response.json([{"recipient_id": sender, **m} for m in message.pushed] + collector.messages)
 
         return webhook

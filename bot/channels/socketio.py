@@ -252,7 +252,8 @@ class WidgetInput(InputChannel):
             wanted = data.get("session_id") if isinstance(data, dict) else None
             session_id = wanted if isinstance(wanted, str) and SESSION_ID.fullmatch(wanted) else uuid.uuid4().hex
             if isinstance(data, dict) and data.get("reopen"):  # the link in a reply email: its one conversation
-                session_id = await asyncio.to_thread(self.reopened, data["reopen"]) or session_id
+                reopened: Optional[str] = await asyncio.to_thread(self.reopened, data["reopen"])
+                session_id = reopened or session_id
             await join(sid, session_id)
             await sio.save_session(sid, {"session_id": session_id})
             await sio.emit("session_confirm", session_id, room=sid, ignore_queue=True)
@@ -301,7 +302,8 @@ class WidgetInput(InputChannel):
                 await output.answer(sid, bot_message(verdict.sentence))
                 return
             if isinstance(verdict, (Rejected, StandIn)):
-                reply = verdict.reply if isinstance(verdict, StandIn) else {"text": COULD_NOT_READ, "buttons": []}
+                reply: Dict[str, Any] = verdict.reply if isinstance(verdict, StandIn) else \
+                    {"text": COULD_NOT_READ, "buttons": []}
                 await output.answer(sid, bot_message(reply["text"], reply["buttons"]))
                 return
             message = verdict

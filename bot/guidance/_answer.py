@@ -226,6 +226,7 @@ class GuidanceDesk:
             reason, reply = problem
             buttons = (Button(ADVISER_BUTTON_TITLE, ADVISER_PAYLOAD),) if reason == "not_english" else ()
             return Answer(False, reply, buttons=buttons, reason=reason, threshold=self.threshold, context=context)
+        question = str(question)  # assess_message turned away None and empty messages
         if is_personal_request(question):
             return Answer(False, PERSONAL_REQUEST, buttons=(Button(ADVISER_BUTTON_TITLE, ADVISER_PAYLOAD),),
                           reason="personal_request", threshold=self.threshold, context=context)

@@ -5,7 +5,7 @@ import dataclasses
 import datetime as _dt
 import re
 from pathlib import Path
-from typing import List
+from typing import Dict, List
 
 from ._own_words import check_own_words
 from ._pages import Guidance, PageError, parse_page, split_passages, anchor_for
@@ -35,12 +35,12 @@ def check_pages(pages_dir: Path) -> List[str]:
             problems.append(f"{path.name}: review_by {page.review_by} is more than a year after last_reviewed "
                             f"{page.last_reviewed}; every page is checked at least once a year")
         pages.append(page)
-    slugs = {}
+    slugs: Dict[str, Path] = {}
     for page in pages:
         if page.slug in slugs:
             problems.append(f"{page.path.name}: slug {page.slug!r} is also used by {slugs[page.slug].name}")
         slugs[page.slug] = page.path
-    aliases = {}
+    aliases: Dict[str, Path] = {}
     for page in pages:
         for alias in page.aliases:
             if alias in slugs:

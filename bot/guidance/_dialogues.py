@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Sequence
+from typing import Any, Dict, Iterable, List, Optional, Sequence
 
 import yaml
 
@@ -137,7 +137,7 @@ GRID = {
 def tune(desk: GuidanceDesk, dialogues: Sequence[Dialogue]) -> List[Dict[str, object]]:
     """Every setting of the grid on ``dialogues``, best first: most turns right in context, then
     fewest must-not-answer turns answered, then the defaults' neighbourhood (smaller weight)."""
-    rows = []
+    rows: List[Dict[str, Any]] = []
     original = desk.context_rules
     try:
         for values in itertools.product(*GRID.values()):

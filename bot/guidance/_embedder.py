@@ -30,7 +30,7 @@ import os
 import threading
 import time
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import List, Optional, Sequence
 
 import numpy as np
 
@@ -222,13 +222,13 @@ class OnnxEmbedder:
             return np.zeros((0, getattr(self, "dimensions", 384)), dtype=np.float32)
         # sort by length so each batch pads little, as sentence-transformers does
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
-        out = [None] * len(texts)
+        out: List[Optional[np.ndarray]] = [None] * len(texts)
         for start in range(0, len(texts), batch_size):
             chunk = order[start:start + batch_size]
             vectors = self._encode_batch([texts[i] for i in chunk])
             for i, v in zip(chunk, vectors):
                 out[i] = v
-        return np.ascontiguousarray(np.stack(out), dtype=np.float32)
+        return np.ascontiguousarray(np.stack([v for v in out if v is not None]), dtype=np.float32)
 
     def _encode_batch(self, texts: Sequence[str]) -> np.ndarray:
         encodings = self._tokenizer.encode_batch(list(texts))

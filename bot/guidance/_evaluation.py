@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
 import yaml
@@ -123,7 +123,7 @@ def choose_threshold(ranked: Sequence[Ranked], mode: str,
 
 
 def outside_grid(index: GuidanceIndex, questions: Sequence[Question],
-                 margins: Sequence[float] = (None, 0.2, 0.16, 0.12, 0.1, 0.08, 0.06, 0.04, 0.02, 0.0, -0.02, -0.04),
+                 margins: Sequence[Optional[float]] = (None, 0.2, 0.16, 0.12, 0.1, 0.08, 0.06, 0.04, 0.02, 0.0, -0.02, -0.04),
                  mode: str = "hybrid") -> List[dict]:
     """For each margin of the outside-the-guidance rule (None: no rule), the threshold chosen by the
     rule on ``questions`` (the tune split) and the scores at it."""
@@ -161,12 +161,12 @@ def evaluate(index: GuidanceIndex, questions: Sequence[Question], thresholds: Op
     tune_vectors = vectors.get(TUNE_SPLIT)
     if tune is not None and tune_vectors is None:
         tune_vectors = index.embedder.encode([q.text for q in tune])
-    results = {}
+    results: Dict[str, Dict[str, Any]] = {}
     for mode in MODES:
         ranked = {name: rank_all(index, qs, mode, vectors[name]) for name, qs in by_split.items()}
         threshold = (thresholds or {}).get(mode)
         if not threshold:
-            ranked_tune = ranked[TUNE_SPLIT] if TUNE_SPLIT in ranked else rank_all(index, tune, mode, tune_vectors)
+            ranked_tune = ranked[TUNE_SPLIT] if TUNE_SPLIT in ranked else rank_all(index, tune or [], mode, tune_vectors)
             threshold = choose_threshold(ranked_tune, mode)
         results[mode] = {"threshold": threshold, "misses": {}}
         for name, r in ranked.items():
@@ -184,7 +184,7 @@ def weight_grid(index: GuidanceIndex, questions: Sequence[Question],
     Each question's parts (passage, page outline, BM25, nearest phrasing) are scored once."""
     from . import _search
 
-    parts = []
+    parts: List[Optional[tuple]] = []
     for q in questions:
         if is_personal_request(q.text):
             parts.append(None)

@@ -70,9 +70,9 @@ class GuidanceIndex:
                     or self.phrasing_passages.max() >= len(self.passages)):
                 raise ValueError("the index is out of date: phrasings and their passages differ")
             # grouped by passage, so each passage's nearest phrasing is one np.maximum.reduceat
-            order = np.argsort(self.phrasing_passages, kind="stable")
-            self.phrasing_passages = self.phrasing_passages[order]
-            self.phrasing_embeddings = np.ascontiguousarray(self.phrasing_embeddings[order])
+            by_passage = np.argsort(self.phrasing_passages, kind="stable")
+            self.phrasing_passages = self.phrasing_passages[by_passage]
+            self.phrasing_embeddings = np.ascontiguousarray(self.phrasing_embeddings[by_passage])
             first = np.flatnonzero(np.r_[True, self.phrasing_passages[1:] != self.phrasing_passages[:-1]])
             self._phrasing_groups = first
             self._phrasing_owners = self.phrasing_passages[first]
@@ -114,7 +114,7 @@ class GuidanceIndex:
         if vector is None and mode != "bm25":
             vector = self.embedder.encode_one(query)
         page_similarity = asked_similarity = None
-        if mode == "hybrid":
+        if mode == "hybrid" and vector is not None:
             page_similarity = (self.page_embeddings @ vector)[self.page_of_passage]
             asked_similarity = self.asked_similarity(vector)
         return score_passages(self.passages, query, vector, self.embeddings, page_similarity, self.bm25,

@@ -165,7 +165,9 @@ def _date(value) -> Optional[_dt.date]:
 def strip_markers(body: str, name: str = "page", first_line: int = 1) -> Tuple[str, Tuple[DatedFact, ...]]:
     """The body without its dated-fact markers, and the facts they mark (with their section);
     ``first_line`` is the body's line number in the file, for the errors."""
-    lines, dated, anchor = [], [], ""
+    lines: List[str] = []
+    dated: list = []
+    anchor = ""
     paragraph: List[str] = []  # the cleaned lines of the paragraph or list item so far
     for number, line in enumerate(body.splitlines(), first_line):
         if line.startswith("## "):
@@ -199,7 +201,7 @@ def strip_markers(body: str, name: str = "page", first_line: int = 1) -> Tuple[s
 def split_passages(page: Guidance) -> List[Passage]:
     """Split a page along its ``## `` headings; text before the first is the intro."""
     passages = []
-    heading, lines = page.title, []
+    heading, lines = page.title, []  # type: str, List[str]
 
     def flush():
         text = "\n".join(lines).strip()

@@ -14,10 +14,11 @@ import copy
 import logging
 import threading
 from pathlib import Path
-from typing import Callable, Dict, Optional, Sequence
+from typing import Callable, Dict, Optional, Sequence, cast
 
 import numpy as np
 
+from ._embedder import Embedder
 from ._focus import split_units
 from ._index import GuidanceIndex, knowledge_fingerprint, model_id_of, page_outline
 
@@ -36,7 +37,7 @@ class ReusingEmbedder:
         return getattr(self.inner, name)
 
     def encode_one(self, text: str) -> np.ndarray:
-        return self.known.get(text) if text in self.known else self.inner.encode_one(text)
+        return self.known[text] if text in self.known else self.inner.encode_one(text)
 
     def encode(self, texts: Sequence[str], *args, **kwargs) -> np.ndarray:
         texts = list(texts)
@@ -72,7 +73,7 @@ def rebuilt_desk(desk, pages_dir: Path, index_dir: Path):
     """A copy of ``desk`` (same settings) on an index of the guidance as it is now."""
     inner = desk.index.embedder
     embedder = ReusingEmbedder(inner, known_vectors(desk.index))
-    index = GuidanceIndex.build(pages_dir, index_dir, embedder)
+    index = GuidanceIndex.build(pages_dir, index_dir, cast(Embedder, embedder))  # it stands in for one
     index._embedder = inner  # questions are embedded by the model itself
     fresh = copy.copy(desk)
     fresh.index = index

@@ -50,7 +50,7 @@ class BM25:
         self.docs = [Counter(tokens(d)) for d in documents]
         self.lengths = np.array([sum(d.values()) for d in self.docs], dtype=np.float32)
         self.avg = float(self.lengths.mean()) if len(self.docs) else 0.0
-        df: Dict[str, int] = Counter()
+        df: "Counter[str]" = Counter()
         for d in self.docs:
             df.update(d.keys())
         n = len(self.docs)
@@ -117,6 +117,8 @@ def score_passages(
     lexical = np.minimum(bm25.scores(query) / BM25_CAP, 1.0)
     if mode == "bm25":
         return lexical
+    if query_vector is None or page_similarity is None:
+        raise ValueError("the hybrid score needs the query's vector and its pages' similarities")
     score = embeddings @ query_vector + PAGE_WEIGHT * page_similarity + BM25_WEIGHT * lexical
     if asked_similarity is not None:
         score = score + ASKED_WEIGHT * asked_similarity

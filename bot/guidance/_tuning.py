@@ -174,7 +174,8 @@ def train(pairs: Sequence[Pair], target: Path, settings: TuningSettings = Tuning
         plan = [batches(pairs, settings.batch_size, rng) for _ in range(settings.epochs)]
         steps = sum(len(epoch) for epoch in plan)
         warmup = max(1, int(steps * settings.warmup_share))
-        decay, no_decay = [], []
+        decay: list = []
+        no_decay: list = []
         for name, parameter in model.named_parameters():
             (no_decay if "bias" in name or "LayerNorm" in name else decay).append(parameter)
         optimiser = torch.optim.AdamW([{"params": decay, "weight_decay": settings.weight_decay},
@@ -235,7 +236,7 @@ def tuned_meta(target: Path) -> Optional[dict]:
 
 def is_current(target: Path, fingerprint: str) -> bool:
     meta = tuned_meta(target)
-    return bool(meta) and meta.get("fingerprint") == fingerprint
+    return bool(meta and meta.get("fingerprint") == fingerprint)
 
 
 def ensure_tuned(pages_dir: Path, target: Path, settings: TuningSettings = TuningSettings(),
