@@ -103,14 +103,18 @@ def _when(ts: float) -> str:
     return dt.datetime.fromtimestamp(ts, dt.timezone.utc).strftime("%-d %b %Y %H:%M UTC")
 
 
-def _page(request: web.Request, session, status: int = 200, error: str = "", groups=None, notice: str = ""):
+def _page(request: web.Request, session, status: int = 200, error: str = "", groups=None, notice: str = "",
+          paging=None):
     from bot.web.app import page_html
 
     sections = _sections(request) if session.adviser.is_supervisor else []
     return page_html(request, "console/gaps.html", status=status, session=session, error=error, notice=notice,
                      groups=groups or [], sections=sections, titles=dict(sections), when=_when,
                      sort=request.query.get("sort", "size"), done=DONE.get(request.query.get("done", "")),
-                     patch=re.sub(r"[^\w.-]", "", request.query.get("patch", "")))
+                     patch=re.sub(r"[^\w.-]", "", request.query.get("patch", "")), paging=paging)
+
+
+GROUPS_PER_PAGE = 50  # a month of a busy service makes hundreds; each group carries its forms
 
 
 @supervisor_only
@@ -119,9 +123,18 @@ async def gaps_page(request: web.Request) -> web.Response:
 
     notice = await _refresh(_settings(request)) or ""
     sort = "growth" if request.query.get("sort") == "growth" else "size"
-    groups = await asyncio.to_thread(gap_summaries, _misses(request), None, sort,
-                                     request.query.get("decided") == "1")
-    return _page(request, request["session"], groups=groups, notice=notice)
+    decided = request.query.get("decided") == "1"
+    groups = await asyncio.to_thread(gap_summaries, _misses(request), None, sort, decided)
+    pages = max(1, -(-len(groups) // GROUPS_PER_PAGE))
+    try:
+        page = min(max(1, int(request.query.get("page", "1"))), pages)
+    except ValueError:
+        page = 1
+    shown = groups[(page - 1) * GROUPS_PER_PAGE:page * GROUPS_PER_PAGE]
+    return _page(request, request["session"], groups=shown, notice=notice,
+                 paging={"page": page, "pages": pages, "total": len(groups),
+                         "query": f"sort={sort}" + ("&decided=1" if decided else ""),
+                         "first": (page - 1) * GROUPS_PER_PAGE + 1, "last": (page - 1) * GROUPS_PER_PAGE + len(shown)})
 
 
 def _int(value, what: str) -> int:

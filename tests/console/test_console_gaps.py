@@ -143,3 +143,40 @@ def test_an_advisers_reply_and_the_cases_end_join_its_misses(tmp_path):
     asyncio.run(go())
     [kept] = misses.misses()
     assert kept.adviser_reply == "An asset lock keeps it for the community; ring [phone]" and kept.outcome == "answered"
+
+
+def test_a_month_of_gaps_is_shown_fifty_groups_at_a_time(tmp_path):
+    from bot.console._insights_gaps import GROUPS_PER_PAGE
+    from bot.web.app import create_app
+
+    settings = Settings.from_env(env={}, var_dir=tmp_path / "var", actions_port=free_port())
+    store = HandoffStore(settings.handoff_store)
+    sue = store.start_session(store.add_adviser("Sue Supervisor", "sue@example.org", "supervisor", "h2"))
+    misses = MissStore(engine=store.engine)
+    for n in range(GROUPS_PER_PAGE + 10):  # each its own topic: a direction of its own
+        miss_id = misses.record(f"c{n}", "declined", f"question number {n} the guidance cannot answer")
+        vector = np.zeros(64, dtype=np.float32)
+        vector[n] = 1.0
+        misses.set_embeddings([(miss_id, vector, SECTION, 0.5)])
+    assign_groups(misses)
+    app = create_app(settings)
+
+    async def scenario(client):
+        async with client.get("/console/gaps", headers=cookie(sue)) as r:
+            first = await r.text()
+        async with client.get("/console/gaps?sort=size&page=2", headers=cookie(sue)) as r:
+            second = await r.text()
+        async with client.get("/console/gaps?page=zzz", headers=cookie(sue)) as r:
+            assert r.status == 200 and "Groups 1–50 of 60" in await r.text()  # a bad page number: the first
+        assert first.count('<section class="gap"') == GROUPS_PER_PAGE and "Groups 1–50 of 60" in first
+        assert 'href="/console/gaps?sort=size&amp;page=2#results">Next groups' in first
+        assert second.count('<section class="gap"') == 10 and "Groups 51–60 of 60" in second
+        assert "Previous groups" in second and "Next groups" not in second
+        shown = set(re.findall(r'id="gap-(\d+)-title"', first)) | set(re.findall(r'id="gap-(\d+)-title"', second))
+        assert len(shown) == GROUPS_PER_PAGE + 10  # every group on one page or the other
+
+    class App:
+        pass
+    holder = App()
+    holder.app = app
+    run(holder, scenario)
