@@ -172,7 +172,9 @@ def _patch_dir(request: web.Request):
     return _settings(request).var_dir / "insights" / "patches"
 
 
-async def _changed(request: web.Request, run, group_id: int, status: str, decision: str):
+async def _changed(request: web.Request, run, group_id: int, status: str, decision: str, done: str) -> web.Response:
+    """Make the change (``run``), record the group's decision and go back to the page saying
+    ``done`` (or offering the patch); the page with the reason when the change was refused."""
     from bot.insights._gaps import decide
     from bot.insights._loop import GapError
 
@@ -183,8 +185,8 @@ async def _changed(request: web.Request, run, group_id: int, status: str, decisi
     await asyncio.to_thread(decide, _misses(request), group_id, status, f"{decision}; {change.describe()}",
                             request["session"].adviser.id)
     if change.patch is not None:
-        return _back("patch", patch=change.patch.name)
-    return None
+        raise _back("patch", patch=change.patch.name)
+    raise _back(done)
 
 
 @supervisor_only
@@ -200,13 +202,8 @@ async def add_phrasing(request: web.Request) -> web.Response:
     if section not in dict(_sections(request)):
         return _page(request, request["session"], status=409, error="Choose a section of the guidance.")
     knowledge = _settings(request).knowledge_dir
-    failed = await _changed(request, lambda: add(knowledge, section, miss.question, _patch_dir(request), group_id),
-                            group_id, "phrasing_added", f"“{miss.question}” added as a phrasing of {section}")
-    if isinstance(failed, web.HTTPException):
-        raise failed
-    if failed is not None:
-        return failed
-    raise _back("phrasing")
+    return await _changed(request, lambda: add(knowledge, section, miss.question, _patch_dir(request), group_id),
+                          group_id, "phrasing_added", f"“{miss.question}” added as a phrasing of {section}", "phrasing")
 
 
 @supervisor_only
@@ -217,13 +214,8 @@ async def start_draft(request: web.Request) -> web.Response:
     group = await _group(request, group_id)
     knowledge = _settings(request).knowledge_dir
     title = dict(_sections(request)).get(group["nearest"], "")
-    failed = await _changed(request, lambda: draft(knowledge, group, _patch_dir(request), title),
-                            group_id, "draft_started", "a new section drafted for an editor")
-    if isinstance(failed, web.HTTPException):
-        raise failed
-    if failed is not None:
-        return failed
-    raise _back("draft")
+    return await _changed(request, lambda: draft(knowledge, group, _patch_dir(request), title),
+                          group_id, "draft_started", "a new section drafted for an editor", "draft")
 
 
 @supervisor_only

@@ -120,6 +120,27 @@ def test_a_supervisor_adds_a_phrasing_dismisses_and_moves_with_the_sessions_toke
     run(web, scenario)
 
 
+def test_with_a_read_only_knowledge_folder_the_phrasing_comes_as_a_patch_to_download(web, monkeypatch):
+    monkeypatch.setenv("MUTUALS_KNOWLEDGE_READ_ONLY", "1")
+    group = web.misses.misses()[0].group_id
+    miss = web.misses.misses()[1]
+    before = (web.knowledge / "phrasings" / "asset-locks.yml").read_text()
+
+    async def scenario(client):
+        form = {"miss_id": str(miss.id), "section": SECTION, "csrf": web.sue[1]}
+        async with client.post(f"/console/gaps/{group}/phrasing", data=form, headers=cookie(web.sue),
+                               allow_redirects=False) as r:
+            assert r.status == 303 and "done=patch" in r.headers["Location"], r.headers.get("Location")
+            name = re.search(r"patch=([\w.-]+)", r.headers["Location"]).group(1)
+        async with client.get(r.headers["Location"], headers=cookie(web.sue)) as r:
+            assert f'href="/console/gaps/patches/{name}"' in await r.text()
+        async with client.get(f"/console/gaps/patches/{name}", headers=cookie(web.sue)) as r:
+            patch = await r.text()
+        assert r.status == 200 and "asset-locks.yml" in patch and miss.question in patch
+    run(web, scenario)
+    assert (web.knowledge / "phrasings" / "asset-locks.yml").read_text() == before  # nothing written
+
+
 def test_an_advisers_reply_and_the_cases_end_join_its_misses(tmp_path):
     from aiohttp import web as aioweb
     from test_console_unread import Adviser, ConversationDesk
