@@ -12,15 +12,18 @@ import numpy as np
 
 WEBHOOK = "/webhooks/rest/webhook"
 TURNS_PER_CONVERSATION = 8  # a simulated person starts a new conversation after this many turns
-ABSTAIN_MARK = "I'm not sure"
+# the two ways the guidance action declines after searching: "not sure" (bot/guidance/_answer.py)
+# and the signpost for a question beside the guidance (bot/guidance/_outside.py)
+ABSTAIN_MARKS = ("I'm not sure", "outside what this guidance covers")
 
 
 def kind_of_reply(replies) -> str:
-    """``answer`` (a guidance passage with its source link), ``abstain`` (not sure) or ``plain``."""
+    """``answer`` (a guidance passage with its source link), ``abstain`` (declined after searching:
+    not sure, or signposted elsewhere) or ``plain``."""
     text = " ".join(str(r.get("text") or "") for r in replies if isinstance(r, dict))
     if "/guidance/" in text:
         return "answer"
-    if ABSTAIN_MARK in text:
+    if any(mark in text for mark in ABSTAIN_MARKS):
         return "abstain"
     return "plain"
 

@@ -26,6 +26,10 @@ def test_percentiles_and_medians():
 def test_kind_of_reply():
     assert kind_of_reply([{"text": "Register with the FCA.\n\nSource: [Co-ops](http://x/guidance/co-op)"}]) == "answer"
     assert kind_of_reply([{"text": "I'm not sure I have guidance that answers that", "buttons": []}]) == "abstain"
+    from bot.guidance._outside import OutsideTopic, signpost_text
+
+    signpost = signpost_text(OutsideTopic("state-pension", "GOV.UK", "https://www.gov.uk/state-pension", ("x",)))
+    assert kind_of_reply([{"text": signpost}]) == "abstain"  # the signpost the assistant really sends
     assert kind_of_reply([{"text": "Hello!"}]) == "plain"
     assert kind_of_reply([]) == "plain"
 

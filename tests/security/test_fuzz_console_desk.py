@@ -66,7 +66,9 @@ def test_the_search_of_closed_cases_with_any_query(running_stack, adviser, loop)
     ConsoleAdviser.create(running_stack.settings.handoff_store, "Fuzz Searcher", email, password, role="supervisor")
     supervisor = loop.run(_signed_in(running_stack.settings.web_url, email, password))
     url = f"{running_stack.settings.web_url}/console/api/closed-cases"
-    values = TEXT | st.dates().map(str) | st.integers().map(str) | st.sampled_from(
+    # (a value of 100,000 characters gets aiohttp's own 400 for a request line too long, before any
+    # route, as in test_fuzz.py's insights fuzzing)
+    values = TEXT.filter(lambda t: len(t) <= 2000) | st.dates().map(str) | st.integers().map(str) | st.sampled_from(
         ["2026-13-01", "9999-12-31", "0001-01-01", "%", "_", "\\", "%ff%fe", "%00"])
     queries = st.lists(st.tuples(st.sampled_from(["tag", "q", "adviser", "from", "to"]) | st.text(max_size=6), values),
                        max_size=5)
