@@ -15,6 +15,18 @@ from assistant_stack import stack_settings  # noqa: E402
 from bot.stack import Stack  # noqa: E402
 
 
+# fixtures that load the real embedding model or start the stack: a test using any of them, even
+# through another fixture, is slow (still run in CI; `make check` leaves it out)
+SLOW_FIXTURES = frozenset({"embedder", "guidance_index", "desk", "running_stack"})
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m "not slow"` deselects
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def misses_kept_apart(tmp_path_factory):
     """Custom actions run in a test record their misses (bot/insights/) in a store of the session's

@@ -130,6 +130,7 @@ def paths(value, prefix=()):
             yield from paths(inner, prefix + (i,))
 
 
+@pytest.mark.slow  # a thousand events through Rasa's own jsonschema check: about 18 s
 def test_the_same_verdict_on_a_thousand_broken_events(fast_check):
     whole, by_event = REFERENCE, _event_validators(SCHEMA, type(REFERENCE))
     checked = invalid = 0

@@ -12,6 +12,8 @@ import bot.stack as stack_module
 from assistant_stack import stack_settings
 from bot.stack import Part, Stack, StackError
 
+pytestmark = pytest.mark.slow  # starts processes and waits out their timings: seconds a test
+
 
 class TinyStack(Stack):
     def __init__(self, settings, parts, **kwargs):
