@@ -206,7 +206,8 @@ def cmd_eval_dialogue(args, settings: Settings) -> int:
 
 def cmd_eval_retrieval(args, settings: Settings) -> int:
     from bot.guidance import GuidanceIndex
-    from bot.guidance._evaluation import evaluate, load_questions, outside_grid, weight_grid
+    from bot.guidance._evaluation import evaluate, load_questions, nearness_grid, outside_grid, weight_grid
+    from bot.guidance._outside import OUTSIDE_MARGIN
 
     pages = settings.knowledge_dir / "pages"
     if args.model and args.model != settings.embedding_model:  # the other model's index, kept beside
@@ -231,10 +232,19 @@ def cmd_eval_retrieval(args, settings: Settings) -> int:
                   f"{r['declined_unanswerable']:>8.3f} {r['declined_answerable']:>7.3f} {r['rank_only_hit_at_1']:>9.3f}")
         return 0
     if args.outside:
-        rows = outside_grid(index, [q for q in questions if q.split == "tune"])
+        tune = [q for q in questions if q.split == "tune"]
+        rows = outside_grid(index, tune)
+        near = nearness_grid(index, tune)
         if args.json:
-            print(json.dumps(rows, indent=2))
+            print(json.dumps({"margins": rows, "nearness": near}, indent=2))
             return 0
+        print(f"The softer rule on the tune split ({model}, hybrid, margin {OUTSIDE_MARGIN}): for each weight, "
+              "the highest nearness threshold within the 3 % rule\n")
+        print(f"{'weight':>6} {'nearness':>9} {'hit@1':>6} {'hit@3':>6} {'must-not':>8} {'wrongly':>7}")
+        for r in near:
+            print(f"{r['weight']:>6} {r['nearness_threshold']:>9.3f} {r['hit_at_1']:>6.3f} {r['hit_at_3']:>6.3f} "
+                  f"{r['declined_unanswerable']:>8.3f} {r['declined_answerable']:>7.3f}")
+        print()
         print(f"The outside-the-guidance margin on the tune split ({model}, hybrid); threshold chosen by the "
               "rule for each\n")
         print(f"{'margin':>6} {'threshold':>9} {'hit@1':>6} {'hit@3':>6} {'must-not':>8} {'wrongly':>7}")
@@ -378,9 +388,10 @@ def parser() -> argparse.ArgumentParser:
     s = esub.add_parser("retrieval", help="hit@1, hit@3, MRR@10 and abstention on one split of the questions")
     s.add_argument("--json", action="store_true")
     s.add_argument("--misses", choices=["dense", "bm25", "rrf", "hybrid"], help="list a mode's misses")
-    s.add_argument("--split", choices=["tune", "dev", "heldout"],
+    s.add_argument("--split", choices=["tune", "dev", "heldout", "fresh"],
                    help="score only these questions (default: every split, the table for heldout); thresholds "
-                        "are chosen on tune; heldout is never tuned on; dev is the worn-out first tuning split")
+                        "are chosen on tune; dev is the worn-out first tuning split; heldout was run several "
+                        "times while building; fresh was written blind after that, to be run once")
     s.add_argument("--model", choices=["tuned", "base"], help="the embedding model (default: MUTUALS_EMBEDDING_MODEL)")
     s.add_argument("--thresholds", choices=["chosen", "current"], default="chosen",
                    help="chosen: by the rule on the tune split (default); current: those in bot/guidance/_answer.py")

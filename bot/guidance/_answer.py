@@ -11,7 +11,8 @@ import numpy as np
 from ._context import Context, ContextRules, Search, choose_search
 from ._focus import focus, join_units
 from ._index import GuidanceIndex
-from ._outside import OUTSIDE_MARGIN, outside_wins, signpost_text
+from ._outside import (OUTSIDE_MARGIN, maybe_outside_text, nearness_rule, outside_wins, signpost_text,
+                       too_near_outside)
 from ._pages import Passage
 from ._search import Hit, top_pages
 
@@ -215,6 +216,16 @@ class GuidanceDesk:
         self.clarify_margin = clarify_margin
         self.context_rules = context_rules or ContextRules()
         self.outside_margin = outside_margin
+        self._nearness: Optional[Tuple[float, float]] = None
+        self._nearness_known = False
+
+    @property
+    def nearness(self) -> Optional[Tuple[float, float]]:
+        """The softer outside rule's numbers for the index's model (hybrid only; ``_outside.py``)."""
+        if not self._nearness_known:
+            self._nearness = nearness_rule(self.index.embedder) if self.mode == "hybrid" else None
+            self._nearness_known = True
+        return self._nearness
 
     def url(self, slug: str, anchor: str = "") -> str:
         return f"{self.web_url}/guidance/{slug}" + (f"#{anchor}" if anchor else "")
@@ -321,9 +332,21 @@ class GuidanceDesk:
         if search.vector is None:
             return None
         topic, outside = self.index.nearest_outside(search.vector)
-        if topic is None or not outside_wins(outside, self.index.nearest_inside(search.vector), self.outside_margin):
+        if topic is None:
             return None
+        inside = self.index.nearest_inside(search.vector)
         score = search.hits[0].score if search.hits else 0.0
+        nearer_outside = outside_wins(outside, inside, self.outside_margin)
+        too_near = (not search.in_context and score >= self.threshold
+                    and too_near_outside(score, outside, inside, self.nearness))
+        if not (nearer_outside or too_near):
+            return None
+        if not nearer_outside:  # only almost as near: the close topics too, in case it was about them
+            close = [h for h in top_pages(search.hits, 3) if h.score >= SUGGESTION_SHARE * self.threshold]
+            buttons = [Button(h.passage.page_title, topic_payload(h.passage.slug)) for h in close]
+            buttons.append(Button(ADVISER_BUTTON_TITLE, ADVISER_PAYLOAD))
+            return Answer(False, maybe_outside_text(topic), (), score, tuple(buttons), reason="outside_guidance",
+                          threshold=self.threshold, context=context)
         return Answer(False, signpost_text(topic), (), score, (Button(ADVISER_BUTTON_TITLE, ADVISER_PAYLOAD),),
                       reason="outside_guidance", threshold=self.threshold, context=context)
 

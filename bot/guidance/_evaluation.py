@@ -3,6 +3,8 @@
 Each question has a split: ``tune`` (knowledge/questions/tuning-2026-12.yml, written blind in
 December 2026: thresholds and weights are chosen on it), ``heldout`` (never tuned on: run once,
 at the end) and ``dev`` (the first tuning split, worn out by two rounds of tuning: reported only).
+``fresh`` (knowledge/questions/fresh-heldout-2026-12.yml) was written blind on 1 December 2026,
+after ``heldout`` had been run several times during development: it is the held-out split now.
 """
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ import yaml
 
 from ._answer import is_personal_request
 from ._index import GuidanceIndex
-from ._outside import OUTSIDE_MARGIN, outside_wins
+from ._outside import OUTSIDE_MARGIN, nearness_rule, outside_wins, too_near_outside
 from ._search import MODES, top_pages
 
 
@@ -62,26 +64,44 @@ class Ranked:
     confidence: float  # the top hit's score; -1 when GuidanceDesk declines before searching
 
 
+_MODEL_RULE = object()  # rank_all's default: the nearness rule of the index's model (hybrid only)
+
+
 def rank_all(index: GuidanceIndex, questions: Sequence[Question], mode: str,
-             vectors: Optional[np.ndarray] = None, outside_margin: Optional[float] = OUTSIDE_MARGIN) -> List[Ranked]:
+             vectors: Optional[np.ndarray] = None, outside_margin: Optional[float] = OUTSIDE_MARGIN,
+             nearness: Any = _MODEL_RULE, answer_threshold: Optional[float] = None) -> List[Ranked]:
     """Each question's pages, best first, and its confidence; a question GuidanceDesk declines
     before or beside retrieval (a personal request; one outside the guidance, unless
-    ``outside_margin`` is None) gets -1."""
+    ``outside_margin`` is None) gets -1. ``nearness``: the softer outside rule's (weight,
+    threshold), None for none; it declines only answers that would pass ``answer_threshold``
+    (default: the model's threshold for ``mode``), as GuidanceDesk does."""
     if vectors is None and mode != "bm25":
         vectors = index.embedder.encode([q.text for q in questions])
+    if nearness is _MODEL_RULE:
+        nearness = nearness_rule(index.embedder) if mode == "hybrid" else None
+    if nearness is not None and answer_threshold is None:
+        from ._answer import thresholds_for
+
+        answer_threshold = thresholds_for(index.embedder)[mode]
     out = []
     for i, q in enumerate(questions):
         if is_personal_request(q.text):  # GuidanceDesk declines these before retrieval
             out.append(Ranked(q, [], -1.0))
             continue
+        topic = None
         if vectors is not None and outside_margin is not None:
             topic, outside = index.nearest_outside(vectors[i])
-            if topic is not None and outside_wins(outside, index.nearest_inside(vectors[i]), outside_margin):
+            inside = index.nearest_inside(vectors[i]) if topic is not None else 0.0
+            if topic is not None and outside_wins(outside, inside, outside_margin):
                 out.append(Ranked(q, [], -1.0))
                 continue
         hits = index.search(q.text, mode=mode, k=30, vector=None if vectors is None else vectors[i])
         pages = [h.passage.slug for h in top_pages(hits, 10)]
-        out.append(Ranked(q, pages, hits[0].score if hits else 0.0))
+        best = hits[0].score if hits else 0.0
+        if (topic is not None and nearness is not None and answer_threshold is not None
+                and best >= answer_threshold and too_near_outside(best, outside, inside, nearness)):
+            best = -1.0
+        out.append(Ranked(q, pages, best))
     return out
 
 
@@ -102,7 +122,7 @@ def score(ranked: Sequence[Ranked], mode: str, threshold: float) -> Scores:
                   declined_bad / m, declined_ok / n)
 
 
-SPLITS = ("tune", "dev", "heldout")
+SPLITS = ("tune", "dev", "heldout", "fresh")
 TUNE_SPLIT = "tune"  # the only split anything is chosen on
 # the rule for a threshold: decline as many must-not-answer questions as possible while wrongly
 # declining at most this share of the tuning split's answerable ones (the target for held-out)
@@ -125,14 +145,47 @@ def choose_threshold(ranked: Sequence[Ranked], mode: str,
 def outside_grid(index: GuidanceIndex, questions: Sequence[Question],
                  margins: Sequence[Optional[float]] = (None, 0.2, 0.16, 0.12, 0.1, 0.08, 0.06, 0.04, 0.02, 0.0, -0.02, -0.04),
                  mode: str = "hybrid") -> List[dict]:
-    """For each margin of the outside-the-guidance rule (None: no rule), the threshold chosen by the
-    rule on ``questions`` (the tune split) and the scores at it."""
+    """For each margin of the outside-the-guidance rule (None: no rule), without the softer rule,
+    the threshold chosen by the rule on ``questions`` (the tune split) and the scores at it."""
     vectors = index.embedder.encode([q.text for q in questions])
     rows = []
     for margin in margins:
-        ranked = rank_all(index, questions, mode, vectors, outside_margin=margin)
+        ranked = rank_all(index, questions, mode, vectors, outside_margin=margin, nearness=None)
         threshold = choose_threshold(ranked, mode)
         rows.append({"outside_margin": margin, **score(ranked, mode, threshold).as_json()})
+    return rows
+
+
+def nearness_grid(index: GuidanceIndex, questions: Sequence[Question],
+                  weights: Sequence[float] = (0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0), mode: str = "hybrid") -> List[dict]:
+    """The softer outside rule (bot/guidance/_outside.py) on ``questions`` (the tune split), at the
+    model's answer threshold and the margin in use: for each weight, the highest nearness
+    threshold that keeps the answerable questions declined within the 3 % rule, and the scores.
+    The weight in use is the one that declines the most must-not-answer questions with hit@1 no
+    lower than without the rule (ties: the smaller weight)."""
+    from ._answer import thresholds_for
+
+    vectors = index.embedder.encode([q.text for q in questions])
+    answer_threshold = thresholds_for(index.embedder)[mode]
+    plain = rank_all(index, questions, mode, vectors, nearness=None)
+    nearness = []  # outside - inside cosine per question (0 where the rule cannot apply)
+    for i, r in enumerate(plain):
+        topic, outside = index.nearest_outside(vectors[i])
+        nearness.append(outside - index.nearest_inside(vectors[i]) if topic is not None else None)
+    rows = []
+    for weight in weights:
+        chosen = None
+        for t in np.round(np.arange(0.8, 2.0, 0.004), 3):
+            ranked = [Ranked(r.question, r.pages, -1.0)
+                      if (d is not None and r.confidence >= answer_threshold
+                          and too_near_outside(r.confidence, d, 0.0, (weight, float(t)))) else r
+                      for r, d in zip(plain, nearness)]
+            s = score(ranked, mode, answer_threshold)
+            if s.declined_answerable > WRONGLY_DECLINED_AT_MOST:
+                break
+            chosen = (float(t), s)
+        if chosen is not None:
+            rows.append({"weight": weight, "nearness_threshold": chosen[0], **chosen[1].as_json()})
     return rows
 
 

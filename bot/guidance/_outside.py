@@ -17,6 +17,17 @@ without the rule) at no cost there, but it declined "How do I register a co-oper
 "how do i register with a doctor" (0.692 against 0.660) and one answerable question of the dev
 split, so the rule keeps no margin: a wider one buys a little on near-misses by losing questions
 people ask every day.
+
+A second, softer rule catches a question that is *almost* as near a topic outside as anything
+inside and is answered with a middling score: it is declined when its answer score, less
+:data:`NEARNESS_WEIGHT` x (outside cosine - inside cosine), falls below :data:`NEARNESS_THRESHOLD`.
+A question far from every outside topic loses nothing (the difference is negative and adds to
+its score); one that is close needs a surer answer. Both numbers were chosen on the tune split
+(`mutuals eval retrieval --split tune --outside`, docs/answers.md): the weight that declines the
+most must-not-answer questions there with hit@1 no lower and at most 3 % of answerable ones
+declined, and for it the highest threshold within that 3 %. The rule is on the tuned model's
+score scale, so it applies only with that model, and only to a message searched alone (a
+follow-up's in-context score has its own scale).
 """
 from __future__ import annotations
 
@@ -27,6 +38,8 @@ from typing import List, Optional, Tuple
 import yaml
 
 OUTSIDE_MARGIN = 0.0  # see the docstring
+# the softer rule, per embedding model (None: off); see the docstring
+NEARNESS_FOR = {"tuned": (1.0, 1.248)}  # (weight, threshold)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,6 +78,31 @@ def signpost_text(topic: OutsideTopic) -> str:
             "If your question is about a mutual after all, an adviser can help.")
 
 
+def maybe_outside_text(topic: OutsideTopic) -> str:
+    """The reply when a question is only *almost* as near a topic outside the guidance (the softer
+    rule): not sure, where to go if that is what it was about, and the adviser."""
+    where = f"[{topic.signpost}]({topic.url})" if topic.url else topic.signpost
+    return ("I'm not sure this guidance answers that, and I'd rather not guess. If your question is not about "
+            f"a mutual or co-operative, {where} may be the place to ask. These topics may be close, or an "
+            "adviser can help.")
+
+
 def outside_wins(outside: float, inside: float, margin: Optional[float] = None) -> bool:
     """Whether a question is about as near (``margin``) a topic outside the guidance as anything in it."""
     return outside >= inside - (OUTSIDE_MARGIN if margin is None else margin)
+
+
+def nearness_rule(embedder) -> Optional[Tuple[float, float]]:
+    """The softer rule's (weight, threshold) for the model ``embedder`` runs, or None."""
+    while embedder is not None and not hasattr(embedder, "kind") and hasattr(embedder, "inner"):
+        embedder = embedder.inner
+    return NEARNESS_FOR.get(getattr(embedder, "kind", "base"))
+
+
+def too_near_outside(score: float, outside: float, inside: float, rule: Optional[Tuple[float, float]]) -> bool:
+    """Whether an answer scoring ``score`` is too unsure for how near the question is to a topic
+    outside the guidance (the softer rule of the module's docstring)."""
+    if rule is None:
+        return False
+    weight, threshold = rule
+    return score - weight * (outside - inside) < threshold

@@ -48,6 +48,28 @@ def test_a_question_beside_the_guidance_is_signposted_not_answered_from_a_page_s
     assert [b.payload for b in answer.buttons] == ["/request_human"]  # in case it was about a mutual after all
 
 
+def test_a_question_almost_as_near_a_topic_outside_needs_a_surer_answer(desk):
+    # a middling score from the guidance, while a topic outside it is nearly as near: not sure,
+    # where to go if that was it, the close topics, an adviser
+    answer = desk.answer("what time does the council office open")
+    assert not answer.answered and answer.reason == "outside_guidance", (answer.reason, answer.text)
+    assert answer.text.startswith("I'm not sure this guidance answers that")
+    assert "may be the place to ask" in answer.text and "/guidance/" not in answer.text
+    assert answer.buttons[-1].payload == "/request_human" and len(answer.buttons) >= 2
+
+
+def test_the_evaluation_declines_exactly_what_the_assistant_declines(desk, guidance_index):
+    from bot.guidance._evaluation import Question, rank_all
+
+    texts = ["what time does the council office open", "how many nurses does the nhs employ",
+             "How do I register a co-operative?", "is john lewis a mutual", "how do i set up a CIC",
+             "what is the best stocks and shares isa", "can the council just hand our service to a big firm"]
+    ranked = rank_all(guidance_index, [Question(t, None, None, "test", "test") for t in texts], "hybrid")
+    for text, r in zip(texts, ranked):
+        declined_beside = desk.answer(text).reason == "outside_guidance"
+        assert (r.confidence == -1.0) == declined_beside, (text, r.confidence)
+
+
 @pytest.mark.parametrize("question, slug", [
     ("Can NHS staff keep the NHS Pension Scheme if their service becomes a mutual?", "nhs-pensions-and-fair-deal"),
     ("will our council staff keep the LGPS when they transfer to the mutual", "lgps-admitted-body-status"),
