@@ -7,7 +7,8 @@ to the question in play (the way GOV.UK Chat rephrases a follow-up, without a la
 the two questions side by side). Which of the two searches answers is decided by scores that
 can be read off the reply's log line:
 
-1. No context: the message alone.
+1. No context, or a message that announces a new topic ("something else - what's a bencom?",
+   "different question: ...", "on another note, ..."): the message alone, without the announcement.
 2. The message alone is confident and reads as a question of its own (no follow-up cue): alone.
    A clear change of topic starts afresh.
 3. Otherwise each section is scored *in context*: a weighted mean of its score for the message
@@ -53,6 +54,17 @@ _OPENING = re.compile(
     r"^\s*(?:(?:ok(?:ay)?|cool|great|thanks|thank you|right|sure|yes|yeah|no|hmm|and|so|but|also|then)\b[\s,.!]*)*"
     r"(?:and|what about|how about|also|plus|what if|but|or|then)\b", re.I)
 
+# "something else - ...", "separate thing, ...", "different question: ...": a new topic, announced
+# ("another question", "one more thing" are left out: they as often lead to a follow-up)
+_NEW_TOPIC = re.compile(
+    r"^\s*(?:(?:ok(?:ay)?|thanks|thank you|cool|great|right|sure)\b[\s,.!]*)*"
+    r"(?:(?:a|an|on\s+an?|one)\s+)?"
+    r"(?:(?:separate|different|unrelated)\s+(?:thing|question|topic|subject|matter|note|query)"
+    r"|new\s+(?:topic|subject)|something\s+else(?!\s+about)|change\s+of\s+(?:subject|topic)"
+    r"|changing\s+(?:the\s+)?(?:subject|topic)|unrelated|on\s+another\s+note)\b"
+    r"(?:\s+(?:but|now|here|please))?[\s,.:;!?\-–—]*",
+    re.I)
+
 # "what is TUPE?", "what's a bencom", "define an asset lock": asks what something is, by its name
 _DEFINING = re.compile(
     r"^\s*(?:what\s+(?:is|are)|what's|whats|define|explain|meaning\s+of)\s+(?:an?\s+)?(?!(?:the|that|this|it|they|them|those|these)\b)\w",
@@ -93,6 +105,9 @@ def choose_search(index: GuidanceIndex, message: str, context: Optional[Context]
                   mode: str = "hybrid", k: int = 10, rules: Optional["ContextRules"] = None) -> Search:
     """Search ``message`` alone or in ``context``, by the rules in this module's docstring."""
     rules = rules or ContextRules()
+    announced = _NEW_TOPIC.match(message)
+    if announced and message[announced.end():].strip():
+        message, context = message[announced.end():].strip(), None  # a new topic: nothing carried over
     vector = index.embedder.encode_one(message) if mode != "bm25" else None
     if context is None or mode == "rrf":
         return Search(index.search(message, mode=mode, k=k, vector=vector), message, vector)

@@ -47,6 +47,21 @@ def test_a_short_question_naming_its_own_topic_starts_afresh(desk):
     assert reply.passage_id == "tupe-staff-transfer#what-is-tupe-and-does-it-apply-when-a-service-spins-out", reply.passage_id
 
 
+@pytest.mark.parametrize("announced", ["something else - whats a bencom", "different question: whats a bencom",
+                                       "ok thanks. on another note, whats a bencom"])
+def test_a_new_topic_announced_carries_nothing_over(desk, announced):
+    # "something else - whats a bencom" after a procurement answer was declined: searched with the
+    # procurement question, and with its announcement as words of the question
+    first, reply = converse(desk, "when did the procurement act 2023 start", announced)
+    assert first.answered and reply.answered and reply.reason == "answered", reply.text
+    assert reply.sources[0].slug == "community-benefit-society", reply.text
+
+
+def test_another_question_about_the_same_thing_is_still_a_follow_up(desk):
+    _, reply = converse(desk, "What are community shares?", "another question, is there a limit on them?")
+    assert reply.answered and reply.sources[0].slug == "community-shares" and "£100,000" in reply.text, reply.text
+
+
 def test_an_off_topic_message_is_not_answered_from_the_topic_in_play(desk):
     first, reply = converse(desk, "How do I register a co-operative?", "whats the weather like in leeds")
     assert first.answered and not reply.answered and "/guidance/" not in reply.text
