@@ -22,7 +22,7 @@ from urllib.parse import unquote, urlsplit
 
 from rasa.core.lock_store import InMemoryLockStore, LockStore, RedisLockStore
 
-KEY_PREFIX = "mutuals"
+from bot.settings import REDIS_KEY_PREFIX as KEY_PREFIX
 
 
 def lock_store_for(url: Optional[str]) -> LockStore:

@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any, Dict, Mapping, Optional
 
 ROOT = Path(__file__).resolve().parent.parent
+# the start of every Redis key the project writes: Rasa's lock store (bot/locks.py), the channels' limits
+REDIS_KEY_PREFIX = "mutuals"
 
 
 class SettingsError(ValueError):

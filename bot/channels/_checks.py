@@ -44,6 +44,3 @@ def without_identifiers(message: str) -> str:
     reply tells the person not to send them."""
     return mask_identifiers(message).text if isinstance(message, str) else message
 
-
-TROUBLE = ("Sorry, I'm having trouble answering right now. Please try again in a minute; "
-           "your conversation is kept.")

@@ -42,7 +42,8 @@ import uuid
 from typing import Any, Awaitable, Callable, Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple
 from urllib.parse import urlsplit
 
-from bot.locks import KEY_PREFIX
+from bot.addresses import client_address
+from bot.settings import REDIS_KEY_PREFIX as KEY_PREFIX
 
 logger = logging.getLogger(__name__)
 
@@ -407,18 +408,6 @@ class SharedConnectionCounter:
             task.cancel()
             with contextlib.suppress(BaseException):
                 await task
-
-
-def client_address(peer: Optional[str], headers: Mapping[str, str], trust_proxy: int = 0) -> str:
-    """The client's address: the TCP peer, or, behind ``trust_proxy`` reverse proxies of our own,
-    the address the outermost of them saw (from ``X-Forwarded-For``, counted from the right, since
-    everything to the left of what our proxies appended is whatever the client claimed)."""
-    if trust_proxy > 0:
-        forwarded = headers.get("X-Forwarded-For") or headers.get("x-forwarded-for") or ""
-        hops = [h.strip() for h in forwarded.split(",") if h.strip()]
-        if hops:
-            return hops[-trust_proxy] if len(hops) >= trust_proxy else hops[0]
-    return peer or "unknown"
 
 
 class ChannelLimits:

@@ -17,10 +17,11 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.replies import TROUBLE
 from bot.settings import Settings
 
 from ._admission import NOT_AN_OBJECT, Incoming, Rejected, StandIn, admit
-from ._checks import TROUBLE, check_sender
+from ._checks import check_sender
 from ._handoff import HandoffGate
 from ._limits import ChannelLimits, Refusal
 

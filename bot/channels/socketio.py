@@ -53,10 +53,10 @@ import socketio
 from socketio import AsyncServer
 
 from bot.rasa_patches.socketio_queue import subscribe_before_serving
+from bot.replies import TROUBLE
 from bot.settings import Settings
 
 from ._admission import NOT_AN_OBJECT, Incoming, Rejected, StandIn, admit
-from ._checks import TROUBLE
 from ._erasure import EraseRequests
 from ._handoff import HandoffGate
 from ._limits import TOO_MANY_CONNECTIONS, ChannelLimits, Refusal

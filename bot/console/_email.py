@@ -10,14 +10,13 @@ from aiohttp import web
 
 from bot.handoff._email import email_status
 from bot.handoff._outbox import outbox_of
+from bot.web.rendering import SETTINGS_KEY
 
 from ._routes import STORE_KEY, _case_id, adviser_api
 
 
 @adviser_api
 async def case_email(request: web.Request) -> web.Response:
-    from bot.web.app import SETTINGS_KEY
-
     store = request.app[STORE_KEY]
     case = store.case(_case_id(request))
     status = await asyncio.to_thread(email_status, request.app[SETTINGS_KEY], outbox_of(store), case)

@@ -18,6 +18,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from aiohttp import web
 from bot.insights import _figures as figures_of
+from bot.web.rendering import SETTINGS_KEY, page_html
 
 from ._routes import STORE_KEY, _json_error, adviser_api, adviser_page
 
@@ -34,8 +35,6 @@ def tracker_url(app: web.Application) -> Optional[str]:
     """The tracker store the dashboard reads: set for the app (tests), else the settings'."""
     if TRACKER_URL_KEY in app:
         return app[TRACKER_URL_KEY]
-    from bot.web.app import SETTINGS_KEY
-
     settings = app.get(SETTINGS_KEY)
     if settings is None:
         from bot.settings import Settings
@@ -73,8 +72,6 @@ async def figures_for(request: web.Request, period: figures_of.Period) -> Dict:
 
 @adviser_page
 async def insights_page(request: web.Request) -> web.Response:
-    from bot.web.app import page_html
-
     period, problem = period_of(request)
     figures = await figures_for(request, period)
     return page_html(request, "console/insights.html", status=400 if problem else 200, session=request["session"],

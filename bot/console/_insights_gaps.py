@@ -19,6 +19,7 @@ from typing import Optional
 from aiohttp import web
 
 from bot.handoff import HandoffStore
+from bot.web.rendering import PAGES_KEY, SETTINGS_KEY, page_html
 
 logger = logging.getLogger(__name__)
 MISSES_KEY = web.AppKey("miss_store", object)
@@ -67,15 +68,11 @@ def _misses(request: web.Request):
 
 
 def _settings(request: web.Request):
-    from bot.web.app import SETTINGS_KEY
-
     return request.app[SETTINGS_KEY]
 
 
 def _sections(request: web.Request) -> list:
     """Every section as (passage id, "Page › Heading"), by page title."""
-    from bot.web.app import PAGES_KEY
-
     out = []
     for page in sorted((request.app.get(PAGES_KEY) or {}).values(), key=lambda p: p.title):
         for passage in page.passages:
@@ -105,8 +102,6 @@ def _when(ts: float) -> str:
 
 def _page(request: web.Request, session, status: int = 200, error: str = "", groups=None, notice: str = "",
           paging=None):
-    from bot.web.app import page_html
-
     sections = _sections(request) if session.adviser.is_supervisor else []
     return page_html(request, "console/gaps.html", status=status, session=session, error=error, notice=notice,
                      groups=groups or [], sections=sections, titles=dict(sections), when=_when,

@@ -16,7 +16,9 @@ from typing import Optional
 
 from aiohttp import web
 
+from bot.addresses import client_address
 from bot.handoff import OUTCOMES, AdviserDesk, HandoffError, HandoffStore, RasaUnavailable, Session
+from bot.web.rendering import PAGES_KEY, SETTINGS_KEY, page_html
 
 from ._passwords import DUMMY_HASH, hash_password, needs_rehash, verify_password
 
@@ -37,13 +39,8 @@ def _session(request: web.Request) -> Optional[Session]:
 def _client(request: web.Request) -> str:
     """The adviser's address for sign-in throttling; behind our reverse proxy (MUTUALS_TRUST_PROXY)
     from X-Forwarded-For, else every adviser would share the proxy's address and its lock-out."""
-    from bot.web.app import SETTINGS_KEY
-
     proxies = getattr(request.app.get(SETTINGS_KEY), "trust_proxy", 0)
-    hops = [h.strip() for h in request.headers.get("X-Forwarded-For", "").split(",") if h.strip()]
-    if proxies > 0 and hops:  # as bot/channels/_limits.client_address (not imported: it would load Rasa)
-        return hops[-proxies] if len(hops) >= proxies else hops[0]
-    return request.remote or "unknown"
+    return client_address(request.remote, request.headers, proxies)  # as the public channels read it
 
 
 def _json_error(status: int, message: str) -> web.Response:
@@ -111,8 +108,6 @@ def _case_id(request: web.Request) -> int:
 # ---- login ------------------------------------------------------------------------------
 
 async def login_form(request: web.Request, error: str = "", status: int = 200) -> web.Response:
-    from bot.web.app import page_html
-
     token = secrets.token_urlsafe(24)
     response = page_html(request, "console/login.html", status=status, csrf=token, error=error)
     response.set_cookie(LOGIN_COOKIE, token, httponly=True, samesite="Strict", path="/console",
@@ -165,15 +160,11 @@ async def logout(request: web.Request) -> web.Response:
 
 @adviser_page
 async def queue_page(request: web.Request) -> web.Response:
-    from bot.web.app import page_html
-
     return page_html(request, "console/queue.html", session=request["session"])
 
 
 @adviser_page
 async def case_page(request: web.Request) -> web.Response:
-    from bot.web.app import page_html
-
     return page_html(request, "console/case.html", session=request["session"], case_id=_case_id(request),
                      outcomes=[o for o in OUTCOMES if o != "cancelled"])
 
@@ -301,8 +292,6 @@ async def suggest(settings, queries: list) -> dict:
 @adviser_api
 async def suggested_guidance(request: web.Request) -> web.Response:
     """The guidance sections that best answer the case's question and the person's latest messages."""
-    from bot.web.app import SETTINGS_KEY
-
     store, desk = request.app[STORE_KEY], request.app[DESK_KEY]
     case = store.case(_case_id(request))
     try:
@@ -394,8 +383,6 @@ async def use_saved_reply(request: web.Request) -> web.Response:
 
 @adviser_page
 async def saved_replies_page(request: web.Request) -> web.Response:
-    from bot.web.app import page_html
-
     return page_html(request, "console/saved_replies.html", session=request["session"])
 
 
@@ -408,8 +395,6 @@ async def claim(request: web.Request) -> web.Response:
 def _sources(request: web.Request, given) -> list:
     """The guidance sections an adviser says a reply used (``[{"slug", "anchor"}]``), checked
     against the pages this server has: titles and links are ours, never the browser's."""
-    from bot.web.app import PAGES_KEY, SETTINGS_KEY
-
     if given is None:
         return []
     if not isinstance(given, list) or not all(isinstance(g, dict) for g in given):
@@ -545,8 +530,6 @@ def _day_start(text: str, settings, days: int = 0) -> Optional[float]:
 async def search_closed(request: web.Request) -> web.Response:
     """Supervisors: closed cases by ``tag``, ``q`` (words in the question, topic, name or notes),
     ``adviser`` (an id) and the days ``from`` and ``to`` (closed on or after, on or before)."""
-    from bot.web.app import SETTINGS_KEY
-
     adviser = request["session"].adviser
     if not adviser.is_supervisor:
         return _json_error(403, "only a supervisor can search closed cases")
@@ -571,15 +554,11 @@ async def search_closed(request: web.Request) -> web.Response:
 
 @adviser_page
 async def tags_page(request: web.Request) -> web.Response:
-    from bot.web.app import page_html
-
     return page_html(request, "console/tags.html", session=request["session"])
 
 
 @adviser_page
 async def search_page(request: web.Request) -> web.Response:
-    from bot.web.app import page_html
-
     if not request["session"].adviser.is_supervisor:
         return page_html(request, "console/search.html", status=403, session=request["session"], refused=True)
     return page_html(request, "console/search.html", session=request["session"], refused=False)

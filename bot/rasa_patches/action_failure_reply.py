@@ -24,7 +24,7 @@ def install(timeout_seconds: float) -> None:
     from rasa.core.actions.action import ActionExecutionRejection, RemoteAction
     from rasa.shared.core.events import BotUttered
 
-    from bot.channels._checks import TROUBLE
+    from bot.replies import TROUBLE
 
     rasa_actions.DEFAULT_REQUEST_TIMEOUT = timeout_seconds
     original_run = RemoteAction.run

@@ -13,12 +13,11 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import httpx
 
+from bot.replies import TROUBLE
 from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
 
-TROUBLE = ("Sorry, I'm having trouble answering right now. Please try again in a minute; "
-           "your conversation is kept.")
 RELAY_PATH = "/webhooks/relay/webhook"
 ERASE_PATH = "/webhooks/relay/erase"
 

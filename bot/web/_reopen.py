@@ -15,13 +15,13 @@ from bot.handoff._outbox import outbox_of
 from bot.handoff._store import HandoffStore
 from bot.settings import Settings
 
+from .rendering import SETTINGS_KEY, page_html
+
 logger = logging.getLogger(__name__)
 WORKER_KEY = web.AppKey("email_worker", EmailWorker)
 
 
 async def reopen(request: web.Request) -> web.Response:
-    from .app import SETTINGS_KEY, page_html
-
     store: HandoffStore = request.app[REOPEN_STORE_KEY]
     token = request.match_info["token"]
     conversation = await asyncio.to_thread(outbox_of(store).open_link, token)

@@ -1,5 +1,5 @@
 """The project's own web server: guidance pages as HTML, the chat widget and its demo page,
-and (later) the adviser console. ``python -m bot.web`` runs it."""
+and the adviser console (``bot.console``, mounted here). ``python -m bot.web`` runs it."""
 from __future__ import annotations
 
 import logging
@@ -14,13 +14,10 @@ from bot.guidance import CATEGORIES, Guidance, load_pages
 from bot.guidance._pages import aliases_of
 from bot.settings import Settings
 
+from .rendering import ALIASES_KEY, PAGES_KEY, SETTINGS_KEY, TEMPLATES_KEY, page_html
+
 HERE = Path(__file__).resolve().parent
 logger = logging.getLogger(__name__)
-
-SETTINGS_KEY = web.AppKey("settings", Settings)
-PAGES_KEY = web.AppKey("pages", dict)
-ALIASES_KEY = web.AppKey("aliases", dict)
-TEMPLATES_KEY = web.AppKey("templates", jinja2.Environment)
 
 # the categories of knowledge/README.md as the guidance list shows them, in this order
 CATEGORY_TITLES = {
@@ -72,12 +69,6 @@ async def security_headers(request: web.Request, handler) -> web.StreamResponse:
     if isinstance(response, web.HTTPException):
         raise response
     return response
-
-
-def page_html(request: web.Request, template: str, status: int = 200, **context) -> web.Response:
-    html = request.app[TEMPLATES_KEY].get_template(template).render(
-        settings=request.app[SETTINGS_KEY], **context)
-    return web.Response(text=html, content_type="text/html", status=status)
 
 
 async def guidance_list(request: web.Request) -> web.Response:
