@@ -1,6 +1,7 @@
 """The code's own checks, run with the suite so a regression fails CI: ruff's pyflakes rules and
 syntax errors over the whole tree, and mypy on the modules others rely on (both configured in
 pyproject.toml: [tool.ruff], [tool.mypy]). `make check` runs them with the fast tests."""
+import os
 import shutil
 import subprocess
 import sys
@@ -34,3 +35,61 @@ def test_mypy_finds_no_type_errors_in_settings_guidance_and_channels():
     done = subprocess.run([str(beside) if beside.exists() else "mypy"], cwd=ROOT,  # [tool.mypy] in pyproject.toml
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0 and "Success" in done.stdout, done.stdout + done.stderr
+
+
+def lint_imports() -> str:
+    beside = Path(sys.executable).with_name("lint-imports")  # import-linter, installed with the test extras
+    return str(beside) if beside.exists() else shutil.which("lint-imports") or "lint-imports"
+
+
+def test_the_import_rules_hold():
+    # the contracts in pyproject.toml [tool.importlinter], explained in docs/architecture.md
+    done = subprocess.run([lint_imports(), "--no-cache"], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                          env=dict(os.environ, COLUMNS="200"))  # a contract's name on one line
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_import_rules_would_catch_the_circle_or_rasa_coming_back(tmp_path):
+    # the same contracts on a copy of the code with the console importing the web app again and the
+    # channels' checks importing Rasa: both contracts break, and say where
+    for folder in ("bot", "actions"):
+        for source in (ROOT / folder).rglob("*.py"):
+            target = tmp_path / source.relative_to(ROOT)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "pyproject.toml").write_text((ROOT / "pyproject.toml").read_text(encoding="utf-8"), encoding="utf-8")
+    with (tmp_path / "bot" / "console" / "_routes.py").open("a", encoding="utf-8") as routes:
+        routes.write("\nfrom bot.web.app import create_app  # noqa: E402\n")
+    with (tmp_path / "bot" / "channels" / "_checks.py").open("a", encoding="utf-8") as checks:
+        checks.write("\nimport rasa  # noqa: E402\n")
+    done = subprocess.run([lint_imports(), "--no-cache"], cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                          env=dict(os.environ, COLUMNS="200"))
+    out = done.stdout + done.stderr
+    assert done.returncode == 1, out
+    assert "the console never imports the app BROKEN" in out, out
+    assert "bot.console._routes -> bot.web.app" in out, out
+    assert "need no Rasa BROKEN" in out and "bot.channels._checks -> rasa" in out, out
+
+
+def loaded_by(statement: str) -> set:
+    """The top-level packages a fresh interpreter has loaded after running ``statement``."""
+    report = "import sys\nprint(sorted({m.split('.')[0] for m in sys.modules}))"
+    done = subprocess.run([sys.executable, "-c", f"{statement}\n{report}"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    return set(eval(done.stdout.strip().splitlines()[-1]))
+
+
+def test_the_channels_rasa_free_parts_load_no_rasa():
+    # what importing them really loads (import-linter reads the source, this runs it)
+    loaded = loaded_by("import bot.channels\nfrom bot.channels import _checks, _erasure, _handoff, _limits, _message_ids")
+    assert not loaded & {"rasa", "tensorflow", "sanic", "socketio"}, sorted(loaded)
+
+
+def test_rasa_still_finds_the_channels_credentials_yml_names():
+    # bot.channels loads its channel classes on first use; Rasa looks them up with its own function
+    loaded = loaded_by("from rasa.shared.utils.common import class_from_module_path as find\n"
+                       "names = {'CheckedRestInput': 'rest', 'RelayInput': 'relay', 'WidgetInput': 'socketio'}\n"
+                       "for cls, name in names.items():\n"
+                       "    assert find('bot.channels.' + cls).name() == name, cls")
+    assert {"rasa", "sanic", "socketio"} <= loaded
