@@ -32,7 +32,7 @@ def main(argv=None) -> None:
     parser.add_argument("--host", default=settings.host)
     parser.add_argument("--port", type=int, default=settings.actions_port)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=os.environ.get("MUTUALS_LOG_LEVEL", "INFO"),
+    logging.basicConfig(level=settings.log_level,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("sanic").setLevel(logging.WARNING)
     from bot.privacy import install_log_redaction

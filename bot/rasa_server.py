@@ -21,8 +21,9 @@ def main(argv=None) -> None:
     from bot.rasa_patches import install_all
     from bot.settings import Settings
 
-    install_all(action_timeout_seconds=float(os.environ.get("MUTUALS_ACTION_TIMEOUT_SECONDS", "5")),
-                handoff_store_url=Settings.from_env().handoff_store)  # "Did this help? No": a miss (bot/insights/)
+    settings = Settings.from_env()
+    install_all(action_timeout_seconds=settings.action_timeout_seconds,
+                handoff_store_url=settings.handoff_store)  # "Did this help? No": a miss (bot/insights/)
     from rasa.__main__ import main as rasa_main
 
     sys.argv = ["rasa"] + list(sys.argv[1:] if argv is None else argv)

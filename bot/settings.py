@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from pathlib import Path
-from typing import Any, Dict, Mapping, Optional
+from typing import Any, Dict, Mapping, Optional, Tuple
 
 ROOT = Path(__file__).resolve().parent.parent
 # the start of every Redis key the project writes: Rasa's lock store (bot/locks.py), the channels' limits
@@ -19,6 +19,14 @@ REDIS_KEY_PREFIX = "mutuals"
 
 class SettingsError(ValueError):
     """A setting has a value that cannot be used; the message names it."""
+
+
+# settings that take one of a few words (any case; kept as written here)
+CHOICES: Dict[str, Tuple[str, ...]] = {
+    "embedding_model": ("tuned", "base"),
+    "embedder": ("auto", "onnx", "torch"),
+    "log_level": ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"),
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,6 +46,11 @@ class Settings:
     knowledge_dir: Path = ROOT / "knowledge"
     tracker_store_url: str = ""  # any SQLAlchemy URL; default: SQLite under var/
     handoff_store_url: str = ""  # any SQLAlchemy URL; default: SQLite under var/
+    # how long the Rasa server waits for the tracker store's database to answer before refusing to start
+    db_wait_seconds: float = 10.0
+    # the gap page writes approved phrasings into knowledge/; true: it exports them as a patch to review instead
+    # (as it does when the folder cannot be written)
+    knowledge_read_only: bool = False
     # scaling out (README "Scaling out"): several Rasa servers share these; empty means one machine
     lock_store_url: str = ""  # redis://host:6379/0: Rasa's lock store in Redis; empty: in memory (one Rasa server)
     socketio_queue_url: str = ""  # redis://host:6379/0: socket.io messages reach a widget on any Rasa server
@@ -51,6 +64,8 @@ class Settings:
     # the embedding model: tuned (all-MiniLM-L6-v2 fine-tuned on knowledge/ by `mutuals setup`; the base
     # model, with a logged warning, while it is missing) or base (the model as it ships)
     embedding_model: str = "tuned"
+    embedder: str = "auto"  # auto (ONNX when exported, else torch) | onnx | torch
+    onnx_dir: str = ""  # an ONNX export to embed with, whichever model it holds; empty: the one `mutuals setup` made
     # limits on the public channels (REST, socket.io; 0 means none; see bot/channels/_limits.py)
     messages_per_minute_per_conversation: int = 30
     messages_per_minute_per_address: int = 120
@@ -62,10 +77,11 @@ class Settings:
     # Rasa
     rasa_token: str = ""  # Rasa's HTTP API token; generated on first run if empty, kept in var/secrets/
     relay_token: str = ""  # what the Telegram front end shows the relay channel; generated likewise
-    action_timeout_seconds: float = 5.0
+    action_timeout_seconds: float = 5.0  # a custom action slower than this gets the "having trouble" reply
     # how long one turn may hold its conversation's lock; a Rasa server that dies mid-turn holds it that long, and
     # a message sent again meanwhile waits on another server (Rasa's TICKET_LOCK_LIFETIME)
     turn_lock_seconds: int = 20
+    log_level: str = "INFO"  # the action server's log level: DEBUG | INFO | WARNING | ERROR | CRITICAL
     # Telegram
     telegram_bot_token: str = ""
     telegram_api_base_url: str = "https://api.telegram.org/bot"
@@ -187,6 +203,8 @@ class Settings:
             if raw is None or raw == "":
                 continue
             values[name] = _convert(key, raw, field.type)
+            if name in CHOICES:
+                values[name] = _choose(key, raw, CHOICES[name])
         return cls(**values)
 
     def as_env(self) -> dict:
@@ -199,8 +217,22 @@ class Settings:
         return out
 
 
+TRUE, FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
+def _choose(key: str, raw: str, choices: Tuple[str, ...]) -> str:
+    for choice in choices:
+        if raw.strip().lower() == choice.lower():
+            return choice
+    raise SettingsError(f"{key} must be {', '.join(choices[:-1])} or {choices[-1]}, not {raw!r}")
+
+
 def _convert(key: str, raw: str, kind) -> object:
     kind = kind if isinstance(kind, str) else getattr(kind, "__name__", str(kind))
+    if kind == "bool":
+        if raw.strip().lower() in TRUE + FALSE:
+            return raw.strip().lower() in TRUE
+        raise SettingsError(f"{key}={raw!r} is not a valid bool: use {'/'.join(TRUE)} or {'/'.join(FALSE)}")
     try:
         if kind == "int":
             return int(raw)

@@ -3,14 +3,13 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-import os
-
 from rasa.core.tracker_store import SQLTrackerStore
 from sqlalchemy.engine import make_url
 
 from bot.databases import require
 from bot.rasa_patches import check_versions
 from bot.rasa_patches.sql_tracker_queries import CoreQueries
+from bot.settings import Settings
 
 
 class UrlSQLTrackerStore(CoreQueries, SQLTrackerStore):
@@ -23,7 +22,7 @@ class UrlSQLTrackerStore(CoreQueries, SQLTrackerStore):
         url = url or host or "sqlite:///rasa.db"
         target = make_url(url)
         # Rasa would start anyway and fail on every turn; refuse to start, saying which database
-        require(url, "conversation (tracker store)", wait_seconds=float(os.environ.get("MUTUALS_DB_WAIT_SECONDS", "10")))
+        require(url, "conversation (tracker store)", wait_seconds=Settings.from_env().db_wait_seconds)
         if target.drivername.startswith("sqlite") and target.database:
             from pathlib import Path
 

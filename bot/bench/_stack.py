@@ -38,7 +38,8 @@ class TimedStack(Stack):
         self.embedder_kind = embedder
         self.ready_seconds: Dict[str, float] = {}
         self._started_at = 0.0
-        super().__init__(settings, telegram=False, **kwargs)
+        # the action server embeds with this backend (MUTUALS_EMBEDDER in its environment: bot.stack.child_env)
+        super().__init__(dataclasses.replace(settings, embedder=embedder), telegram=False, **kwargs)
 
     def _parts(self) -> List[Part]:
         parts = super()._parts()
@@ -55,16 +56,8 @@ class TimedStack(Stack):
         return parts
 
     def start(self) -> "TimedStack":
-        before = os.environ.get("MUTUALS_EMBEDDER")
-        os.environ["MUTUALS_EMBEDDER"] = self.embedder_kind  # read by child_env
         self._started_at = time.monotonic()
-        try:
-            super().start()
-        finally:
-            if before is None:
-                os.environ.pop("MUTUALS_EMBEDDER", None)
-            else:
-                os.environ["MUTUALS_EMBEDDER"] = before
+        super().start()
         self.ready_seconds["all"] = time.monotonic() - self._started_at
         return self
 

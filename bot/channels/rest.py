@@ -7,7 +7,6 @@ import asyncio
 import hmac
 import json
 import logging
-import os
 from asyncio import CancelledError
 from typing import Any, Awaitable, Callable, Dict, Optional, Text
 
@@ -145,7 +144,7 @@ class RelayInput(CheckedRestInput):
 
     def __init__(self, max_chars: Optional[int] = None, token: Optional[str] = None) -> None:
         super().__init__(max_chars)
-        self.token = token if token is not None else os.environ.get("MUTUALS_RELAY_TOKEN", "")
+        self.token = token if token is not None else Settings.from_env().relay_token
 
     @classmethod
     def name(cls) -> Text:

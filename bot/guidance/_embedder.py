@@ -280,7 +280,7 @@ def _var_dirs():
 def find_onnx_export() -> Optional[Path]:
     """The base model's ONNX export ``mutuals setup`` made: ``MUTUALS_ONNX_DIR``, else under this
     process's var dir, else the project's."""
-    explicit = os.environ.get("MUTUALS_ONNX_DIR")
+    explicit = _settings().onnx_dir
     candidates = [Path(explicit)] if explicit else []
     candidates += [onnx_dir(var) for var in _var_dirs()]
     for candidate in candidates:
@@ -297,17 +297,16 @@ class ModelChoice:
     model_id: str
 
 
-def embedding_model_setting() -> str:
-    """``MUTUALS_EMBEDDING_MODEL`` (bot/settings.py): ``tuned`` (default) or ``base``."""
+def _settings():
     from bot.settings import Settings
 
-    try:
-        kind = (Settings.from_env().embedding_model or "tuned").strip().lower()
-    except ValueError:
-        kind = (os.environ.get("MUTUALS_EMBEDDING_MODEL") or "tuned").strip().lower()
-    if kind not in EMBEDDING_MODELS:
-        raise ValueError(f"MUTUALS_EMBEDDING_MODEL must be tuned or base, not {kind!r}")
-    return kind
+    return Settings.from_env()
+
+
+def embedding_model_setting() -> str:
+    """``MUTUALS_EMBEDDING_MODEL`` (bot/settings.py): ``tuned`` (default) or ``base``; another value
+    is a ``SettingsError`` (a ``ValueError``) naming it."""
+    return _settings().embedding_model
 
 
 _warned_missing_tuned = False
@@ -319,7 +318,7 @@ def choose_model(kind: Optional[str] = None) -> ModelChoice:
     by ``mutuals setup`` (this process's var dir, else the project's), or the base model when it
     is missing (with a warning, once) or ``base`` is asked for."""
     global _warned_missing_tuned
-    explicit = os.environ.get("MUTUALS_ONNX_DIR")
+    explicit = _settings().onnx_dir
     if explicit and _exported(Path(explicit)):
         model_id = onnx_model_id(Path(explicit))
         return ModelChoice("base" if model_id == MODEL_NAME else "tuned", None, Path(explicit), model_id)
@@ -348,7 +347,7 @@ def current_model_id() -> str:
 def make_embedder(backend: Optional[str] = None, kind: Optional[str] = None):
     """``MUTUALS_EMBEDDER``: ``auto`` (default: ONNX when exported, else torch), ``onnx`` or ``torch``;
     the model is :func:`choose_model`'s (``kind``: ``tuned`` or ``base``, default the setting)."""
-    backend = (backend or os.environ.get("MUTUALS_EMBEDDER") or "auto").lower()
+    backend = (backend or _settings().embedder).lower()
     if backend not in ("auto", "onnx", "torch"):
         raise ValueError(f"MUTUALS_EMBEDDER must be auto, onnx or torch, not {backend!r}")
     choice = choose_model(kind)

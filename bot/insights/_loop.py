@@ -31,6 +31,7 @@ import yaml
 
 from bot.guidance._check import check_pages
 from bot.guidance._phrasings import INTRO, LONGEST, SHORTEST
+from bot.settings import Settings
 
 APPROVED_FILE = "approved-gaps.yml"
 _writing = threading.Lock()  # two supervisors approving at once: one change after the other, neither lost
@@ -56,7 +57,7 @@ class Change:
 def _writable(directory: Path) -> bool:
     """Whether the knowledge folder can be written (``MUTUALS_KNOWLEDGE_READ_ONLY=1`` says it may
     not be, for a deployment whose guidance changes only through review of the patches)."""
-    if os.environ.get("MUTUALS_KNOWLEDGE_READ_ONLY", "").strip().lower() in ("1", "true", "yes"):
+    if Settings.from_env().knowledge_read_only:
         return False
     return os.access(directory, os.W_OK) and all(
         os.access(p, os.W_OK) for p in directory.rglob("*") if p.is_dir())
