@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import List, Optional, Sequence
 
 from bot.settings import ROOT, Settings
-from bot.stack import Part, Stack, StackError
+from bot.stack import Part, Stack, StackError, actions_command, rasa_command
 
 
 class Cluster(Stack):
@@ -54,19 +54,13 @@ class Cluster(Stack):
         s, py = self.settings, sys.executable
         parts = []
         for i, port in enumerate(self.actions_ports, 1):
-            parts.append(Part(f"actions-{i}", [py, "-m", "bot.action_server", "--host", s.host, "--port", str(port)],
-                              f"http://{s.host}:{port}/health"))
+            parts.append(Part(f"actions-{i}", actions_command(s, port), f"http://{s.host}:{port}/health"))
         for i, port in enumerate(self.rasa_ports, 1):
             env = []
             if not s.action_server_url:  # no balancer: spread the Rasa servers over the action servers
                 actions_port = self.actions_ports[(i - 1) % len(self.actions_ports)]
                 env = ["env", f"MUTUALS_ACTIONS_URL=http://{s.host}:{actions_port}/webhook"]
-            parts.append(Part(f"rasa-{i}", env + [
-                py, "-m", "bot.rasa_server", "run", "--model", str(s.model_file),
-                "--enable-api", f"--auth-token={s.rasa_token}", "--interface", s.host, "--port", str(port),
-                "--credentials", str(ROOT / "credentials.yml"), "--endpoints", str(ROOT / "endpoints.yml"),
-                "--response-timeout", str(s.response_timeout_seconds),
-            ], f"http://{s.host}:{port}/webhooks/rest/"))
+            parts.append(Part(f"rasa-{i}", env + rasa_command(s, port), f"http://{s.host}:{port}/webhooks/rest/"))
         if self.web:
             parts.append(Part("web", [py, "-m", "bot.web"], f"http://{s.host}:{s.web_port}/healthz"))
         if self.telegram:

@@ -1,11 +1,53 @@
-"""Checking that a database named by a SQLAlchemy URL can be reached, and naming it safely."""
+"""The project's own connections to a database named by a SQLAlchemy URL (:func:`engine_for`),
+checking that one can be reached, and naming it safely."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Optional
 
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
+
+
+SQLITE_BUSY_SECONDS = 15  # how long a write waits for another process's to finish before failing
+
+
+def engine_for(url: str, keep_connections: bool = True) -> sa.engine.Engine:
+    """The engine for a database the project reads and writes itself (the handoff store, the
+    insights, erasure and retention in the tracker store); Rasa's tracker store makes its own
+    (``bot/trackers.py``).
+
+    SQLite: the file's folder is made, connections may be used by another thread than made them
+    (never by two at once), a write waits up to ``SQLITE_BUSY_SECONDS`` for another process's, and
+    each connection uses WAL with foreign keys on. With ``keep_connections`` a file keeps four
+    connections open (SQLAlchemy 1.4 would open it, set the pragmas and checkpoint the WAL on
+    closing for every query: the channels read the handoff store on every message), and never waits
+    for one; without, each use opens the file, for a database another process keeps open and writes
+    (the tracker store). A transaction still ends with each query, so every read sees other
+    processes' commits. Other databases: connections checked before use (``pool_pre_ping``)."""
+    target = make_url(url)
+    if not target.drivername.startswith("sqlite"):
+        return sa.create_engine(url, future=True, pool_pre_ping=True)
+    memory = target.database in (None, "", ":memory:")
+    if not memory:
+        Path(target.database).parent.mkdir(parents=True, exist_ok=True)
+    if memory:
+        pooling = {"poolclass": sa.pool.StaticPool}  # one connection: the database lives in it
+    elif keep_connections:
+        pooling = {"poolclass": sa.pool.QueuePool, "pool_size": 4, "max_overflow": -1}
+    else:
+        pooling = {"poolclass": sa.pool.NullPool}
+    engine = sa.create_engine(url, future=True, **pooling,
+                              connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_SECONDS})
+
+    @sa.event.listens_for(engine, "connect")
+    def _pragmas(connection, _):
+        cursor = connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+    return engine
 
 
 class DatabaseUnreachable(RuntimeError):

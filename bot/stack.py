@@ -105,6 +105,23 @@ def child_env(settings: Settings) -> Dict[str, str]:
     return env
 
 
+def rasa_command(settings: Settings, port: int) -> List[str]:
+    """How every Rasa server of the project is started (one machine's stack, each server of a
+    cluster): ``bot.rasa_server`` (Rasa with the project's patches) serving the trained model."""
+    return [
+        sys.executable, "-m", "bot.rasa_server", "run", "--model", str(settings.model_file),
+        "--enable-api", f"--auth-token={settings.rasa_token}", "--interface", settings.host, "--port", str(port),
+        "--credentials", str(ROOT / "credentials.yml"), "--endpoints", str(ROOT / "endpoints.yml"),
+        "--response-timeout", str(settings.response_timeout_seconds),
+    ]
+
+
+def actions_command(settings: Settings, port: Optional[int] = None) -> List[str]:
+    """How every action server is started; without ``port``, on the settings' host and port."""
+    command = [sys.executable, "-m", "bot.action_server"]
+    return command if port is None else command + ["--host", settings.host, "--port", str(port)]
+
+
 @dataclasses.dataclass
 class Part:
     name: str
@@ -156,14 +173,10 @@ class Stack:
     def _parts(self) -> List[Part]:
         s, py = self.settings, sys.executable
         parts = [
-            Part("actions", [py, "-m", "bot.action_server"], f"http://{s.host}:{s.actions_port}/health",
+            Part("actions", actions_command(s), f"http://{s.host}:{s.actions_port}/health",
                  port=s.actions_port, setting="MUTUALS_ACTIONS_PORT"),
-            Part("rasa", [
-                py, "-m", "bot.rasa_server", "run", "--model", str(s.model_file),
-                "--enable-api", f"--auth-token={s.rasa_token}", "--interface", s.host, "--port", str(s.rasa_port),
-                "--credentials", str(ROOT / "credentials.yml"), "--endpoints", str(ROOT / "endpoints.yml"),
-                "--response-timeout", str(s.response_timeout_seconds),
-            ], f"{s.rasa_url}/webhooks/rest/", port=s.rasa_port, setting="MUTUALS_RASA_PORT"),
+            Part("rasa", rasa_command(s, s.rasa_port), f"{s.rasa_url}/webhooks/rest/", port=s.rasa_port,
+                 setting="MUTUALS_RASA_PORT"),
             Part("web", [py, "-m", "bot.web"], f"http://{s.host}:{s.web_port}/healthz",
                  port=s.web_port, setting="MUTUALS_WEB_PORT"),
         ]

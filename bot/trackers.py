@@ -50,6 +50,9 @@ def _fast_sqlite(store: SQLTrackerStore) -> None:
     from sqlalchemy.pool import QueuePool
 
     old = store.engine
+    # not bot.databases.engine_for, on purpose: this engine serves Rasa's own ORM sessions (a legacy,
+    # not future, engine), keeps two connections (a turn uses one at a time), syncs less
+    # (synchronous=NORMAL) and keeps Rasa's busy timeout; the settings in common are the same.
     # check_same_thread: a pooled connection may be checked out by another thread than made it
     # (never by two at once); max_overflow=-1: never wait for a connection, as NullPool did not
     engine = create_engine(old.url, poolclass=QueuePool, pool_size=2, max_overflow=-1,

@@ -39,6 +39,8 @@ from typing import Dict, Iterator, List, Tuple
 
 import sqlalchemy as sa
 
+from bot.databases import engine_for
+
 TARGET_SECONDS = 2.0
 GROUPING_TARGET_SECONDS = 60.0
 TOPICS = 300  # the synthetic misses' topic centres
@@ -178,7 +180,7 @@ def load(tracker_url: str, handoff_url: str, conversations: int, misses: int, da
 
     began = time.perf_counter()
     events = SQLTrackerStore.SQLEvent.__table__
-    tracker = sa.create_engine(tracker_url, future=True)
+    tracker = engine_for(tracker_url, keep_connections=False)  # as erasure and retention reach it
     events.metadata.create_all(tracker, tables=[events])
     store = HandoffStore(handoff_url)
     store.add_adviser("Bench Adviser", f"bench-{uuid.uuid4().hex[:6]}@example.org", "adviser", "x")

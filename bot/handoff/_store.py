@@ -9,11 +9,11 @@ import io
 import json
 import secrets
 import time
-from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
+
+from bot.databases import engine_for
 
 STATUSES = ("waiting", "assigned", "closed")
 OUTCOMES = ("answered", "referred", "no_response", "out_of_scope", "cancelled")
@@ -203,29 +203,6 @@ class Session:
 
 def _hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def engine_for(url: str) -> sa.engine.Engine:
-    target = make_url(url)
-    if target.drivername.startswith("sqlite"):
-        if target.database and target.database != ":memory:":
-            Path(target.database).parent.mkdir(parents=True, exist_ok=True)
-        # a file keeps its connections (SQLAlchemy 1.4 would open it, set the pragmas and checkpoint
-        # the WAL on closing for every query: the channels read the store on every message); a
-        # transaction still ends with each query, so every read sees other processes' commits
-        memory = target.database in (None, "", ":memory:")
-        engine = sa.create_engine(url, future=True, connect_args={"check_same_thread": False, "timeout": 15},
-                                  poolclass=sa.pool.StaticPool if memory else sa.pool.QueuePool,
-                                  **({} if memory else {"pool_size": 4, "max_overflow": -1}))
-
-        @sa.event.listens_for(engine, "connect")
-        def _pragmas(connection, _):
-            cursor = connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.close()
-        return engine
-    return sa.create_engine(url, future=True, pool_pre_ping=True)
 
 
 class HandoffStore:

@@ -297,7 +297,7 @@ _engines: Dict[str, sa.engine.Engine] = {}
 def engine(url: str) -> sa.engine.Engine:
     """One engine a URL, kept for the process (the dashboard reads them on every load)."""
     if url not in _engines:
-        from bot.handoff._store import engine_for
+        from bot.databases import engine_for
 
         _engines[url] = engine_for(url)
     return _engines[url]

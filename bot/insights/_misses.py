@@ -19,7 +19,7 @@ from typing import Iterable, List, Optional, Sequence
 import numpy as np
 import sqlalchemy as sa
 
-from bot.handoff._store import engine_for
+from bot.databases import engine_for
 
 KINDS = ("declined", "low_confidence", "rephrased", "unhelpful", "handoff")
 GROUP_STATUSES = ("open", "phrasing_added", "draft_started", "dismissed")

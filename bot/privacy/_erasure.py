@@ -16,8 +16,8 @@ import time
 from typing import Any, Iterable, List, Optional, Set
 
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 
+from bot.databases import engine_for
 from bot.handoff import HandoffStore
 from bot.handoff._outbox import outbox_of
 from bot.handoff._store import Adviser, cases_table
@@ -56,19 +56,13 @@ class RetentionReport:
                 + (f"; {self.misses} missed question(s) of those conversations" if self.misses else ""))
 
 
-def tracker_engine(url: str) -> sa.engine.Engine:
-    target = make_url(url)
-    if target.drivername.startswith("sqlite"):
-        return sa.create_engine(url, future=True, connect_args={"check_same_thread": False, "timeout": 15})
-    return sa.create_engine(url, future=True, pool_pre_ping=True)
-
-
 class ConversationEraser:
     """``ConversationEraser(tracker_store_url, handoff_store)``; ``clock`` is for tests."""
 
     def __init__(self, tracker_store_url: str, handoff_store: HandoffStore, clock=time.time):
         self.tracker_store_url = tracker_store_url
-        self.engine = tracker_engine(tracker_store_url)
+        # Rasa's tracker store keeps the file open and writes it: a connection per use (bot/databases.py)
+        self.engine = engine_for(tracker_store_url, keep_connections=False)
         self.store = handoff_store
         self.clock = clock
         from bot.insights._misses import MissStore
