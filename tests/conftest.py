@@ -11,7 +11,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from bot.settings import Settings  # noqa: E402
-from assistant_stack import stack_settings  # noqa: E402
+from tests.support.assistant_stack import stack_settings  # noqa: E402
 from bot.stack import Stack  # noqa: E402
 
 
@@ -85,3 +85,31 @@ def running_stack(tmp_path_factory):
         pytest.fail(f"no trained model at {settings.model_file}: the test command runs 'mutuals setup' first")
     with Stack(settings, log_dir=var_dir / "logs") as stack:
         yield stack
+
+
+# ---- browsers (tests/support/widget_page.py): the widget's, the console's and the dashboard's tests
+
+@pytest.fixture
+def browser_factory(tmp_path):
+    """``browser_factory(width=, height=)``: a fresh headless Chromium (own profile), quit afterwards."""
+    from tests.support.widget_page import Browsers
+
+    browsers = Browsers(tmp_path)
+    yield browsers
+    browsers.quit_all()
+
+
+@pytest.fixture
+def browser(browser_factory):
+    return browser_factory()
+
+
+@pytest.fixture(scope="session")
+def other_site(tmp_path_factory):
+    """A static site on another loopback origin, with no CSP: ``other_site.add(name, html)`` returns
+    the page's URL (tests/support/widget_page.py, OtherSite)."""
+    from tests.support.widget_page import OtherSite
+
+    site = OtherSite(tmp_path_factory.mktemp("other-site"))
+    yield site
+    site.stop()

@@ -5,7 +5,7 @@ import uuid
 
 import pytest
 
-from assistant_stack import post_json, say_rest
+from tests.support.assistant_stack import post_json, say_rest
 
 pytestmark = pytest.mark.slow
 LINK = re.compile(r"\[([^\]]+)\]\((http://[^)\s]+/guidance/([a-z0-9-]+)(?:#[a-z0-9-]+)?)\)")

@@ -8,153 +8,29 @@ from __future__ import annotations
 import json
 import os
 import re
-import sys
-import urllib.error
-import urllib.parse
-import urllib.request
 import uuid
-from pathlib import Path
 
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
 
-# The widget's browser helpers (Debian's Chromium, a fresh profile per browser, wait_for) are reused.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "web"))
-from widget_page import browser_factory, contrast_ratios, no_alert, wait_for  # noqa: E402,F401  (browser_factory is a fixture)
-
-from assistant_stack import say_rest  # noqa: E402
+from tests.support.assistant_stack import say_rest
+from tests.support.console_pages import (PASSWORD, ROOT, http_get, low_contrast, messages, open_case_as_a_person,
+                                         page_errors, session_cookie, sign_in, tracker_events)
+from tests.support.widget_page import no_alert, wait_for
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOT = ROOT / "docs" / "console.png"
 XSS = "<img src=x onerror=alert(1)><script>alert(2)</script>"
-PASSWORD = "a long enough test password 42"
 QUESTION = "Can our staff keep their local government pension if we spin out as a mutual?"
 
 
-# ---- helpers -------------------------------------------------------------------------------------
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):
-        return None
-
-
-def http_get(url: str, cookie: str = "") -> tuple:
-    """``(status, headers, body text)`` without following redirects."""
-    opener = urllib.request.build_opener(_NoRedirect)
-    request = urllib.request.Request(url, headers={"Cookie": cookie} if cookie else {})
-    try:
-        with opener.open(request, timeout=30) as response:
-            return response.status, response.headers, response.read().decode()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.headers, exc.read().decode(errors="replace")
-
-
-def session_cookie(web_url: str, email: str, password: str) -> str:
-    """Sign in with the login form over plain HTTP; the ``Cookie`` header of the session."""
-    import http.cookiejar
-    import re
-
-    jar = http.cookiejar.CookieJar()
-    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), _NoRedirect)
-    with opener.open(f"{web_url}/console/login", timeout=30) as response:
-        csrf = re.search(r'name="csrf" value="([^"]+)"', response.read().decode()).group(1)
-    form = urllib.parse.urlencode({"csrf": csrf, "email": email, "password": password}).encode()
-    try:
-        opener.open(f"{web_url}/console/login", data=form, timeout=30)
-    except urllib.error.HTTPError as exc:
-        assert exc.code == 303, exc.code
-    return "; ".join(f"{c.name}={c.value}" for c in jar if c.name == "mutuals_console")
-
-
-def page_errors(driver) -> list:
-    """Console messages that mean the page broke the CSP or a script crashed."""
-    return [e["message"] for e in driver.get_log("browser")
-            if e["level"] == "SEVERE" and ("Content Security Policy" in e["message"] or "Uncaught" in e["message"])]
-
-
-CONTRAST_SELECTORS = ["main a", "main button", "label", "legend", ".hint", ".poll-status", ".case-status",
-                      ".msg .who", ".msg .meta", ".msg .text", ".msg .extra", ".msg .extra a", ".details dt",
-                      ".details dd", ".notes li", "select", "textarea", ".count", "th", "td", ".empty", ".sub",
-                      ".badge"]
-
-
-def low_contrast(driver) -> list:
-    return [(sel, ratio) for sel, ratio in contrast_ratios(driver, CONTRAST_SELECTORS) if ratio < 4.5]
-
-
-def sign_in(driver, web_url: str, email: str, password: str) -> None:
-    driver.get(f"{web_url}/console/login")
-    driver.find_element(By.ID, "email").send_keys(email)
-    driver.find_element(By.ID, "password").send_keys(password)
-    old_page = driver.find_element(By.TAG_NAME, "html")
-    driver.find_element(By.CSS_SELECTOR, "form.login button[type=submit]").click()
-    # wait for the answer to the form (the console, or the sign-in page again with an error):
-    # navigating on before it arrives would leave the browser without the session cookie
-    wait_for(lambda: _replaced(old_page), message="the answer to the sign-in form")
-
-
-def _replaced(element) -> bool:
-    from selenium.common.exceptions import StaleElementReferenceException
-
-    try:
-        element.tag_name
-        return False
-    except StaleElementReferenceException:
-        return True
-
-
-def text_of(driver, selector: str) -> str:
-    return " ".join(e.text for e in driver.find_elements(By.CSS_SELECTOR, selector))
-
-
-def messages(driver, kind: str) -> list:
-    return [e.find_element(By.CSS_SELECTOR, ".text").text
-            for e in driver.find_elements(By.CSS_SELECTOR, f"#transcript li.msg-{kind}")]
-
-
-def tracker_events(settings, sender: str) -> list:
-    query = urllib.parse.urlencode({"token": settings.rasa_token})
-    url = f"{settings.rasa_url}/conversations/{urllib.parse.quote(sender, safe='')}/tracker?{query}"
-    with urllib.request.urlopen(url, timeout=30) as response:
-        return json.load(response)["events"]
-
-
-def open_case_as_a_person(stack, store, sender: str, question: str, name: str, first: str = ""):
-    """Ask for a human through the REST channel and answer the intake form; the case it opened."""
-    replies = []
-    for message in ([first] if first else []) + ["I want to talk to a human", question, name, "skip"]:
-        replies.append(say_rest(stack, sender, message))
-    case = store.open_case_for(sender)
-    assert case is not None and case.person_name == name, f"the intake went wrong; the assistant said: {replies!r}"
-    return case
-
-
-# ---- fixtures ------------------------------------------------------------------------------------
-
 @pytest.fixture(scope="module")
-def console(running_stack):
-    """The store of the running stack, with an adviser and a supervisor of this module's own."""
-    from bot.console import hash_password
-    from bot.handoff import HandoffStore
-
-    store = HandoffStore(running_stack.settings.handoff_store)
-    suffix = uuid.uuid4().hex[:8]
-    adviser = store.add_adviser("Ada Lovelace", f"ada-{suffix}@advisers.example.org", "adviser",
-                                hash_password(PASSWORD))
-    supervisor = store.add_adviser("Sam Okafor", f"sam-{suffix}@advisers.example.org", "supervisor",
-                                   hash_password(PASSWORD))
-
-    class Console:
-        pass
-
-    c = Console()
-    c.stack, c.settings, c.store, c.adviser, c.supervisor = running_stack, running_stack.settings, store, adviser, supervisor
-    yield c
-    store.dispose()
+def console(stack_console):
+    """Here: the running stack's console, with advisers of this module's own (tests/console/conftest.py)."""
+    return stack_console
 
 
 # ---- tests ---------------------------------------------------------------------------------------

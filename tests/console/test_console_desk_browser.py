@@ -9,25 +9,29 @@ its suggested guidance and a saved reply in the reply box)."""
 from __future__ import annotations
 
 import os
-import sys
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "web"))
-from axe_check import violations  # noqa: E402
-from widget_page import browser_factory, wait_for  # noqa: E402,F401  (browser_factory is a fixture)
+from tests.support.axe_check import violations
+from tests.support.widget_page import wait_for
 
-from assistant_stack import say_rest  # noqa: E402
-from test_console_browser import (PASSWORD, ROOT, console, low_contrast, open_case_as_a_person,  # noqa: E402,F401
-                                  page_errors, sign_in, tracker_events)
+from tests.support.assistant_stack import say_rest
+from tests.support.console_pages import (PASSWORD, ROOT, low_contrast, open_case_as_a_person, page_errors, sign_in,
+                                         tracker_events)
 
 pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def console(stack_console):
+    """Here: the running stack's console, with advisers of this module's own (tests/console/conftest.py)."""
+    return stack_console
+
 
 NOTIFY_WAIT = 12  # seconds: three of the console's looks at the cases (every 4 s)
 

@@ -4,51 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import re
-import shutil
 
 import numpy as np
-import pytest
 import yaml
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.console import COOKIE
 from bot.handoff import HandoffStore
 from bot.insights._gaps import assign_groups
 from bot.insights._misses import MissStore
-from bot.settings import ROOT, Settings
+from bot.settings import Settings
 from bot.stack import free_port
+from tests.support.console_desk import GAP_SECTION, Adviser, ConversationDesk, cookie
 
-SECTION = "asset-locks#does-an-asset-lock-stop-a-mutual-being-sold-off"
-
-
-@pytest.fixture
-def web(tmp_path):
-    from bot.web.app import create_app
-
-    knowledge = tmp_path / "knowledge"
-    shutil.copytree(ROOT / "knowledge", knowledge, ignore=shutil.ignore_patterns("questions"))
-    (knowledge / "questions").mkdir()
-    settings = Settings.from_env(env={}, var_dir=tmp_path / "var", knowledge_dir=knowledge, actions_port=free_port())
-    store = HandoffStore(settings.handoff_store)
-    ann = store.add_adviser("Ann Adviser", "ann@example.org", "adviser", "h1")
-    sue = store.add_adviser("Sue Supervisor", "sue@example.org", "supervisor", "h2")
-    misses = MissStore(engine=store.engine)
-    vector = np.ones(4, dtype=np.float32) / 2
-    for n, q in enumerate(["if we close can members share out the assets", "can the members split the money if we wind up",
-                           "what happens to our assets if the mutual shuts"]):
-        miss_id = misses.record(f"c{n}", "declined", q, answer="I'm not sure I have guidance that answers that")
-        misses.set_embeddings([(miss_id, vector, SECTION, 0.9)])
-    other = misses.record("c9", "handoff", "can you book me a GP appointment")
-    misses.set_embeddings([(other, np.array([0, 0, 0, 1], dtype=np.float32), "about-this-assistant", 0.3)])
-    assign_groups(misses)
-
-    class Web:
-        pass
-
-    w = Web()
-    w.app, w.settings, w.store, w.misses, w.knowledge = create_app(settings), settings, store, misses, knowledge
-    w.ann, w.sue = store.start_session(ann), store.start_session(sue)
-    return w
+SECTION = GAP_SECTION  # the section the `web` fixture's misses are closest to (tests/console/conftest.py)
 
 
 def run(web, scenario):
@@ -56,10 +24,6 @@ def run(web, scenario):
         async with TestClient(TestServer(web.app)) as client:
             await scenario(client)
     asyncio.run(go())
-
-
-def cookie(session):
-    return {"Cookie": f"{COOKIE}={session[0]}"}
 
 
 def test_only_a_signed_in_supervisor_sees_the_gaps(web):
@@ -143,7 +107,6 @@ def test_with_a_read_only_knowledge_folder_the_phrasing_comes_as_a_patch_to_down
 
 def test_an_advisers_reply_and_the_cases_end_join_its_misses(tmp_path):
     from aiohttp import web as aioweb
-    from test_console_unread import Adviser, ConversationDesk
 
     from bot.console import add_console
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,9 +13,8 @@ import yaml
 from aiohttp.test_utils import TestClient, TestServer
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "security"))
-from fuzz_inputs import TEXT  # noqa: E402
-from test_console_gaps import cookie, web  # noqa: E402,F401  (web is a fixture)
+from tests.support.fuzz_inputs import TEXT
+from tests.support.console_desk import cookie
 
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 GROUP_IDS = st.sampled_from(["1", "2", "0", "-1", "999999", "abc", "1e9", "%00", "99999999999999999999999"])

@@ -6,35 +6,14 @@ store, routes and the channels' gate are the real ones."""
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
 from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestServer
 
 from bot.channels._handoff import ENDED_WITH_ADVISER, LEFT_THE_QUEUE
-from bot.guidance import load_pages
 from bot.handoff import adviser_event, ended_event, waiting_event
-from bot.settings import Settings
-from bot.web.app import PAGES_KEY, SETTINGS_KEY
 
-from test_console_unread import Adviser, console, person_writes  # noqa: F401  (console is a fixture)
-
-ROOT = Path(__file__).resolve().parents[2]
-LGPS = "lgps-admitted-body-status"
-LGPS_STAY = "can-council-staff-stay-in-the-local-government-pension-scheme-after-spinning-out"
-
-
-def served(console):
-    console.app[SETTINGS_KEY] = Settings.from_env(env={}, public_url="https://chat.example.org")
-    console.app[PAGES_KEY] = {p.slug: p for p in load_pages(ROOT / "knowledge" / "pages")}
-    return TestClient(TestServer(console.app))
-
-
-def said(console, conversation_id):
-    """What was put in the conversation for the person: (text, status event or None) of each bot event."""
-    return [(e["text"], e["data"]["custom"].get("event")) for e in console.desk.events.get(conversation_id, [])
-            if e.get("event") == "bot"]
-
+from tests.support.console_desk import LGPS, LGPS_STAY, Adviser, person_writes, said, served
 
 def test_an_adviser_sets_themselves_available_or_away_and_signing_out_is_away(console):
     async def scenario():

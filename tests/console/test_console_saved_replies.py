@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from test_console_handover import LGPS, LGPS_STAY, served
-from test_console_unread import Adviser, console  # noqa: F401  (console is a fixture)
+from tests.support.console_desk import LGPS, LGPS_STAY, Adviser, served
 
 
 async def post(client, who, path, body):

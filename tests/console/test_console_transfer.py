@@ -11,8 +11,7 @@ from zoneinfo import ZoneInfo
 
 from bot.handoff import adviser_event, waiting_event
 
-from test_console_handover import said, served
-from test_console_unread import Adviser, console  # noqa: F401  (console is a fixture)
+from tests.support.console_desk import Adviser, said, served
 
 
 async def call(client, who, method, path, body=None):

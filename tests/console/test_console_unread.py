@@ -5,91 +5,10 @@ desk that reads the conversation from a list; everything else is the real store 
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Dict, List
 
-import pytest
-from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.channels._handoff import HandoffGate
-from bot.console import COOKIE, add_console
-from bot.handoff import AdviserDesk, HandoffStore, RasaUnavailable
-
-
-class Clock:
-    def __init__(self):
-        self.now = 1_800_000_000.0
-
-    def __call__(self):
-        return self.now
-
-
-class ConversationDesk(AdviserDesk):
-    """An adviser's desk whose Rasa is a list of events (``down``: Rasa cannot be reached)."""
-
-    def __init__(self, store: HandoffStore):
-        super().__init__(None, store)
-        self.events: Dict[str, List[Dict[str, Any]]] = {}
-        self.down = False
-
-    async def tracker(self, conversation_id: str) -> Dict[str, Any]:
-        if self.down:
-            raise RasaUnavailable("the assistant cannot be reached (ClientConnectorError)")
-        return {"events": list(self.events.get(conversation_id, []))}
-
-    async def append(self, conversation_id: str, events, output_channel=None) -> None:
-        self.events.setdefault(conversation_id, []).extend(events)
-
-
-@pytest.fixture
-def console(tmp_path):
-    clock = Clock()
-    store = HandoffStore(f"sqlite:///{tmp_path / 'handoffs.db'}", clock=clock)
-    desk = ConversationDesk(store)
-    gate = HandoffGate()
-    gate._store = store  # the channels' gate, on this store (in the Rasa server it opens the same database)
-    app = web.Application()
-    add_console(app, store, desk)
-
-    class Console:
-        pass
-
-    c = Console()
-    c.store, c.desk, c.gate, c.app, c.clock = store, desk, gate, app, clock
-    c.ann = store.add_adviser("Ann Adviser", "ann@example.org", "adviser", "h1")
-    c.sue = store.add_adviser("Sue Supervisor", "sue@example.org", "supervisor", "h2")
-    return c
-
-
-class Adviser:
-    def __init__(self, client: TestClient, store: HandoffStore, adviser):
-        token, self.csrf = store.start_session(adviser)
-        self.client, self.cookie = client, f"{COOKIE}={token}"
-
-    async def get(self, path: str) -> Any:
-        async with self.client.get(f"/console/api{path}", headers={"Cookie": self.cookie}) as r:
-            assert r.status == 200, await r.text()
-            return await r.json()
-
-    async def post(self, path: str, body: Any = None) -> Any:
-        async with self.client.post(f"/console/api{path}", json=body,
-                                    headers={"Cookie": self.cookie, "X-CSRF-Token": self.csrf}) as r:
-            assert r.status == 200, await r.text()
-            return await r.json()
-
-    async def row(self, view: str, case_id: int) -> Dict[str, Any]:
-        [found] = [c for c in (await self.get("/cases"))[view] if c["id"] == case_id]
-        return found
-
-
-async def person_writes(console, conversation_id: str, text: str) -> None:
-    """What the turn of a message does while the conversation is handed off
-    (bot/channels/_admission.run_checked_turn): the gate sees it first, counts it on the case, then
-    Rasa logs it (and, paused, says nothing)."""
-    assert await console.gate.intercept(None, conversation_id, text) is None
-    await console.gate.count(conversation_id, text)
-    console.desk.events.setdefault(conversation_id, []).append(
-        {"event": "user", "text": text, "timestamp": console.clock.now, "parse_data": {}})
+from tests.support.console_desk import Adviser, person_writes
 
 
 def test_the_queue_flags_a_follow_up_until_the_case_is_opened(console):

@@ -4,7 +4,7 @@ import uuid
 
 import pytest
 
-from assistant_stack import say_rest
+from tests.support.assistant_stack import say_rest
 
 pytestmark = pytest.mark.slow
 SECTION_LINK = re.compile(r"\]\((http://[^)\s]+/guidance/([a-z0-9-]+)#([a-z0-9-]+))\)")

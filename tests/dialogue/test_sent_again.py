@@ -4,18 +4,12 @@ twice: the conversation holds it once. See bot/channels/_message_ids.py."""
 from __future__ import annotations
 
 import asyncio
-import sys
 import uuid
-from pathlib import Path
 
 import pytest
 
-HERE = Path(__file__).resolve().parent
-if str(HERE.parent / "handoff") not in sys.path:
-    sys.path.insert(0, str(HERE.parent / "handoff"))
-
-from assistant_stack import post_json  # noqa: E402
-from person_and_adviser import WidgetPerson  # noqa: E402
+from tests.support.assistant_stack import post_json
+from tests.support.person_and_adviser import WidgetPerson
 
 pytestmark = pytest.mark.slow
 

@@ -6,10 +6,10 @@ import uuid
 
 import pytest
 
-from assistant_stack import say_rest, stack_settings
+from tests.support.assistant_stack import say_rest, stack_settings
 from bot.databases import DatabaseUnreachable, describe, require
 from bot.stack import Stack, StackError
-from servers import PostgresServer
+from tests.support.servers import PostgresServer
 
 pytestmark = pytest.mark.slow
 TROUBLE = "having trouble"

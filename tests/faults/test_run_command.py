@@ -19,13 +19,12 @@ from typing import Dict, List
 
 import pytest
 
-from assistant_stack import post_json, stack_settings
+from tests.support.assistant_stack import post_json, stack_settings
 from bot.settings import Settings
 from bot.stack import port_taken
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "telegram"))  # the Bot API stand-in
-from bot_api_stand_in import BotApiStandIn  # noqa: E402
-from telegram_updates import BOT_TOKEN, message_update  # noqa: E402
+from tests.support.bot_api_stand_in import BotApiStandIn
+from tests.support.telegram_updates import BOT_TOKEN, message_update
 
 pytestmark = pytest.mark.slow
 TROUBLE = "having trouble"

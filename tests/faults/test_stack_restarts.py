@@ -9,7 +9,7 @@ import time
 import pytest
 
 import bot.stack as stack_module
-from assistant_stack import stack_settings
+from tests.support.assistant_stack import stack_settings
 from bot.stack import Part, Stack, StackError
 
 pytestmark = pytest.mark.slow  # starts processes and waits out their timings: seconds a test

@@ -15,7 +15,7 @@ from bot.handoff._email import EmailingDesk, EmailWorker, SmtpServer as SmtpTarg
 from bot.handoff._outbox import outbox_of
 from bot.privacy import ConversationEraser
 from bot.settings import Settings, SettingsError
-from smtp_server import SmtpServer, body as body_of
+from tests.support.smtp_server import SmtpServer, body as body_of
 
 REPLY = "Hi Sam, you'd join the LGPS as an admitted body.\nCall us if that's unclear."
 LINK = re.compile(r"https://chat\.example\.org/chat/reopen/([A-Za-z0-9_-]{40,})")

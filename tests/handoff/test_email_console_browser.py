@@ -1,12 +1,6 @@
 """The case page's "Email to the person" box in Chromium, with axe-core on it: only the web server
 runs (no Rasa: the transcript says it cannot be reached), so this is cheap."""
-import asyncio
-import sys
-import threading
-from pathlib import Path
-
 import pytest
-from aiohttp import web
 from selenium.webdriver.common.by import By
 
 from bot.console import COOKIE, hash_password
@@ -15,9 +9,9 @@ from bot.handoff._outbox import outbox_of
 from bot.settings import Settings
 from bot.stack import free_port
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "web"))
-from axe_check import AXE  # noqa: E402
-from widget_page import browser_factory, wait_for  # noqa: E402,F401  (a fixture)
+from tests.support.axe_check import AXE
+from tests.support.web_server import WebServer
+from tests.support.widget_page import wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -27,37 +21,6 @@ axe.run(document.getElementById(arguments[0]), {runOnly: {type: "tag", values: a
   .then(function (r) { done(r.violations.map(function (v) { return v.id + ": " + v.help; })); })
   .catch(function (e) { done(["axe-error: " + e]); });
 """
-
-
-class WebServer:
-    """bot.web's app on a free loopback port, in a thread of its own."""
-
-    def __init__(self, settings: Settings):
-        from bot.web.app import create_app
-
-        self.settings = settings
-        self.app = create_app(settings)
-        self.loop = asyncio.new_event_loop()
-        self.ready = threading.Event()
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-
-    def _serve(self):
-        asyncio.set_event_loop(self.loop)
-        self.runner = web.AppRunner(self.app)
-        self.loop.run_until_complete(self.runner.setup())
-        self.loop.run_until_complete(web.TCPSite(self.runner, "127.0.0.1", self.settings.web_port).start())
-        self.ready.set()
-        self.loop.run_forever()
-        self.loop.run_until_complete(self.runner.cleanup())
-
-    def __enter__(self):
-        self.thread.start()
-        assert self.ready.wait(30)
-        return self
-
-    def __exit__(self, *exc):
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(30)
 
 
 @pytest.mark.parametrize("email_on", [True, False])

@@ -4,21 +4,18 @@ the web chat with an email address, leaves, an adviser replies from the console,
 arrives once, with the reply and a link that opens the same conversation, reply and all."""
 import asyncio
 import re
-import sys
 import time
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import pytest
 
-from assistant_stack import post_json, stack_settings
+from tests.support.assistant_stack import post_json, stack_settings
 from bot.stack import Stack
-from person_and_adviser import ConsoleAdviser, WidgetPerson
-from smtp_server import SmtpServer, body as body_of
+from tests.support.person_and_adviser import ConsoleAdviser, WidgetPerson
+from tests.support.smtp_server import SmtpServer, body as body_of
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "web"))
-from widget_page import Chat, browser_factory, wait_for  # noqa: E402,F401  (a fixture)
+from tests.support.widget_page import Chat, wait_for
 
 pytestmark = pytest.mark.slow
 PASSWORD = "a long test password"

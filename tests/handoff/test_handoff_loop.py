@@ -6,7 +6,7 @@ import urllib.request
 
 import pytest
 
-from person_and_adviser import ConsoleAdviser, WidgetPerson
+from tests.support.person_and_adviser import ConsoleAdviser, WidgetPerson
 
 pytestmark = pytest.mark.slow
 PASSWORD = "a long test password"

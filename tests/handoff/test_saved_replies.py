@@ -3,8 +3,7 @@ import pytest
 
 from bot.handoff import HandoffError
 from bot.handoff._store import fill_placeholders
-
-from test_store import people, postgres_url, store  # noqa: F401  (fixtures)
+from tests.support.case_store import people
 
 
 def test_supervisors_keep_saved_replies_and_advisers_use_them_counted(store):

@@ -6,44 +6,7 @@ import pytest
 
 from bot.console import hash_password, verify_password
 from bot.handoff import AdviserHours, HandoffError, HandoffStore
-from servers import postgres_server
-
-
-class Clock:
-    def __init__(self):
-        self.now = 1_800_000_000.0
-
-    def __call__(self):
-        return self.now
-
-
-@pytest.fixture(scope="module")
-def postgres_url():
-    with postgres_server() as url:
-        yield url
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request, tmp_path):
-    clock = Clock()
-    if request.param == "sqlite":
-        s = HandoffStore(f"sqlite:///{tmp_path / 'cases.db'}", clock=clock)
-    else:
-        url = request.getfixturevalue("postgres_url")
-        s = HandoffStore(url, clock=clock)
-        from bot.handoff._store import metadata
-        metadata.drop_all(s.engine)
-        metadata.create_all(s.engine)
-    s.test_clock = clock
-    yield s
-    s.dispose()
-
-
-def people(store):
-    ann = store.add_adviser("Ann Adviser", "ann@example.org", "adviser", "h1")
-    bob = store.add_adviser("Bob Adviser", "bob@example.org", "adviser", "h2")
-    sue = store.add_adviser("Sue Supervisor", "sue@example.org", "supervisor", "h3")
-    return ann, bob, sue
+from tests.support.case_store import people
 
 
 def test_a_case_goes_from_waiting_to_claimed_to_closed_with_an_audit_trail(store):

@@ -4,8 +4,7 @@ import pytest
 
 from bot.handoff import HandoffError
 from bot.handoff._store import transfers_table
-
-from test_store import people, postgres_url, store  # noqa: F401  (fixtures)
+from tests.support.case_store import people
 
 
 def test_a_handover_is_kept_with_the_case_and_erased_with_it(store):

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import os
-import sys
 import threading
 import urllib.request
 from pathlib import Path
@@ -16,9 +15,8 @@ from pathlib import Path
 import pytest
 from selenium.webdriver.common.by import By
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "web"))
-from axe_check import violations  # noqa: E402
-from widget_page import browser_factory, wait_for  # noqa: E402,F401  (browser_factory is a fixture)
+from tests.support.axe_check import violations
+from tests.support.widget_page import wait_for
 
 pytestmark = pytest.mark.slow
 PASSWORD = "a long enough password"

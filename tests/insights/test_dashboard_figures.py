@@ -215,14 +215,9 @@ def test_every_figure_matches_the_stored_conversations(stored):
 
 @pytest.mark.slow
 def test_the_same_figures_on_postgresql():
-    """The same conversations and cases in PostgreSQL (a throwaway cluster, tests/servers.py)."""
-    import sys
-    from pathlib import Path
-
+    """The same conversations and cases in PostgreSQL (a throwaway cluster, tests/support/servers.py)."""
     from bot.insights._figures import check_parts
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from servers import postgres_server
+    from tests.support.servers import postgres_server
 
     with postgres_server() as url:
         built = build(url, url)

@@ -12,7 +12,7 @@ import urllib.request
 
 import pytest
 
-from assistant_stack import log_text, say_rest, stack_settings
+from tests.support.assistant_stack import log_text, say_rest, stack_settings
 from bot.console import COOKIE
 from bot.handoff import HandoffStore
 from bot.insights._misses import MissStore

@@ -29,7 +29,7 @@ def database(kind, tmp_path):
     if kind == "sqlite":
         yield f"sqlite:///{tmp_path / 'h.db'}"
     else:
-        from servers import postgres_server
+        from tests.support.servers import postgres_server
 
         with postgres_server() as url:
             yield url

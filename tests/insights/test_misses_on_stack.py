@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from assistant_stack import say_rest
+from tests.support.assistant_stack import say_rest
 from bot.insights._misses import MissStore
 
 pytestmark = pytest.mark.slow

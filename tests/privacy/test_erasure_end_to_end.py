@@ -5,20 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 import time
 import urllib.request
-from pathlib import Path
 
 import pytest
 
-HERE = Path(__file__).resolve().parent
-for helper_dir in ("handoff", "telegram"):
-    if str(HERE.parent / helper_dir) not in sys.path:
-        sys.path.insert(0, str(HERE.parent / helper_dir))
-
-from assistant_stack import log_text, say_rest, stored_rows  # noqa: E402
-from person_and_adviser import ConsoleAdviser, WidgetPerson  # noqa: E402
+from tests.support.assistant_stack import log_text, say_rest, stored_rows
+from tests.support.person_and_adviser import ConsoleAdviser, WidgetPerson
 
 pytestmark = pytest.mark.slow
 PASSWORD = "a long test password"
@@ -145,9 +138,9 @@ def test_a_supervisor_deletes_a_persons_data_from_the_console(running_stack):
 
 
 def test_a_telegram_user_deletes_their_data_with_a_confirmation_button(running_stack):
-    from bot_api_stand_in import BotApiStandIn
-    from front_end_harness import front_end_for, settings_for
-    from telegram_updates import callback_update, message_update, user
+    from tests.support.bot_api_stand_in import BotApiStandIn
+    from tests.support.front_end_harness import front_end_for, settings_for
+    from tests.support.telegram_updates import callback_update, message_update, user
 
     chat_id = 4_242_4242
     person = user(chat_id, "Zebedee", "Quuxworth")

@@ -12,7 +12,7 @@ from bot.handoff import HandoffStore
 from bot.privacy import ConversationEraser
 from bot.settings import Settings
 from bot.trackers import UrlSQLTrackerStore
-from servers import postgres_server
+from tests.support.servers import postgres_server
 
 DAY = 86400.0
 NOW = 1_900_000_000.0

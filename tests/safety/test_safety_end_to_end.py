@@ -5,18 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 import urllib.request
 import uuid
-from pathlib import Path
 
 import pytest
 
-HERE = Path(__file__).resolve().parent
-if str(HERE.parent / "handoff") not in sys.path:
-    sys.path.insert(0, str(HERE.parent / "handoff"))
-
-from assistant_stack import log_text, post_json, say_rest, stored_rows  # noqa: E402
+from tests.support.assistant_stack import log_text, post_json, say_rest, stored_rows
 
 pytestmark = pytest.mark.slow
 CARD = "4111 1111 1111 1111"
@@ -122,7 +116,7 @@ def test_the_relay_channel_masks_too(running_stack):
 
 
 def test_the_widget_masks_too_and_the_handoff_store_holds_it_masked(running_stack):
-    from person_and_adviser import WidgetPerson
+    from tests.support.person_and_adviser import WidgetPerson
 
     async def scenario():
         person = await WidgetPerson(running_stack.settings.rasa_url).connect()

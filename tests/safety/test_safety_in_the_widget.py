@@ -3,18 +3,11 @@ where to find help (and no guidance), "what can you do?" offers example question
 when pressed, and a card number is replaced in the conversation the widget shows after a reload."""
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 
 import pytest
 from selenium.webdriver.common.by import By
 
-WEB = Path(__file__).resolve().parent.parent / "web"
-if str(WEB) not in sys.path:
-    sys.path.insert(0, str(WEB))
-
-from widget_page import LOG, Chat, wait_for  # noqa: E402
-from widget_page import browser, browser_factory  # noqa: E402,F401  (fixtures)
+from tests.support.widget_page import LOG, Chat, wait_for
 
 pytestmark = pytest.mark.slow
 

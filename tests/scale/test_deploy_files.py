@@ -158,7 +158,7 @@ def test_lock_store_by_url():
 
 
 def test_lock_store_is_shared_through_redis():
-    from servers import redis_server
+    from tests.support.servers import redis_server
 
     with redis_server() as url:
         one, two = lock_store_for(f"{url}/0"), lock_store_for(f"{url}/0")  # two Rasa servers

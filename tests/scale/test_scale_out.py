@@ -17,8 +17,8 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from cluster_harness import running_cluster
-from load_clients import Cluster, RestPerson, SocketPerson, Stats
+from tests.support.cluster_harness import running_cluster
+from tests.support.load_clients import Cluster, RestPerson, SocketPerson, Stats
 
 pytestmark = pytest.mark.slow
 

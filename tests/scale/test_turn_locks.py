@@ -10,7 +10,7 @@ import pytest
 
 from bot.locks import lock_store_for
 from bot.rasa_patches.patient_tickets import install as install_patient_tickets
-from servers import redis_server
+from tests.support.servers import redis_server
 
 pytestmark = pytest.mark.slow  # starts processes and waits out their timings: seconds a test
 

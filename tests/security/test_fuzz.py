@@ -8,23 +8,20 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import sys
 import urllib.request
 import uuid
 
 import aiohttp
 import pytest
 import socketio
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import given, strategies as st
 
-from assistant_stack import post_json, say_rest
-from background_loop import BackgroundLoop
-from fuzz_inputs import JSON, MESSAGE_IDS, SCALARS, TEXT, dumps, rest_body
+from tests.support.assistant_stack import post_json, say_rest
+from tests.support.fuzz_inputs import FUZZ, JSON, MESSAGE_IDS, SCALARS, TEXT, dumps, rest_body
+from tests.support.person_and_adviser import signed_in_adviser
 
 pytestmark = pytest.mark.slow
-sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parent.parent / "handoff"))
 
-FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 SENDERS = st.from_regex(r"\Afuzz-[a-z0-9]{10}\Z")
 
 
@@ -32,13 +29,6 @@ def user_texts(stack, sender):
     url = f"{stack.settings.rasa_url}/conversations/{sender}/tracker?token={stack.settings.rasa_token}"
     with urllib.request.urlopen(url, timeout=30) as response:
         return [e.get("text") for e in json.loads(response.read())["events"] if e["event"] == "user"]
-
-
-@pytest.fixture(scope="module")
-def loop():
-    background = BackgroundLoop()
-    yield background
-    background.close()
 
 
 # ---- REST ------------------------------------------------------------------------------------
@@ -166,25 +156,6 @@ def test_socketio_messages_that_cannot_be_read_are_not_stored(running_stack, loo
 
 # ---- the adviser console -----------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def adviser(running_stack, loop):
-    from person_and_adviser import ConsoleAdviser  # tests/handoff's client of the console
-
-    email, password = f"fuzz-{uuid.uuid4().hex[:6]}@example.org", "a long enough password"
-    ConsoleAdviser.create(running_stack.settings.handoff_store, "Fuzz Adviser", email, password)
-    console = loop.run(_signed_in(running_stack.settings.web_url, email, password))
-    yield console
-    loop.run(console.close())
-
-
-async def _signed_in(web_url, email, password):
-    from person_and_adviser import ConsoleAdviser
-
-    console = ConsoleAdviser(web_url)
-    assert await console.sign_in(email, password) == 303
-    return console
-
-
 FORM_FIELDS = st.dictionaries(st.sampled_from(["email", "password", "csrf", "next", "x"]) | st.text(max_size=10),
                               TEXT, max_size=5)
 
@@ -286,14 +257,14 @@ def insights_web(tmp_path_factory, loop):
 def test_insights_routes_with_any_query_answer_200_or_a_clear_400_and_only_when_signed_in(insights_web, loop):
     from yarl import URL
 
-    from person_and_adviser import ConsoleAdviser
+    from tests.support.person_and_adviser import ConsoleAdviser
 
     settings, web_url = insights_web
     password = "a long enough password"
     ConsoleAdviser.create(settings.handoff_store, "Fuzz Supervisor", "fuzz-sup@example.org", password, role="supervisor")
     ConsoleAdviser.create(settings.handoff_store, "Fuzz Adviser", "fuzz-adv@example.org", password)
-    supervisor = loop.run(_signed_in(web_url, "fuzz-sup@example.org", password))
-    adviser = loop.run(_signed_in(web_url, "fuzz-adv@example.org", password))
+    supervisor = loop.run(signed_in_adviser(web_url, "fuzz-sup@example.org", password))
+    adviser = loop.run(signed_in_adviser(web_url, "fuzz-adv@example.org", password))
 
     async def get(who, path, pairs):
         url = URL(f"{web_url}{path}?{_query(pairs)}", encoded=True)

@@ -1,5 +1,5 @@
 """Fuzzing the adviser console's routes for handing cases over, tags, the search of closed cases
-and saved replies (the rest of the console is fuzzed in test_fuzz.py, whose fixtures these use):
+and saved replies (the rest of the console is fuzzed in test_fuzz.py; the fixtures are in conftest.py):
 any body or query gets a clear 4xx with a JSON error (or, where a request may be right, a 200),
 never a crash, and changes still need the session's CSRF token."""
 from __future__ import annotations
@@ -10,8 +10,8 @@ import uuid
 import pytest
 from hypothesis import given, strategies as st
 
-from fuzz_inputs import JSON, SCALARS, TEXT, dumps
-from test_fuzz import FUZZ, _signed_in, adviser, loop  # noqa: F401  (adviser and loop are fixtures)
+from tests.support.fuzz_inputs import FUZZ, JSON, SCALARS, TEXT, dumps
+from tests.support.person_and_adviser import signed_in_adviser
 
 pytestmark = pytest.mark.slow
 
@@ -59,12 +59,12 @@ def test_console_desk_routes_with_bad_bodies_answer_4xx(running_stack, adviser, 
 
 
 def test_the_search_of_closed_cases_with_any_query(running_stack, adviser, loop):
-    from person_and_adviser import ConsoleAdviser
+    from tests.support.person_and_adviser import ConsoleAdviser
     from yarl import URL
 
     email, password = f"fuzz-search-{uuid.uuid4().hex[:6]}@example.org", "a long enough password"
     ConsoleAdviser.create(running_stack.settings.handoff_store, "Fuzz Searcher", email, password, role="supervisor")
-    supervisor = loop.run(_signed_in(running_stack.settings.web_url, email, password))
+    supervisor = loop.run(signed_in_adviser(running_stack.settings.web_url, email, password))
     url = f"{running_stack.settings.web_url}/console/api/closed-cases"
     # (a value of 100,000 characters gets aiohttp's own 400 for a request line too long, before any
     # route, as in test_fuzz.py's insights fuzzing)

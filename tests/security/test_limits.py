@@ -172,7 +172,7 @@ class RedisProcess:
 
 @pytest.fixture(scope="module")
 def redis_url():
-    from servers import redis_server
+    from tests.support.servers import redis_server
 
     with redis_server() as url:
         yield f"{url}/0"

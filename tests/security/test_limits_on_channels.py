@@ -12,7 +12,7 @@ import uuid
 import pytest
 import socketio
 
-from assistant_stack import post_json, stack_settings
+from tests.support.assistant_stack import post_json, stack_settings
 from bot.channels._limits import TOO_MANY_CONNECTIONS, TOO_MANY_FROM_ADDRESS, TOO_MANY_IN_CONVERSATION
 from bot.stack import Stack
 

@@ -17,7 +17,7 @@ import socketio
 from bot.channels._limits import TOO_MANY_CONNECTIONS, TOO_MANY_FROM_ADDRESS, TOO_MANY_IN_CONVERSATION, ChannelLimits
 from bot.stack import Stack
 
-from assistant_stack import stack_settings
+from tests.support.assistant_stack import stack_settings
 from test_limits import RedisProcess
 from test_limits_on_channels import (  # noqa: F401 (the test_ functions are collected again, with this stack)
     ALLOWED, CONNECTIONS, PER_ADDRESS, PER_CONVERSATION, _connect, rest, tracker,

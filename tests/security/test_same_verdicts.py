@@ -13,7 +13,7 @@ import uuid
 import pytest
 import socketio
 
-from assistant_stack import post_json
+from tests.support.assistant_stack import post_json
 
 pytestmark = pytest.mark.slow
 

@@ -10,9 +10,9 @@ import urllib.request
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from background_loop import BackgroundLoop
+from tests.support.background_loop import BackgroundLoop
 from bot.telegram._webhook import SECRET_HEADER, TelegramWebhook
-from fuzz_inputs import JSON, dumps, nested
+from tests.support.fuzz_inputs import JSON, dumps, nested
 
 SECRET = "s3cret-for-tests"
 

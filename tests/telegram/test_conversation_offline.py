@@ -12,8 +12,8 @@ from telegram import Update
 from bot.settings import Settings
 from bot.telegram import BotMessage, TelegramFrontEnd
 from bot.telegram._wording import BUTTON_EXPIRED, RESTARTED, TEXT_ONLY, UNKNOWN_COMMAND
-from offline_request import OFFLINE_BASE_URL, OfflineRequest
-from telegram_updates import BOT_TOKEN, BOT_USERNAME, bot_message, callback_update, message, message_update
+from tests.support.offline_request import OFFLINE_BASE_URL, OfflineRequest
+from tests.support.telegram_updates import BOT_TOKEN, BOT_USERNAME, bot_message, callback_update, message, message_update
 
 CHAT = 5150
 GROUP = -100200300

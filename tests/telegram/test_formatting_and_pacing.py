@@ -8,14 +8,14 @@ import time
 import pytest
 from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 
-from assistant_stand_in import AssistantStandIn
+from tests.support.assistant_stand_in import AssistantStandIn
 from bot.guidance import topic_payload
 from bot.stack import free_port
 from bot.telegram import (
     CALLBACK_DATA_LIMIT, TROUBLE, AssistantRelay, ButtonPayloads, RecentUpdates, TelegramPacing, TokenBucket,
     message_parts, plain_text, telegram_html, telegram_size,
 )
-from bot_api_stand_in import TelegramHTMLError, parse_telegram_html
+from tests.support.bot_api_stand_in import TelegramHTMLError, parse_telegram_html
 
 
 # ---- markdown to Telegram HTML -------------------------------------------------------

@@ -8,13 +8,13 @@ import signal
 import sys
 import time
 
-from assistant_stand_in import LONG_PAYLOAD, LONG_TOPIC, AssistantStandIn
+from tests.support.assistant_stand_in import LONG_PAYLOAD, LONG_TOPIC, AssistantStandIn
 from bot.settings import ROOT
 from bot.stack import free_port
 from bot.telegram import TROUBLE, push_to_chat
-from bot_api_stand_in import BotApiStandIn
-from front_end_harness import front_end_for, settings_for, stand_ins_and_front_end
-from telegram_updates import BOT_TOKEN, BOT_USERNAME, bot_message, callback_update, message_update
+from tests.support.bot_api_stand_in import BotApiStandIn
+from tests.support.front_end_harness import front_end_for, settings_for, stand_ins_and_front_end
+from tests.support.telegram_updates import BOT_TOKEN, BOT_USERNAME, bot_message, callback_update, message_update
 
 CHAT = 424242
 GROUP = -100777

@@ -12,9 +12,9 @@ import pytest
 from bot.console._routes import DESK_KEY, STORE_KEY
 from bot.handoff import HandoffStore
 from bot.web.app import create_app
-from bot_api_stand_in import BotApiStandIn
-from front_end_harness import front_end_for, settings_for
-from telegram_updates import callback_update, message_update
+from tests.support.bot_api_stand_in import BotApiStandIn
+from tests.support.front_end_harness import front_end_for, settings_for
+from tests.support.telegram_updates import callback_update, message_update
 
 CHAT = 7070707
 

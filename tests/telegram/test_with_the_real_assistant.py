@@ -7,9 +7,9 @@ import time
 
 import pytest
 
-from bot_api_stand_in import BotApiStandIn
-from front_end_harness import front_end_for, settings_for
-from telegram_updates import message_update
+from tests.support.bot_api_stand_in import BotApiStandIn
+from tests.support.front_end_harness import front_end_for, settings_for
+from tests.support.telegram_updates import message_update
 
 CHAT = 8080808
 

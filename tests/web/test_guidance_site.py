@@ -18,7 +18,7 @@ from bot.settings import Settings
 from bot.stack import free_port
 from bot.web.app import CATEGORY_TITLES, create_app
 
-from assistant_stack import say_rest
+from tests.support.assistant_stack import say_rest
 
 
 def get(settings: Settings, path: str) -> str:

@@ -6,9 +6,8 @@ from __future__ import annotations
 import pytest
 from selenium.webdriver.common.by import By
 
-from axe_check import violations
-from widget_page import Chat, wait_for
-from widget_page import browser_factory  # noqa: F401  (a fixture)
+from tests.support.axe_check import violations
+from tests.support.widget_page import Chat, wait_for
 
 pytestmark = pytest.mark.slow
 

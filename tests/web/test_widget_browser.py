@@ -11,8 +11,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
 from bot.stack import free_port
-from widget_page import INPUT, LAUNCHER, LOG, SCREENSHOT, Chat, contrast_ratios, no_alert, wait_for
-from widget_page import browser, browser_factory, other_site  # noqa: F401  (fixtures)
+from tests.support.widget_page import INPUT, LAUNCHER, LOG, SCREENSHOT, Chat, contrast_ratios, no_alert, wait_for
 
 pytestmark = pytest.mark.slow
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 from selenium.webdriver.common.by import By
 
-from widget_page import LOG, Chat
-from widget_page import browser, browser_factory  # noqa: F401  (fixtures)
+from tests.support.widget_page import LOG, Chat
 
 pytestmark = pytest.mark.slow
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from bot.settings import ROOT
-from widget_page import make_driver, other_site  # noqa: F401  (a fixture)
+from tests.support.widget_page import make_driver
 
 pytestmark = pytest.mark.slow
 

@@ -6,8 +6,7 @@ from __future__ import annotations
 import pytest
 from selenium.webdriver.common.by import By
 
-from widget_page import LOG, Chat, wait_for
-from widget_page import browser_factory  # noqa: F401  (a fixture)
+from tests.support.widget_page import LOG, Chat, wait_for
 
 pytestmark = pytest.mark.slow
 

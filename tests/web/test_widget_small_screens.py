@@ -17,8 +17,7 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
-from widget_page import LAUNCHER, SCREENSHOT, Chat, wait_for
-from widget_page import browser_factory  # noqa: F401  (a fixture)
+from tests.support.widget_page import LAUNCHER, SCREENSHOT, Chat, wait_for
 
 pytestmark = pytest.mark.slow
 

@@ -102,3 +102,10 @@ class ConsoleAdviser:
 
     async def close(self) -> None:
         await self.http.close()
+
+
+async def signed_in_adviser(web_url: str, email: str, password: str) -> ConsoleAdviser:
+    """A ConsoleAdviser signed in to the console at ``web_url`` (the sign-in answered 303)."""
+    console = ConsoleAdviser(web_url)
+    assert await console.sign_in(email, password) == 303
+    return console

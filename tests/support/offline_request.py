@@ -12,7 +12,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from telegram.request import BaseRequest, RequestData
 
-from telegram_updates import bot_user, chat
+from tests.support.telegram_updates import bot_user, chat
 
 OFFLINE_BASE_URL = "http://bot-api.offline.invalid/bot"
 

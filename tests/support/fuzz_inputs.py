@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, settings, strategies as st
+
+# how hard each fuzzing test tries: the same 60 examples every run, however slow the machine
+FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 
 CONTROL = st.characters(min_codepoint=0, max_codepoint=0x1F) | st.sampled_from(["\u202e", "\ufeff", "\u2028", "\x7f"])
 TEXT = st.one_of(

@@ -6,12 +6,12 @@ from typing import AsyncIterator, Tuple
 
 from telegram.request import HTTPXRequest
 
-from assistant_stand_in import RELAY_TOKEN, AssistantStandIn
+from tests.support.assistant_stand_in import RELAY_TOKEN, AssistantStandIn
 from bot.settings import Settings
 from bot.stack import free_port
 from bot.telegram import TelegramFrontEnd, TelegramPacing
-from bot_api_stand_in import BotApiStandIn
-from telegram_updates import BOT_TOKEN
+from tests.support.bot_api_stand_in import BotApiStandIn
+from tests.support.telegram_updates import BOT_TOKEN
 
 
 def settings_for(api: BotApiStandIn, rasa_url: str, relay_token: str = RELAY_TOKEN, **overrides) -> Settings:

@@ -1,9 +1,6 @@
-"""Headless Chromium for the widget's tests (Debian's, through /usr/bin/chromedriver), their
-fixtures, and the chat widget as a test sees it in the browser (a small page object).
-
-The fixtures live here rather than in a tests/web/conftest.py: another conftest module named
-``conftest`` would shadow tests/conftest.py for ``from conftest import ...`` elsewhere. Test
-modules import the ones they use."""
+"""Headless Chromium for the browser tests (Debian's, through /usr/bin/chromedriver), a static
+site on another origin, and the chat widget as a test sees it in the browser (a small page
+object). The fixtures built on them (browser_factory, browser, other_site) are in tests/conftest.py."""
 from __future__ import annotations
 
 import functools
@@ -13,7 +10,7 @@ import shutil
 import threading
 import time
 from pathlib import Path
-from typing import Callable, Iterator, List, Optional
+from typing import Callable, List, Optional
 
 import pytest
 from selenium.webdriver.common.by import By
@@ -65,31 +62,29 @@ def wait_for(condition: Callable[[], object], timeout: float = 30.0, message: st
                 + (f" (last error: {last_error!r})" if last_error else ""))
 
 
-@pytest.fixture
-def browser_factory(tmp_path) -> Iterator[Callable]:
-    """``browser_factory(width=, height=)``: a fresh Chromium (own profile), quit afterwards."""
-    drivers = []
+class Browsers:
+    """``browsers(width=, height=)``: a fresh Chromium with a profile of its own under ``folder``;
+    ``quit_all()`` closes every one it started and removes their profiles."""
 
-    def factory(width: int = 1024, height: int = 768):
-        profile = tmp_path / f"profile-{len(drivers)}"
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.drivers: List = []
+
+    def __call__(self, width: int = 1024, height: int = 768):
+        profile = self.folder / f"profile-{len(self.drivers)}"
         profile.mkdir()
         driver = make_driver(profile, width, height)
-        drivers.append(driver)
+        self.drivers.append(driver)
         return driver
 
-    yield factory
-    for driver in drivers:
-        try:
-            driver.quit()
-        except Exception:
-            pass
-    for profile in tmp_path.glob("profile-*"):
-        shutil.rmtree(profile, ignore_errors=True)
-
-
-@pytest.fixture
-def browser(browser_factory):
-    return browser_factory()
+    def quit_all(self) -> None:
+        for driver in self.drivers:
+            try:
+                driver.quit()
+            except Exception:
+                pass
+        for profile in self.folder.glob("profile-*"):
+            shutil.rmtree(profile, ignore_errors=True)
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -97,31 +92,31 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-@pytest.fixture(scope="session")
-def other_site(tmp_path_factory):
-    """A static site on its own loopback port (another origin than the web server and Rasa),
-    with no CSP: ``other_site.add(name, html)`` returns the page's URL."""
-    root = tmp_path_factory.mktemp("other-site")
-    port = free_port()
-    handler = functools.partial(_QuietHandler, directory=str(root))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+class OtherSite:
+    """A static site on its own loopback port (another origin than the web server and Rasa), with
+    no CSP, serving ``root``: ``add(name, html)`` and ``copy(source, name)`` return the file's URL."""
 
-    class Site:
-        url = f"http://127.0.0.1:{port}"
+    def __init__(self, root: Path):
+        self.root = root
+        port = free_port()
+        handler = functools.partial(_QuietHandler, directory=str(root))
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+        self.url = f"http://127.0.0.1:{port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
-        def add(self, name: str, html: str) -> str:
-            (root / name).write_text(html)
-            return f"{self.url}/{name}"
+    def add(self, name: str, html: str) -> str:
+        (self.root / name).write_text(html)
+        return f"{self.url}/{name}"
 
-        def copy(self, source: Path, name: str = "") -> str:
-            shutil.copyfile(source, root / (name or source.name))
-            return f"{self.url}/{name or source.name}"
+    def copy(self, source: Path, name: str = "") -> str:
+        target = self.root / (name or source.name)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+        return f"{self.url}/{name or source.name}"
 
-    yield Site()
-    server.shutdown()
-    server.server_close()
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
 
 
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "widget.png"

@@ -24,7 +24,7 @@ from typing import Any, Callable, Deque, Dict, List, Optional
 import aiohttp
 from aiohttp import web
 
-from telegram_updates import BOT_TOKEN, bot_user, chat, utf16_len
+from tests.support.telegram_updates import BOT_TOKEN, bot_user, chat, utf16_len
 
 ALLOWED_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre", "tg-spoiler",
                 "span", "blockquote", "tg-emoji"}

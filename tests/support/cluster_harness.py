@@ -11,11 +11,11 @@ import time
 from pathlib import Path
 from typing import Iterator, List
 
-from assistant_stack import stack_settings
+from tests.support.assistant_stack import stack_settings
 from bot.cluster import Cluster, nginx_config
 from bot.settings import Settings
 from bot.stack import free_port
-from servers import postgres_server, redis_server
+from tests.support.servers import postgres_server, redis_server
 
 NGINX = "/usr/sbin/nginx"
 
