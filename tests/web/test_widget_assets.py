@@ -14,6 +14,7 @@ from bot.settings import ROOT, Settings
 STATIC = ROOT / "bot" / "web" / "static"
 WIDGET_JS = (STATIC / "widget" / "widget.js").read_text()
 WIDGET_CSS = (STATIC / "widget" / "widget.css").read_text()
+MARKDOWN_JS = (STATIC / "shared" / "markdown.js").read_text()  # the renderer the widget and the console share
 TEMPLATES = ROOT / "bot" / "web" / "templates"
 HOME = (TEMPLATES / "home.html").read_text()
 CHAT = (TEMPLATES / "_chat.html").read_text()  # the tag every public page includes
@@ -29,6 +30,7 @@ def code_only(js: str) -> str:
                                   "createContextualFragment", "DOMParser"])
 def test_widget_never_parses_html(sink):
     assert sink not in WIDGET_JS
+    assert sink not in MARKDOWN_JS
 
 
 def test_nothing_loads_from_another_host():
@@ -36,6 +38,16 @@ def test_nothing_loads_from_another_host():
     assert not re.search(r"https?://", code), "widget.js loads everything relative to itself"
     assert not re.search(r"https?://|@import", WIDGET_CSS)
     assert "../vendor/socket.io.min.js" in code and '"widget.css"' in code
+    assert '"../shared/markdown.js"' in code  # the renderer, from beside itself: still one tag for embedders
+    assert not re.search(r"https?://", code_only(MARKDOWN_JS))
+
+
+def test_the_console_renders_messages_with_the_widgets_renderer():
+    case_page = (TEMPLATES / "console" / "case.html").read_text()
+    assert '<script src="/static/shared/markdown.js"></script><script src="/static/console/console.js">' in case_page
+    console_js = (STATIC / "console" / "console.js").read_text()
+    assert "MutualsMarkdown.renderMessage(" in console_js
+    assert "function renderInline" in MARKDOWN_JS and "function renderInline" not in WIDGET_JS + console_js  # one copy
 
 
 def test_demo_page_embeds_with_one_tag_and_no_inline_script():

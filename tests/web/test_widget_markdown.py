@@ -33,6 +33,8 @@ CASES = [
     ("[click](javascript:alert(1))", "<p>click</p>"),
     ("[Act](https://w.test/Act_(2014)) then", "<p>" + link("https://w.test/Act_(2014)", "Act") + " then</p>"),
     ("[x](data:text/html,hi) [y](vbscript:z)", "<p>x y</p>"),
+    # mail links open the mail program, so no new tab and no note
+    ("[write to us](mailto:help@example.org)", '<p><a href="mailto:help@example.org">write to us</a></p>'),
     ("[unclosed](http://a", "<p>[unclosed](http://a</p>"),
     # markup is text
     ("<img src=x onerror=alert(1)><script>alert(2)</script>",
@@ -53,6 +55,7 @@ CASES = [
 def page(other_site, tmp_path_factory):
     other_site.copy(WIDGET / "widget.js")
     other_site.copy(WIDGET / "widget.css")
+    other_site.copy(WIDGET.parent / "shared" / "markdown.js", "shared/markdown.js")  # ../shared/ beside widget.js
     url = other_site.add("markdown.html", '<!doctype html><html><head><meta charset="utf-8"></head><body>'
                          '<script src="widget.js" data-server="http://127.0.0.1:9" data-welcome="Hi"'
                          ' data-starters="First question?| Second one |"></script></body></html>')

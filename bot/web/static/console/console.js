@@ -880,25 +880,17 @@
 
   // ------------------------------------------------------------------ a case
 
-  // The assistant writes a little markdown: show its [links](url) as links and **bold** as bold,
-  // building nodes (never parsing HTML); everything else stays as written.
+  // The assistant's and advisers' messages as the person saw them in the widget: the same renderer
+  // (static/shared/markdown.js, loaded before this file), with relative links resolved against this
+  // server as the widget resolves them. It builds nodes and never parses HTML.
   function botText(text) {
-    var p = el("p", {className: "text"});
-    var pattern = /\[([^\]\n]+)\]\(((?:[^()\s]|\([^()\s]*\))+)\)|\*\*([^*\n]+)\*\*/g;
-    var last = 0, match;
-    while ((match = pattern.exec(text)) !== null) {
-      if (match.index > last) p.appendChild(document.createTextNode(text.slice(last, match.index)));
-      if (match[3] !== undefined) {
-        p.appendChild(el("strong", {text: match[3]}));
-      } else {
-        var href = safeHref(match[2]);
-        p.appendChild(href ? el("a", {href: href, target: "_blank", rel: "noopener noreferrer", text: match[1]})
-                           : document.createTextNode(match[0]));
-      }
-      last = pattern.lastIndex;
+    var box = el("div", {className: "text rendered"});
+    if (window.MutualsMarkdown) {
+      box.appendChild(window.MutualsMarkdown.renderMessage(text, {base: window.location.origin + "/"}).fragment);
+    } else {
+      box.appendChild(el("p", {text: text}));
     }
-    if (last < text.length) p.appendChild(document.createTextNode(text.slice(last)));
-    return p;
+    return box;
   }
 
   function entrySignature(entry) {
@@ -915,7 +907,7 @@
     var meta = el("p", {className: "meta"}, [el("span", {className: "who", text: who}), timeEl(entry.at)]);
     if (kind === "user" && entry.intent) meta.appendChild(el("span", {text: "intent: " + entry.intent}));
     var text = String(entry.text || "");
-    // the assistant's and advisers' messages as the person saw them: links as links
+    // the assistant's and advisers' messages as the person saw them (botText)
     var children = [meta, kind === "bot" || kind === "adviser" ? botText(text) : el("p", {className: "text", text: text})];
 
     var buttons = (entry.buttons || []).filter(function (b) { return b; });
@@ -1184,7 +1176,7 @@
 
     function useSuggestion(s) {
       var title = String(s.page_title || "") + (s.heading ? " \u203a " + s.heading : "");
-      var block = String(s.excerpt || "") + "\n\nSource: [" + title.replace(/[\[\]]/g, "") + "](" + s.url + ")";
+      var block = String(s.excerpt || "") + "\n\nSource: [" + title.replace(/[[\]]/g, "") + "](" + s.url + ")";
       var before = replyText.value.replace(/\s+$/, "");
       replyText.value = before ? before + "\n\n" + block : block;
       if (!used.some(function (u) { return u.slug === s.slug && u.anchor === s.anchor; })) {

@@ -13,7 +13,8 @@
  *           data-open="true"></script>              optional: start with the panel open
  *           (data-reopen="<token>": set by /chat/reopen/<token>, the link in a reply email)
  *
- * It loads widget.css and the vendored socket.io client from the same folder tree as itself.
+ * It loads widget.css, the shared markdown renderer (../shared/markdown.js, which the adviser
+ * console uses too) and the vendored socket.io client from the same folder tree as itself.
  * Every piece of text it shows is put in the page with text nodes; it never parses HTML.
  * The protocol is documented in bot/channels/socketio.py.
  */
@@ -29,267 +30,23 @@
   var FULL = "(max-width: 30rem), " + SMALL; // where the open panel covers the whole page (widget.css)
   var WAIT_MS = 45000;
 
-  // ------------------------------------------------------------------ markdown renderer
-  // A deliberately tiny subset: paragraphs, "#" headings (shown as bold lines), "-"/"*"/"1."
-  // lists (nested by indentation), **bold**, *italic*, `code`, [links](http...), bare http(s)
-  // addresses and \escapes.
-  // It builds DOM nodes; text is only ever set through text nodes.
-
-  function safeUrl(href, base) {
-    try {
-      var url = new URL(href, base || undefined);
-      if (url.protocol === "http:" || url.protocol === "https:") return url.href;
-    } catch (e) { /* not a URL */ }
-    return null;
-  }
-
-  function findClosing(text, marker, from) {
-    var i = text.indexOf(marker, from);
-    while (i !== -1 && text.charAt(i - 1) === "\\") i = text.indexOf(marker, i + 1);
-    return i;
-  }
-
-  // [text](url) starting at text[i] === "[": returns {label, href, end} or null
-  function matchLink(text, i) {
-    var depth = 0, j = i;
-    for (; j < text.length; j++) {
-      var c = text.charAt(j);
-      if (c === "\\") { j++; continue; }
-      if (c === "[") depth++;
-      else if (c === "]" && --depth === 0) break;
+  // ------------------------------------------------------------------ markdown
+  // The assistant's and advisers' messages are rendered by the one renderer the adviser console
+  // uses too (../shared/markdown.js, window.MutualsMarkdown), so both show a message the same way.
+  // The widget fetches it from beside itself before it starts; should that fail, every message is
+  // shown as plain text.
+  var PLAIN = {
+    renderMessage: function (text) {
+      var fragment = document.createDocumentFragment();
+      fragment.appendChild(el("p", null, String(text == null ? "" : text)));
+      return { fragment: fragment, source: null };
+    },
+    linkify: function (text, parent) {
+      parent.appendChild(document.createTextNode(text));
+      return parent;
     }
-    if (j >= text.length || text.charAt(j + 1) !== "(") return null;
-    var close = -1, parens = 0;
-    for (var k = j + 2; k < text.length; k++) { // balanced parentheses, as in Act_(2014)
-      var d = text.charAt(k);
-      if (d === "\\") { k++; continue; }
-      if (d === "(") parens++;
-      else if (d === ")" && parens-- === 0) { close = k; break; }
-    }
-    if (close === -1) return null;
-    var target = text.slice(j + 2, close).trim().split(/\s+/)[0] || "";
-    if (target.charAt(0) === "<" && target.charAt(target.length - 1) === ">") target = target.slice(1, -1);
-    return { label: text.slice(i + 1, j), href: target, end: close + 1 };
-  }
-
-  // a link that opens in a new tab, saying so in words everyone sees
-  function linkNode(doc, href) {
-    var a = doc.createElement("a");
-    a.href = href;
-    a.target = "_blank";
-    a.rel = "noopener";
-    return a;
-  }
-  function newTabNote(doc, a) {
-    var hint = doc.createElement("span");
-    hint.className = "mw-newtab";
-    hint.appendChild(doc.createTextNode(" (opens in a new tab)"));
-    a.appendChild(hint);
-    return a;
-  }
-  // a bare address at text[i]: {href, end} or null (trailing punctuation and unmatched ")" stay text)
-  var BARE_URL = /^https?:\/\/[^\s<>"]+/i;
-  function matchBareUrl(text, i) {
-    if (i > 0 && /[\w\/@.:-]/.test(text.charAt(i - 1))) return null;
-    var m = BARE_URL.exec(text.slice(i, i + 2048));
-    if (!m) return null;
-    var url = m[0];
-    while (/[.,;:!?'*_]$/.test(url) ||
-           (url.charAt(url.length - 1) === ")" && url.split("(").length < url.split(")").length)) {
-      url = url.slice(0, -1);
-    }
-    var href = safeUrl(url);
-    return href && url.length > 8 ? { text: url, href: href, end: i + url.length } : null;
-  }
-  // plain text with its bare addresses made links (the person's own messages)
-  function linkify(text, parent) {
-    var doc = parent.ownerDocument || document, start = 0;
-    for (var i = text.indexOf("http"); i !== -1; i = text.indexOf("http", i + 1)) {
-      var url = matchBareUrl(text, i);
-      if (!url) continue;
-      if (i > start) parent.appendChild(doc.createTextNode(text.slice(start, i)));
-      var a = linkNode(doc, url.href);
-      a.appendChild(doc.createTextNode(url.text));
-      parent.appendChild(newTabNote(doc, a));
-      start = i = url.end;
-    }
-    if (start < text.length) parent.appendChild(doc.createTextNode(text.slice(start)));
-    return parent;
-  }
-
-  function renderInline(text, parent, options) {
-    var doc = parent.ownerDocument || document;
-    var buffer = "";
-    function flush() {
-      if (buffer) { parent.appendChild(doc.createTextNode(buffer)); buffer = ""; }
-    }
-    var i = 0;
-    while (i < text.length) {
-      var c = text.charAt(i);
-      if (c === "\\" && i + 1 < text.length && /[\\`*_\[\]()#+\-.!<>]/.test(text.charAt(i + 1))) {
-        buffer += text.charAt(i + 1); i += 2; continue;
-      }
-      if ((c === "*" || c === "_") && text.charAt(i + 1) === c) {
-        var end = findClosing(text, c + c, i + 2);
-        if (end > i + 2) {
-          flush();
-          var strong = doc.createElement("strong");
-          renderInline(text.slice(i + 2, end), strong, options);
-          parent.appendChild(strong);
-          i = end + 2; continue;
-        }
-      }
-      if (c === "*" && text.charAt(i + 1) !== " " && text.charAt(i + 1) !== "*") {
-        var endEm = findClosing(text, "*", i + 1);
-        if (endEm > i + 1 && text.charAt(endEm - 1) !== " ") {
-          flush();
-          var em = doc.createElement("em");
-          renderInline(text.slice(i + 1, endEm), em, options);
-          parent.appendChild(em);
-          i = endEm + 1; continue;
-        }
-      }
-      if (c === "`") {
-        var endCode = text.indexOf("`", i + 1);
-        if (endCode > i + 1) {
-          flush();
-          var code = doc.createElement("code");
-          code.appendChild(doc.createTextNode(text.slice(i + 1, endCode)));
-          parent.appendChild(code);
-          i = endCode + 1; continue;
-        }
-      }
-      if (c === "[" && !(options && options.inLink)) {
-        var link = matchLink(text, i);
-        if (link) {
-          flush();
-          var href = safeUrl(link.href, options && options.base);
-          if (href) {
-            var a = linkNode(doc, href);
-            renderInline(link.label, a, { base: options && options.base, inLink: true });
-            parent.appendChild(newTabNote(doc, a));
-          } else {
-            // not a web address (javascript:, data:, ...): keep the words, drop the link
-            renderInline(link.label, parent, { base: options && options.base, inLink: true });
-          }
-          i = link.end; continue;
-        }
-      }
-      if ((c === "h" || c === "H") && !(options && options.inLink)) {
-        var bare = matchBareUrl(text, i);
-        if (bare) {
-          flush();
-          var b = linkNode(doc, bare.href);
-          b.appendChild(doc.createTextNode(bare.text));
-          parent.appendChild(newTabNote(doc, b));
-          i = bare.end; continue;
-        }
-      }
-      buffer += c; i++;
-    }
-    flush();
-    return parent;
-  }
-
-  var LIST_ITEM = /^(\s*)([-*+]|\d{1,9}[.)])\s+(.*)$/;
-  var HEADING = /^\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$/;
-
-  // markdown -> DocumentFragment. options: {base: URL relative links resolve against}
-  function renderMarkdown(text, options) {
-    var doc = document;
-    var fragment = doc.createDocumentFragment();
-    var lines = String(text == null ? "" : text).replace(/\r\n?/g, "\n").split("\n");
-    var paragraph = [];
-    var lists = []; // stack of {indent, el, ordered}
-    var lastItem = null, lastItemText = null;
-
-    function endParagraph() {
-      if (!paragraph.length) return;
-      var p = doc.createElement("p");
-      renderInline(paragraph.join(" "), p, options);
-      fragment.appendChild(p);
-      paragraph = [];
-    }
-    function endItem() {
-      if (lastItem && lastItemText !== null) renderInline(lastItemText, lastItem.textHolder, options);
-      lastItemText = null;
-    }
-    function endLists() {
-      endItem();
-      lists = []; lastItem = null;
-    }
-
-    lines.forEach(function (line) {
-      if (!line.trim()) { endParagraph(); endLists(); return; }
-      var m = LIST_ITEM.exec(line);
-      if (m) {
-        endParagraph();
-        endItem();
-        var indent = m[1].replace(/\t/g, "    ").length;
-        var ordered = /\d/.test(m[2].charAt(0));
-        while (lists.length && indent < lists[lists.length - 1].indent) lists.pop();
-        var top = lists[lists.length - 1];
-        if (top && indent > top.indent + 1 && lastItem) {
-          top = null; // a deeper list inside the last item
-        } else if (top && top.ordered !== ordered && indent === top.indent) {
-          lists.pop(); top = null;
-        }
-        if (!top) {
-          var el = doc.createElement(ordered ? "ol" : "ul");
-          if (ordered) {
-            var start = parseInt(m[2], 10);
-            if (start !== 1) el.start = start;
-          }
-          if (lists.length && lastItem) lastItem.appendChild(el); else fragment.appendChild(el);
-          top = { indent: indent, el: el, ordered: ordered };
-          lists.push(top);
-        }
-        var li = doc.createElement("li");
-        li.textHolder = li;
-        top.el.appendChild(li);
-        lastItem = li;
-        lastItemText = m[3];
-        return;
-      }
-      if (lists.length && lastItem) { // continuation of a list item
-        if (lastItemText === null) {
-          var more = doc.createElement("span");
-          lastItem.appendChild(doc.createTextNode(" "));
-          lastItem.appendChild(more);
-          lastItem.textHolder = more;
-          lastItemText = line.trim();
-        } else {
-          lastItemText += " " + line.trim();
-        }
-        return;
-      }
-      var h = HEADING.exec(line);
-      if (h) {
-        endParagraph();
-        var hp = doc.createElement("p");
-        hp.className = "mw-heading";
-        var strong = doc.createElement("strong");
-        renderInline(h[1], strong, options);
-        hp.appendChild(strong);
-        fragment.appendChild(hp);
-        return;
-      }
-      paragraph.push(line.trim());
-    });
-    endParagraph();
-    endLists();
-    return fragment;
-  }
-
-  // "Source: [Title](url)" as the last paragraph of an answer: {body, title, href} or null
-  var SOURCE = /(^|\n[ \t]*\n)[ \t]*Source:[ \t]*\[([^\]\n]+)\]\([ \t]*<?([^)\s>]+)>?[ \t]*\)\s*$/;
-  function splitSource(text, base) {
-    var m = SOURCE.exec(String(text || ""));
-    if (!m) return null;
-    var href = safeUrl(m[3], base);
-    if (!href) return null;
-    return { body: text.slice(0, m.index).replace(/\s+$/, ""), title: m[2].replace(/\\(.)/g, "$1"), href: href };
-  }
+  };
+  var markdown = PLAIN;
 
   // ------------------------------------------------------------------ colours (WCAG)
   function parseColor(value) {
@@ -550,19 +307,11 @@
     window.scrollBy(0, Math.max(0, Math.min(r.bottom - cover.top + 8, r.top - 8)));
   };
 
+  // widget.css is requested as the script starts (with the renderer, see below): shown once it came
   Widget.prototype.loadCss = function () {
     var root = this.root;
-    var href = new URL("widget.css", this.base).href;
-    var existing = document.querySelector('link[data-mutuals-widget]');
-    if (existing) { root.hidden = false; return; }
-    var link = document.createElement("link");
-    link.rel = "stylesheet";
-    link.href = href;
-    link.setAttribute("data-mutuals-widget", "");
-    var show = function () { root.hidden = false; };
-    link.addEventListener("load", show);
-    link.addEventListener("error", show);
-    document.head.appendChild(link);
+    if (styles.loaded) root.hidden = false;
+    else styles.then.push(function () { root.hidden = false; });
   };
 
   Widget.prototype.fitInput = function () {
@@ -723,17 +472,11 @@
     var body = el("div", "mw-body");
     var text = String(message.text || "");
     if (kind === "user") {
-      body.appendChild(linkify(text, el("p")));
+      body.appendChild(markdown.linkify(text, el("p")));
     } else {
-      var source = splitSource(text, this.linkBase);
-      body.appendChild(renderMarkdown(source ? source.body : text, { base: this.linkBase }));
-      if (source) {
-        var p = el("p", "mw-source", "Source: ");
-        var a = linkNode(document, source.href);
-        a.appendChild(document.createTextNode(source.title));
-        p.appendChild(newTabNote(document, a));
-        body.appendChild(p);
-      }
+      var shown = markdown.renderMessage(text, { base: this.linkBase }); // the "Source:" line a paragraph of its own
+      body.appendChild(shown.fragment);
+      var source = shown.source;
     }
     node.appendChild(body);
     // an answer from the guidance asks whether it helped (recorded as the feedback intents)
@@ -993,17 +736,56 @@
   }
 
   var api = window.MutualsWidget = window.MutualsWidget || {};
-  api.renderMarkdown = renderMarkdown;
-  api.splitSource = splitSource;
-  api.safeUrl = safeUrl;
   api.accessibleAccent = accessibleAccent;
   api.contrast = function (a, b) { return contrast(parseColor(a), parseColor(b)); };
 
   var script = currentScript();
+  var styles = { loaded: false, then: [] };
+
+  function loadStyles(href) {
+    if (document.querySelector("link[data-mutuals-widget]")) { styles.loaded = true; return; }
+    var link = document.createElement("link");
+    link.rel = "stylesheet";
+    link.href = href;
+    link.setAttribute("data-mutuals-widget", "");
+    var done = function () {
+      styles.loaded = true;
+      styles.then.forEach(function (show) { show(); });
+      styles.then = [];
+    };
+    link.addEventListener("load", done);
+    link.addEventListener("error", done);
+    document.head.appendChild(link);
+  }
+
+  // the shared renderer (already there on a page that loaded it itself), then `then`
+  function loadRenderer(href, then) {
+    var use = function () {
+      markdown = window.MutualsMarkdown || PLAIN;
+      api.renderMarkdown = markdown.renderMarkdown;
+      api.splitSource = markdown.splitSource;
+      api.safeUrl = markdown.safeUrl;
+      then();
+    };
+    if (window.MutualsMarkdown) { use(); return; }
+    var s = document.createElement("script");
+    s.src = href;
+    s.async = true;
+    s.addEventListener("load", use);
+    s.addEventListener("error", use); // plain text, but a working chat
+    document.head.appendChild(s);
+  }
+
   function start() {
     if (api.instance || !script) return;
     api.instance = new Widget(script);
   }
-  if (document.body) start();
-  else document.addEventListener("DOMContentLoaded", start);
+  if (script) {
+    var here = script.src || location.href;
+    loadStyles(new URL("widget.css", here).href); // both at once: the launcher waits for neither in turn
+    loadRenderer(new URL("../shared/markdown.js", here).href, function () {
+      if (document.body) start();
+      else document.addEventListener("DOMContentLoaded", start);
+    });
+  }
 })();
