@@ -2,7 +2,7 @@
 #   make run    set up everything and run the whole assistant
 #   make test   set up everything and run the whole test suite
 # and   make audit  check requirements.lock for known vulnerabilities (needs PyPI; not a test)
-#       make check  ruff, mypy, import-linter and the fast tests, in the environment `make test` set up (no installs)
+#       make check  ruff, mypy, import-linter, ESLint and the fast tests, in the environment `make test` set up (no installs)
 .PHONY: run test setup audit check
 run:
 	@bash scripts/setup.sh && .venv/bin/mutuals run
@@ -13,5 +13,5 @@ setup:
 audit:
 	@test -x .venv/bin/python || bash scripts/setup.sh; .venv/bin/python scripts/audit.py
 check:
-	@test -x .venv/bin/ruff -a -x .venv/bin/lint-imports || { echo "make check uses the test environment: run make test once first"; exit 2; }
-	@.venv/bin/python -m pytest -m "not slow" -q -p no:cacheprovider $(PYTEST_ARGS)  # ruff, mypy, import-linter: tests/test_code_checks.py
+	@test -x .venv/bin/ruff -a -x .venv/bin/lint-imports -a -f node_modules/eslint/bin/eslint.js || { echo "make check uses the test environment: run make test once first"; exit 2; }
+	@.venv/bin/python -m pytest -m "not slow" -q -p no:cacheprovider $(PYTEST_ARGS)  # ruff, mypy, import-linter, ESLint: tests/test_code_checks.py

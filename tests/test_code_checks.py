@@ -1,6 +1,7 @@
 """The code's own checks, run with the suite so a regression fails CI: ruff's pyflakes rules and
 syntax errors over the whole tree, and mypy on the modules others rely on (both configured in
-pyproject.toml: [tool.ruff], [tool.mypy]). `make check` runs them with the fast tests."""
+pyproject.toml: [tool.ruff], [tool.mypy]), and ESLint on our browser scripts (eslint.config.js).
+`make check` runs them with the fast tests."""
 import os
 import shutil
 import subprocess
@@ -35,6 +36,31 @@ def test_mypy_finds_no_type_errors_in_settings_guidance_and_channels():
     done = subprocess.run([str(beside) if beside.exists() else "mypy"], cwd=ROOT,  # [tool.mypy] in pyproject.toml
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0 and "Success" in done.stdout, done.stdout + done.stderr
+
+
+def eslint(*arguments: str, stdin: str = "") -> subprocess.CompletedProcess:
+    """ESLint (a dev dependency in package.json, installed by `mutuals setup`'s npm ci) with the
+    flat config in eslint.config.js, run by the node on PATH."""
+    node = shutil.which("node")
+    assert node, "ESLint runs on Node.js, which `mutuals setup` needs too: install nodejs and npm"
+    cli = ROOT / "node_modules" / "eslint" / "bin" / "eslint.js"
+    assert cli.exists(), f"no {cli}: `mutuals setup` installs it (npm ci, package.json's devDependencies)"
+    return subprocess.run([node, str(cli), "--max-warnings", "0", *arguments], cwd=ROOT, input=stdin,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_eslint_finds_nothing_in_the_widget_and_console_scripts():
+    done = eslint("bot/web/static")  # our scripts; eslint.config.js leaves out the vendored ones
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_eslint_would_catch_an_undefined_name_or_syntax_newer_than_es5():
+    # the check itself works: the same config on a script with a mistake, as if it were the widget's
+    for script, rule in [('(function () {\n  "use strict";\n  return pages;\n})();\n', "no-undef"),
+                         ('(function () {\n  "use strict";\n  let pages = [];\n  return pages;\n})();\n',
+                          "Parsing error")]:
+        done = eslint("--stdin", "--stdin-filename", "bot/web/static/widget/broken.js", stdin=script)
+        assert done.returncode == 1 and rule in done.stdout, done.stdout + done.stderr
 
 
 def lint_imports() -> str:

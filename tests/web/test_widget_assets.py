@@ -135,3 +135,14 @@ echo "/*! Chart.js v4.6.1 */" > node_modules/chart.js/dist/chart.umd.min.js
     assert len(calls.read_text().splitlines()) == 3
     assert "changed" in vendored.read_text()
 
+
+
+def test_the_tools_that_check_the_scripts_are_pinned_exactly():
+    # ESLint and its config's packages (eslint.config.js), axe-core for the browser tests: installed
+    # by the same npm ci as the widget's packages, at the versions the lock file names
+    package = json.loads((ROOT / "package.json").read_text())
+    lock = json.loads((ROOT / "package-lock.json").read_text())
+    for name in ("eslint", "@eslint/js", "globals", "axe-core"):
+        wanted = package["devDependencies"][name]
+        assert re.fullmatch(r"\d+\.\d+\.\d+", wanted), (name, wanted)
+        assert lock["packages"][f"node_modules/{name}"]["version"] == wanted, name
