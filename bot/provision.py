@@ -137,7 +137,7 @@ def widget_assets(settings: Settings, force: bool = False) -> bool:
     else:
         say("The web widget's browser packages are up to date")
     vendor.mkdir(parents=True, exist_ok=True)
-    axe = ROOT / "node_modules" / "axe-core" / "axe.min.js"  # a dev dependency: tests/web/axe_check.py
+    axe = ROOT / "node_modules" / "axe-core" / "axe.min.js"  # a dev dependency: tests/support/axe_check.py
     for source in (built, built.with_name(built.name + ".map"), chart, chart.with_name(chart.name + ".map"), axe):
         target = vendor / source.name
         if source.exists() and (not target.exists() or target.read_bytes() != source.read_bytes()):

@@ -11,7 +11,7 @@ dashboard's digest of the events, is shown apart): the figures alone
 (``bot.insights._figures.compute``), the dashboard page as a supervisor loads it through the
 console (sign-in cookie, HTML with every chart), its JSON and its CSV. Prints a table, and JSON
 with ``--json``. ``--postgres`` loads the same rows into a throwaway PostgreSQL cluster (Debian's
-package, as tests/servers.py starts it) and times it again. Target: the page in under 2 s.
+package, as tests/support/servers.py starts it) and times it again. Target: the page in under 2 s.
 
 The knowledge-gap page is timed on the same misses: each gets a vector (near one of 300 topic
 centres, as real questions cluster; the real model's cost per question is timed on a sample and
@@ -341,7 +341,7 @@ def time_gaps(handoff_url: str, folder: Path, embedding_sample: int = 0) -> Dict
 
 @contextlib.contextmanager
 def postgres() -> Iterator[str]:
-    """A throwaway PostgreSQL cluster, started the way tests/servers.py starts it."""
+    """A throwaway PostgreSQL cluster, started the way tests/support/servers.py starts it."""
     from bot.settings import ROOT
 
     sys.path.insert(0, str(ROOT / "tests"))
