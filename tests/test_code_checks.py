@@ -112,6 +112,12 @@ def test_the_channels_rasa_free_parts_load_no_rasa():
     assert not loaded & {"rasa", "tensorflow", "sanic", "socketio"}, sorted(loaded)
 
 
+def test_the_web_server_and_the_console_load_no_rasa_or_tensorflow():
+    # import-linter stops at the first outside package; this also sees what those load in turn
+    loaded = loaded_by("import bot.web.app\nimport bot.console")
+    assert {"aiohttp", "jinja2"} <= loaded and not loaded & {"rasa", "tensorflow", "torch", "sanic"}, sorted(loaded)
+
+
 def test_rasa_still_finds_the_channels_credentials_yml_names():
     # bot.channels loads its channel classes on first use; Rasa looks them up with its own function
     loaded = loaded_by("from rasa.shared.utils.common import class_from_module_path as find\n"
