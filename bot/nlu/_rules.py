@@ -17,6 +17,12 @@ which intent the policies should see, and why. In order, first match wins:
 6. a small-talk guess (thank, greet, goodbye, affirm, deny, out_of_scope, feedback_*, or
    nlu_fallback) for a message that reads as a question about the guidance -> ``ask_question``;
    a bot_challenge or rate_handoff guess too, when the question also names a topic of the guidance.
+7. a guess of an intent the person must ask for in words (cancel, request_human, rate_handoff)
+   for a message without any of its words -> ``ask_question`` when the message reads as a
+   question (as for nlu_fallback: naming a topic is enough): "if i object to the transfer do i
+   get redundancy pay" does not ask for a person, "what was MSP2 in 2018" gives no rating (both
+   seen on 2026-12-01, when the blind question split was parsed by the trained model). "yes
+   please do that" after an offer of an adviser does not read as a question and stays.
 
 "Reads as a question" (rule 6) is decided on what is left after a leading run of small talk
 ("great thanks,", "ok and", "sure,") is taken off: it starts with a question word or an auxiliary
@@ -26,7 +32,8 @@ question must also name a topic, follow small talk, or point back ("who checks i
 weather like tomorrow?" stays out of scope. Questions about the assistant as a person ("are you a
 bot?", "is anyone there?") and messages that are small talk through and through ("thanks!",
 "great thanks", "no thanks") stay as DIET classified them. Intents the person asked for in so
-many words (request_human, cancel, tell_me_more) are never changed by rule 6.
+many words (request_human, cancel, tell_me_more) are never changed by rule 6, only by rule 7 when
+the message has none of their words.
 """
 from __future__ import annotations
 
@@ -46,6 +53,19 @@ NEEDS_A_TOPIC = frozenset({"bot_challenge", "rate_handoff"})
 # what a fallback made only of small talk is taken as, when DIET's runner-up is one of them
 SMALL_TALK = frozenset({"greet", "goodbye", "thank", "affirm", "deny", "feedback_helpful", "feedback_unhelpful"})
 PERSONAL_ENTITY = "personal_details_removed"
+# rule 7: the words without which a guess of these intents does not stand
+_ASKED_IN_WORDS = {
+    "cancel": re.compile(
+        r"\b(?:cancel\w*|stop\w*|never\s*mind|forget|abort\w*|quit|exit|undo|changed?\s+my\s+mind|go(?:ing)?\s+back|"
+        r"back\s+to|stay\s+with|pass\s+me|don'?t\s+(?:want|need)|no\s+longer|any\s*more|by\s+mistake|withdraw\w*)\b",
+        re.I),
+    "request_human": re.compile(
+        r"\b(?:human|person|people|adviser|advisers|advisor|advisors|advice|someone|somebody|anyone|anybody|staff|"
+        r"agent|operator|real|talk|speak|chat|call|phone|ring|contact|email|hand\s*off|handover|put\s+(?:me\s+)?through|team)\b",
+        re.I),
+    "rate_handoff": re.compile(r"(?<![\w.])[1-5](?![\w.])|\b(?:one|two|three|four|five|stars?|rat\w*|score|out\s+of)\b",
+                               re.I),
+}
 
 # Small talk that can open a message ("great thanks, ..."). Words that also start real questions
 # ("right to bid", "fine for late filing", "no win no fee", "well-being") count only before a comma,
@@ -214,6 +234,11 @@ def route(text: str, diet_intent: str, runner_up: str = "") -> Route:
         if rest and (diet_intent == "ask_question" or reads_as_question(rest, diet_intent)):
             return Route("ask_question", "personal details removed; the rest is a question")
         return Route("share_personal_details", "personal details removed")
+    asked_in_words = _ASKED_IN_WORDS.get(diet_intent)
+    if asked_in_words is not None and not asked_in_words.search(text):
+        why = reads_as_question(text, "nlu_fallback")
+        if why:
+            return Route("ask_question", f"none of the words of {diet_intent}; reads as a question: {why}")
     if diet_intent in KEEP:
         return Route(diet_intent)
     if is_capabilities_question(text):
