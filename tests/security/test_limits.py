@@ -4,10 +4,7 @@ servers behind a balancer, including what happens when that Redis stops."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import socket
-import subprocess
 import time
 import uuid
 
@@ -18,7 +15,7 @@ from bot.channels._limits import (
     client_address,
 )
 from bot.settings import Settings, SettingsError
-from bot.stack import free_port
+from tests.support.servers import RedisProcess
 
 
 class Clock:
@@ -142,33 +139,6 @@ def test_the_limits_are_shared_in_the_lock_stores_redis_unless_told_otherwise():
 
 
 # --- two Rasa servers sharing a real Redis ------------------------------------------------------
-
-class RedisProcess:
-    """Debian's redis-server on a loopback port of its own, which a test may stop and start again
-    on the same port (tests/servers.py's ``redis_server`` picks a new port each time)."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.process = None
-
-    def start(self) -> "RedisProcess":
-        self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                return self
-            time.sleep(0.05)
-        raise RuntimeError(f"redis-server did not start on port {self.port}")
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(10)
-            self.process = None
-
 
 @pytest.fixture(scope="module")
 def redis_url():

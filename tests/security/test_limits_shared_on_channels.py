@@ -18,7 +18,7 @@ from bot.channels._limits import TOO_MANY_CONNECTIONS, TOO_MANY_FROM_ADDRESS, TO
 from bot.stack import Stack
 
 from tests.support.assistant_stack import stack_settings
-from test_limits import RedisProcess
+from tests.support.servers import RedisProcess
 from test_limits_on_channels import (  # noqa: F401 (the test_ functions are collected again, with this stack)
     ALLOWED, CONNECTIONS, PER_ADDRESS, PER_CONVERSATION, _connect, rest, tracker,
     test_rest_refuses_a_conversation_over_its_limit_with_429_and_rasa_never_sees_it,

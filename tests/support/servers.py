@@ -6,6 +6,7 @@ import contextlib
 import glob
 import os
 import shutil
+import socket
 import subprocess
 import tempfile
 import time
@@ -24,6 +25,33 @@ def postgres_bin() -> Path:
     if not found:
         raise RuntimeError("PostgreSQL is not installed: scripts/test-system-packages.sh installs it")
     return Path(found[-1]).parent
+
+
+class RedisProcess:
+    """Debian's redis-server on a loopback port of its own, which a test may stop and start again
+    on the same port (``redis_server`` below picks a new port each time)."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process = None
+
+    def start(self) -> "RedisProcess":
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                return self
+            time.sleep(0.05)
+        raise RuntimeError(f"redis-server did not start on port {self.port}")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(10)
+            self.process = None
 
 
 class PostgresServer:
@@ -79,8 +107,6 @@ def redis_server() -> Iterator[str]:
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
             with contextlib.suppress(OSError):
-                import socket
-
                 with socket.create_connection(("127.0.0.1", port), timeout=0.5):
                     break
             time.sleep(0.1)
