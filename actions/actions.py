@@ -1,4 +1,5 @@
 """Custom actions run by the Rasa SDK action server (`python -m bot.action_server`)."""
+
 from __future__ import annotations
 
 import logging
@@ -23,8 +24,13 @@ def guidance_desk() -> GuidanceDesk:
     if _desk is None:
         settings = Settings.from_env()
         index = GuidanceIndex.load(settings.knowledge_dir / "pages", settings.index_dir)
-        _desk = GuidanceDesk(index, settings.web_url, threshold=settings.answer_threshold,
-                             mode=settings.retrieval_mode, max_chars=settings.max_message_chars)
+        _desk = GuidanceDesk(
+            index,
+            settings.web_url,
+            threshold=settings.answer_threshold,
+            mode=settings.retrieval_mode,
+            max_chars=settings.max_message_chars,
+        )
     return _desk
 
 
@@ -39,9 +45,14 @@ def say(dispatcher: CollectingDispatcher, answer: Answer) -> None:
         text=answer.text,
         buttons=[{"title": b.title, "payload": b.payload} for b in answer.buttons],
         # kept with the bot message in the tracker (not shown to the person): what advisers see
-        guidance={"answered": answer.answered, "score": round(answer.score, 4), "threshold": round(answer.threshold, 4),
-                  "reason": answer.reason, "section": answer.passage_id,
-                  "sources": [{"slug": s.slug, "title": s.title, "url": s.url} for s in answer.sources]},
+        guidance={
+            "answered": answer.answered,
+            "score": round(answer.score, 4),
+            "threshold": round(answer.threshold, 4),
+            "reason": answer.reason,
+            "section": answer.passage_id,
+            "sources": [{"slug": s.slug, "title": s.title, "url": s.url} for s in answer.sources],
+        },
     )
 
 
@@ -66,8 +77,9 @@ class ActionAnswerFromGuidance(Action):
     def name(self) -> Text:
         return "action_answer_from_guidance"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[Dict[Text, Any]]:
         desk = guidance_desk()
         context = context_of(tracker)
         picked = next(tracker.get_latest_entity_values("guidance_slug"), None)
@@ -85,7 +97,11 @@ class ActionAnswerFromGuidance(Action):
             answer = desk.answer(text, context)
         logger.info(
             "guidance answer: answered=%s reason=%s score=%.3f threshold=%.3f section=%s",
-            answer.answered, answer.reason, answer.score, answer.threshold, answer.passage_id,
+            answer.answered,
+            answer.reason,
+            answer.score,
+            answer.threshold,
+            answer.passage_id,
         )
         from bot.insights._record import record_answer
 
@@ -94,8 +110,12 @@ class ActionAnswerFromGuidance(Action):
         missed = not answer.answered and answer.reason not in ("clarify", "nothing_to_expand")
         previous = float(tracker.get_slot("misses") or 0)
         misses = 0.0 if answer.answered else previous + 1 if missed else previous
-        events = [SlotSet("adviser_offered", missed), SlotSet("misses", misses),
-                  SlotSet("guidance_slug", None), SlotSet("guidance_context", context_slot(answer.context))]
+        events = [
+            SlotSet("adviser_offered", missed),
+            SlotSet("misses", misses),
+            SlotSet("guidance_slug", None),
+            SlotSet("guidance_context", context_slot(answer.context)),
+        ]
         if answer.answered:
             events.append(SlotSet("last_topic", answer.sources[0].title))
         if misses >= 2 and answer.reason == "not_confident":

@@ -1,4 +1,5 @@
 """The person's side of a handoff: asking what an adviser needs, opening the case, pausing the bot."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -105,12 +106,16 @@ def email_question(settings: Settings, channel: str = "socketio") -> str:
     """Telegram delivers an adviser's reply to the person's app, so there it is never emailed."""
     kept = f"used only for this case and deleted with it ({settings.case_retention_days} days after the case closes)."
     if not settings.email_enabled or channel not in EMAILED_CHANNELS:
-        return (f"{EMAIL_QUESTION_START} if you'd like the adviser to have it. It's {kept} We don't send replies by "
-                "email: the adviser's reply will be waiting here in this chat. Type your email address, or skip this.")
-    return (f"{EMAIL_QUESTION_START}. The adviser's reply will be waiting here in this chat; if you haven't seen it "
-            f"here within {_minutes(settings.email_after_seconds)} of the adviser sending it, we'll email it to you "
-            f"with a link back to this chat. Your address is {kept} Type your email address to agree to that, "
-            "or skip this.")
+        return (
+            f"{EMAIL_QUESTION_START} if you'd like the adviser to have it. It's {kept} We don't send replies by "
+            "email: the adviser's reply will be waiting here in this chat. Type your email address, or skip this."
+        )
+    return (
+        f"{EMAIL_QUESTION_START}. The adviser's reply will be waiting here in this chat; if you haven't seen it "
+        f"here within {_minutes(settings.email_after_seconds)} of the adviser sending it, we'll email it to you "
+        f"with a link back to this chat. Your address is {kept} Type your email address to agree to that, "
+        "or skip this."
+    )
 
 
 def asked_with_consent(tracker: Tracker, settings: Settings) -> bool:
@@ -127,8 +132,9 @@ def asked_with_consent(tracker: Tracker, settings: Settings) -> bool:
     return False
 
 
-def handover_text(store: HandoffStore, case: Case, hours: AdviserHours, zone_name: str,
-                  at: dt.datetime, emailed: bool = False) -> tuple:
+def handover_text(
+    store: HandoffStore, case: Case, hours: AdviserHours, zone_name: str, at: dt.datetime, emailed: bool = False
+) -> tuple:
     """What the person is told when their case opens, and their place in the queue: it depends on
     the hours and on how many advisers have said they are available (and are signed in), and
     (``emailed``) on whether they gave an email address with consent to have unseen replies emailed."""
@@ -136,28 +142,45 @@ def handover_text(store: HandoffStore, case: Case, hours: AdviserHours, zone_nam
     greeting = f"Thank you, {name}." if name else "Thank you."
     position = store.queue_position(case)
     place = place_in_queue(position)
-    email = (f" If you're not here when the adviser replies, we'll email the reply to {case.email} with a link "
-             "back to this chat.") if emailed else ""
+    email = (
+        (
+            f" If you're not here when the adviser replies, we'll email the reply to {case.email} with a link "
+            "back to this chat."
+        )
+        if emailed
+        else ""
+    )
     if not hours.is_open(at):
         opening = hours.next_opening(at)
         when = opening.strftime("%A %-d %B at %-H:%M")
         if emailed:
-            kept = (f" No email comes before an adviser replies, so not before {opening.strftime('%A')}; then, if "
-                    f"you haven't seen the reply here, we'll email it to {case.email} with a link back to this chat.")
+            kept = (
+                f" No email comes before an adviser replies, so not before {opening.strftime('%A')}; then, if "
+                f"you haven't seen the reply here, we'll email it to {case.email} with a link back to this chat."
+            )
         else:
-            kept = " We keep the email address you gave with your case, but we don't send replies by email." \
-                if case.email else ""
-        return (f"{greeting} Nobody is free until {when} ({zone_name}): our advisers work {hours.describe()}. "
-                f"Your question is saved, and {REPLY_WAITS_HERE}.{kept} {AFTER_HANDOVER}"), position
+            kept = (
+                " We keep the email address you gave with your case, but we don't send replies by email."
+                if case.email
+                else ""
+            )
+        return (
+            f"{greeting} Nobody is free until {when} ({zone_name}): our advisers work {hours.describe()}. "
+            f"Your question is saved, and {REPLY_WAITS_HERE}.{kept} {AFTER_HANDOVER}"
+        ), position
     available = len(store.available_advisers())
     if not available:
-        return (f"{greeting} No adviser is free at the moment. You're {place} in the queue, and an adviser will "
-                f"answer here when one is free; {REPLY_WAITS_HERE}.{email} {AFTER_HANDOVER}"), position
+        return (
+            f"{greeting} No adviser is free at the moment. You're {place} in the queue, and an adviser will "
+            f"answer here when one is free; {REPLY_WAITS_HERE}.{email} {AFTER_HANDOVER}"
+        ), position
     wait = store.likely_wait()
     likely = f" Lately people have waited about {_minutes(wait)} for an adviser." if wait is not None else ""
     advisers = "1 adviser is" if available == 1 else f"{available} advisers are"
-    return (f"{greeting} You're {place} in the queue and {advisers} available now: an adviser will join this "
-            f"chat as soon as they can.{likely}{email} {AFTER_HANDOVER}"), position
+    return (
+        f"{greeting} You're {place} in the queue and {advisers} available now: an adviser will join this "
+        f"chat as soon as they can.{likely}{email} {AFTER_HANDOVER}"
+    ), position
 
 
 class ActionRequestHuman(Action):
@@ -167,12 +190,20 @@ class ActionRequestHuman(Action):
         return "action_request_human"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict]:
-        dispatcher.utter_message(text=(
-            "I'll pass you to a human adviser. First, three quick questions so they can help; "
-            "say \"cancel\" at any time to stay with me."))
-        return [SlotSet("handoff_suggested_question", last_question(tracker) or None),
-                SlotSet("handoff_question", None), SlotSet("handoff_name", None), SlotSet("handoff_email", None),
-                SlotSet("adviser_offered", False), SlotSet("misses", 0.0)]
+        dispatcher.utter_message(
+            text=(
+                "I'll pass you to a human adviser. First, three quick questions so they can help; "
+                "say \"cancel\" at any time to stay with me."
+            )
+        )
+        return [
+            SlotSet("handoff_suggested_question", last_question(tracker) or None),
+            SlotSet("handoff_question", None),
+            SlotSet("handoff_name", None),
+            SlotSet("handoff_email", None),
+            SlotSet("adviser_offered", False),
+            SlotSet("misses", 0.0),
+        ]
 
 
 class ActionAskHandoffQuestion(Action):
@@ -184,12 +215,17 @@ class ActionAskHandoffQuestion(Action):
         if suggested:
             dispatcher.utter_message(
                 text=f"What should the adviser help with? I have your question as:\n\n\u201c{suggested}\u201d\n\n"
-                     "Keep it, or type it again in your own words.",
-                buttons=[{"title": "Keep this question", "payload": "/affirm"},
-                         {"title": "Cancel", "payload": "/cancel"}])
+                "Keep it, or type it again in your own words.",
+                buttons=[
+                    {"title": "Keep this question", "payload": "/affirm"},
+                    {"title": "Cancel", "payload": "/cancel"},
+                ],
+            )
         else:
-            dispatcher.utter_message(text="What would you like to ask an adviser? Put it in your own words.",
-                                     buttons=[{"title": "Cancel", "payload": "/cancel"}])
+            dispatcher.utter_message(
+                text="What would you like to ask an adviser? Put it in your own words.",
+                buttons=[{"title": "Cancel", "payload": "/cancel"}],
+            )
         return []
 
 
@@ -202,9 +238,10 @@ class ActionAskHandoffEmail(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict]:
         channel = tracker.get_latest_input_channel() or "rest"
-        dispatcher.utter_message(text=email_question(Settings.from_env(), channel),
-                                 buttons=[{"title": "Skip", "payload": "/deny"},
-                                          {"title": "Cancel", "payload": "/cancel"}])
+        dispatcher.utter_message(
+            text=email_question(Settings.from_env(), channel),
+            buttons=[{"title": "Skip", "payload": "/deny"}, {"title": "Cancel", "payload": "/cancel"}],
+        )
         return []
 
 
@@ -212,8 +249,9 @@ class ValidateHandoffForm(FormValidationAction):
     def name(self) -> Text:
         return "validate_handoff_form"
 
-    def validate_handoff_question(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                  domain: DomainDict) -> Dict[Text, Any]:
+    def validate_handoff_question(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
         if value is None:  # a reset when the intake starts, not an answer
             return {"handoff_question": None}
         text = _said(value)
@@ -225,8 +263,9 @@ class ValidateHandoffForm(FormValidationAction):
             return {"handoff_question": None}
         return {"handoff_question": text[:2000]}
 
-    def validate_handoff_name(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                              domain: DomainDict) -> Dict[Text, Any]:
+    def validate_handoff_name(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
         if value is None:  # a reset when the intake starts, not an answer
             return {"handoff_name": None}
         text = _said(value)
@@ -237,18 +276,22 @@ class ValidateHandoffForm(FormValidationAction):
             return {"handoff_name": None}
         return {"handoff_name": text}
 
-    def validate_handoff_email(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                               domain: DomainDict) -> Dict[Text, Any]:
+    def validate_handoff_email(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
         if value is None:  # a reset when the intake starts, not an answer
             return {"handoff_email": None}
         text = _said(value)
         if text.lower() in SKIP_WORDS:
             return {"handoff_email": ""}
         if not EMAIL.match(text) or len(text) > 254:
-            dispatcher.utter_message(text=(
-                "That doesn't look like an email address (like name@example.org). "
-                "Type it again, or press Skip to carry on without one."),
-                buttons=[{"title": "Skip", "payload": "/deny"}])
+            dispatcher.utter_message(
+                text=(
+                    "That doesn't look like an email address (like name@example.org). "
+                    "Type it again, or press Skip to carry on without one."
+                ),
+                buttons=[{"title": "Skip", "payload": "/deny"}],
+            )
             return {"handoff_email": None}
         return {"handoff_email": text.lower()}
 
@@ -266,19 +309,27 @@ class ActionCreateHandoff(Action):
         name = _said(tracker.get_slot("handoff_name"))
         email = _said(tracker.get_slot("handoff_email"))
         case = handoff_store().open_case(
-            tracker.sender_id, channel, _said(tracker.get_slot("handoff_question")), person_name=name,
-            email=email, topic=topic_of(_said(tracker.get_slot("handoff_question"))),
-            chat_id=str(metadata["chat_id"]) if metadata.get("chat_id") is not None else None)
+            tracker.sender_id,
+            channel,
+            _said(tracker.get_slot("handoff_question")),
+            person_name=name,
+            email=email,
+            topic=topic_of(_said(tracker.get_slot("handoff_question"))),
+            chat_id=str(metadata["chat_id"]) if metadata.get("chat_id") is not None else None,
+        )
         emailed = bool(email) and case.channel in EMAILED_CHANNELS and asked_with_consent(tracker, settings)
         if emailed:  # the only cases whose replies are ever emailed (bot/handoff/_email.py)
             outbox_of(handoff_store()).record_consent(case)
         hours = AdviserHours(settings.adviser_hours, settings.adviser_timezone)
-        text, position = handover_text(handoff_store(), case, hours, _time_zone_name(settings.adviser_timezone), now(),
-                                       emailed=emailed)
-        dispatcher.utter_message(text=text, buttons=[{"title": "Cancel and go back to the assistant",
-                                                      "payload": "/cancel"}],
-                                 # the web chat's status line (bot/handoff/_status.py); no other channel has one
-                                 json_message={"event": waiting_event(position)} if channel == "socketio" else None)
+        text, position = handover_text(
+            handoff_store(), case, hours, _time_zone_name(settings.adviser_timezone), now(), emailed=emailed
+        )
+        dispatcher.utter_message(
+            text=text,
+            buttons=[{"title": "Cancel and go back to the assistant", "payload": "/cancel"}],
+            # the web chat's status line (bot/handoff/_status.py); no other channel has one
+            json_message={"event": waiting_event(position)} if channel == "socketio" else None,
+        )
         logger.info("handoff: case %s opened on %s", case.id, channel)
         from bot.insights._record import record_handoff
 
@@ -297,7 +348,9 @@ class ActionRecordRating(Action):
         except (TypeError, ValueError):
             case = None
         if case:
-            dispatcher.utter_message(text="Thank you for rating the help you had. Ask me anything else whenever you like.")
+            dispatcher.utter_message(
+                text="Thank you for rating the help you had. Ask me anything else whenever you like."
+            )
         else:
             dispatcher.utter_message(text="Thanks. Ask me anything else whenever you like.")
         return []

@@ -3,6 +3,7 @@
 ``python -m bot.action_server [--port N] [--host H]``: loads the embedding model and the index
 once, then answers every call from memory; listens on loopback unless told otherwise.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,19 +33,20 @@ def main(argv=None) -> None:
     parser.add_argument("--host", default=settings.host)
     parser.add_argument("--port", type=int, default=settings.actions_port)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=settings.log_level,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("sanic").setLevel(logging.WARNING)
     from bot.privacy import install_log_redaction
 
     install_log_redaction()  # no email address, UK phone number or postcode in the logs (docs/privacy.md)
 
     from actions.actions import guidance_desk
+
     one_blas_thread()
     desk = guidance_desk()
     desk.answer("warm up")  # the first call pays for lazy set-up inside torch; pay it now
-    logging.getLogger(__name__).info("guidance loaded: %d pages, %d passages",
-                                     len(desk.index.pages), len(desk.index.passages))
+    logging.getLogger(__name__).info(
+        "guidance loaded: %d pages, %d passages", len(desk.index.pages), len(desk.index.passages)
+    )
 
     from rasa_sdk.endpoint import create_app
 
@@ -81,8 +83,16 @@ def search_results(desk, query: str) -> dict:
         if per_page.get(x.slug, 0) >= SEARCH_PER_PAGE:
             continue
         per_page[x.slug] = per_page.get(x.slug, 0) + 1
-        results.append({"slug": x.slug, "anchor": x.anchor, "page_title": x.page_title, "heading": x.heading,
-                        "text": x.text[:400], "score": round(hit.score, 4)})
+        results.append(
+            {
+                "slug": x.slug,
+                "anchor": x.anchor,
+                "page_title": x.page_title,
+                "heading": x.heading,
+                "text": x.text[:400],
+                "score": round(hit.score, 4),
+            }
+        )
         if len(results) == SEARCH_RESULTS:
             break
     return {"query": query, "threshold": round(desk.threshold, 4), "mode": desk.mode, "results": results}

@@ -2,6 +2,7 @@
 (their per-address limits, ``bot/channels/_limits.py``) and the adviser console (its sign-in
 throttling, ``bot/console/_routes.py``). Imports nothing, so neither side loads the other's
 dependencies (the channels Rasa, the console aiohttp)."""
+
 from __future__ import annotations
 
 from typing import Mapping, Optional

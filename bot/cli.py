@@ -1,4 +1,5 @@
 """``mutuals``: the command line of Mutuals Assistant. ``mutuals --help`` lists the commands."""
+
 from __future__ import annotations
 
 import argparse
@@ -60,7 +61,8 @@ def cmd_run(args, settings: Settings) -> int:
             print(f"\nStopped while starting{why}.", file=sys.stderr)
             return 0 if isinstance(exc, Stopping) else 130
         try:
-            print(f"""
+            print(
+                f"""
 Mutuals Assistant is running. Stop it with Ctrl-C (or SIGTERM, or SIGHUP).
   Web chat and guidance   {s.web_url}/
   REST channel            POST {s.rasa_url}/webhooks/rest/webhook  {{"sender": "me", "message": "..."}}
@@ -70,7 +72,9 @@ Mutuals Assistant is running. Stop it with Ctrl-C (or SIGTERM, or SIGHUP).
   Conversations           {s.tracker_store}
   Telegram                {'started (long polling)' if stack.telegram else 'not started: no TELEGRAM_BOT_TOKEN set'}
   Logs                    {stack.log_dir}/  (restarts of a part that stopped: stack.log)
-""", flush=True)
+""",
+                flush=True,
+            )
         except (OSError, KeyboardInterrupt):  # the terminal went away, or a stop came, while printing
             stack.stop()
             return 0
@@ -82,8 +86,13 @@ def cmd_ask(args, settings: Settings) -> int:
 
     question = " ".join(args.question)
     index = GuidanceIndex.load(settings.knowledge_dir / "pages", settings.index_dir)
-    desk = GuidanceDesk(index, settings.web_url, threshold=settings.answer_threshold,
-                        mode=args.mode or settings.retrieval_mode, max_chars=settings.max_message_chars)
+    desk = GuidanceDesk(
+        index,
+        settings.web_url,
+        threshold=settings.answer_threshold,
+        mode=args.mode or settings.retrieval_mode,
+        max_chars=settings.max_message_chars,
+    )
     answer = desk.answer(question)
     if args.json:
         print(json.dumps(answer.as_json(), ensure_ascii=False))
@@ -117,10 +126,12 @@ def cmd_knowledge_check(args, settings: Settings) -> int:
     from bot.guidance._phrasings import load_phrasings, phrasings_dir
 
     phrasings = load_phrasings(phrasings_dir(pages_dir), pages)
-    print(f"ok: {len(pages)} pages, {sum(len(p.passages) for p in pages)} passages, "
-          f"{sum(len(v) for v in phrasings.values())} phrasings; "
-          f"{due} item(s) due on {today.isoformat()}" + (f", {len(items) - due} more within {args.ahead} days"
-                                                         if args.ahead else ""))
+    print(
+        f"ok: {len(pages)} pages, {sum(len(p.passages) for p in pages)} passages, "
+        f"{sum(len(v) for v in phrasings.values())} phrasings; "
+        f"{due} item(s) due on {today.isoformat()}"
+        + (f", {len(items) - due} more within {args.ahead} days" if args.ahead else "")
+    )
     if due and args.strict:
         print(f"--strict: {due} item(s) due for review", file=sys.stderr)
         return 1
@@ -153,9 +164,11 @@ def cmd_eval_clarify(args, settings: Settings) -> int:
     print(f"{rows[0]['questions']} answerable {args.split} questions")
     print("margin  clarified  wrong prevented (right page offered)  extra clicks  wrong confident left")
     for r in rows:
-        print(f"{r['margin']:>6}  {r['clarified']:>9}  {r['wrong_answers_prevented']:>15} "
-              f"({r['of_which_right_page_offered']:>3})                 {r['extra_clicks']:>12}  "
-              f"{r['wrong_confident_answers_left']:>20}")
+        print(
+            f"{r['margin']:>6}  {r['clarified']:>9}  {r['wrong_answers_prevented']:>15} "
+            f"({r['of_which_right_page_offered']:>3})                 {r['extra_clicks']:>12}  "
+            f"{r['wrong_confident_answers_left']:>20}"
+        )
     print(f"chosen by the rule in bot/guidance/_clarifying.py: {chosen}")
     return 0
 
@@ -167,18 +180,28 @@ def cmd_eval_dialogue(args, settings: Settings) -> int:
 
     index = GuidanceIndex.load(settings.knowledge_dir / "pages", settings.index_dir)
     index._embedder = Remembering(index.embedder)  # the grid asks the same texts many times
-    desk = GuidanceDesk(index, settings.web_url, threshold=settings.answer_threshold, mode=settings.retrieval_mode,
-                        max_chars=settings.max_message_chars)
-    dialogues = [d for d in load_dialogues(settings.knowledge_dir / "questions" / "dialogues.yml")
-                 if args.split in ("all", d.split)]
+    desk = GuidanceDesk(
+        index,
+        settings.web_url,
+        threshold=settings.answer_threshold,
+        mode=settings.retrieval_mode,
+        max_chars=settings.max_message_chars,
+    )
+    dialogues = [
+        d
+        for d in load_dialogues(settings.knowledge_dir / "questions" / "dialogues.yml")
+        if args.split in ("all", d.split)
+    ]
     if args.grid:
         rows = tune(desk, dialogues)
         if args.json:
             print(json.dumps(rows[:20], indent=2))
         else:
             for row in rows[:10]:
-                print(f"{row['right']}/{row['turns']} right, must-not declined {row['must_not_declined']}, "
-                      f"worse than alone {row['worse_than_alone']}: {row['rules']}")
+                print(
+                    f"{row['right']}/{row['turns']} right, must-not declined {row['must_not_declined']}, "
+                    f"worse than alone {row['worse_than_alone']}: {row['rules']}"
+                )
         return 0
     results = replay(desk, dialogues)
     summary = dict(summarise(results, dialogues), split=args.split)
@@ -186,21 +209,34 @@ def cmd_eval_dialogue(args, settings: Settings) -> int:
         print(json.dumps(summary, indent=2))
     else:
         f, n, m = summary["followup"], summary["first_or_new_topic"], summary["must_not_answer"]
-        print(f"{summary['dialogues']} dialogues ({args.split}); {summary['chitchat_turns_skipped']} chit-chat turns "
-              "left to `mutuals eval routing`")
-        print(f"  follow-ups answered from the right page: in context {f['in_context']}, asked alone {f['alone']} "
-              f"({f['turns']} turns; right section in context {f['right_section_in_context']})")
-        print(f"  first questions and new topics: in context {n['in_context']}, alone {n['alone']} ({n['turns']} turns)")
-        print(f"  must-not-answer declined: in context {m['declined_in_context']}, alone {m['declined_alone']} "
-              f"({m['turns']} turns)")
-        print(f"  clarifications picked: {summary['clarifications_in_context']}; turns right alone but wrong in "
-              f"context: {summary['wrong_in_context_right_alone']}")
+        print(
+            f"{summary['dialogues']} dialogues ({args.split}); {summary['chitchat_turns_skipped']} chit-chat turns "
+            "left to `mutuals eval routing`"
+        )
+        print(
+            f"  follow-ups answered from the right page: in context {f['in_context']}, asked alone {f['alone']} "
+            f"({f['turns']} turns; right section in context {f['right_section_in_context']})"
+        )
+        print(
+            f"  first questions and new topics: in context {n['in_context']}, alone {n['alone']} ({n['turns']} turns)"
+        )
+        print(
+            f"  must-not-answer declined: in context {m['declined_in_context']}, alone {m['declined_alone']} "
+            f"({m['turns']} turns)"
+        )
+        print(
+            f"  clarifications picked: {summary['clarifications_in_context']}; turns right alone but wrong in "
+            f"context: {summary['wrong_in_context_right_alone']}"
+        )
     if args.misses:
         for r in results:
             if not r.right_in_context:
                 got = r.in_context.passage_id or r.in_context.reason
-                print(f"  {r.dialogue}: {r.turn.text!r} -> expected {r.turn.slug or r.turn.expect}"
-                      f"#{r.turn.section or ''} | got {got} ({r.in_context.score:.3f})", file=sys.stderr)
+                print(
+                    f"  {r.dialogue}: {r.turn.text!r} -> expected {r.turn.slug or r.turn.expect}"
+                    f"#{r.turn.section or ''} | got {got} ({r.in_context.score:.3f})",
+                    file=sys.stderr,
+                )
     return 0
 
 
@@ -224,12 +260,16 @@ def cmd_eval_retrieval(args, settings: Settings) -> int:
             print(json.dumps(rows[:30], indent=2))
             return 0
         print(f"Hybrid weights on the tune split ({model}), best first; threshold chosen by the rule for each\n")
-        print(f"{'page':>5} {'bm25':>5} {'asked':>5} {'threshold':>9} {'hit@1':>6} {'hit@3':>6} {'MRR@10':>7} "
-              f"{'must-not':>8} {'wrongly':>7} {'rank-only':>9}")
+        print(
+            f"{'page':>5} {'bm25':>5} {'asked':>5} {'threshold':>9} {'hit@1':>6} {'hit@3':>6} {'MRR@10':>7} "
+            f"{'must-not':>8} {'wrongly':>7} {'rank-only':>9}"
+        )
         for r in rows[:15]:
-            print(f"{r['page_weight']:>5} {r['bm25_weight']:>5} {r['asked_weight']:>5} {r['threshold']:>9.3f} "
-                  f"{r['hit_at_1']:>6.3f} {r['hit_at_3']:>6.3f} {r['mrr_at_10']:>7.3f} "
-                  f"{r['declined_unanswerable']:>8.3f} {r['declined_answerable']:>7.3f} {r['rank_only_hit_at_1']:>9.3f}")
+            print(
+                f"{r['page_weight']:>5} {r['bm25_weight']:>5} {r['asked_weight']:>5} {r['threshold']:>9.3f} "
+                f"{r['hit_at_1']:>6.3f} {r['hit_at_3']:>6.3f} {r['mrr_at_10']:>7.3f} "
+                f"{r['declined_unanswerable']:>8.3f} {r['declined_answerable']:>7.3f} {r['rank_only_hit_at_1']:>9.3f}"
+            )
         return 0
     if args.outside:
         tune = [q for q in questions if q.split == "tune"]
@@ -238,20 +278,28 @@ def cmd_eval_retrieval(args, settings: Settings) -> int:
         if args.json:
             print(json.dumps({"margins": rows, "nearness": near}, indent=2))
             return 0
-        print(f"The softer rule on the tune split ({model}, hybrid, margin {OUTSIDE_MARGIN}): for each weight, "
-              "the highest nearness threshold within the 3 % rule\n")
+        print(
+            f"The softer rule on the tune split ({model}, hybrid, margin {OUTSIDE_MARGIN}): for each weight, "
+            "the highest nearness threshold within the 3 % rule\n"
+        )
         print(f"{'weight':>6} {'nearness':>9} {'hit@1':>6} {'hit@3':>6} {'must-not':>8} {'wrongly':>7}")
         for r in near:
-            print(f"{r['weight']:>6} {r['nearness_threshold']:>9.3f} {r['hit_at_1']:>6.3f} {r['hit_at_3']:>6.3f} "
-                  f"{r['declined_unanswerable']:>8.3f} {r['declined_answerable']:>7.3f}")
+            print(
+                f"{r['weight']:>6} {r['nearness_threshold']:>9.3f} {r['hit_at_1']:>6.3f} {r['hit_at_3']:>6.3f} "
+                f"{r['declined_unanswerable']:>8.3f} {r['declined_answerable']:>7.3f}"
+            )
         print()
-        print(f"The outside-the-guidance margin on the tune split ({model}, hybrid); threshold chosen by the "
-              "rule for each\n")
+        print(
+            f"The outside-the-guidance margin on the tune split ({model}, hybrid); threshold chosen by the "
+            "rule for each\n"
+        )
         print(f"{'margin':>6} {'threshold':>9} {'hit@1':>6} {'hit@3':>6} {'must-not':>8} {'wrongly':>7}")
         for r in rows:
             margin = "off" if r["outside_margin"] is None else f"{r['outside_margin']:.2f}"
-            print(f"{margin:>6} {r['threshold']:>9.3f} {r['hit_at_1']:>6.3f} {r['hit_at_3']:>6.3f} "
-                  f"{r['declined_unanswerable']:>8.3f} {r['declined_answerable']:>7.3f}")
+            print(
+                f"{margin:>6} {r['threshold']:>9.3f} {r['hit_at_1']:>6.3f} {r['hit_at_3']:>6.3f} "
+                f"{r['declined_unanswerable']:>8.3f} {r['declined_answerable']:>7.3f}"
+            )
         return 0
     thresholds = None
     if args.thresholds == "current":
@@ -262,20 +310,34 @@ def cmd_eval_retrieval(args, settings: Settings) -> int:
     shown_split = args.split or "heldout"
     results = evaluate(index, questions, thresholds, splits=splits)
     if args.json:
-        print(json.dumps({mode: dict({"threshold": r["threshold"], "model": model},
-                                     **{name: r[name].as_json() for name in splits})
-                          for mode, r in results.items()}, indent=2))
+        print(
+            json.dumps(
+                {
+                    mode: dict(
+                        {"threshold": r["threshold"], "model": model}, **{name: r[name].as_json() for name in splits}
+                    )
+                    for mode, r in results.items()
+                },
+                indent=2,
+            )
+        )
         return 0
     shown = next(iter(results.values()))[shown_split]
     chosen = "from bot/guidance/_answer.py" if thresholds else "chosen on the tune split"
-    print(f"{shown_split} questions: {shown.answerable} answerable, {shown.unanswerable} must-not-answer "
-          f"(thresholds {chosen}; model {model})\n")
-    print(f"{'mode':<8} {'threshold':>9} {'hit@1':>6} {'hit@3':>6} {'MRR@10':>7} "
-          f"{'declined must-not':>18} {'declined answerable':>20}")
+    print(
+        f"{shown_split} questions: {shown.answerable} answerable, {shown.unanswerable} must-not-answer "
+        f"(thresholds {chosen}; model {model})\n"
+    )
+    print(
+        f"{'mode':<8} {'threshold':>9} {'hit@1':>6} {'hit@3':>6} {'MRR@10':>7} "
+        f"{'declined must-not':>18} {'declined answerable':>20}"
+    )
     for mode, r in results.items():
         s = r[shown_split]
-        print(f"{mode:<8} {r['threshold']:>9.3f} {s.hit_at_1:>6.3f} {s.hit_at_3:>6.3f} {s.mrr_at_10:>7.3f} "
-              f"{s.declined_unanswerable:>18.3f} {s.declined_answerable:>20.3f}")
+        print(
+            f"{mode:<8} {r['threshold']:>9.3f} {s.hit_at_1:>6.3f} {s.hit_at_3:>6.3f} {s.mrr_at_10:>7.3f} "
+            f"{s.declined_unanswerable:>18.3f} {s.declined_answerable:>20.3f}"
+        )
     if args.misses:
         mode = args.misses
         print(f"\nMisses on the {shown_split} questions ({mode}): question → expected | got top 3 | confidence")
@@ -298,12 +360,15 @@ def cmd_adviser_add(args, settings: Settings) -> int:
             print("mutuals: the two passwords differ; nothing was changed", file=sys.stderr)
             return 2
     try:
-        adviser = HandoffStore(settings.handoff_store).add_adviser(args.name, args.email, args.role,
-                                                                   hash_password(password))
+        adviser = HandoffStore(settings.handoff_store).add_adviser(
+            args.name, args.email, args.role, hash_password(password)
+        )
     except (WeakPassword, HandoffError) as exc:
         print(f"mutuals: {exc}; nothing was changed", file=sys.stderr)
         return 2
-    print(f"added {adviser.role} {adviser.name} <{adviser.email}> (#{adviser.id}); they sign in at {settings.web_url}/console")
+    print(
+        f"added {adviser.role} {adviser.name} <{adviser.email}> (#{adviser.id}); they sign in at {settings.web_url}/console"
+    )
     return 0
 
 
@@ -325,8 +390,13 @@ def parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("run", help="start the whole assistant (Ctrl-C, SIGTERM or SIGHUP stops it)")
     s.add_argument("--verbose", action="store_true", help="show every server's log here")
-    s.add_argument("--startup-timeout", type=float, default=180.0, metavar="SECONDS",
-                   help="how long each server may take to be ready, at start and after a restart (default 180)")
+    s.add_argument(
+        "--startup-timeout",
+        type=float,
+        default=180.0,
+        metavar="SECONDS",
+        help="how long each server may take to be ready, at start and after a restart (default 180)",
+    )
     s.set_defaults(func=cmd_run)
 
     s = sub.add_parser("train", help="train the Rasa model if config.yml, domain.yml or nlu_data/ changed")
@@ -350,12 +420,20 @@ def parser() -> argparse.ArgumentParser:
     k = sub.add_parser("knowledge", help="work with the guidance pages")
     ksub = k.add_subparsers(dest="knowledge_command", metavar="SUBCOMMAND")
     ksub.required = True
-    s = ksub.add_parser("check", help="check every page's front matter, sections and links, and list "
-                                      "what is due for review (the editors' worklist)")
+    s = ksub.add_parser(
+        "check",
+        help="check every page's front matter, sections and links, and list "
+        "what is due for review (the editors' worklist)",
+    )
     s.add_argument("--strict", action="store_true", help="also fail (exit 1) when anything is due for review")
     s.add_argument("--today", type=_iso_date, metavar="YYYY-MM-DD", help="the date to check against (default: today)")
-    s.add_argument("--ahead", type=int, default=0, metavar="DAYS",
-                   help="also list what falls due in the next DAYS days (marked 'soon'; never fails)")
+    s.add_argument(
+        "--ahead",
+        type=int,
+        default=0,
+        metavar="DAYS",
+        help="also list what falls due in the next DAYS days (marked 'soon'; never fails)",
+    )
     s.set_defaults(func=cmd_knowledge_check)
 
     a = sub.add_parser("adviser", help="manage the advisers who use the console")
@@ -372,14 +450,18 @@ def parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("retention", help="delete conversations and closed cases older than the retention periods")
     s.add_argument("--dry-run", action="store_true", help="say what would be deleted; delete nothing")
-    s.set_defaults(func=lambda args, settings: __import__("bot.privacy._retention", fromlist=["main"]).main(
-        settings, dry_run=args.dry_run))
+    s.set_defaults(
+        func=lambda args, settings: __import__("bot.privacy._retention", fromlist=["main"]).main(
+            settings, dry_run=args.dry_run
+        )
+    )
 
     s = sub.add_parser("insights", help="the dashboard's figures: conversations, answers, handoffs, feedback")
     __import__("bot.insights._cli", fromlist=["add_arguments"]).add_arguments(s)
 
     s = sub.add_parser("bench", help="measure speed, memory and scale (a table; JSON and a plot under --out)")
     from bot.bench import add_arguments as add_bench_arguments
+
     add_bench_arguments(s)
 
     e = sub.add_parser("eval", help="measure the assistant")
@@ -388,24 +470,35 @@ def parser() -> argparse.ArgumentParser:
     s = esub.add_parser("retrieval", help="hit@1, hit@3, MRR@10 and abstention on one split of the questions")
     s.add_argument("--json", action="store_true")
     s.add_argument("--misses", choices=["dense", "bm25", "rrf", "hybrid"], help="list a mode's misses")
-    s.add_argument("--split", choices=["tune", "dev", "heldout", "fresh"],
-                   help="score only these questions (default: every split, the table for heldout); thresholds "
-                        "are chosen on tune; dev is the worn-out first tuning split; heldout was run several "
-                        "times while building; fresh was written blind after that, to be run once")
+    s.add_argument(
+        "--split",
+        choices=["tune", "dev", "heldout", "fresh"],
+        help="score only these questions (default: every split, the table for heldout); thresholds "
+        "are chosen on tune; dev is the worn-out first tuning split; heldout was run several "
+        "times while building; fresh was written blind after that, to be run once",
+    )
     s.add_argument("--model", choices=["tuned", "base"], help="the embedding model (default: MUTUALS_EMBEDDING_MODEL)")
-    s.add_argument("--thresholds", choices=["chosen", "current"], default="chosen",
-                   help="chosen: by the rule on the tune split (default); current: those in bot/guidance/_answer.py")
+    s.add_argument(
+        "--thresholds",
+        choices=["chosen", "current"],
+        default="chosen",
+        help="chosen: by the rule on the tune split (default); current: those in bot/guidance/_answer.py",
+    )
     s.add_argument("--weights", action="store_true", help="try hybrid's weights on the tune split")
-    s.add_argument("--outside", action="store_true",
-                   help="try the outside-the-guidance margins on the tune split (bot/guidance/_outside.py)")
+    s.add_argument(
+        "--outside",
+        action="store_true",
+        help="try the outside-the-guidance margins on the tune split (bot/guidance/_outside.py)",
+    )
     s.set_defaults(func=cmd_eval_retrieval)
     s = esub.add_parser("clarify", help="wrong answers a clarifying question prevents, and the clicks it costs")
     s.add_argument("--split", choices=["tune", "heldout"], default="tune", help="choose the margin on 'tune' only")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_eval_clarify)
     s = esub.add_parser("dialogue", help="follow-ups answered in context against the same turns asked alone")
-    s.add_argument("--split", choices=["tune", "heldout", "all"], default="heldout",
-                   help="which dialogues (tune on 'tune' only)")
+    s.add_argument(
+        "--split", choices=["tune", "heldout", "all"], default="heldout", help="which dialogues (tune on 'tune' only)"
+    )
     s.add_argument("--json", action="store_true")
     s.add_argument("--grid", action="store_true", help="try the context rules' grid and list the best settings")
     s.add_argument("--misses", action="store_true", help="list the turns answered wrongly in context")

@@ -19,6 +19,7 @@ server *i* uses action server *i mod M*. Action servers keep no state between ca
 ``python -m bot.cluster --rasa 2 --actions 2`` runs one on consecutive ports from the settings';
 ``python -m bot.cluster --part rasa`` runs one part in the foreground, as a container does.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,21 +34,30 @@ from bot.stack import Part, Stack, StackError, actions_command, rasa_command
 
 
 class Cluster(Stack):
-    def __init__(self, settings: Settings, rasa_ports: Sequence[int], actions_ports: Sequence[int],
-                 web: bool = True, **kwargs):
+    def __init__(
+        self, settings: Settings, rasa_ports: Sequence[int], actions_ports: Sequence[int], web: bool = True, **kwargs
+    ):
         if not rasa_ports or not actions_ports:
             raise StackError("a cluster needs at least one Rasa server and one action server")
         self.rasa_ports, self.actions_ports, self.web = list(rasa_ports), list(actions_ports), web
         if len(self.rasa_ports) > 1:
-            missing = [name for name, value in (("MUTUALS_LOCK_STORE_URL", settings.lock_store_url),
-                                                ("MUTUALS_SOCKETIO_QUEUE_URL", settings.socketio_queue_url))
-                       if not value]
+            missing = [
+                name
+                for name, value in (
+                    ("MUTUALS_LOCK_STORE_URL", settings.lock_store_url),
+                    ("MUTUALS_SOCKETIO_QUEUE_URL", settings.socketio_queue_url),
+                )
+                if not value
+            ]
             if missing:
-                raise StackError(f"several Rasa servers need shared Redis: set {' and '.join(missing)}"
-                                 " (redis://host:6379/0)")
+                raise StackError(
+                    f"several Rasa servers need shared Redis: set {' and '.join(missing)} (redis://host:6379/0)"
+                )
             if settings.tracker_store.startswith("sqlite"):
-                raise StackError("several Rasa servers need a tracker store they share: set "
-                                 "MUTUALS_TRACKER_STORE_URL to a PostgreSQL URL")
+                raise StackError(
+                    "several Rasa servers need a tracker store they share: set "
+                    "MUTUALS_TRACKER_STORE_URL to a PostgreSQL URL"
+                )
         super().__init__(settings, **kwargs)
 
     def _parts(self) -> List[Part]:
@@ -78,10 +88,17 @@ class Cluster(Stack):
             part.process.wait(30)
 
 
-def nginx_config(prefix: Path, listen: str, rasa: Sequence[str], web: Optional[str] = None,
-                 internal_listen: Optional[str] = None, actions: Sequence[str] = (),
-                 actions_listen: Optional[str] = None, user: Optional[str] = None,
-                 show_upstream: bool = False) -> str:
+def nginx_config(
+    prefix: Path,
+    listen: str,
+    rasa: Sequence[str],
+    web: Optional[str] = None,
+    internal_listen: Optional[str] = None,
+    actions: Sequence[str] = (),
+    actions_listen: Optional[str] = None,
+    user: Optional[str] = None,
+    show_upstream: bool = False,
+) -> str:
     """An nginx.conf for a cluster (``nginx -p PREFIX -c PREFIX/nginx.conf``; pid, logs and
     temporary files under ``prefix``).
 
@@ -93,60 +110,86 @@ def nginx_config(prefix: Path, listen: str, rasa: Sequence[str], web: Optional[s
     server and the Telegram front end, ``actions_listen`` balances the action servers.
     ``show_upstream`` (tests only: it tells the world internal addresses) names the Rasa server
     of each socket.io response in an ``X-Upstream`` header."""
+
     def servers(addresses: Sequence[str]) -> str:
         return "".join(f"    server {a} max_fails=1 fail_timeout=10s;\n" for a in addresses)
 
-    proxy = ("    proxy_http_version 1.1;\n"
-             "    proxy_set_header Host $host;\n"
-             "    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n"
-             "    proxy_set_header X-Forwarded-Proto $scheme;\n")
+    proxy = (
+        "    proxy_http_version 1.1;\n"
+        "    proxy_set_header Host $host;\n"
+        "    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n"
+        "    proxy_set_header X-Forwarded-Proto $scheme;\n"
+    )
     keep = '    proxy_set_header Connection "";\n'
     # a message to a server that dies mid-turn is sent to the other: safe, because it carries the
     # same request id to both and a Rasa server answers a repeated id from the stored turn
     # (bot/channels/_message_ids.py); the second server first waits out the dead one's lock
-    retry = ("    proxy_set_header X-Request-ID $mutuals_request_id;\n"
-             "    proxy_next_upstream error timeout non_idempotent;\n"
-             "    proxy_next_upstream_tries 2;\n"
-             "    proxy_read_timeout 150s;\n")
-    out = [f"user {user};\n" if user else "",
-           "worker_processes auto;\n",
-           f"pid {prefix}/nginx.pid;\n",
-           f"error_log {prefix}/error.log warn;\n",
-           "events { worker_connections 4096; }\n",
-           "http {\n",
-           "  access_log off;\n",
-           "".join(f"  {kind}_temp_path {prefix}/{kind}_temp;\n"
-                   for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")),
-           "  client_max_body_size 1m;\n  client_body_buffer_size 1m;\n",
-           "  map $http_upgrade $connection_upgrade { default upgrade; '' ''; }\n",
-           "  map $http_x_request_id $mutuals_request_id { default $http_x_request_id; '' $request_id; }\n",
-           "  upstream rasa_sticky {\n    ip_hash;\n" + servers(rasa) + "  }\n",
-           "  upstream rasa_any {\n    least_conn;\n" + servers(rasa) + "    keepalive 32;\n    keepalive_timeout 4s;\n  }\n"]
+    retry = (
+        "    proxy_set_header X-Request-ID $mutuals_request_id;\n"
+        "    proxy_next_upstream error timeout non_idempotent;\n"
+        "    proxy_next_upstream_tries 2;\n"
+        "    proxy_read_timeout 150s;\n"
+    )
+    out = [
+        f"user {user};\n" if user else "",
+        "worker_processes auto;\n",
+        f"pid {prefix}/nginx.pid;\n",
+        f"error_log {prefix}/error.log warn;\n",
+        "events { worker_connections 4096; }\n",
+        "http {\n",
+        "  access_log off;\n",
+        "".join(
+            f"  {kind}_temp_path {prefix}/{kind}_temp;\n"
+            for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+        ),
+        "  client_max_body_size 1m;\n  client_body_buffer_size 1m;\n",
+        "  map $http_upgrade $connection_upgrade { default upgrade; '' ''; }\n",
+        "  map $http_x_request_id $mutuals_request_id { default $http_x_request_id; '' $request_id; }\n",
+        "  upstream rasa_sticky {\n    ip_hash;\n" + servers(rasa) + "  }\n",
+        "  upstream rasa_any {\n    least_conn;\n"
+        + servers(rasa)
+        + "    keepalive 32;\n    keepalive_timeout 4s;\n  }\n",
+    ]
     if web:
         out.append("  upstream web {\n" + servers([web]) + "    keepalive 8;\n    keepalive_timeout 4s;\n  }\n")
     if actions:
-        out.append("  upstream actions {\n    least_conn;\n" + servers(actions) + "    keepalive 32;\n    keepalive_timeout 4s;\n  }\n")
+        out.append(
+            "  upstream actions {\n    least_conn;\n"
+            + servers(actions)
+            + "    keepalive 32;\n    keepalive_timeout 4s;\n  }\n"
+        )
     out.append(
         f"  server {{\n    listen {listen};\n"
-        "    location /socket.io/ {\n      proxy_pass http://rasa_sticky;\n" + _indent(proxy) +
-        "      proxy_set_header Upgrade $http_upgrade;\n"
+        "    location /socket.io/ {\n      proxy_pass http://rasa_sticky;\n"
+        + _indent(proxy)
+        + "      proxy_set_header Upgrade $http_upgrade;\n"
         "      proxy_set_header Connection $connection_upgrade;\n"
         "      proxy_buffering off;\n      proxy_read_timeout 120s;\n"
-        + ("      add_header X-Upstream $upstream_addr always;\n" if show_upstream else "") + "    }\n"
-        "    location /webhooks/rest/ {\n      proxy_pass http://rasa_any;\n" + _indent(proxy + keep + retry) +
-        "    }\n"
-        + ("    location / {\n      proxy_pass http://web;\n" + _indent(proxy + keep) + "    }\n" if web else
-           "    location / { return 404; }\n")
-        + "  }\n")
+        + ("      add_header X-Upstream $upstream_addr always;\n" if show_upstream else "")
+        + "    }\n"
+        "    location /webhooks/rest/ {\n      proxy_pass http://rasa_any;\n"
+        + _indent(proxy + keep + retry)
+        + "    }\n"
+        + (
+            "    location / {\n      proxy_pass http://web;\n" + _indent(proxy + keep) + "    }\n"
+            if web
+            else "    location / { return 404; }\n"
+        )
+        + "  }\n"
+    )
     if internal_listen:
-        out.append(f"  server {{\n    listen {internal_listen};\n"
-                   "    location /webhooks/ {\n      proxy_pass http://rasa_any;\n" + _indent(proxy + keep + retry) +
-                   "    }\n"
-                   "    location / {\n      proxy_pass http://rasa_any;\n" + _indent(proxy + keep) +
-                   "      proxy_read_timeout 60s;\n    }\n  }\n")
+        out.append(
+            f"  server {{\n    listen {internal_listen};\n"
+            "    location /webhooks/ {\n      proxy_pass http://rasa_any;\n" + _indent(proxy + keep + retry) + "    }\n"
+            "    location / {\n      proxy_pass http://rasa_any;\n"
+            + _indent(proxy + keep)
+            + "      proxy_read_timeout 60s;\n    }\n  }\n"
+        )
     if actions and actions_listen:
-        out.append(f"  server {{\n    listen {actions_listen};\n"
-                   "    location / {\n      proxy_pass http://actions;\n" + _indent(proxy + keep) + "    }\n  }\n")
+        out.append(
+            f"  server {{\n    listen {actions_listen};\n"
+            "    location / {\n      proxy_pass http://actions;\n" + _indent(proxy + keep) + "    }\n  }\n"
+        )
     out.append("}\n")
     return "".join(out)
 
@@ -160,8 +203,11 @@ def run_part(settings: Settings, name: str) -> int:
     environment the stack would give it: what each container of a deployment runs (deploy/)."""
     from bot.stack import child_env
 
-    missing = [key for key, value in (("MUTUALS_RASA_TOKEN", settings.rasa_token),
-                                      ("MUTUALS_RELAY_TOKEN", settings.relay_token)) if not value]
+    missing = [
+        key
+        for key, value in (("MUTUALS_RASA_TOKEN", settings.rasa_token), ("MUTUALS_RELAY_TOKEN", settings.relay_token))
+        if not value
+    ]
     if missing:  # generated per machine otherwise, and then the parts could not talk to each other
         print(f"Set {' and '.join(missing)}: every part of a deployment must share them.", file=sys.stderr)
         return 2
@@ -181,20 +227,29 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--rasa", type=int, default=2, help="Rasa servers, on MUTUALS_RASA_PORT and up")
     parser.add_argument("--actions", type=int, default=2, help="action servers, on MUTUALS_ACTIONS_PORT and up")
     parser.add_argument("--no-web", action="store_true", help="leave the web server to another machine")
-    parser.add_argument("--part", choices=["rasa", "actions", "web", "telegram"],
-                        help="run only this part, in the foreground (one container of a deployment)")
+    parser.add_argument(
+        "--part",
+        choices=["rasa", "actions", "web", "telegram"],
+        help="run only this part, in the foreground (one container of a deployment)",
+    )
     args = parser.parse_args(argv)
     if args.part:
         return run_part(settings, args.part)
-    cluster = Cluster(settings, [settings.rasa_port + i for i in range(args.rasa)],
-                      [settings.actions_port + i for i in range(args.actions)], web=not args.no_web)
+    cluster = Cluster(
+        settings,
+        [settings.rasa_port + i for i in range(args.rasa)],
+        [settings.actions_port + i for i in range(args.actions)],
+        web=not args.no_web,
+    )
     try:
         cluster.start()
     except StackError as exc:
         print(f"Could not start: {exc}", file=sys.stderr)
         return 1
-    print("Running: " + ", ".join(p.name for p in cluster.parts) + f". Logs in {cluster.log_dir}/. Ctrl-C stops.",
-          flush=True)
+    print(
+        "Running: " + ", ".join(p.name for p in cluster.parts) + f". Logs in {cluster.log_dir}/. Ctrl-C stops.",
+        flush=True,
+    )
     return cluster.wait()
 
 

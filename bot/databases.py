@@ -1,5 +1,6 @@
 """The project's own connections to a database named by a SQLAlchemy URL (:func:`engine_for`),
 checking that one can be reached, and naming it safely."""
+
 from __future__ import annotations
 
 import time
@@ -38,8 +39,9 @@ def engine_for(url: str, keep_connections: bool = True) -> sa.engine.Engine:
         pooling = {"poolclass": sa.pool.QueuePool, "pool_size": 4, "max_overflow": -1}
     else:
         pooling = {"poolclass": sa.pool.NullPool}
-    engine = sa.create_engine(url, future=True, **pooling,
-                              connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_SECONDS})
+    engine = sa.create_engine(
+        url, future=True, **pooling, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_SECONDS}
+    )
 
     @sa.event.listens_for(engine, "connect")
     def _pragmas(connection, _):
@@ -47,6 +49,7 @@ def engine_for(url: str, keep_connections: bool = True) -> sa.engine.Engine:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
+
     return engine
 
 

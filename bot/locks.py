@@ -15,6 +15,7 @@ A lock taken by a server that then dies stays in Redis until its ticket expires
 message of that one conversation waits on another server (the waiting ticket keeps its place:
 ``bot.rasa_patches.patient_tickets``).
 """
+
 from __future__ import annotations
 
 from typing import Any, Optional
@@ -37,10 +38,14 @@ def lock_store_for(url: Optional[str]) -> LockStore:
     if not db.isdigit():
         raise ValueError(f"the Redis database in MUTUALS_LOCK_STORE_URL must be a number, not {db!r}")
     return RedisLockStore(
-        host=parts.hostname or "localhost", port=parts.port or 6379, db=int(db),
+        host=parts.hostname or "localhost",
+        port=parts.port or 6379,
+        db=int(db),
         username=unquote(parts.username) if parts.username else None,
         password=unquote(parts.password) if parts.password else None,
-        use_ssl=parts.scheme == "rediss", key_prefix=KEY_PREFIX)
+        use_ssl=parts.scheme == "rediss",
+        key_prefix=KEY_PREFIX,
+    )
 
 
 class UrlLockStore(LockStore):
@@ -51,4 +56,3 @@ class UrlLockStore(LockStore):
         if url is None and endpoint_config is not None:
             url = getattr(endpoint_config, "url", None)
         return lock_store_for(url)
-

@@ -1,5 +1,6 @@
 """What `mutuals setup` does: train the Rasa model, fine-tune the embedding model and build the
 retrieval index, each only when its inputs changed since the last time."""
+
 from __future__ import annotations
 
 import hashlib
@@ -40,11 +41,28 @@ def train(settings: Settings, force: bool = False) -> bool:
     say("Training the Rasa model (about 2 minutes on 2 cores)")
     settings.models_dir.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, RASA_TELEMETRY_ENABLED="false", TF_CPP_MIN_LOG_LEVEL="2")
-    subprocess.run([
-        sys.executable, "-m", "bot.rasa_server", "train", "--data", str(ROOT / "nlu_data"),
-        "--config", str(ROOT / "config.yml"), "--domain", str(ROOT / "domain.yml"),
-        "--out", str(settings.models_dir), "--fixed-model-name", "mutuals", "--force",
-    ], cwd=ROOT, env=env, check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bot.rasa_server",
+            "train",
+            "--data",
+            str(ROOT / "nlu_data"),
+            "--config",
+            str(ROOT / "config.yml"),
+            "--domain",
+            str(ROOT / "domain.yml"),
+            "--out",
+            str(settings.models_dir),
+            "--fixed-model-name",
+            "mutuals",
+            "--force",
+        ],
+        cwd=ROOT,
+        env=env,
+        check=True,
+    )
     stamp.write_text(wanted)
     return True
 
@@ -59,8 +77,7 @@ def index(settings: Settings, force: bool = False) -> bool:
         return False
     say("Building the guidance index")
     built = GuidanceIndex.build(pages, settings.index_dir, progress=sys.stdout.isatty())
-    print(f"    {len(built.pages)} pages, {len(built.passages)} passages, "
-          f"{len(built.phrasing_passages)} phrasings")
+    print(f"    {len(built.pages)} pages, {len(built.passages)} passages, {len(built.phrasing_passages)} phrasings")
     return True
 
 
@@ -93,10 +110,13 @@ def tuned_embedder(settings: Settings, force: bool = False) -> bool:
         return False
     target = tuned_dir(settings.var_dir)
     started = time.perf_counter()
-    trained, meta = ensure_tuned(settings.knowledge_dir / "pages", target, force=force,
-                                 log=lambda line: print(f"    {line}", flush=True),
-                                 announce=lambda: say("Fine-tuning the embedding model on the guidance "
-                                                      "(about 3 minutes on 2 cores)"))
+    trained, meta = ensure_tuned(
+        settings.knowledge_dir / "pages",
+        target,
+        force=force,
+        log=lambda line: print(f"    {line}", flush=True),
+        announce=lambda: say("Fine-tuning the embedding model on the guidance (about 3 minutes on 2 cores)"),
+    )
     if trained:
         print(f"    {meta['pairs']} pairs, {meta['steps']} steps: trained in {meta['train_seconds']} s")
     else:
@@ -128,8 +148,10 @@ def widget_assets(settings: Settings, force: bool = False) -> bool:
     if force or not built.exists() or not chart.exists() or not stamp.exists() or stamp.read_text() != wanted:
         npm = shutil.which("npm")
         if npm is None:
-            raise SystemExit("The chat widget and the console need Node.js and npm to fetch socket.io-client and Chart.js "
-                             "(for example 'apt-get install nodejs npm'), then run this again.")
+            raise SystemExit(
+                "The chat widget and the console need Node.js and npm to fetch socket.io-client and Chart.js "
+                "(for example 'apt-get install nodejs npm'), then run this again."
+            )
         say("Installing the web widget's browser packages (npm ci)")
         subprocess.run([npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund"], cwd=ROOT, check=True)
         stamp.write_text(wanted)

@@ -7,6 +7,7 @@ table is in docs/architecture.md), which refuses to start on any Rasa but the pi
 
 Usage: ``python -m bot.rasa_server run --enable-api ...`` (any ``rasa`` arguments).
 """
+
 from __future__ import annotations
 
 import os
@@ -22,8 +23,9 @@ def main(argv=None) -> None:
     from bot.settings import Settings
 
     settings = Settings.from_env()
-    install_all(action_timeout_seconds=settings.action_timeout_seconds,
-                handoff_store_url=settings.handoff_store)  # "Did this help? No": a miss (bot/insights/)
+    install_all(
+        action_timeout_seconds=settings.action_timeout_seconds, handoff_store_url=settings.handoff_store
+    )  # "Did this help? No": a miss (bot/insights/)
     from rasa.__main__ import main as rasa_main
 
     sys.argv = ["rasa"] + list(sys.argv[1:] if argv is None else argv)

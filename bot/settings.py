@@ -5,6 +5,7 @@ environment variable of the same name in upper case with the ``MUTUALS_`` prefix
 (``MUTUALS_RASA_PORT=5006``). Telegram's two settings keep Telegram's own names
 (``TELEGRAM_BOT_TOKEN``, ``TELEGRAM_API_BASE_URL``).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -54,8 +55,12 @@ class Settings:
     # scaling out (README "Scaling out"): several Rasa servers share these; empty means one machine
     lock_store_url: str = ""  # redis://host:6379/0: Rasa's lock store in Redis; empty: in memory (one Rasa server)
     socketio_queue_url: str = ""  # redis://host:6379/0: socket.io messages reach a widget on any Rasa server
-    rasa_server_url: str = ""  # where the web server and Telegram reach Rasa (a load balancer); default http://host:rasa_port
-    action_server_url: str = ""  # where Rasa reaches the action servers (a load balancer); default http://host:actions_port
+    rasa_server_url: str = (
+        ""  # where the web server and Telegram reach Rasa (a load balancer); default http://host:rasa_port
+    )
+    action_server_url: str = (
+        ""  # where Rasa reaches the action servers (a load balancer); default http://host:actions_port
+    )
     public_rasa_url: str = ""  # where browsers reach Rasa's socket.io (the public balancer); default: rasa_url
     # answers
     max_message_chars: int = 2000
@@ -141,8 +146,9 @@ class Settings:
             lock_store = (self.lock_store_url or "").strip()
             return lock_store if lock_store.startswith(("redis://", "rediss://")) else ""
         if not url.startswith(("redis://", "rediss://")):
-            raise SettingsError("MUTUALS_LIMITS_REDIS_URL must be empty, in_memory or redis://host:port/db, "
-                                f"not {url!r}")
+            raise SettingsError(
+                f"MUTUALS_LIMITS_REDIS_URL must be empty, in_memory or redis://host:port/db, not {url!r}"
+            )
         return url
 
     @property

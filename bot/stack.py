@@ -9,6 +9,7 @@ web server and (with a token) the Telegram front end, each a child process on lo
   :data:`FAILURE_WINDOW_SECONDS`.
 - :func:`stop_on_signals` turns SIGTERM and SIGHUP into the same clean stop as Ctrl-C.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -90,18 +91,20 @@ def port_taken(host: str, port: int) -> bool:
 def child_env(settings: Settings) -> Dict[str, str]:
     env = dict(os.environ)
     env.update(settings.as_env())
-    env.update({
-        "MUTUALS_ACTIONS_URL": settings.actions_url,
-        "MUTUALS_TRACKER_STORE": settings.tracker_store,
-        "RASA_TELEMETRY_ENABLED": "false",
-        "HF_HUB_OFFLINE": "1",
-        "TRANSFORMERS_OFFLINE": "1",
-        "TOKENIZERS_PARALLELISM": "false",
-        "PYTHONUNBUFFERED": "1",
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH", "")])),
-        "TF_CPP_MIN_LOG_LEVEL": "2",
-        "TICKET_LOCK_LIFETIME": str(settings.turn_lock_seconds),
-    })
+    env.update(
+        {
+            "MUTUALS_ACTIONS_URL": settings.actions_url,
+            "MUTUALS_TRACKER_STORE": settings.tracker_store,
+            "RASA_TELEMETRY_ENABLED": "false",
+            "HF_HUB_OFFLINE": "1",
+            "TRANSFORMERS_OFFLINE": "1",
+            "TOKENIZERS_PARALLELISM": "false",
+            "PYTHONUNBUFFERED": "1",
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH", "")])),
+            "TF_CPP_MIN_LOG_LEVEL": "2",
+            "TICKET_LOCK_LIFETIME": str(settings.turn_lock_seconds),
+        }
+    )
     return env
 
 
@@ -109,10 +112,24 @@ def rasa_command(settings: Settings, port: int) -> List[str]:
     """How every Rasa server of the project is started (one machine's stack, each server of a
     cluster): ``bot.rasa_server`` (Rasa with the project's patches) serving the trained model."""
     return [
-        sys.executable, "-m", "bot.rasa_server", "run", "--model", str(settings.model_file),
-        "--enable-api", f"--auth-token={settings.rasa_token}", "--interface", settings.host, "--port", str(port),
-        "--credentials", str(ROOT / "credentials.yml"), "--endpoints", str(ROOT / "endpoints.yml"),
-        "--response-timeout", str(settings.response_timeout_seconds),
+        sys.executable,
+        "-m",
+        "bot.rasa_server",
+        "run",
+        "--model",
+        str(settings.model_file),
+        "--enable-api",
+        f"--auth-token={settings.rasa_token}",
+        "--interface",
+        settings.host,
+        "--port",
+        str(port),
+        "--credentials",
+        str(ROOT / "credentials.yml"),
+        "--endpoints",
+        str(ROOT / "endpoints.yml"),
+        "--response-timeout",
+        str(settings.response_timeout_seconds),
     ]
 
 
@@ -156,8 +173,15 @@ def _say(text: str, file=None) -> None:
 class Stack:
     """``with Stack(settings) as stack: ...`` starts everything and stops it afterwards."""
 
-    def __init__(self, settings: Settings, log_dir: Optional[Path] = None, echo: bool = False,
-                 telegram: Optional[bool] = None, startup_timeout: float = 180.0, die_with_parent: bool = False):
+    def __init__(
+        self,
+        settings: Settings,
+        log_dir: Optional[Path] = None,
+        echo: bool = False,
+        telegram: Optional[bool] = None,
+        startup_timeout: float = 180.0,
+        die_with_parent: bool = False,
+    ):
         self.settings = settings.with_secrets()
         self.log_dir = Path(log_dir or self.settings.var_dir / "logs")
         self.echo = echo
@@ -173,17 +197,39 @@ class Stack:
     def _parts(self) -> List[Part]:
         s, py = self.settings, sys.executable
         parts = [
-            Part("actions", actions_command(s), f"http://{s.host}:{s.actions_port}/health",
-                 port=s.actions_port, setting="MUTUALS_ACTIONS_PORT"),
-            Part("rasa", rasa_command(s, s.rasa_port), f"{s.rasa_url}/webhooks/rest/", port=s.rasa_port,
-                 setting="MUTUALS_RASA_PORT"),
-            Part("web", [py, "-m", "bot.web"], f"http://{s.host}:{s.web_port}/healthz",
-                 port=s.web_port, setting="MUTUALS_WEB_PORT"),
+            Part(
+                "actions",
+                actions_command(s),
+                f"http://{s.host}:{s.actions_port}/health",
+                port=s.actions_port,
+                setting="MUTUALS_ACTIONS_PORT",
+            ),
+            Part(
+                "rasa",
+                rasa_command(s, s.rasa_port),
+                f"{s.rasa_url}/webhooks/rest/",
+                port=s.rasa_port,
+                setting="MUTUALS_RASA_PORT",
+            ),
+            Part(
+                "web",
+                [py, "-m", "bot.web"],
+                f"http://{s.host}:{s.web_port}/healthz",
+                port=s.web_port,
+                setting="MUTUALS_WEB_PORT",
+            ),
         ]
         if self.telegram:
             webhook = bool(s.telegram_webhook_url)
-            parts.append(Part("telegram", [py, "-m", "bot.telegram"], "",
-                              port=s.telegram_webhook_port if webhook else None, setting="TELEGRAM_WEBHOOK_PORT"))
+            parts.append(
+                Part(
+                    "telegram",
+                    [py, "-m", "bot.telegram"],
+                    "",
+                    port=s.telegram_webhook_port if webhook else None,
+                    setting="TELEGRAM_WEBHOOK_PORT",
+                )
+            )
         return parts
 
     def _port_of(self, part: Part) -> Optional[int]:
@@ -205,8 +251,10 @@ class Stack:
             lock.seek(0)
             holder = lock.read().strip() or "unknown"
             lock.close()
-            raise StackError(f"Mutuals Assistant is already running from {var_dir} (process {holder}); "
-                             "stop that copy first, or give this one its own MUTUALS_VAR_DIR and ports") from None
+            raise StackError(
+                f"Mutuals Assistant is already running from {var_dir} (process {holder}); "
+                "stop that copy first, or give this one its own MUTUALS_VAR_DIR and ports"
+            ) from None
         lock.seek(0)
         lock.truncate()
         lock.write(str(os.getpid()))
@@ -226,8 +274,10 @@ class Stack:
             port = self._port_of(part)
             if port and port_taken(host, port):
                 change = f"set {part.setting} to another port" if part.setting else "choose other ports"
-                raise StackError(f"port {port} on {host}, which the {part.name} server needs, is already in use: "
-                                 f"stop whatever is using it, or {change}")
+                raise StackError(
+                    f"port {port} on {host}, which the {part.name} server needs, is already in use: "
+                    f"stop whatever is using it, or {change}"
+                )
 
     def start(self) -> "Stack":
         self._take_lock()
@@ -257,8 +307,14 @@ class Stack:
         if part.log is None and not self.echo:
             part.log = open(part.log_path, "ab")
         part.process = subprocess.Popen(
-            part.command, cwd=ROOT, env=child_env(self.settings), stdout=part.log, stderr=subprocess.STDOUT,
-            start_new_session=True, preexec_fn=_pdeathsig() if self.die_with_parent else None)
+            part.command,
+            cwd=ROOT,
+            env=child_env(self.settings),
+            stdout=part.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_pdeathsig() if self.die_with_parent else None,
+        )
 
     def _is_ready(self, part: Part) -> bool:
         if not part.ready_url:
@@ -275,13 +331,16 @@ class Stack:
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
             if part.process.poll() is not None:
-                raise StackError(f"the {part.name} server stopped while starting "
-                                 f"({_exit_description(part.process.returncode)}); see {part.log_path}")
+                raise StackError(
+                    f"the {part.name} server stopped while starting "
+                    f"({_exit_description(part.process.returncode)}); see {part.log_path}"
+                )
             if self._is_ready(part):
                 return
             time.sleep(0.3)
-        raise StackError(f"the {part.name} server was not ready within {self.startup_timeout:.0f} s; "
-                         f"see {part.log_path}")
+        raise StackError(
+            f"the {part.name} server was not ready within {self.startup_timeout:.0f} s; see {part.log_path}"
+        )
 
     @staticmethod
     def _signal_group(part: Part, sig: int) -> None:
@@ -348,8 +407,9 @@ class Stack:
             code = part.process.poll()
             if code is None and part.starting_since is not None:
                 if self._is_ready(part):
-                    self.log_event(f"The {part.name} server is back (ready {now - part.starting_since:.1f} s "
-                                   "after its restart).")
+                    self.log_event(
+                        f"The {part.name} server is back (ready {now - part.starting_since:.1f} s after its restart)."
+                    )
                     part.starting_since = None
                 elif now - part.starting_since > self.startup_timeout:
                     self._signal_group(part, signal.SIGKILL)
@@ -364,14 +424,18 @@ class Stack:
         part.starting_since = None
         part.failures = [t for t in part.failures if now - t < FAILURE_WINDOW_SECONDS] + [now]
         if len(part.failures) >= GIVE_UP_AFTER:
-            raise StackError(f"the {part.name} server stopped {len(part.failures)} times within "
-                             f"{FAILURE_WINDOW_SECONDS:.0f} s (last: {why}), so the assistant is stopping; "
-                             f"see {part.log_path}")
+            raise StackError(
+                f"the {part.name} server stopped {len(part.failures)} times within "
+                f"{FAILURE_WINDOW_SECONDS:.0f} s (last: {why}), so the assistant is stopping; "
+                f"see {part.log_path}"
+            )
         delay = RESTART_DELAYS[min(len(part.failures), len(RESTART_DELAYS)) - 1]
         part.restart_at = now + delay
-        self.log_event(f"The {part.name} server stopped ({why}); starting it again in {delay:g} s "
-                       f"(failure {len(part.failures)} within {FAILURE_WINDOW_SECONDS:.0f} s; the assistant stops "
-                       f"at {GIVE_UP_AFTER}); the other parts keep serving. Its log: {part.log_path}")
+        self.log_event(
+            f"The {part.name} server stopped ({why}); starting it again in {delay:g} s "
+            f"(failure {len(part.failures)} within {FAILURE_WINDOW_SECONDS:.0f} s; the assistant stops "
+            f"at {GIVE_UP_AFTER}); the other parts keep serving. Its log: {part.log_path}"
+        )
 
     def wait(self) -> int:
         """Watch the parts until Ctrl-C (or SIGTERM/SIGHUP under :func:`stop_on_signals`), restarting

@@ -1,5 +1,6 @@
 """A reply as plain text for a terminal: markdown stripped, links as numbered footnotes, buttons as
 numbered options (`mutuals ask`; `--json` keeps the reply exactly as the channels get it)."""
+
 from __future__ import annotations
 
 import re

@@ -1,4 +1,5 @@
 """Rasa's SQL tracker store, configured by one SQLAlchemy URL (``tracker_store.url`` in endpoints.yml)."""
+
 from __future__ import annotations
 
 from typing import Any, Optional
@@ -16,8 +17,14 @@ class UrlSQLTrackerStore(CoreQueries, SQLTrackerStore):
     """``sqlite:///var/trackers.db`` or ``postgresql://user:pw@host:5432/rasa``, and so on; reads and
     writes with Rasa's queries made once (``bot.rasa_patches.sql_tracker_queries``)."""
 
-    def __init__(self, host: Optional[str] = None, domain: Any = None, event_broker: Any = None,
-                 url: Optional[str] = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        host: Optional[str] = None,
+        domain: Any = None,
+        event_broker: Any = None,
+        url: Optional[str] = None,
+        **kwargs: Any,
+    ) -> None:
         check_versions()  # CoreQueries copies Rasa 3.6.21's query
         url = url or host or "sqlite:///rasa.db"
         target = make_url(url)
@@ -28,9 +35,16 @@ class UrlSQLTrackerStore(CoreQueries, SQLTrackerStore):
 
             Path(target.database).parent.mkdir(parents=True, exist_ok=True)
         super().__init__(
-            domain=domain, dialect=target.drivername, host=target.host, port=target.port,
-            db=target.database or "", username=target.username, password=target.password,
-            event_broker=event_broker, query=dict(target.query) or None, **kwargs,
+            domain=domain,
+            dialect=target.drivername,
+            host=target.host,
+            port=target.port,
+            db=target.database or "",
+            username=target.username,
+            password=target.password,
+            event_broker=event_broker,
+            query=dict(target.query) or None,
+            **kwargs,
         )
         if target.drivername.startswith("sqlite") and target.database not in (None, "", ":memory:"):
             _fast_sqlite(self)
@@ -55,8 +69,9 @@ def _fast_sqlite(store: SQLTrackerStore) -> None:
     # (synchronous=NORMAL) and keeps Rasa's busy timeout; the settings in common are the same.
     # check_same_thread: a pooled connection may be checked out by another thread than made it
     # (never by two at once); max_overflow=-1: never wait for a connection, as NullPool did not
-    engine = create_engine(old.url, poolclass=QueuePool, pool_size=2, max_overflow=-1,
-                           connect_args={"check_same_thread": False})
+    engine = create_engine(
+        old.url, poolclass=QueuePool, pool_size=2, max_overflow=-1, connect_args={"check_same_thread": False}
+    )
 
     @event.listens_for(engine, "connect")
     def _pragmas(connection, _):

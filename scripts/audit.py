@@ -12,6 +12,7 @@ that stops in July 2021 (scripts/audit_advisories.py, run with the tools' venv).
 Exit status: 0 no untriaged finding; 1 an untriaged finding; 2 the tools could not be installed or
 nothing could be audited.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -52,8 +53,22 @@ def audit_tools(var_dir: Path) -> Path:
         return home
     print(f"Installing the audit tools from {TOOL_LOCK.name} into {home} …", flush=True)
     venv.EnvBuilder(with_pip=True, clear=True).create(home)
-    done = subprocess.run([str(home / "bin" / "python"), "-m", "pip", "install", "-q", "--require-hashes",
-                           "--no-deps", "-r", str(TOOL_LOCK)], capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [
+            str(home / "bin" / "python"),
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--require-hashes",
+            "--no-deps",
+            "-r",
+            str(TOOL_LOCK),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     if done.returncode != 0:
         raise CannotAudit(f"could not install the audit tools from PyPI into {home}: {done.stderr.strip()[-500:]}")
     (home / "installed").write_text(TOOL_LOCK.name + "\n")
@@ -62,9 +77,25 @@ def audit_tools(var_dir: Path) -> Path:
 
 def pip_audit(home: Path, out: Path) -> Tuple[List[Finding], Set[str]]:
     """pip-audit's findings, and the names it did audit."""
-    done = subprocess.run([str(home / "bin" / "pip-audit"), "-r", str(LOCK), "--no-deps", "--disable-pip",
-                           "--progress-spinner", "off", "-f", "json", "-o", str(out)], capture_output=True,
-                          text=True, timeout=900, env={**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"})
+    done = subprocess.run(
+        [
+            str(home / "bin" / "pip-audit"),
+            "-r",
+            str(LOCK),
+            "--no-deps",
+            "--disable-pip",
+            "--progress-spinner",
+            "off",
+            "-f",
+            "json",
+            "-o",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env={**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"},
+    )
     if not out.exists():
         print(f"pip-audit did not finish (exit {done.returncode}): {done.stderr.strip()[-800:]}")
         return [], set()
@@ -77,8 +108,10 @@ def pip_audit(home: Path, out: Path) -> Tuple[List[Finding], Set[str]]:
             fixes = ", ".join(v.get("fix_versions") or []) or "no fixed release"
             print(f"  {d['name']} {d['version']}: {v['id']} {' '.join(v.get('aliases') or [])} (fixed in {fixes})")
     if deps and not audited:
-        print(f"  pip-audit could not reach its data: 'not found' for all {len(deps)} pins (PyPI's per-release "
-              "JSON API, https://pypi.org/pypi/<name>/<version>/json, is not served here)")
+        print(
+            f"  pip-audit could not reach its data: 'not found' for all {len(deps)} pins (PyPI's per-release "
+            "JSON API, https://pypi.org/pypi/<name>/<version>/json, is not served here)"
+        )
     elif len(audited) < len(deps):
         print("  not audited by pip-audit: " + ", ".join(d["name"] for d in deps if d.get("skip_reason")))
     return found, {canonical(d["name"]) for d in audited}
@@ -90,35 +123,51 @@ def safety_db(home: Path, audited: Set[str]) -> Tuple[List[Finding], int]:
     todo = [name for name in pins() if canonical(name) not in audited]
     if not todo:
         return [], 0
-    done = subprocess.run([str(home / "bin" / "python"), str(FALLBACK), str(LOCK), sysconfig.get_paths()["purelib"],
-                           *todo], capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [str(home / "bin" / "python"), str(FALLBACK), str(LOCK), sysconfig.get_paths()["purelib"], *todo],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     if done.returncode != 0:
         raise CannotAudit(f"the safety-db fallback failed: {done.stderr.strip()[-1500:]}")
     report = json.loads(done.stdout)
     data, findings = report["dataset"], report["findings"]
     print("!" * 100)
-    print(f"!! FALLBACK DATA: safety-db {data['version']}, PyUp's advisories as of {data['date']} (July 2021).\n"
-          "!! Advisories published after that date are NOT covered: no finding here does not mean no known\n"
-          "!! vulnerability. Run where pip-audit's data (PyPI's per-release JSON API) is reachable.")
+    print(
+        f"!! FALLBACK DATA: safety-db {data['version']}, PyUp's advisories as of {data['date']} (July 2021).\n"
+        "!! Advisories published after that date are NOT covered: no finding here does not mean no known\n"
+        "!! vulnerability. Run where pip-audit's data (PyPI's per-release JSON API) is reachable."
+    )
     print("!" * 100)
-    print(f"safety-db: {report['audited']} pinned packages checked; the dataset has advisories for "
-          f"{len(report['with_advisories'])} of them ({', '.join(report['with_advisories'])}); "
-          f"{len(findings)} advisories match a pinned version")
+    print(
+        f"safety-db: {report['audited']} pinned packages checked; the dataset has advisories for "
+        f"{len(report['with_advisories'])} of them ({', '.join(report['with_advisories'])}); "
+        f"{len(findings)} advisories match a pinned version"
+    )
     for f in findings:
         fix = f"fixed in {f['fixed']}" if f["fixed"] else "no fixed release known"
-        allowed = (f"first fixed release the pins allow: {f['fixed_allowed']}" if f["fixed_allowed"]
-                   else "no fixed release the pins allow")
-        print(f"  {f['name']} {f['version']}: {f['id']} {f['cve'] or ''} (affected: {' | '.join(f['specs'])}); "
-              f"{fix}; {allowed} [{'; '.join(f['pinned_by']) or 'no requirement on it'}]\n"
-              f"      {f['advisory'][:300]}")
+        allowed = (
+            f"first fixed release the pins allow: {f['fixed_allowed']}"
+            if f["fixed_allowed"]
+            else "no fixed release the pins allow"
+        )
+        print(
+            f"  {f['name']} {f['version']}: {f['id']} {f['cve'] or ''} (affected: {' | '.join(f['specs'])}); "
+            f"{fix}; {allowed} [{'; '.join(f['pinned_by']) or 'no requirement on it'}]\n"
+            f"      {f['advisory'][:300]}"
+        )
     found = [(f["name"], f["version"], f["id"], re.findall(r"CVE-\d+-\d+", f["cve"] or "")) for f in findings]
     return found, int(report["audited"])
 
 
 def untriaged(found: List[Finding]) -> List[str]:
     triaged = set(re.findall(r"[A-Z]+-[0-9A-Za-z-]+|pyup\.io-[0-9]+", TRIAGE.read_text()))
-    return [f"{name} {version}: {vid}" for name, version, vid, aliases in found
-            if vid not in triaged and not triaged & set(aliases)]
+    return [
+        f"{name} {version}: {vid}"
+        for name, version, vid, aliases in found
+        if vid not in triaged and not triaged & set(aliases)
+    ]
 
 
 def main() -> int:
@@ -133,8 +182,10 @@ def main() -> int:
         return 2
     found += fallback
     audited = len(by_pip_audit) + by_safety_db
-    print(f"\nAudited {audited} of {total} pinned packages: {len(by_pip_audit)} by pip-audit (current advisories), "
-          f"{by_safety_db} by safety-db only (advisories up to July 2021).")
+    print(
+        f"\nAudited {audited} of {total} pinned packages: {len(by_pip_audit)} by pip-audit (current advisories), "
+        f"{by_safety_db} by safety-db only (advisories up to July 2021)."
+    )
     if not audited:
         print("audit: nothing could be audited", file=sys.stderr)
         return 2

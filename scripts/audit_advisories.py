@@ -14,6 +14,7 @@ them: extras not applied); `pinned_by` those requirements.
 
     python advisories.py REQUIREMENTS_LOCK SITE_PACKAGES [NAME ...]   (NAMEs: audit only these)
 """
+
 from __future__ import annotations
 
 import datetime
@@ -64,7 +65,8 @@ def requirements_on(site: str) -> dict[str, list[tuple[str, SpecifierSet]]]:
                 continue
             if req.marker is None or req.marker.evaluate({"extra": ""}):
                 on.setdefault(canonicalize_name(req.name), []).append(
-                    (f"{dist.metadata['Name']} {dist.version}", req.specifier))
+                    (f"{dist.metadata['Name']} {dist.version}", req.specifier)
+                )
     return on
 
 
@@ -110,17 +112,26 @@ def audit(lock: Path, site: str, only: set[str] | None = None) -> dict:
             fixed = fixed_allowed = None
             if specs is not None:
                 known = releases(name)
-                candidates = [c for c in (known if known is not None else upper_bounds(specs))
-                              if c > version and not any(s.contains(c, prereleases=True) for s in specs)]
+                candidates = [
+                    c
+                    for c in (known if known is not None else upper_bounds(specs))
+                    if c > version and not any(s.contains(c, prereleases=True) for s in specs)
+                ]
                 fixed = next(iter(candidates), None)
                 fixed_allowed = next((c for c in candidates if all(s.contains(c) for _, s in pinned_by)), None)
-            findings.append({
-                "name": name, "version": str(version), "id": entry["id"], "cve": entry.get("cve"),
-                "specs": entry["specs"] if specs is not None else [f"unparseable: {entry['specs']}"],
-                "advisory": entry["advisory"], "fixed": fixed and str(fixed),
-                "fixed_allowed": fixed_allowed and str(fixed_allowed),
-                "pinned_by": [f"{who}: {spec}" for who, spec in pinned_by],
-            })
+            findings.append(
+                {
+                    "name": name,
+                    "version": str(version),
+                    "id": entry["id"],
+                    "cve": entry.get("cve"),
+                    "specs": entry["specs"] if specs is not None else [f"unparseable: {entry['specs']}"],
+                    "advisory": entry["advisory"],
+                    "fixed": fixed and str(fixed),
+                    "fixed_allowed": fixed_allowed and str(fixed_allowed),
+                    "pinned_by": [f"{who}: {spec}" for who, spec in pinned_by],
+                }
+            )
     return {"dataset": dataset, "audited": len(pins), "with_advisories": named, "findings": findings}
 
 

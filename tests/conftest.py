@@ -1,5 +1,6 @@
 """Shared fixtures. The expensive things (the embedding model, the guidance index, the running
 stack) are made once per test session."""
+
 from __future__ import annotations
 
 import os
@@ -88,6 +89,7 @@ def running_stack(tmp_path_factory):
 
 
 # ---- browsers (tests/support/widget_page.py): the widget's, the console's and the dashboard's tests
+
 
 @pytest.fixture
 def browser_factory(tmp_path):

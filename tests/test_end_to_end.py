@@ -1,4 +1,5 @@
 """The whole assistant, started as `mutuals run` starts it, spoken to through the REST channel."""
+
 import re
 import urllib.request
 import uuid
@@ -19,11 +20,14 @@ def texts(replies):
     return "\n".join(r.get("text", "") for r in replies)
 
 
-@pytest.mark.parametrize("question, slug", [
-    ("How do I register a co-operative?", "co-operative-society"),
-    ("will we keep our council pension if we leave and become a mutual", "lgps-admitted-body-status"),
-    ("what is a community interest company", "community-interest-company"),
-])
+@pytest.mark.parametrize(
+    "question, slug",
+    [
+        ("How do I register a co-operative?", "co-operative-society"),
+        ("will we keep our council pension if we leave and become a mutual", "lgps-admitted-body-status"),
+        ("what is a community interest company", "community-interest-company"),
+    ],
+)
 def test_a_question_gets_a_short_answer_with_a_working_source_link(running_stack, question, slug):
     replies = say_rest(running_stack, new_sender(), question)
     assert len(replies) == 1, replies  # one message: the answer and its source stay together
@@ -73,14 +77,17 @@ def test_an_unhelpful_answer_leads_to_an_adviser_offer(running_stack):
     assert "adviser" in texts(offer).lower() and offer[-1]["buttons"]
 
 
-@pytest.mark.parametrize("message, expected", [
-    ("", "empty"),
-    ("   ", "empty"),
-    ("x" * 2001, "longer than I can read"),
-    ("🙂🎉👍", "couldn't find any words"),
-    ("Как зарегистрировать кооператив?", "only answer in English"),
-    ("?!?!", "couldn't find any words"),
-])
+@pytest.mark.parametrize(
+    "message, expected",
+    [
+        ("", "empty"),
+        ("   ", "empty"),
+        ("x" * 2001, "longer than I can read"),
+        ("🙂🎉👍", "couldn't find any words"),
+        ("Как зарегистрировать кооператив?", "only answer in English"),
+        ("?!?!", "couldn't find any words"),
+    ],
+)
 def test_bad_messages_get_a_clear_polite_reply(running_stack, message, expected):
     replies = say_rest(running_stack, new_sender(), message)
     assert expected in texts(replies)
@@ -91,15 +98,18 @@ def test_html_in_a_message_is_never_echoed_back(running_stack):
     assert "<script>" not in texts(replies)
 
 
-@pytest.mark.parametrize("body, status", [
-    (b"{not json", 400),
-    (b"[1, 2]", 400),
-    ({"sender": "x", "message": 5}, 400),
-    ({"sender": "", "message": "hi"}, 400),
-    ({"sender": "a b c", "message": "hi"}, 400),
-    ({"sender": "tg-123", "message": "hi"}, 400),
-    ({"sender": "ok", "message": "hi", "metadata": "nope"}, 400),
-])
+@pytest.mark.parametrize(
+    "body, status",
+    [
+        (b"{not json", 400),
+        (b"[1, 2]", 400),
+        ({"sender": "x", "message": 5}, 400),
+        ({"sender": "", "message": "hi"}, 400),
+        ({"sender": "a b c", "message": "hi"}, 400),
+        ({"sender": "tg-123", "message": "hi"}, 400),
+        ({"sender": "ok", "message": "hi", "metadata": "nope"}, 400),
+    ],
+)
 def test_malformed_requests_get_a_clear_http_error(running_stack, body, status):
     code, reply = post_json(f"{running_stack.settings.rasa_url}/webhooks/rest/webhook", body)
     assert code == status and isinstance(reply, dict) and reply["error"]
@@ -113,6 +123,7 @@ def test_the_conversation_is_kept_and_the_rasa_api_needs_the_token(running_stack
         urllib.request.urlopen(url, timeout=10)
     assert refused.value.code == 401
     import json
+
     with urllib.request.urlopen(f"{url}?token={running_stack.settings.rasa_token}", timeout=10) as response:
         tracker = json.loads(response.read())
     said = [e["text"] for e in tracker["events"] if e["event"] == "user"]
@@ -124,8 +135,11 @@ def test_the_relay_channel_refuses_requests_without_its_token(running_stack):
     url = f"{running_stack.settings.rasa_url}/webhooks/relay/webhook"
     code, _ = post_json(url, {"sender": "tg-1", "message": "hi"})
     assert code == 401
-    code, replies = post_json(url, {"sender": "tg-1", "message": "hi", "metadata": {"channel": "telegram"}},
-                              headers={"Authorization": f"Bearer {running_stack.settings.relay_token}"})
+    code, replies = post_json(
+        url,
+        {"sender": "tg-1", "message": "hi", "metadata": {"channel": "telegram"}},
+        headers={"Authorization": f"Bearer {running_stack.settings.relay_token}"},
+    )
     assert code == 200 and replies
 
 
@@ -152,6 +166,7 @@ def test_a_rest_client_gets_an_advisers_messages_with_its_next_reply(running_sta
             await desk.reply(case.id, adviser, "Yes, as a member, within the society's rules.")
         finally:
             await desk.aclose()
+
     asyncio.run(reply())
     replies = say_rest(running_stack, sender, "ok thanks")
     assert [r.get("sender", {}).get("kind") for r in replies] == ["system", "adviser"]

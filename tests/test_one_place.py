@@ -1,6 +1,7 @@
 """What is built in one place and used from several: the project's database engines
 (bot.databases.engine_for: the handoff store, the insights, erasure and retention) and the Rasa
 and action server command lines (bot.stack: one machine's stack and a cluster)."""
+
 import threading
 
 import sqlalchemy as sa
@@ -37,6 +38,7 @@ def test_a_kept_connection_serves_another_thread(tmp_path):
                 db.exec_driver_sql("INSERT INTO t VALUES (?)", (value,))
         except Exception as exc:  # a connection made in another thread refused: check_same_thread
             errors.append(exc)
+
     for value in range(3):
         worker = threading.Thread(target=write, args=(value,))
         worker.start()
@@ -64,5 +66,11 @@ def test_every_rasa_and_action_server_starts_the_same_way():
     assert clustered[2:] == rasa and rasa[1:4] == ["-m", "bot.rasa_server", "run"]
     assert "--auth-token=t" in rasa and rasa[rasa.index("--port") + 1] == str(settings.rasa_port)
     assert stack.part("actions").command[1:] == ["-m", "bot.action_server"]
-    assert cluster.part("actions-2").command[1:] == ["-m", "bot.action_server", "--host", settings.host,
-                                                     "--port", str(settings.actions_port + 1)]
+    assert cluster.part("actions-2").command[1:] == [
+        "-m",
+        "bot.action_server",
+        "--host",
+        settings.host,
+        "--port",
+        str(settings.actions_port + 1),
+    ]

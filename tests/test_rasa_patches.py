@@ -1,6 +1,7 @@
 """bot/rasa_patches: every Rasa and python-socketio function a patch changes or relies on is
 still the source it was written against (else the failure names the patch to review), the
 patches refuse to install on another Rasa, and installing them twice is the same as once."""
+
 from __future__ import annotations
 
 import importlib
@@ -17,8 +18,10 @@ from bot.settings import ROOT
 
 def test_every_patched_function_is_the_source_its_patch_was_written_against():
     changed = _fingerprints.differences(_fingerprints.current(), _fingerprints.recorded())
-    assert not changed, ("Rasa or python-socketio changed under a patch; review it, then run "
-                         "`python -m bot.rasa_patches._fingerprints --write`:\n" + "\n".join(changed))
+    assert not changed, (
+        "Rasa or python-socketio changed under a patch; review it, then run "
+        "`python -m bot.rasa_patches._fingerprints --write`:\n" + "\n".join(changed)
+    )
 
 
 def test_a_changed_function_is_reported_with_the_patch_to_review():
@@ -27,7 +30,8 @@ def test_a_changed_function_is_reported_with_the_patch_to_review():
     target = "rasa.core.lock_store:LockStore._acquire_lock"
     then[target]["sha256"] = "0" * 64
     assert _fingerprints.differences(now, then) == [
-        f"{target} changed: review patch patient_tickets (bot/rasa_patches/patient_tickets.py)"]
+        f"{target} changed: review patch patient_tickets (bot/rasa_patches/patient_tickets.py)"
+    ]
 
 
 def test_each_patch_names_what_it_changes_and_how():

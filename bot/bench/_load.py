@@ -1,5 +1,6 @@
 """Turns through the REST channel, one at a time or many at once (closed loop: each simulated
 person sends the next message when the last reply came)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -32,9 +33,14 @@ def percentiles(samples_ms: Sequence[float]) -> Dict[str, float]:
     if not len(samples_ms):
         return {"n": 0, "p50": None, "p95": None, "p99": None, "mean": None, "max": None}
     a = np.asarray(samples_ms, dtype=float)
-    return {"n": int(a.size), "p50": round(float(np.percentile(a, 50)), 2),
-            "p95": round(float(np.percentile(a, 95)), 2), "p99": round(float(np.percentile(a, 99)), 2),
-            "mean": round(float(a.mean()), 2), "max": round(float(a.max()), 2)}
+    return {
+        "n": int(a.size),
+        "p50": round(float(np.percentile(a, 50)), 2),
+        "p95": round(float(np.percentile(a, 95)), 2),
+        "p99": round(float(np.percentile(a, 99)), 2),
+        "mean": round(float(a.mean()), 2),
+        "max": round(float(a.max()), 2),
+    }
 
 
 async def _one(session, url: str, sender: str, message: str, timeout: float):
@@ -45,9 +51,16 @@ async def _one(session, url: str, sender: str, message: str, timeout: float):
     return (time.perf_counter() - started) * 1000, status, body
 
 
-async def run_load(rasa_url: str, messages: Sequence[str], total: int, concurrency: int,
-                   timeout: float = 30.0, duration: Optional[float] = None, tag: str = "",
-                   turns_per_conversation: int = TURNS_PER_CONVERSATION) -> Dict:
+async def run_load(
+    rasa_url: str,
+    messages: Sequence[str],
+    total: int,
+    concurrency: int,
+    timeout: float = 30.0,
+    duration: Optional[float] = None,
+    tag: str = "",
+    turns_per_conversation: int = TURNS_PER_CONVERSATION,
+) -> Dict:
     """``total`` messages (or as many as fit in ``duration`` seconds) from ``concurrency`` people at
     once, cycling through ``messages``; each person starts a new conversation every
     ``turns_per_conversation`` turns. Latencies in ms; errors counted, not raised."""
@@ -88,10 +101,18 @@ async def run_load(rasa_url: str, messages: Sequence[str], total: int, concurren
     async with aiohttp.ClientSession(connector=connector) as session:
         await asyncio.gather(*(person(n, session) for n in range(concurrency)))
     elapsed = time.perf_counter() - started
-    return {"concurrency": concurrency, "seconds": round(elapsed, 3), "turns_per_conversation": turns_per_conversation,
-            "messages": len(latencies), "errors": len(errors), "error_examples": errors[:3],
-            "per_second": round(len(latencies) / elapsed, 2) if elapsed else 0.0,
-            "replies": kinds, "latency_ms": percentiles(latencies), "samples_ms": [round(x, 2) for x in latencies]}
+    return {
+        "concurrency": concurrency,
+        "seconds": round(elapsed, 3),
+        "turns_per_conversation": turns_per_conversation,
+        "messages": len(latencies),
+        "errors": len(errors),
+        "error_examples": errors[:3],
+        "per_second": round(len(latencies) / elapsed, 2) if elapsed else 0.0,
+        "replies": kinds,
+        "latency_ms": percentiles(latencies),
+        "samples_ms": [round(x, 2) for x in latencies],
+    }
 
 
 def load(rasa_url: str, messages: Sequence[str], total: int, concurrency: int, **kwargs) -> Dict:

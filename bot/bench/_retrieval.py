@@ -1,5 +1,6 @@
 """Retrieval alone, in this process: embed one query and search, on the real corpus and on
 synthetic corpora of many passages (how it scales), with the project's own search code."""
+
 from __future__ import annotations
 
 import gc
@@ -56,8 +57,11 @@ def real_corpus(settings, backend: str, n_queries: int, build: bool = True) -> D
         desk.answer(q)  # warm up
     vectors = {q: embedder.encode_one(q) for q in set(qs)}
     out = {
-        "backend": embedder.backend, "passages": len(index.passages), "pages": len(index.pages),
-        "queries": len(qs), "model_load_seconds": round(load_seconds, 3),
+        "backend": embedder.backend,
+        "passages": len(index.passages),
+        "pages": len(index.pages),
+        "queries": len(qs),
+        "model_load_seconds": round(load_seconds, 3),
         "process_rss_growth_mb": round(rss_mb() - rss_before, 1),
         "embed_ms": percentiles(timed(embedder.encode_one, qs)),
         "search_ms": percentiles(timed(lambda q: index.search(q, mode=desk.mode, vector=vectors[q]), qs)),
@@ -89,7 +93,7 @@ def synthetic_corpus(index, n: int, seed: int = 7):
         m = min(20000, n - start)
         a, b = rng.integers(0, len(base), m), rng.integers(0, len(base), m)
         v = 0.7 * base[a] + 0.3 * base[b] + rng.normal(0, 0.02, (m, base.shape[1])).astype(np.float32)
-        vectors[start:start + m] = v / np.linalg.norm(v, axis=1, keepdims=True)
+        vectors[start : start + m] = v / np.linalg.norm(v, axis=1, keepdims=True)
     pages = math.ceil(n / 10)
     page_vectors = vectors[::10][:pages].copy()
     page_of_passage = np.arange(n, dtype=np.int64) // 10

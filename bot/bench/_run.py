@@ -1,4 +1,5 @@
 """What ``mutuals bench`` does, in order; see :mod:`bot.bench`."""
+
 from __future__ import annotations
 
 import contextlib
@@ -43,13 +44,30 @@ class Plan:
     def of(cls, args) -> "Plan":
         sizes = [int(x) for x in str(args.scale).split(",") if x.strip()]
         if args.quick:
-            return cls(repeats=args.repeats or 1, warmup=2, turns={1: 5, 10: 10, 50: 50}, levels=[1, 4],
-                       level_seconds=1.5, widgets=10, retrieval_queries=20,
-                       scale_sizes=[min(sizes + [2000])], scale_queries=5,
-                       torch_reference=False)
-        return cls(repeats=args.repeats or 3, warmup=10, turns={1: 60, 10: 100, 50: 200},
-                   levels=[1, 2, 4, 8, 16, 32, 64], level_seconds=8.0, widgets=100, retrieval_queries=200,
-                   scale_sizes=sizes, scale_queries=40, torch_reference=args.embedder != "torch")
+            return cls(
+                repeats=args.repeats or 1,
+                warmup=2,
+                turns={1: 5, 10: 10, 50: 50},
+                levels=[1, 4],
+                level_seconds=1.5,
+                widgets=10,
+                retrieval_queries=20,
+                scale_sizes=[min(sizes + [2000])],
+                scale_queries=5,
+                torch_reference=False,
+            )
+        return cls(
+            repeats=args.repeats or 3,
+            warmup=10,
+            turns={1: 60, 10: 100, 50: 200},
+            levels=[1, 2, 4, 8, 16, 32, 64],
+            level_seconds=8.0,
+            widgets=100,
+            retrieval_queries=200,
+            scale_sizes=sizes,
+            scale_queries=40,
+            torch_reference=args.embedder != "torch",
+        )
 
 
 def median_of(runs: List[Dict[str, Any]]) -> Dict[str, Any]:
@@ -75,18 +93,41 @@ def machine() -> Dict[str, Any]:
     versions = {}
     from importlib import metadata
 
-    for name in ("rasa", "rasa-sdk", "onnxruntime", "torch", "sentence-transformers", "sanic", "aiohttp",
-                 "python-socketio", "numpy"):
+    for name in (
+        "rasa",
+        "rasa-sdk",
+        "onnxruntime",
+        "torch",
+        "sentence-transformers",
+        "sanic",
+        "aiohttp",
+        "python-socketio",
+        "numpy",
+    ):
         with contextlib.suppress(metadata.PackageNotFoundError):
             versions[name] = metadata.version(name)
     cpu = ""
     with contextlib.suppress(OSError):
-        cpu = next((l.split(":", 1)[1].strip() for l in Path("/proc/cpuinfo").read_text().splitlines()
-                    if l.startswith("model name")), "")
+        cpu = next(
+            (
+                l.split(":", 1)[1].strip()
+                for l in Path("/proc/cpuinfo").read_text().splitlines()
+                if l.startswith("model name")
+            ),
+            "",
+        )
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return {"cores": os.cpu_count(), "cores_usable": usable, "cpu": cpu, "memory_mb": mem.get("MemTotal"),
-            "memory_available_mb_at_start": mem.get("MemAvailable"), "load_average_at_start": os.getloadavg(),
-            "python": platform.python_version(), "platform": platform.platform(), "packages": versions}
+    return {
+        "cores": os.cpu_count(),
+        "cores_usable": usable,
+        "cpu": cpu,
+        "memory_mb": mem.get("MemTotal"),
+        "memory_available_mb_at_start": mem.get("MemAvailable"),
+        "load_average_at_start": os.getloadavg(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "packages": versions,
+    }
 
 
 def git() -> Dict[str, Any]:
@@ -100,6 +141,7 @@ def git() -> Dict[str, Any]:
 
 # ---- the parts -----------------------------------------------------------------------
 
+
 def measure_turns(url: str, messages: Dict[str, str], plan: Plan) -> Dict[str, Any]:
     from ._load import TURNS_PER_CONVERSATION, load
 
@@ -110,8 +152,17 @@ def measure_turns(url: str, messages: Dict[str, str], plan: Plan) -> Dict[str, A
             # the same question again in one conversation is a different turn once the assistant has
             # declined it (it offers an adviser), so each abstention starts a conversation of its own
             per_conversation = 1 if kind == "abstain" else TURNS_PER_CONVERSATION
-            runs = [load(url, [messages[kind]], total, concurrency, tag=f"{kind}{concurrency}",
-                         turns_per_conversation=per_conversation) for _ in range(plan.repeats)]
+            runs = [
+                load(
+                    url,
+                    [messages[kind]],
+                    total,
+                    concurrency,
+                    tag=f"{kind}{concurrency}",
+                    turns_per_conversation=per_conversation,
+                )
+                for _ in range(plan.repeats)
+            ]
             summary = median_of([{k: r[k] for k in ("latency_ms", "per_second", "errors", "messages")} for r in runs])
             summary["replies"] = runs[-1]["replies"]
             summary["turns_per_conversation"] = per_conversation
@@ -121,8 +172,10 @@ def measure_turns(url: str, messages: Dict[str, str], plan: Plan) -> Dict[str, A
             summary["samples_ms"] = [x for r in runs for x in r["samples_ms"]]
             out[str(concurrency)][kind] = summary
             lat = summary["latency_ms"]
-            say(f"{kind:<8} x{concurrency:<3} p50 {lat['p50']} ms  p95 {lat['p95']} ms  p99 {lat['p99']} ms"
-                f"  ({summary['errors_total']} errors)")
+            say(
+                f"{kind:<8} x{concurrency:<3} p50 {lat['p50']} ms  p95 {lat['p95']} ms  p99 {lat['p99']} ms"
+                f"  ({summary['errors_total']} errors)"
+            )
     return out
 
 
@@ -134,8 +187,18 @@ def measure_throughput(url: str, messages: Dict[str, str], plan: Plan) -> Dict[s
     for concurrency in plan.levels:
         # one conversation per round of the three turns: a second decline in one conversation starts
         # the adviser offer, a different turn
-        runs = [load(url, mix, 10**9, concurrency, duration=plan.level_seconds, tag=f"tp{concurrency}",
-                     turns_per_conversation=len(mix)) for _ in range(plan.repeats)]
+        runs = [
+            load(
+                url,
+                mix,
+                10**9,
+                concurrency,
+                duration=plan.level_seconds,
+                tag=f"tp{concurrency}",
+                turns_per_conversation=len(mix),
+            )
+            for _ in range(plan.repeats)
+        ]
         level = median_of([{k: r[k] for k in ("per_second", "latency_ms", "errors", "messages")} for r in runs])
         level["concurrency"] = concurrency
         levels.append(level)
@@ -145,10 +208,14 @@ def measure_throughput(url: str, messages: Dict[str, str], plan: Plan) -> Dict[s
     saturates = next(l for l in levels if l["per_second"] >= 0.95 * best["per_second"])
     sustained = max(ok, key=lambda l: l["per_second"]) if ok else None
     return {
-        "mix": list(KINDS), "turns_per_conversation": len(mix), "seconds_per_level": plan.level_seconds, "levels": levels,
+        "mix": list(KINDS),
+        "turns_per_conversation": len(mix),
+        "seconds_per_level": plan.level_seconds,
+        "levels": levels,
         "sustained_per_second": sustained["per_second"] if sustained else 0.0,
         "sustained_at_concurrency": sustained["concurrency"] if sustained else None,
-        "max_per_second": best["per_second"], "saturates_at_concurrency": saturates["concurrency"],
+        "max_per_second": best["per_second"],
+        "saturates_at_concurrency": saturates["concurrency"],
     }
 
 
@@ -156,13 +223,20 @@ def measure_socketio(url: str, messages: Dict[str, str], plan: Plan) -> Dict[str
     from ._socketio import widgets
 
     runs = [widgets(url, plan.widgets, messages["answer"]) for _ in range(plan.repeats)]
-    out = median_of([{k: r[k] for k in ("answered", "dropped", "failed", "seconds", "connect_ms", "answer_ms")}
-                     for r in runs])
-    out.update(connections=plan.widgets, message=messages["answer"],
-               dropped_total=sum(r["dropped"] for r in runs), failed_total=sum(r["failed"] for r in runs),
-               error_examples=[e for r in runs for e in r["error_examples"]][:3])
-    say(f"socket.io x{plan.widgets}: {out['answered']} answered, {out['dropped_total']} dropped, "
-        f"answer p50 {out['answer_ms']['p50']} ms p95 {out['answer_ms']['p95']} ms")
+    out = median_of(
+        [{k: r[k] for k in ("answered", "dropped", "failed", "seconds", "connect_ms", "answer_ms")} for r in runs]
+    )
+    out.update(
+        connections=plan.widgets,
+        message=messages["answer"],
+        dropped_total=sum(r["dropped"] for r in runs),
+        failed_total=sum(r["failed"] for r in runs),
+        error_examples=[e for r in runs for e in r["error_examples"]][:3],
+    )
+    say(
+        f"socket.io x{plan.widgets}: {out['answered']} answered, {out['dropped_total']} dropped, "
+        f"answer p50 {out['answer_ms']['p50']} ms p95 {out['answer_ms']['p95']} ms"
+    )
     return out
 
 
@@ -171,8 +245,15 @@ def measure_retrieval(settings: Settings, plan: Plan, backend: str, scale_too: b
 
     out: Dict[str, Any] = {}
     runs = [real_corpus(settings, backend, plan.retrieval_queries, build=(i == 0)) for i in range(plan.repeats)]
-    out["real"] = {**runs[0], **median_of([{k: r[k] for k in ("embed_ms", "search_ms", "embed_and_search_ms",
-                                                                 "answer_ms", "model_load_seconds")} for r in runs])}
+    out["real"] = {
+        **runs[0],
+        **median_of(
+            [
+                {k: r[k] for k in ("embed_ms", "search_ms", "embed_and_search_ms", "answer_ms", "model_load_seconds")}
+                for r in runs
+            ]
+        ),
+    }
     say(f"retrieval ({out['real']['backend']}): embed+search p50 {out['real']['embed_and_search_ms']['p50']} ms")
     if plan.torch_reference and out["real"]["backend"] != "torch":
         out["real_torch"] = real_corpus(settings, "torch", plan.retrieval_queries, build=True)
@@ -195,6 +276,7 @@ def measure_retrieval(settings: Settings, plan: Plan, backend: str, scale_too: b
 
 # ---- report ----------------------------------------------------------------------------
 
+
 def targets(results: Dict[str, Any]) -> List[Dict[str, Any]]:
     out = []
 
@@ -216,8 +298,11 @@ def targets(results: Dict[str, Any]) -> List[Dict[str, Any]]:
         add("retrieval alone, real corpus, p50 ms", results["retrieval"]["real"]["embed_and_search_ms"]["p50"], 10)
         for s in results["retrieval"].get("scale", []):
             if s["passages"] >= 100000:
-                add(f"embed+search at {s['passages']} passages p50 ms",
-                    s["embed_and_search_ms"]["project_bm25"]["p50"], 50)
+                add(
+                    f"embed+search at {s['passages']} passages p50 ms",
+                    s["embed_and_search_ms"]["project_bm25"]["p50"],
+                    50,
+                )
     res = results.get("resources") or {}
     if res.get("rasa"):
         add("Rasa server peak RSS MB", res["rasa"]["peak_rss_mb"], 1200)
@@ -231,49 +316,61 @@ def targets(results: Dict[str, Any]) -> List[Dict[str, Any]]:
 def table(results: Dict[str, Any]) -> str:
     lines = []
     m = results["machine"]
-    lines.append(f"Mutuals Assistant bench  {results['started_at']}  commit {(results['git']['commit'] or '?')[:10]}"
-                 f"{' (dirty)' if results['git']['dirty'] else ''}  {m['cores']} cores ({m.get('cpu') or 'CPU model unknown'}),"
-                 f" {m['memory_mb']} MB,"
-                 f" load {m['load_average_at_start'][0]:.2f} → {m.get('load_average_at_end', [0])[0]:.2f}"
-                 f"{'  QUICK' if results['quick'] else ''}  {results.get('label') or ''}")
+    lines.append(
+        f"Mutuals Assistant bench  {results['started_at']}  commit {(results['git']['commit'] or '?')[:10]}"
+        f"{' (dirty)' if results['git']['dirty'] else ''}  {m['cores']} cores ({m.get('cpu') or 'CPU model unknown'}),"
+        f" {m['memory_mb']} MB,"
+        f" load {m['load_average_at_start'][0]:.2f} → {m.get('load_average_at_end', [0])[0]:.2f}"
+        f"{'  QUICK' if results['quick'] else ''}  {results.get('label') or ''}"
+    )
     turns = results.get("turns")
     if turns:
         lines.append("\nREST turn latency, ms (median of runs)    p50      p95      p99   errors")
         for c, kinds in turns.items():
             for kind, s in kinds.items():
                 l = s["latency_ms"]
-                lines.append(f"  {kind:<8} {c:>3} at once {'':<18}{l['p50']:>8} {l['p95']:>8} {l['p99']:>8} "
-                             f"{s['errors_total']:>6}")
+                lines.append(
+                    f"  {kind:<8} {c:>3} at once {'':<18}{l['p50']:>8} {l['p95']:>8} {l['p99']:>8} "
+                    f"{s['errors_total']:>6}"
+                )
         lines.append(f"  guidance answer / plain turn, p50: {results.get('guidance_to_plain_p50')}")
     tp = results.get("throughput")
     if tp:
         lines.append("\nThroughput (mix of the three turns)   concurrency  msg/s   p95 ms")
         for l in tp["levels"]:
             lines.append(f"  {'':<36}{l['concurrency']:>6} {l['per_second']:>7} {l['latency_ms']['p95']:>8}")
-        lines.append(f"  sustained with p95 < 1 s: {tp['sustained_per_second']} msg/s at {tp['sustained_at_concurrency']}"
-                     f" at once; saturates at {tp['saturates_at_concurrency']} at once ({tp['max_per_second']} msg/s)")
+        lines.append(
+            f"  sustained with p95 < 1 s: {tp['sustained_per_second']} msg/s at {tp['sustained_at_concurrency']}"
+            f" at once; saturates at {tp['saturates_at_concurrency']} at once ({tp['max_per_second']} msg/s)"
+        )
     sio = results.get("socketio")
     if sio:
-        lines.append(f"\nsocket.io: {sio['connections']} widgets at once: {sio['answered']} answered, "
-                     f"{sio['dropped_total']} dropped, {sio['failed_total']} failed; answer p50 {sio['answer_ms']['p50']}"
-                     f" ms, p95 {sio['answer_ms']['p95']} ms; connect p95 {sio['connect_ms']['p95']} ms")
+        lines.append(
+            f"\nsocket.io: {sio['connections']} widgets at once: {sio['answered']} answered, "
+            f"{sio['dropped_total']} dropped, {sio['failed_total']} failed; answer p50 {sio['answer_ms']['p50']}"
+            f" ms, p95 {sio['answer_ms']['p95']} ms; connect p95 {sio['connect_ms']['p95']} ms"
+        )
     ret = results.get("retrieval")
     if ret:
         lines.append("\nRetrieval alone, ms                        embed    search   both (p50 / p95)")
         for key in ("real", "real_torch"):
             if key in ret:
                 r = ret[key]
-                lines.append(f"  real corpus ({r['passages']} passages, {r['backend']:<5})   {r['embed_ms']['p50']:>7}"
-                             f" {r['search_ms']['p50']:>8}   {r['embed_and_search_ms']['p50']} / "
-                             f"{r['embed_and_search_ms']['p95']}   (index build {r.get('index_build_seconds')} s,"
-                             f" model load {r['model_load_seconds']} s)")
+                lines.append(
+                    f"  real corpus ({r['passages']} passages, {r['backend']:<5})   {r['embed_ms']['p50']:>7}"
+                    f" {r['search_ms']['p50']:>8}   {r['embed_and_search_ms']['p50']} / "
+                    f"{r['embed_and_search_ms']['p95']}   (index build {r.get('index_build_seconds')} s,"
+                    f" model load {r['model_load_seconds']} s)"
+                )
         for s in ret.get("scale", []):
             e = s["embed_and_search_ms"]
-            lines.append(f"  synthetic {s['passages']:>7} passages: embed+hybrid search p50 {e['project_bm25']['p50']} ms"
-                         f"; dense part "
-                         f"{s['dense_search_ms']['p50']} ms; BM25 build {s['bm25_build_seconds']} s"
-                         f" (+{s['rss_growth_mb']['bm25']} MB), vectors {s['embeddings_mb']} MB;"
-                         f" embedding them ≈ {s['embedding_build_seconds_estimate']} s")
+            lines.append(
+                f"  synthetic {s['passages']:>7} passages: embed+hybrid search p50 {e['project_bm25']['p50']} ms"
+                f"; dense part "
+                f"{s['dense_search_ms']['p50']} ms; BM25 build {s['bm25_build_seconds']} s"
+                f" (+{s['rss_growth_mb']['bm25']} MB), vectors {s['embeddings_mb']} MB;"
+                f" embedding them ≈ {s['embedding_build_seconds_estimate']} s"
+            )
     res = results.get("resources")
     if res:
         lines.append("\nResources")
@@ -328,8 +425,11 @@ def plot(results: Dict[str, Any], path: Path) -> Optional[Path]:
         twin.set_ylabel("p95 latency, ms", color="tab:red")
         right.set_title("Throughput against concurrency")
         right.grid(True, alpha=0.3)
-    fig.suptitle(f"Mutuals Assistant bench {results['started_at'][:16]} ({results['machine']['cores']} cores"
-                 f"{', quick' if results['quick'] else ''})", fontsize=10)
+    fig.suptitle(
+        f"Mutuals Assistant bench {results['started_at'][:16]} ({results['machine']['cores']} cores"
+        f"{', quick' if results['quick'] else ''})",
+        fontsize=10,
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
@@ -338,6 +438,7 @@ def plot(results: Dict[str, Any], path: Path) -> Optional[Path]:
 
 # ---- main --------------------------------------------------------------------------------
 
+
 def main(args, settings: Settings) -> int:
     from ._stack import TimedStack, bench_settings, memory, pid_listening_on
 
@@ -345,15 +446,24 @@ def main(args, settings: Settings) -> int:
     only = [p.strip() for p in args.only.split(",") if p.strip()] or list(PARTS)
     unknown = set(only) - set(PARTS)
     if unknown:
-        print(f"mutuals bench: unknown part(s) {', '.join(sorted(unknown))}; choose from {', '.join(PARTS)}",
-              file=sys.stderr)
+        print(
+            f"mutuals bench: unknown part(s) {', '.join(sorted(unknown))}; choose from {', '.join(PARTS)}",
+            file=sys.stderr,
+        )
         return 2
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
     results: Dict[str, Any] = {
-        "schema": 1, "tool": "mutuals bench", "started_at": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
-        "label": args.label, "quick": bool(args.quick), "repeats": plan.repeats, "parts": only,
-        "plan": dataclasses.asdict(plan), "machine": machine(), "git": git(),
+        "schema": 1,
+        "tool": "mutuals bench",
+        "started_at": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "label": args.label,
+        "quick": bool(args.quick),
+        "repeats": plan.repeats,
+        "parts": only,
+        "plan": dataclasses.asdict(plan),
+        "machine": machine(),
+        "git": git(),
     }
     needs_stack = any(p in only for p in ("turns", "throughput", "socketio", "resources"))
     stack = None
@@ -362,15 +472,19 @@ def main(args, settings: Settings) -> int:
         if needs_stack and url is None:
             tmp = Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="mutuals-bench-")))
             stack_settings = bench_settings(tmp / "var", settings)
-            stack = TimedStack(stack_settings, tracker_store=args.tracker_store, embedder=args.embedder,
-                               log_dir=out_dir / "logs")
+            stack = TimedStack(
+                stack_settings, tracker_store=args.tracker_store, embedder=args.embedder, log_dir=out_dir / "logs"
+            )
             say(f"starting the stack on free ports (logs in {out_dir / 'logs'})…")
             stack.start()
             cleanup.callback(stack.stop)
             url = stack.settings.rasa_url
-        results["stack"] = {"started_by_bench": stack is not None, "rasa_url": url,
-                            "tracker_store": args.tracker_store if stack else "as running",
-                            "embedder": args.embedder if stack else "as running"}
+        results["stack"] = {
+            "started_by_bench": stack is not None,
+            "rasa_url": url,
+            "tracker_store": args.tracker_store if stack else "as running",
+            "embedder": args.embedder if stack else "as running",
+        }
         if needs_stack:
             from ._load import load, pick_messages
 
@@ -395,19 +509,27 @@ def main(args, settings: Settings) -> int:
                 res["ready_seconds"] = {k: round(v, 2) for k, v in stack.ready_seconds.items()}
             else:
                 port = urlparse(url).port or 80
-                pids = {"rasa": pid_listening_on(port), "actions": pid_listening_on(args.actions_port or settings.actions_port)}
+                pids = {
+                    "rasa": pid_listening_on(port),
+                    "actions": pid_listening_on(args.actions_port or settings.actions_port),
+                }
             for name, pid in pids.items():
                 res[name] = {"pid": pid, **memory(pid)} if pid else None
             if stack is not None:
-                for line in (stack.part("actions").log_path.read_text(errors="replace").splitlines()
-                             if stack.part("actions").log_path else []):
+                for line in (
+                    stack.part("actions").log_path.read_text(errors="replace").splitlines()
+                    if stack.part("actions").log_path
+                    else []
+                ):
                     if "embedding with" in line:
                         res["actions_embedder"] = line.split("embedding with", 1)[1].strip()
             meta = settings.var_dir / "onnx"
             with contextlib.suppress(OSError, ValueError, StopIteration):
                 res["onnx_export_seconds"] = json.loads(next(meta.glob("*/meta.json")).read_text())["export_seconds"]
             with contextlib.suppress(OSError, ValueError, KeyError):
-                res["index_build_seconds_at_setup"] = json.loads((settings.index_dir / "meta.json").read_text())["build_seconds"]
+                res["index_build_seconds_at_setup"] = json.loads((settings.index_dir / "meta.json").read_text())[
+                    "build_seconds"
+                ]
             if args.train:
                 from bot import provision
 

@@ -1,5 +1,6 @@
 """Many widget connections at once over socket.io, each doing what the widget does:
 ``session_request`` → ``session_confirm``, then ``user_uttered`` → ``bot_uttered``."""
+
 from __future__ import annotations
 
 import asyncio
@@ -65,8 +66,12 @@ async def run_widgets(rasa_url: str, connections: int, message: str, timeout: fl
     answered = [r for r in results if r["ok"]]
     errors = [r["error"] for r in results if r["error"]]
     return {
-        "connections": connections, "message": message, "seconds": round(elapsed, 3),
-        "answered": len(answered), "dropped": sum(r["dropped"] for r in results), "failed": len(errors),
+        "connections": connections,
+        "message": message,
+        "seconds": round(elapsed, 3),
+        "answered": len(answered),
+        "dropped": sum(r["dropped"] for r in results),
+        "failed": len(errors),
         "error_examples": sorted(set(errors))[:3],
         "connect_ms": percentiles([r["connect_ms"] for r in results if r["connect_ms"] is not None]),
         "answer_ms": percentiles([r["answer_ms"] for r in answered]),

@@ -1,5 +1,6 @@
 """A stack of the bench's own (free loopback ports, state in a temporary folder), and reading
 the servers' memory from /proc."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -17,11 +18,19 @@ def bench_settings(var_dir: Path, base: Optional[Settings] = None, **overrides) 
     """Settings for a stack of the bench's own: free loopback ports, state in ``var_dir``, the
     trained model, and the current index copied in (so the action server does not rebuild it)."""
     base = base or Settings.from_env()
-    values = dict(host="127.0.0.1", rasa_port=free_port(), actions_port=free_port(), web_port=free_port(),
-                  var_dir=Path(var_dir), models_dir=base.models_dir, knowledge_dir=base.knowledge_dir,
-                  telegram_bot_token="",
-                  # every simulated person and widget comes from 127.0.0.1: no per-address limits
-                  messages_per_minute_per_address=0, socketio_connections_per_address=0)
+    values = dict(
+        host="127.0.0.1",
+        rasa_port=free_port(),
+        actions_port=free_port(),
+        web_port=free_port(),
+        var_dir=Path(var_dir),
+        models_dir=base.models_dir,
+        knowledge_dir=base.knowledge_dir,
+        telegram_bot_token="",
+        # every simulated person and widget comes from 127.0.0.1: no per-address limits
+        messages_per_minute_per_address=0,
+        socketio_connections_per_address=0,
+    )
     values.update(overrides)
     settings = dataclasses.replace(base, **values)
     if base.index_dir.exists() and not settings.index_dir.exists():
@@ -48,7 +57,7 @@ class TimedStack(Stack):
             endpoints.parent.mkdir(parents=True, exist_ok=True)
             text = (ROOT / "endpoints.yml").read_text()
             head, _, rest = text.partition("tracker_store:")
-            tail = rest[rest.index("\nlock_store:"):] if "\nlock_store:" in rest else ""
+            tail = rest[rest.index("\nlock_store:") :] if "\nlock_store:" in rest else ""
             endpoints.write_text(head + "tracker_store:\n  type: in_memory\n" + tail)
             rasa = next(p for p in parts if p.name == "rasa")
             i = rasa.command.index("--endpoints")

@@ -4,6 +4,7 @@ The channel classes are loaded on first use (PEP 562), so importing ``bot.channe
 Rasa-free helpers (``_checks``, ``_limits``, ``_message_ids``, ``_handoff``, ``_erasure``) does not
 load Rasa; Rasa finds a channel with ``importlib`` and ``getattr``, which loads it then.
 """
+
 from __future__ import annotations
 
 from typing import Any

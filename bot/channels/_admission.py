@@ -15,6 +15,7 @@ leaving an adviser's queue on "cancel", the adviser messages REST delivers with 
 answer to a message sent again with its id, counting the message on an open case, and the
 crisis reply while a handoff is paused. The results come back on the message's declared fields.
 """
+
 from __future__ import annotations
 
 import logging
@@ -70,12 +71,21 @@ class CheckedMessage(UserMessage):
     help_now: Optional[Dict[str, Any]]  # where to find help, said by the channel during a handoff
     replayed: bool  # answered from the stored turn
 
-    def __init__(self, text: str, output_channel: Optional[OutputChannel], sender_id: str, *,
-                 input_channel: str, metadata: Optional[Dict[str, Any]] = None,
-                 message_id: Optional[str] = None, gate: Optional[HandoffGate] = None,
-                 deliver_pushed: bool = False) -> None:
-        super().__init__(text, output_channel, sender_id, input_channel=input_channel, metadata=metadata,
-                         message_id=message_id)
+    def __init__(
+        self,
+        text: str,
+        output_channel: Optional[OutputChannel],
+        sender_id: str,
+        *,
+        input_channel: str,
+        metadata: Optional[Dict[str, Any]] = None,
+        message_id: Optional[str] = None,
+        gate: Optional[HandoffGate] = None,
+        deliver_pushed: bool = False,
+    ) -> None:
+        super().__init__(
+            text, output_channel, sender_id, input_channel=input_channel, metadata=metadata, message_id=message_id
+        )
         self.replayable = message_id is not None
         self.gate = gate
         self.deliver_pushed = deliver_pushed
@@ -88,17 +98,26 @@ class CheckedMessage(UserMessage):
 Verdict = Union[Rejected, Refusal, StandIn, CheckedMessage]
 
 
-async def admit(incoming: Incoming, *, limits: ChannelLimits, max_chars: int, gate: HandoffGate,
-                output_channel: Optional[OutputChannel], address: Optional[str] = None,
-                allow_reserved: bool = False, deliver_pushed: bool = False) -> Verdict:
+async def admit(
+    incoming: Incoming,
+    *,
+    limits: ChannelLimits,
+    max_chars: int,
+    gate: HandoffGate,
+    output_channel: Optional[OutputChannel],
+    address: Optional[str] = None,
+    allow_reserved: bool = False,
+    deliver_pushed: bool = False,
+) -> Verdict:
     """The verdict on ``incoming`` (see the module's docstring). ``address``: the client's, when the
     channel has not counted it against its limit already (REST counts each request before reading
     it; the relay speaks for many people and is not limited by address)."""
     problem = check_sender(incoming.sender, allow_reserved)
     if problem:
         return Rejected(problem)
-    too_many = (await limits.check_address(address) if address is not None else None) \
-        or await limits.check_conversation(incoming.sender)
+    too_many = (
+        await limits.check_address(address) if address is not None else None
+    ) or await limits.check_conversation(incoming.sender)
     if too_many:
         return too_many
     if incoming.shape_error:
@@ -120,13 +139,21 @@ async def admit(incoming: Incoming, *, limits: ChannelLimits, max_chars: int, ga
     title = incoming.button_title
     if isinstance(title, str) and title and text.startswith("/"):
         metadata = {**(metadata or {}), "button_title": without_identifiers(title[:200])}
-    return CheckedMessage(text, output_channel, incoming.sender, input_channel=incoming.input_channel,
-                          metadata=metadata, message_id=message_id, gate=gate, deliver_pushed=deliver_pushed)
+    return CheckedMessage(
+        text,
+        output_channel,
+        incoming.sender,
+        input_channel=incoming.input_channel,
+        metadata=metadata,
+        message_id=message_id,
+        gate=gate,
+        deliver_pushed=deliver_pushed,
+    )
 
 
-async def run_checked_turn(processor: Any, message: CheckedMessage,
-                           run: Callable[[], Awaitable[Optional[List[Dict[str, Any]]]]]
-                           ) -> Optional[List[Dict[str, Any]]]:
+async def run_checked_turn(
+    processor: Any, message: CheckedMessage, run: Callable[[], Awaitable[Optional[List[Dict[str, Any]]]]]
+) -> Optional[List[Dict[str, Any]]]:
     """The turn of a checked message, in ``MessageProcessor.handle_message`` (so under Rasa's lock
     on the conversation); ``run`` runs Rasa's own turn."""
     output = message.output_channel
@@ -145,8 +172,10 @@ async def run_checked_turn(processor: Any, message: CheckedMessage,
         tracker = await processor.tracker_store.retrieve(sender)
         replies = replies_to(tracker.events, message.message_id) if tracker else None
         if replies is not None:
-            logger.info("a message was sent again; its turn's %d replies were sent again, the turn "
-                        "was not run twice", len(replies))
+            logger.info(
+                "a message was sent again; its turn's %d replies were sent again, the turn was not run twice",
+                len(replies),
+            )
             message.replayed = True
             for reply in replies:
                 await output.send_response(sender, reply)

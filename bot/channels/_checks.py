@@ -1,4 +1,5 @@
 """What every public entry point checks before a message reaches Rasa."""
+
 from __future__ import annotations
 
 import re
@@ -43,4 +44,3 @@ def without_identifiers(message: str) -> str:
     the handoff store see it (``bot.safety``). The NLU's MessageRouter sees the placeholder and the
     reply tells the person not to send them."""
     return mask_identifiers(message).text if isinstance(message, str) else message
-

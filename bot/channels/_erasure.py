@@ -1,5 +1,6 @@
 """A person's "delete my data", heard by a channel inside the Rasa server (the widget's socket.io
 event, the Telegram relay's ``/erase``): see bot/privacy/_erasure.py and docs/privacy.md."""
+
 from __future__ import annotations
 
 import logging
@@ -33,6 +34,10 @@ class EraseRequests:
         from bot.privacy import erase_under_lock
 
         erased = await erase_under_lock(agent, self.eraser, conversation_id, by)
-        logger.info("privacy: a conversation was erased on request%s (%d events, %d cases)",
-                    " by a supervisor" if by else "", erased.events, erased.cases)
+        logger.info(
+            "privacy: a conversation was erased on request%s (%d events, %d cases)",
+            " by a supervisor" if by else "",
+            erased.events,
+            erased.cases,
+        )
         return erased

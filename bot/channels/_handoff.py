@@ -2,6 +2,7 @@
 paused and Rasa ignores what the person types, so the turn itself hears "cancel" (under Rasa's
 lock on the conversation: ``bot.channels._admission.run_checked_turn``). The handoff store is
 read and written off the event loop."""
+
 from __future__ import annotations
 
 import asyncio
@@ -12,12 +13,22 @@ from bot.settings import ROOT, Settings
 
 logger = logging.getLogger(__name__)
 
-CANCEL_MESSAGES = {"cancel", "/cancel", "stop", "/restart", "restart", "cancel handoff",
-                   "back to the assistant", "go back to the assistant", "leave the queue"}
+CANCEL_MESSAGES = {
+    "cancel",
+    "/cancel",
+    "stop",
+    "/restart",
+    "restart",
+    "cancel handoff",
+    "back to the assistant",
+    "go back to the assistant",
+    "leave the queue",
+}
 LEFT_THE_QUEUE = "OK, you've left the advisers' queue and you're back with the assistant. What would you like to know?"
 # once an adviser has joined there is no queue to leave: the chat with them ends
-ENDED_WITH_ADVISER = ("OK, your chat with the adviser has ended and you're back with the assistant. "
-                      "What would you like to know?")
+ENDED_WITH_ADVISER = (
+    "OK, your chat with the adviser has ended and you're back with the assistant. What would you like to know?"
+)
 
 
 def crisis_reply() -> Dict[str, Any]:
@@ -104,8 +115,9 @@ class HandoffGate:
                 return None  # Rasa answered it itself
             tracker.update(BotUttered(reply["text"], {"buttons": reply["buttons"]}))
             await rasa.tracker_store.save(tracker)
-        logger.warning("handoff: a message on case for %s shows a risk to safety; the channel signposted help",
-                       conversation_id)
+        logger.warning(
+            "handoff: a message on case for %s shows a risk to safety; the channel signposted help", conversation_id
+        )
         return reply
 
     async def count(self, conversation_id: str, text: str) -> None:

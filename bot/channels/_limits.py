@@ -30,6 +30,7 @@ Redis keys: ``mutuals:limit:<channel>:<conversation|address|connections>:<digest
 digest is the first 32 hex digits of the SHA-256 of the conversation id or address, so neither
 appears in Redis's key listings; every key expires a minute after its last use.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -49,16 +50,16 @@ logger = logging.getLogger(__name__)
 
 Clock = Callable[[], float]
 
-TOO_MANY_IN_CONVERSATION = ("You're sending messages faster than I can answer them. "
-                            "Please wait a minute and try again.")
-TOO_MANY_FROM_ADDRESS = ("Too many messages have come from your network in the last minute. "
-                         "Please wait a minute and try again.")
-TOO_MANY_CONNECTIONS = ("Too many chat windows are open from your network. "
-                        "Close some of them and try again.")
+TOO_MANY_IN_CONVERSATION = "You're sending messages faster than I can answer them. Please wait a minute and try again."
+TOO_MANY_FROM_ADDRESS = (
+    "Too many messages have come from your network in the last minute. Please wait a minute and try again."
+)
+TOO_MANY_CONNECTIONS = "Too many chat windows are open from your network. Close some of them and try again."
 
 
 class Refusal(NamedTuple):
     """Why a message is refused, and the whole seconds until its sender may try again."""
+
     sentence: str
     retry_after: int
 
@@ -114,7 +115,7 @@ class RateLimiter:
         self._last_prune = now
         self._buckets = {k: v for k, v in self._buckets.items() if now - v[1] < 60.0}
         if len(self._buckets) >= self.max_keys:  # still too many: keep the newest half
-            newest = sorted(self._buckets.items(), key=lambda kv: kv[1][1])[len(self._buckets) // 2:]
+            newest = sorted(self._buckets.items(), key=lambda kv: kv[1][1])[len(self._buckets) // 2 :]
             self._buckets = dict(newest)
 
     def __len__(self) -> int:
@@ -154,6 +155,7 @@ class ConnectionCounter:
 
 # --- shared through Redis ---------------------------------------------------------------------
 
+
 def redis_key(name: str, key: str) -> str:
     """``mutuals:limit:<name>:<digest of key>`` (see the module's docstring)."""
     digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:32]
@@ -168,8 +170,14 @@ class SharedRedis:
     """The Redis several Rasa servers count in, for one channel: a client made in the running event
     loop (redis.asyncio: nothing blocks the loop), and what happens when Redis does not answer."""
 
-    def __init__(self, url: str, clock: Clock = time.monotonic, retry_seconds: float = 5.0,
-                 timeout: float = 1.0, channel: str = "channel") -> None:
+    def __init__(
+        self,
+        url: str,
+        clock: Clock = time.monotonic,
+        retry_seconds: float = 5.0,
+        timeout: float = 1.0,
+        channel: str = "channel",
+    ) -> None:
         self.url, self.clock, self.retry_seconds, self.timeout = url, clock, float(retry_seconds), float(timeout)
         self.channel = channel
         parts = urlsplit(url)
@@ -188,8 +196,11 @@ class SharedRedis:
             from redis.exceptions import ConnectionError as RedisConnectionError
 
             self._client = redis.asyncio.Redis.from_url(
-                self.url, socket_connect_timeout=self.timeout, socket_timeout=self.timeout,
-                retry_on_error=[RedisConnectionError])  # one retry: a pooled connection a restart closed
+                self.url,
+                socket_connect_timeout=self.timeout,
+                socket_timeout=self.timeout,
+                retry_on_error=[RedisConnectionError],
+            )  # one retry: a pooled connection a restart closed
             self._loop, self._scripts = loop, {}
         return self._client
 
@@ -204,14 +215,20 @@ class SharedRedis:
             self._down_until = self.clock() + self.retry_seconds
             if now - self._warned_at >= 60.0:
                 self._warned_at = now
-                logger.warning("limits (%s): Redis at %s did not answer (%s); until it does, each Rasa server "
-                               "counts the limits on its own", self.channel, self.where, type(exc).__name__)
+                logger.warning(
+                    "limits (%s): Redis at %s did not answer (%s); until it does, each Rasa server "
+                    "counts the limits on its own",
+                    self.channel,
+                    self.where,
+                    type(exc).__name__,
+                )
             self.down = True
             raise RedisUnavailable() from exc
         if self.down:
             self.down = False
-            logger.warning("limits (%s): Redis at %s answers again; the limits are shared again",
-                           self.channel, self.where)
+            logger.warning(
+                "limits (%s): Redis at %s answers again; the limits are shared again", self.channel, self.where
+            )
         return result
 
     async def script(self, text: str, keys: Sequence[str], args: Sequence[Any]) -> Any:
@@ -220,6 +237,7 @@ class SharedRedis:
             if script is None:
                 script = self._scripts[text] = client.register_script(text)
             return await script(keys=list(keys), args=list(args))
+
         return await self.run(use)
 
     async def aclose(self) -> None:
@@ -290,7 +308,8 @@ class SharedRateLimiter:
         async with self._one_at_a_time(key):  # one server's messages of one key are counted in order
             try:
                 allowed, wait_ms = await self.redis.script(
-                    _TAKE, [redis_key(self.name, key)], [60_000_000 / self.per_minute, 60_000_000])
+                    _TAKE, [redis_key(self.name, key)], [60_000_000 / self.per_minute, 60_000_000]
+                )
             except RedisUnavailable:
                 return await self.local.take(key)
         return 0 if int(allowed) else max(1, math.ceil(int(wait_ms) / 1000))
@@ -349,8 +368,15 @@ class SharedConnectionCounter:
         if self.limit <= 0:
             return True
         try:
-            opened = bool(int(await self.redis.script(
-                _CONNECT, [redis_key(self.name, key)], [self.limit, int(self.ttl * 1000), self._member(connection)])))
+            opened = bool(
+                int(
+                    await self.redis.script(
+                        _CONNECT,
+                        [redis_key(self.name, key)],
+                        [self.limit, int(self.ttl * 1000), self._member(connection)],
+                    )
+                )
+            )
         except RedisUnavailable:
             opened = self.local.count(key) < self.limit
         if opened:
@@ -379,7 +405,7 @@ class SharedConnectionCounter:
             by_key.setdefault(key, []).append(self._member(connection))
         items = list(by_key.items())
         for start in range(0, len(items), self.REFRESH_BATCH):
-            batch = items[start:start + self.REFRESH_BATCH]
+            batch = items[start : start + self.REFRESH_BATCH]
             args: List[Any] = [int(self.ttl * 1000)]
             for _, members in batch:
                 args += [len(members), *members]
@@ -414,9 +440,18 @@ class ChannelLimits:
     """The limits one channel applies, from settings: in memory, or shared through Redis when
     ``redis_url`` is given (``channel`` then keeps each channel's counts apart, as in memory)."""
 
-    def __init__(self, per_conversation: int, per_address: int, connections_per_address: int = 0,
-                 trust_proxy: int = 0, clock: Clock = time.monotonic, redis_url: str = "",
-                 channel: str = "channel", connection_ttl: float = 60.0, redis_retry_seconds: float = 5.0) -> None:
+    def __init__(
+        self,
+        per_conversation: int,
+        per_address: int,
+        connections_per_address: int = 0,
+        trust_proxy: int = 0,
+        clock: Clock = time.monotonic,
+        redis_url: str = "",
+        channel: str = "channel",
+        connection_ttl: float = 60.0,
+        redis_retry_seconds: float = 5.0,
+    ) -> None:
         self.trust_proxy = int(trust_proxy)
         self.redis = SharedRedis(redis_url, clock, redis_retry_seconds, channel=channel) if redis_url else None
         if self.redis is None:
@@ -426,16 +461,26 @@ class ChannelLimits:
         else:
             self.conversations = SharedRateLimiter(per_conversation, self.redis, f"{channel}:conversation", clock)
             self.addresses = SharedRateLimiter(per_address, self.redis, f"{channel}:address", clock)
-            self.connections = SharedConnectionCounter(connections_per_address, self.redis,
-                                                       f"{channel}:connections", connection_ttl)
-            logger.info("limits: the %s channel's limits are counted in Redis at %s, shared by every Rasa server",
-                        channel, self.redis.where)
+            self.connections = SharedConnectionCounter(
+                connections_per_address, self.redis, f"{channel}:connections", connection_ttl
+            )
+            logger.info(
+                "limits: the %s channel's limits are counted in Redis at %s, shared by every Rasa server",
+                channel,
+                self.redis.where,
+            )
 
     @classmethod
     def from_settings(cls, settings, clock: Clock = time.monotonic, channel: str = "channel") -> "ChannelLimits":
-        return cls(settings.messages_per_minute_per_conversation, settings.messages_per_minute_per_address,
-                   settings.socketio_connections_per_address, settings.trust_proxy, clock,
-                   redis_url=settings.limits_redis, channel=channel)
+        return cls(
+            settings.messages_per_minute_per_conversation,
+            settings.messages_per_minute_per_address,
+            settings.socketio_connections_per_address,
+            settings.trust_proxy,
+            clock,
+            redis_url=settings.limits_redis,
+            channel=channel,
+        )
 
     @property
     def shared(self) -> bool:

@@ -12,6 +12,7 @@ Where the id comes from: the REST and relay channels' ``message_id`` field, else
 ``X-Request-ID`` header (nginx sets one per client request, the same for each upstream it tries,
 see bot/cluster.py); the widget's ``user_uttered {message_id}``; Telegram's update id.
 """
+
 from __future__ import annotations
 
 import re

@@ -1,6 +1,7 @@
 """Rasa's REST channel with its input checked (``/webhooks/rest/webhook``), and the
 token-protected relay the Telegram front end uses (``/webhooks/relay/webhook``, and
 ``/webhooks/relay/erase`` for a person's "delete my data")."""
+
 from __future__ import annotations
 
 import asyncio
@@ -87,11 +88,21 @@ class CheckedRestInput(RestInput):
             sender = body.get("sender")
             collector = WholeMessages()
             verdict = await admit(
-                Incoming(sender, body.get("message"), self.channel_of(body), message_id=body.get("message_id"),
-                         fallback_message_id=request.headers.get("x-request-id"),  # nginx's, the same for each
-                         metadata=body.get("metadata")),                           # server it tries
-                limits=self.limits, max_chars=self.max_chars, gate=self.handoff_gate, output_channel=collector,
-                allow_reserved=self.allow_reserved_senders, deliver_pushed=self.delivers_pushed)
+                Incoming(
+                    sender,
+                    body.get("message"),
+                    self.channel_of(body),
+                    message_id=body.get("message_id"),
+                    fallback_message_id=request.headers.get("x-request-id"),  # nginx's, the same for each
+                    metadata=body.get("metadata"),
+                ),  # server it tries
+                limits=self.limits,
+                max_chars=self.max_chars,
+                gate=self.handoff_gate,
+                output_channel=collector,
+                allow_reserved=self.allow_reserved_senders,
+                deliver_pushed=self.delivers_pushed,
+            )
             if isinstance(verdict, Rejected):
                 return _error(400, verdict.error)
             if isinstance(verdict, Refusal):

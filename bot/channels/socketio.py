@@ -36,6 +36,7 @@ Server → client: ``session_confirm``, ``history``, and ``bot_uttered {text, bu
 ``event`` (such as a handoff's status) may have empty text. ``sender.kind`` in ``history`` is
 ``user``, ``bot`` or ``adviser``. The client is bot/web/static/widget/widget.js.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -67,8 +68,9 @@ SESSION_ID = re.compile(r"^[0-9a-f]{32}$")
 COULD_NOT_READ = "Sorry, I couldn't read that message."
 
 
-def bot_message(text: str = "", buttons: Optional[List[Dict[str, Any]]] = None,
-                sender: Optional[Dict[str, str]] = None) -> Dict[str, Any]:
+def bot_message(
+    text: str = "", buttons: Optional[List[Dict[str, Any]]] = None, sender: Optional[Dict[str, str]] = None
+) -> Dict[str, Any]:
     """The one shape of a message the widget is sent."""
     return {
         "text": text or "",
@@ -102,12 +104,18 @@ class WidgetOutput(OutputChannel):
         # an adviser's reply that may be emailed carries its id: the widget says it has it (reply_seen)
         reply_id = custom.get("reply_id") if isinstance(custom, dict) else None
         if message.get("text") or buttons:  # a message and its event (a handoff's status line) arrive as one
-            await self.emit(recipient_id, {**bot_message(message.get("text", ""), buttons, sender),
-                                           **({"event": event} if event else {}),
-                                           **({"reply_id": str(reply_id)} if reply_id else {})})
+            await self.emit(
+                recipient_id,
+                {
+                    **bot_message(message.get("text", ""), buttons, sender),
+                    **({"event": event} if event else {}),
+                    **({"reply_id": str(reply_id)} if reply_id else {}),
+                },
+            )
         elif event:
-            await self.emit(recipient_id, {"text": "", "buttons": [], "sender": sender or {"kind": "bot"},
-                                           "event": event})
+            await self.emit(
+                recipient_id, {"text": "", "buttons": [], "sender": sender or {"kind": "bot"}, "event": event}
+            )
 
     async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
         await self.emit(recipient_id, bot_message(text))
@@ -137,11 +145,15 @@ class WidgetInput(InputChannel):
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
         credentials = credentials or {}
-        return cls(credentials.get("socketio_path", "/socket.io"),
-                   credentials.get("cors_allowed_origins"), credentials.get("max_chars"))
+        return cls(
+            credentials.get("socketio_path", "/socket.io"),
+            credentials.get("cors_allowed_origins"),
+            credentials.get("max_chars"),
+        )
 
-    def __init__(self, socketio_path: Text = "/socket.io", cors_allowed_origins: Any = None,
-                 max_chars: Optional[int] = None) -> None:
+    def __init__(
+        self, socketio_path: Text = "/socket.io", cors_allowed_origins: Any = None, max_chars: Optional[int] = None
+    ) -> None:
         settings = Settings.from_env()
         self.socketio_path = socketio_path
         origins = cors_allowed_origins if cors_allowed_origins is not None else settings.allowed_origins
@@ -171,14 +183,22 @@ class WidgetInput(InputChannel):
             kind = getattr(event, "type_name", "")
             if kind == "user" and event.text:
                 # a button press: show what the button said, not its payload
-                shown = event.text if not event.text.startswith("/") else \
-                    (event.metadata or {}).get("button_title") or event.text
+                shown = (
+                    event.text
+                    if not event.text.startswith("/")
+                    else (event.metadata or {}).get("button_title") or event.text
+                )
                 out.append({"text": shown, "sender": {"kind": "user"}, "message_id": event.message_id})
             elif kind == "bot" and (event.text or (event.data or {}).get("buttons")):
                 data = event.data or {}
                 custom = data.get("custom") or {}
-                out.append(bot_message(event.text or "", data.get("buttons") or data.get("quick_replies"),
-                                       custom.get("sender") if isinstance(custom, dict) else None))
+                out.append(
+                    bot_message(
+                        event.text or "",
+                        data.get("buttons") or data.get("quick_replies"),
+                        custom.get("sender") if isinstance(custom, dict) else None,
+                    )
+                )
                 if isinstance(custom, dict) and custom.get("reply_id"):
                     replies.append(custom["reply_id"])
         for item in out:
@@ -215,8 +235,7 @@ class WidgetInput(InputChannel):
         # several Rasa servers: every emit goes through Redis, so a reply or an adviser's message
         # reaches the widget whichever server holds its socket (README "Scaling out")
         manager = socketio.AsyncRedisManager(self.queue_url, channel="mutuals-socketio") if self.queue_url else None
-        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=self.cors_allowed_origins,
-                          client_manager=manager)
+        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=self.cors_allowed_origins, client_manager=manager)
         self.sio = sio
         webhook = _AttachingBlueprint(sio, self.socketio_path, self, "widget_socketio", __name__)
 
@@ -271,10 +290,15 @@ class WidgetInput(InputChannel):
                 await sio.emit("history", {"messages": []}, room=sid, ignore_queue=True)
                 return
             # with the status line of an open handoff case (bot/handoff/_status.py), if there is one
-            await sio.emit("history", {"messages": await self.history(session_id),
-                                       "handoff": await asyncio.to_thread(self.handoff_gate.status, session_id)},
-                           room=sid,
-                           ignore_queue=True)
+            await sio.emit(
+                "history",
+                {
+                    "messages": await self.history(session_id),
+                    "handoff": await asyncio.to_thread(self.handoff_gate.status, session_id),
+                },
+                room=sid,
+                ignore_queue=True,
+            )
 
         @sio.on("reply_seen")
         async def reply_seen(sid: Text, data: Any = None) -> None:
@@ -293,17 +317,28 @@ class WidgetInput(InputChannel):
             fields = data if isinstance(data, dict) else {}
             metadata = fields.get("metadata", {})
             verdict = await admit(
-                Incoming(session_id, fields.get("message"), self.name(), message_id=fields.get("message_id"),
-                         metadata={} if metadata is None else metadata, button_title=fields.get("button_title"),
-                         shape_error=None if isinstance(data, dict) else NOT_AN_OBJECT),
-                limits=self.limits, max_chars=self.max_chars, gate=self.handoff_gate, output_channel=output,
-                address=self.addresses.get(sid, "unknown"))
+                Incoming(
+                    session_id,
+                    fields.get("message"),
+                    self.name(),
+                    message_id=fields.get("message_id"),
+                    metadata={} if metadata is None else metadata,
+                    button_title=fields.get("button_title"),
+                    shape_error=None if isinstance(data, dict) else NOT_AN_OBJECT,
+                ),
+                limits=self.limits,
+                max_chars=self.max_chars,
+                gate=self.handoff_gate,
+                output_channel=output,
+                address=self.addresses.get(sid, "unknown"),
+            )
             if isinstance(verdict, Refusal):
                 await output.answer(sid, bot_message(verdict.sentence))
                 return
             if isinstance(verdict, (Rejected, StandIn)):
-                reply: Dict[str, Any] = verdict.reply if isinstance(verdict, StandIn) else \
-                    {"text": COULD_NOT_READ, "buttons": []}
+                reply: Dict[str, Any] = (
+                    verdict.reply if isinstance(verdict, StandIn) else {"text": COULD_NOT_READ, "buttons": []}
+                )
                 await output.answer(sid, bot_message(reply["text"], reply["buttons"]))
                 return
             message = verdict
@@ -311,8 +346,13 @@ class WidgetInput(InputChannel):
                 await on_new_message(message)
                 if message.left_handoff:  # the case has closed: the widget hides its handoff status line
                     left = message.left_handoff
-                    await output.emit(session_id, {**bot_message(left["text"], left["buttons"]),
-                                                   "event": {"type": "handoff", "status": "assistant", "text": ""}})
+                    await output.emit(
+                        session_id,
+                        {
+                            **bot_message(left["text"], left["buttons"]),
+                            "event": {"type": "handoff", "status": "assistant", "text": ""},
+                        },
+                    )
                 elif message.help_now:
                     await output.emit(session_id, bot_message(message.help_now["text"], message.help_now["buttons"]))
             except Exception:
@@ -323,16 +363,25 @@ class WidgetInput(InputChannel):
         async def delete_my_data(sid: Text, data: Any = None) -> None:
             session_id = await session_of(sid)
             if not session_id or not isinstance(data, dict) or data.get("confirm") is not True:
-                await sio.emit("data_deleted", {"erased": False, "error": "Nothing was deleted: the request needs "
-                                                "a session and {confirm: true}."}, room=sid)
+                await sio.emit(
+                    "data_deleted",
+                    {"erased": False, "error": "Nothing was deleted: the request needs a session and {confirm: true}."},
+                    room=sid,
+                )
                 return
             agent = getattr(getattr(self.app, "ctx", None), "agent", None)
             try:
                 await self.erase_requests.erase(agent, session_id)
             except Exception:
                 logger.exception("socketio: erasing a conversation failed")
-                await sio.emit("data_deleted", {"erased": False, "error": "Sorry, your data could not be deleted "
-                                                "just now. Please try again in a minute."}, room=sid)
+                await sio.emit(
+                    "data_deleted",
+                    {
+                        "erased": False,
+                        "error": "Sorry, your data could not be deleted just now. Please try again in a minute.",
+                    },
+                    room=sid,
+                )
                 return
             await sio.emit("data_deleted", {"erased": True}, room=session_id)
             closed = sio.close_room(session_id)

@@ -2,6 +2,7 @@
 on, whether the person gave an address with consent, and each reply's email: queued, seen in the
 chat (so not sent), sent, or failed and why. ``GET /console/api/cases/<id>/email``; the case page
 shows it with bot/web/static/console/email.js."""
+
 from __future__ import annotations
 
 import asyncio

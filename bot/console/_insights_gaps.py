@@ -7,6 +7,7 @@ to another group. Plain HTML forms: they work without JavaScript, and every chan
 session's CSRF token (the ``csrf`` field), as every console change does; only supervisors may
 see the page or change anything.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -45,6 +46,7 @@ _STORE_KEY = web.AppKey("gaps_handoff_store", HandoffStore)
 def supervisor_only(handler):
     """Signed in (else the sign-in page), a supervisor (else 403), and for a change the session's
     CSRF token in the form."""
+
     async def wrapped(request: web.Request) -> web.StreamResponse:
         session = _session(request)
         if session is None:
@@ -57,9 +59,14 @@ def supervisor_only(handler):
             request["form"] = form
             given = str(form.get("csrf", ""))
             if not hmac.compare_digest(given.encode(), session.csrf_token.encode()):
-                return _page(request, session, status=403,
-                             error="The form lacked this session's security token; reload the page and try again.")
+                return _page(
+                    request,
+                    session,
+                    status=403,
+                    error="The form lacked this session's security token; reload the page and try again.",
+                )
         return await handler(request)
+
     return wrapped
 
 
@@ -85,7 +92,7 @@ async def _refresh(settings) -> Optional[str]:
     import aiohttp
 
     base = settings.actions_url
-    url = (base[:-len("/webhook")] if base.endswith("/webhook") else base) + "/insights/refresh"
+    url = (base[: -len("/webhook")] if base.endswith("/webhook") else base) + "/insights/refresh"
     try:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=REFRESH_TIMEOUT_SECONDS)) as http:
             async with http.post(url) as response:
@@ -100,13 +107,26 @@ def _when(ts: float) -> str:
     return dt.datetime.fromtimestamp(ts, dt.timezone.utc).strftime("%-d %b %Y %H:%M UTC")
 
 
-def _page(request: web.Request, session, status: int = 200, error: str = "", groups=None, notice: str = "",
-          paging=None):
+def _page(
+    request: web.Request, session, status: int = 200, error: str = "", groups=None, notice: str = "", paging=None
+):
     sections = _sections(request) if session.adviser.is_supervisor else []
-    return page_html(request, "console/gaps.html", status=status, session=session, error=error, notice=notice,
-                     groups=groups or [], sections=sections, titles=dict(sections), when=_when,
-                     sort=request.query.get("sort", "size"), done=DONE.get(request.query.get("done", "")),
-                     patch=re.sub(r"[^\w.-]", "", request.query.get("patch", "")), paging=paging)
+    return page_html(
+        request,
+        "console/gaps.html",
+        status=status,
+        session=session,
+        error=error,
+        notice=notice,
+        groups=groups or [],
+        sections=sections,
+        titles=dict(sections),
+        when=_when,
+        sort=request.query.get("sort", "size"),
+        done=DONE.get(request.query.get("done", "")),
+        patch=re.sub(r"[^\w.-]", "", request.query.get("patch", "")),
+        paging=paging,
+    )
 
 
 GROUPS_PER_PAGE = 50  # a month of a busy service makes hundreds; each group carries its forms
@@ -125,17 +145,27 @@ async def gaps_page(request: web.Request) -> web.Response:
         page = min(max(1, int(request.query.get("page", "1"))), pages)
     except ValueError:
         page = 1
-    shown = groups[(page - 1) * GROUPS_PER_PAGE:page * GROUPS_PER_PAGE]
-    return _page(request, request["session"], groups=shown, notice=notice,
-                 paging={"page": page, "pages": pages, "total": len(groups),
-                         "query": f"sort={sort}" + ("&decided=1" if decided else ""),
-                         "first": (page - 1) * GROUPS_PER_PAGE + 1, "last": (page - 1) * GROUPS_PER_PAGE + len(shown)})
+    shown = groups[(page - 1) * GROUPS_PER_PAGE : page * GROUPS_PER_PAGE]
+    return _page(
+        request,
+        request["session"],
+        groups=shown,
+        notice=notice,
+        paging={
+            "page": page,
+            "pages": pages,
+            "total": len(groups),
+            "query": f"sort={sort}" + ("&decided=1" if decided else ""),
+            "first": (page - 1) * GROUPS_PER_PAGE + 1,
+            "last": (page - 1) * GROUPS_PER_PAGE + len(shown),
+        },
+    )
 
 
 def _int(value, what: str) -> int:
     try:
         number = int(str(value))
-        if 0 < number < 2 ** 63:
+        if 0 < number < 2**63:
             return number
     except ValueError:
         pass
@@ -157,7 +187,9 @@ def _back(done: str, **extra) -> web.HTTPSeeOther:
 async def _group(request: web.Request, group_id: int) -> dict:
     from bot.insights._gaps import gap_summaries
 
-    found = [g for g in await asyncio.to_thread(gap_summaries, _misses(request), None, "size", True) if g["id"] == group_id]
+    found = [
+        g for g in await asyncio.to_thread(gap_summaries, _misses(request), None, "size", True) if g["id"] == group_id
+    ]
     if not found:
         raise web.HTTPNotFound(text="no such group")
     return found[0]
@@ -177,8 +209,9 @@ async def _changed(request: web.Request, run, group_id: int, status: str, decisi
         change = await asyncio.to_thread(run)
     except GapError as exc:
         return _page(request, request["session"], status=409, error=str(exc))
-    await asyncio.to_thread(decide, _misses(request), group_id, status, f"{decision}; {change.describe()}",
-                            request["session"].adviser.id)
+    await asyncio.to_thread(
+        decide, _misses(request), group_id, status, f"{decision}; {change.describe()}", request["session"].adviser.id
+    )
     if change.patch is not None:
         raise _back("patch", patch=change.patch.name)
     raise _back(done)
@@ -197,8 +230,14 @@ async def add_phrasing(request: web.Request) -> web.Response:
     if section not in dict(_sections(request)):
         return _page(request, request["session"], status=409, error="Choose a section of the guidance.")
     knowledge = _settings(request).knowledge_dir
-    return await _changed(request, lambda: add(knowledge, section, miss.question, _patch_dir(request), group_id),
-                          group_id, "phrasing_added", f"“{miss.question}” added as a phrasing of {section}", "phrasing")
+    return await _changed(
+        request,
+        lambda: add(knowledge, section, miss.question, _patch_dir(request), group_id),
+        group_id,
+        "phrasing_added",
+        f"“{miss.question}” added as a phrasing of {section}",
+        "phrasing",
+    )
 
 
 @supervisor_only
@@ -209,8 +248,14 @@ async def start_draft(request: web.Request) -> web.Response:
     group = await _group(request, group_id)
     knowledge = _settings(request).knowledge_dir
     title = dict(_sections(request)).get(group["nearest"], "")
-    return await _changed(request, lambda: draft(knowledge, group, _patch_dir(request), title),
-                          group_id, "draft_started", "a new section drafted for an editor", "draft")
+    return await _changed(
+        request,
+        lambda: draft(knowledge, group, _patch_dir(request), title),
+        group_id,
+        "draft_started",
+        "a new section drafted for an editor",
+        "draft",
+    )
 
 
 @supervisor_only
@@ -247,8 +292,11 @@ async def patch_file(request: web.Request) -> web.Response:
     path = _patch_dir(request) / name
     if not re.fullmatch(r"[\w.-]+\.patch", name) or not path.is_file():
         raise web.HTTPNotFound(text="no such patch")
-    return web.Response(text=path.read_text(encoding="utf-8"), content_type="text/x-diff",
-                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return web.Response(
+        text=path.read_text(encoding="utf-8"),
+        content_type="text/x-diff",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
 
 
 def add_gap_pages(app: web.Application, store: HandoffStore) -> None:

@@ -1,4 +1,5 @@
 """Adviser passwords, hashed with Argon2id (argon2-cffi's current defaults)."""
+
 from __future__ import annotations
 
 from argon2 import PasswordHasher

@@ -4,6 +4,7 @@ Every page and API call needs a signed-in adviser (pages redirect to the login f
 answers 401); every change needs the session's CSRF token in the ``X-CSRF-Token`` header (or the
 form field ``csrf``); sessions expire; failed logins are slowed and then refused for a while.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -49,6 +50,7 @@ def _json_error(status: int, message: str) -> web.Response:
 
 def adviser_api(handler):
     """An API handler for signed-in advisers; changes need the CSRF header."""
+
     async def wrapped(request: web.Request) -> web.StreamResponse:
         session = _session(request)
         if session is None:
@@ -62,6 +64,7 @@ def adviser_api(handler):
             return await handler(request)
         except HandoffError as exc:
             return _json_error(409, str(exc))
+
     return wrapped
 
 
@@ -72,6 +75,7 @@ def adviser_page(handler):
             raise web.HTTPSeeOther("/console/login")
         request["session"] = session
         return await handler(request)
+
     return wrapped
 
 
@@ -79,11 +83,13 @@ async def _body(request: web.Request) -> dict:
     try:
         body = await request.json()
     except Exception:
-        raise web.HTTPBadRequest(text='{"error": "the request body must be a JSON object"}',
-                                 content_type="application/json")
+        raise web.HTTPBadRequest(
+            text='{"error": "the request body must be a JSON object"}', content_type="application/json"
+        )
     if not isinstance(body, dict):
-        raise web.HTTPBadRequest(text='{"error": "the request body must be a JSON object"}',
-                                 content_type="application/json")
+        raise web.HTTPBadRequest(
+            text='{"error": "the request body must be a JSON object"}', content_type="application/json"
+        )
     return body
 
 
@@ -98,7 +104,7 @@ async def _text(request: web.Request) -> str:
 def _case_id(request: web.Request) -> int:
     try:
         case_id = int(request.match_info["case_id"])
-        if not 0 < case_id < 2 ** 63:  # a database integer (a bigger one crashed SQLite: found by tests/security)
+        if not 0 < case_id < 2**63:  # a database integer (a bigger one crashed SQLite: found by tests/security)
             raise ValueError(case_id)
         return case_id
     except ValueError:
@@ -107,11 +113,11 @@ def _case_id(request: web.Request) -> int:
 
 # ---- login ------------------------------------------------------------------------------
 
+
 async def login_form(request: web.Request, error: str = "", status: int = 200) -> web.Response:
     token = secrets.token_urlsafe(24)
     response = page_html(request, "console/login.html", status=status, csrf=token, error=error)
-    response.set_cookie(LOGIN_COOKIE, token, httponly=True, samesite="Strict", path="/console",
-                        secure=request.secure)
+    response.set_cookie(LOGIN_COOKIE, token, httponly=True, samesite="Strict", path="/console", secure=request.secure)
     return response
 
 
@@ -130,7 +136,7 @@ async def login(request: web.Request) -> web.Response:
     ok = verify_password(found[1] if found else DUMMY_HASH, password) and found is not None
     if not ok:
         failures = max(store.record_login_failure(k, FAILURE_WINDOW) for k in keys)
-        await asyncio.sleep(min(0.25 * 2 ** failures, 4.0))  # each failure slower than the last
+        await asyncio.sleep(min(0.25 * 2**failures, 4.0))  # each failure slower than the last
         return await login_form(request, "That email address and password don't match an adviser.", 401)
     adviser, password_hash = found
     for key in keys:
@@ -139,8 +145,15 @@ async def login(request: web.Request) -> web.Response:
         store.set_password_hash(adviser.id, hash_password(password))
     token, _ = store.start_session(adviser)
     response = web.HTTPSeeOther("/console")
-    response.set_cookie(COOKIE, token, httponly=True, samesite="Strict", path="/console", secure=request.secure,
-                        max_age=int(store.session_seconds))
+    response.set_cookie(
+        COOKIE,
+        token,
+        httponly=True,
+        samesite="Strict",
+        path="/console",
+        secure=request.secure,
+        max_age=int(store.session_seconds),
+    )
     response.del_cookie(LOGIN_COOKIE, path="/console")
     raise response
 
@@ -158,6 +171,7 @@ async def logout(request: web.Request) -> web.Response:
 
 # ---- pages ---------------------------------------------------------------------------------
 
+
 @adviser_page
 async def queue_page(request: web.Request) -> web.Response:
     return page_html(request, "console/queue.html", session=request["session"])
@@ -165,11 +179,17 @@ async def queue_page(request: web.Request) -> web.Response:
 
 @adviser_page
 async def case_page(request: web.Request) -> web.Response:
-    return page_html(request, "console/case.html", session=request["session"], case_id=_case_id(request),
-                     outcomes=[o for o in OUTCOMES if o != "cancelled"])
+    return page_html(
+        request,
+        "console/case.html",
+        session=request["session"],
+        case_id=_case_id(request),
+        outcomes=[o for o in OUTCOMES if o != "cancelled"],
+    )
 
 
 # ---- the API ---------------------------------------------------------------------------------
+
 
 def _case_json(store: HandoffStore, case, names: dict) -> dict:
     data = case.as_json()
@@ -185,8 +205,17 @@ def _case_json(store: HandoffStore, case, names: dict) -> dict:
 async def me(request: web.Request) -> web.Response:
     session: Session = request["session"]
     a = session.adviser
-    return web.json_response({"id": a.id, "name": a.name, "email": a.email, "role": a.role,
-                              "available": a.available, "csrf": session.csrf_token, "expires_at": session.expires_at})
+    return web.json_response(
+        {
+            "id": a.id,
+            "name": a.name,
+            "email": a.email,
+            "role": a.role,
+            "available": a.available,
+            "csrf": session.csrf_token,
+            "expires_at": session.expires_at,
+        }
+    )
 
 
 @adviser_api
@@ -198,8 +227,9 @@ async def availability(request: web.Request) -> web.Response:
         return _json_error(400, "'available' must be true or false")
     store = request.app[STORE_KEY]
     adviser = store.set_available(request["session"].adviser.id, body["available"])
-    return web.json_response({"available": adviser.available,
-                              "available_advisers": [a.name for a in store.available_advisers()]})
+    return web.json_response(
+        {"available": adviser.available, "available_advisers": [a.name for a in store.available_advisers()]}
+    )
 
 
 @adviser_api
@@ -233,16 +263,25 @@ async def show_case(request: web.Request) -> web.Response:
     transfer = store.last_transfer(case.id)
     if case.status == "assigned" and case.adviser_id == adviser.id:
         store.mark_transfer_seen(case.id, adviser)  # the receiving adviser has been told (this page says so)
-    return web.json_response({
-        "transfer": transfer,
-        "colleagues": [{"id": a.id, "name": a.name, "available": a.available} for a in store.advisers()
-                       if a.active and a.id != adviser.id and a.id != case.adviser_id],
-        "tag_list": [t["name"] for t in store.tag_list()],
-        "case": _case_json(store, case, names), "transcript": transcript, "transcript_error": transcript_error,
-        "notes": store.notes(case.id), "audit": store.audit_trail(case.id), "replies": store.replies(case.id),
-        "may_act": case.is_open and (case.status == "waiting" or store.may_act_on(case, adviser)),
-        "advisers": [{"id": a.id, "name": a.name} for a in store.advisers()] if adviser.is_supervisor else [],
-    })
+    return web.json_response(
+        {
+            "transfer": transfer,
+            "colleagues": [
+                {"id": a.id, "name": a.name, "available": a.available}
+                for a in store.advisers()
+                if a.active and a.id != adviser.id and a.id != case.adviser_id
+            ],
+            "tag_list": [t["name"] for t in store.tag_list()],
+            "case": _case_json(store, case, names),
+            "transcript": transcript,
+            "transcript_error": transcript_error,
+            "notes": store.notes(case.id),
+            "audit": store.audit_trail(case.id),
+            "replies": store.replies(case.id),
+            "may_act": case.is_open and (case.status == "waiting" or store.may_act_on(case, adviser)),
+            "advisers": [{"id": a.id, "name": a.name} for a in store.advisers()] if adviser.is_supervisor else [],
+        }
+    )
 
 
 SUGGEST_TIMEOUT_SECONDS = 5
@@ -253,8 +292,14 @@ _suggested: "OrderedDict[tuple, dict]" = OrderedDict()  # queries -> the action 
 def suggestion_queries(case, transcript: list) -> list:
     """What to find guidance for: the question handed over, then the person's latest messages in
     the case (those of three words or more: "thanks" or "ok" ask nothing)."""
-    latest = [e["text"] for e in transcript if e.get("kind") == "user" and (e.get("at") or 0) >= case.created_at
-              and not str(e.get("text") or "").startswith("/") and len(str(e.get("text") or "").split()) >= 3]
+    latest = [
+        e["text"]
+        for e in transcript
+        if e.get("kind") == "user"
+        and (e.get("at") or 0) >= case.created_at
+        and not str(e.get("text") or "").startswith("/")
+        and len(str(e.get("text") or "").split()) >= 3
+    ]
     queries = [case.question] + [t for t in latest if t != case.question][-LATEST_MESSAGES:]
     return list(dict.fromkeys(q.strip() for q in queries if q and q.strip()))
 
@@ -262,7 +307,7 @@ def suggestion_queries(case, transcript: list) -> list:
 def suggest_url(settings) -> str:
     """The action server's suggestions (bot/guidance/_suggest.py): it holds the model and the index."""
     base = settings.actions_url
-    return (base[:-len("/webhook")] if base.endswith("/webhook") else base) + "/guidance/suggest"
+    return (base[: -len("/webhook")] if base.endswith("/webhook") else base) + "/guidance/suggest"
 
 
 async def suggest(settings, queries: list) -> dict:
@@ -281,8 +326,11 @@ async def suggest(settings, queries: list) -> dict:
                 found = await response.json()
     except Exception as exc:  # the action server is down or slow: the case page works without them
         logger.warning("console: suggested guidance failed: %s", type(exc).__name__)
-        return {"queries": queries, "suggestions": [],
-                "error": "Suggested guidance isn't available just now; it will try again when the person writes."}
+        return {
+            "queries": queries,
+            "suggestions": [],
+            "error": "Suggested guidance isn't available just now; it will try again when the person writes.",
+        }
     _suggested[key] = found
     while len(_suggested) > 256:
         _suggested.popitem(last=False)
@@ -303,10 +351,14 @@ async def suggested_guidance(request: web.Request) -> web.Response:
 
 # ---- saved replies -------------------------------------------------------------------------
 
+
 def _saved_link(request: web.Request, saved: dict) -> Optional[dict]:
     """A saved reply's guidance section as ``{"title", "url"}`` (``None``: none, or no longer ours)."""
-    found = _sources(request, [{"slug": saved["guidance_slug"], "anchor": saved["guidance_anchor"]}]) \
-        if saved.get("guidance_slug") else []
+    found = (
+        _sources(request, [{"slug": saved["guidance_slug"], "anchor": saved["guidance_anchor"]}])
+        if saved.get("guidance_slug")
+        else []
+    )
     return {"title": found[0]["title"], "url": found[0]["url"]} if found else None
 
 
@@ -318,10 +370,13 @@ def _saved_body(request: web.Request, body: dict) -> dict:
     """A saved reply's fields from a request, its guidance link checked against our pages."""
     fields = {k: body.get(k, "") for k in ("title", "text", "guidance_slug", "guidance_anchor")}
     if not all(isinstance(v, str) for v in fields.values()):
-        raise web.HTTPBadRequest(text='{"error": "title, text, guidance_slug and guidance_anchor must be strings"}',
-                                 content_type="application/json")
-    if fields["guidance_slug"].strip() and not _sources(request, [{"slug": fields["guidance_slug"].strip(),
-                                                                  "anchor": fields["guidance_anchor"].strip()}]):
+        raise web.HTTPBadRequest(
+            text='{"error": "title, text, guidance_slug and guidance_anchor must be strings"}',
+            content_type="application/json",
+        )
+    if fields["guidance_slug"].strip() and not _sources(
+        request, [{"slug": fields["guidance_slug"].strip(), "anchor": fields["guidance_anchor"].strip()}]
+    ):
         raise HandoffError("that guidance link is not a page (and section) of this guidance")
     return fields
 
@@ -329,7 +384,7 @@ def _saved_body(request: web.Request, body: dict) -> dict:
 def _saved_id(request: web.Request) -> int:
     try:
         reply_id = int(request.match_info["reply_id"])
-        if not 0 < reply_id < 2 ** 63:
+        if not 0 < reply_id < 2**63:
             raise ValueError(reply_id)
         return reply_id
     except ValueError:
@@ -341,8 +396,13 @@ async def list_saved_replies(request: web.Request) -> web.Response:
     """Every adviser: the saved replies in use; a supervisor with ``?all=1``: the retired ones too."""
     adviser = request["session"].adviser
     everything = adviser.is_supervisor and request.query.get("all") == "1"
-    return web.json_response({"saved_replies": [_saved_json(request, r) for r in
-                                                request.app[STORE_KEY].saved_replies(include_retired=everything)]})
+    return web.json_response(
+        {
+            "saved_replies": [
+                _saved_json(request, r) for r in request.app[STORE_KEY].saved_replies(include_retired=everything)
+            ]
+        }
+    )
 
 
 @adviser_api
@@ -364,8 +424,9 @@ async def change_saved_reply(request: web.Request) -> web.Response:
     active = body.get("active", True)
     if not isinstance(active, bool):
         return _json_error(400, "'active' must be true or false")
-    saved = request.app[STORE_KEY].update_saved_reply(_saved_id(request), adviser, active=active,
-                                                      **_saved_body(request, body))
+    saved = request.app[STORE_KEY].update_saved_reply(
+        _saved_id(request), adviser, active=active, **_saved_body(request, body)
+    )
     return web.json_response({"saved_reply": _saved_json(request, saved)})
 
 
@@ -398,8 +459,9 @@ def _sources(request: web.Request, given) -> list:
     if given is None:
         return []
     if not isinstance(given, list) or not all(isinstance(g, dict) for g in given):
-        raise web.HTTPBadRequest(text='{"error": "\'sources\' must be a list of {slug, anchor}"}',
-                                 content_type="application/json")
+        raise web.HTTPBadRequest(
+            text='{"error": "\'sources\' must be a list of {slug, anchor}"}', content_type="application/json"
+        )
     pages, settings, out = request.app.get(PAGES_KEY) or {}, request.app.get(SETTINGS_KEY), []
     for item in given[:10]:
         page = pages.get(str(item.get("slug") or ""))
@@ -419,8 +481,9 @@ async def reply(request: web.Request) -> web.Response:
     body = await _body(request)
     if not isinstance(body.get("text"), str):
         return _json_error(400, "'text' must be a string")
-    case = await request.app[DESK_KEY].reply(_case_id(request), request["session"].adviser, body["text"],
-                                             sources=_sources(request, body.get("sources")))
+    case = await request.app[DESK_KEY].reply(
+        _case_id(request), request["session"].adviser, body["text"], sources=_sources(request, body.get("sources"))
+    )
     return web.json_response({"case": case.as_json()})
 
 
@@ -436,8 +499,9 @@ async def close(request: web.Request) -> web.Response:
     outcome, tags = body.get("outcome"), body.get("tags")
     if isinstance(tags, str):
         tags = [t for t in tags.split(",")]
-    if not isinstance(outcome, str) or not (tags is None or isinstance(tags, list) and
-                                            all(isinstance(t, str) for t in tags)):
+    if not isinstance(outcome, str) or not (
+        tags is None or isinstance(tags, list) and all(isinstance(t, str) for t in tags)
+    ):
         return _json_error(400, "'outcome' must be a string and 'tags' a list of strings")
     # tags, when given, come from the supervisors' list; without them the case keeps its own
     tags = None if tags is None else request.app[STORE_KEY].check_tags(tags[:20])
@@ -456,7 +520,7 @@ async def transfer(request: web.Request) -> web.Response:
         return _json_error(400, "'to' must be an adviser's id or null, and 'note' a string")
     to = None
     if to_id is not None:
-        to = store.adviser(to_id) if 0 < to_id < 2 ** 63 else None
+        to = store.adviser(to_id) if 0 < to_id < 2**63 else None
         if to is None or not to.active:
             return _json_error(400, "'to' must name an adviser")
     case = await request.app[DESK_KEY].transfer(_case_id(request), request["session"].adviser, to, note)
@@ -474,6 +538,7 @@ async def case_tags(request: web.Request) -> web.Response:
 
 
 # ---- the tag list and the search of closed cases -------------------------------------------------
+
 
 @adviser_api
 async def list_tags(request: web.Request) -> web.Response:
@@ -504,7 +569,7 @@ async def change_tag(request: web.Request) -> web.Response:
         return _json_error(400, "'active' must be true or false")
     try:
         tag_id = int(request.match_info["tag_id"])
-        if not 0 < tag_id < 2 ** 63:
+        if not 0 < tag_id < 2**63:
             raise ValueError(tag_id)
     except ValueError:
         return _json_error(404, "no such tag")
@@ -540,16 +605,25 @@ async def search_closed(request: web.Request) -> web.Response:
             adviser_id = int(q["adviser"])
         except ValueError:
             return _json_error(400, "'adviser' must be an adviser's id")
-        if not 0 < adviser_id < 2 ** 63:
+        if not 0 < adviser_id < 2**63:
             return _json_error(400, "'adviser' must be an adviser's id")
     names = {a.id: a.name for a in store.advisers()}
-    found = store.search_closed(tag=q.get("tag", "")[:40], text=q.get("q", "")[:200], adviser_id=adviser_id,
-                                closed_from=_day_start(q.get("from", "")[:10], settings),
-                                closed_before=_day_start(q.get("to", "")[:10], settings, days=1), limit=201)
-    return web.json_response({"cases": [_case_json(store, c, names) for c in found[:200]],
-                              "more": len(found) > 200,
-                              "advisers": [{"id": a.id, "name": a.name} for a in store.advisers()],
-                              "tags": [t["name"] for t in store.tag_list(include_retired=True)]})
+    found = store.search_closed(
+        tag=q.get("tag", "")[:40],
+        text=q.get("q", "")[:200],
+        adviser_id=adviser_id,
+        closed_from=_day_start(q.get("from", "")[:10], settings),
+        closed_before=_day_start(q.get("to", "")[:10], settings, days=1),
+        limit=201,
+    )
+    return web.json_response(
+        {
+            "cases": [_case_json(store, c, names) for c in found[:200]],
+            "more": len(found) > 200,
+            "advisers": [{"id": a.id, "name": a.name} for a in store.advisers()],
+            "tags": [t["name"] for t in store.tag_list(include_retired=True)],
+        }
+    )
 
 
 @adviser_page
@@ -579,8 +653,11 @@ async def assign(request: web.Request) -> web.Response:
 async def export_csv(request: web.Request) -> web.Response:
     if not request["session"].adviser.is_supervisor:
         return _json_error(403, "only a supervisor can export cases")
-    return web.Response(text=request.app[STORE_KEY].export_closed_csv(), content_type="text/csv",
-                        headers={"Content-Disposition": 'attachment; filename="closed-cases.csv"'})
+    return web.Response(
+        text=request.app[STORE_KEY].export_closed_csv(),
+        content_type="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="closed-cases.csv"'},
+    )
 
 
 @adviser_api
@@ -641,6 +718,7 @@ def add_console(app: web.Application, store: HandoffStore, desk: AdviserDesk) ->
     async def _close_desk(_app):
         await desk.aclose()
         store.dispose()
+
     app.on_cleanup.append(_close_desk)
 
 

@@ -1,4 +1,5 @@
 """Turning a question into what the assistant says: a passage with its source, or an honest 'not sure'."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -11,8 +12,7 @@ import numpy as np
 from ._context import Context, ContextRules, Search, choose_search
 from ._focus import focus, join_units
 from ._index import GuidanceIndex
-from ._outside import (OUTSIDE_MARGIN, maybe_outside_text, nearness_rule, outside_wins, signpost_text,
-                       too_near_outside)
+from ._outside import OUTSIDE_MARGIN, maybe_outside_text, nearness_rule, outside_wins, signpost_text, too_near_outside
 from ._pages import Passage
 from ._search import Hit, top_pages
 
@@ -32,6 +32,8 @@ def thresholds_for(embedder) -> dict:
     while embedder is not None and not hasattr(embedder, "kind") and hasattr(embedder, "inner"):
         embedder = embedder.inner
     return THRESHOLDS_FOR.get(getattr(embedder, "kind", "base"), THRESHOLDS_FOR["base"])
+
+
 SUGGESTION_SHARE = 0.7  # a topic offered as a button must reach this share of the threshold
 ADVISER_BUTTON_TITLE = "Talk to an adviser"
 ADVISER_PAYLOAD = "/request_human"
@@ -90,16 +92,22 @@ def topic_payload(slug: str) -> str:
 
 # ---- messages that are not questions we can search for --------------------------------
 
-NO_WORDS = ("I couldn't find any words in that message. Could you type your question? "
-            "For example: \"How do we register a co-operative?\"")
-NOT_ENGLISH = ("Sorry, I can only answer in English at the moment. If you would like help in another "
-               "language, I can pass your question to an adviser.")
+NO_WORDS = (
+    "I couldn't find any words in that message. Could you type your question? "
+    "For example: \"How do we register a co-operative?\""
+)
+NOT_ENGLISH = (
+    "Sorry, I can only answer in English at the moment. If you would like help in another "
+    "language, I can pass your question to an adviser."
+)
 EMPTY = "Your message was empty. Type a question about mutuals or co-operatives and I'll do my best."
 
 
 def too_long(limit: int) -> str:
-    return (f"That message is longer than I can read ({limit:,} characters at most). Could you ask "
-            "your question in a few sentences? Nothing you sent has been lost from our conversation.")
+    return (
+        f"That message is longer than I can read ({limit:,} characters at most). Could you ask "
+        "your question in a few sentences? Nothing you sent has been lost from our conversation."
+    )
 
 
 def assess_message(text: Optional[str], max_chars: int) -> Optional[Tuple[str, str]]:
@@ -137,13 +145,17 @@ def _is_latin(char: str) -> bool:
 
 _YOU = r"(?:you|u|ya)"
 _ME = r"(?:me|us|my|our)"
-_MONEY = (r"(?:pension|pensions|redundancy|pay|salary|wages|lump\s+sum|payout|pay-?out|compensation|"
-          r"settlement|tax\s+bill|tax\s+refund|bill|benefits?)")
+_MONEY = (
+    r"(?:pension|pensions|redundancy|pay|salary|wages|lump\s+sum|payout|pay-?out|compensation|"
+    r"settlement|tax\s+bill|tax\s+refund|bill|benefits?)"
+)
 # Doing something for the person: an action verb aimed at them or at their own things. Verbs that
 # are also ways of asking about the rules ("can you change our rules", "can you pay staff") are left out.
-_TASK_VERBS = (r"(?:write|rewrite|draft|fill(?:\s+(?:in|out))?|complete|submit|file|lodge|sign|calculate|"
-               r"work\s+(?:it\s+|this\s+|that\s+)?out|book|do|prepare|check|proofread|sort\s+out|"
-               r"apply\s+for|phone|ring|call|contact|represent|reset)")
+_TASK_VERBS = (
+    r"(?:write|rewrite|draft|fill(?:\s+(?:in|out))?|complete|submit|file|lodge|sign|calculate|"
+    r"work\s+(?:it\s+|this\s+|that\s+)?out|book|do|prepare|check|proofread|sort\s+out|"
+    r"apply\s+for|phone|ring|call|contact|represent|reset)"
+)
 _PERSONAL_PATTERNS = [
     # "can you write my grant application", "could u fill in our form", "can you book me a slot"
     rf"\b(?:can|could|would|will)\s+{_YOU}\s+(?:please\s+|just\s+|also\s+)?{_TASK_VERBS}\s+(?:\w+\s+){{0,2}}?{_ME}\b",
@@ -198,16 +210,23 @@ CLARIFY_MARGIN = 0.01
 TELL_ME_MORE = "Tell me more"
 TELL_ME_MORE_PAYLOAD = "/tell_me_more"
 MAX_PROMPTS = 3  # follow-up questions offered after an answer
-NOTHING_MORE = ("That's all this section says. The source link opens the whole page, or ask me "
-                "something else.")
+NOTHING_MORE = "That's all this section says. The source link opens the whole page, or ask me something else."
 
 
 class GuidanceDesk:
     """Answers questions from a :class:`GuidanceIndex`; one per process."""
 
-    def __init__(self, index: GuidanceIndex, web_url: str, threshold: float = 0.0,
-                 mode: str = "hybrid", max_chars: int = 2000, clarify_margin: float = CLARIFY_MARGIN,
-                 context_rules: Optional[ContextRules] = None, outside_margin: float = OUTSIDE_MARGIN):
+    def __init__(
+        self,
+        index: GuidanceIndex,
+        web_url: str,
+        threshold: float = 0.0,
+        mode: str = "hybrid",
+        max_chars: int = 2000,
+        clarify_margin: float = CLARIFY_MARGIN,
+        context_rules: Optional[ContextRules] = None,
+        outside_margin: float = OUTSIDE_MARGIN,
+    ):
         self.index = index
         self.web_url = web_url.rstrip("/")
         self.threshold = threshold or thresholds_for(index.embedder)[mode]
@@ -239,8 +258,14 @@ class GuidanceDesk:
             return Answer(False, reply, buttons=buttons, reason=reason, threshold=self.threshold, context=context)
         question = str(question)  # assess_message turned away None and empty messages
         if is_personal_request(question):
-            return Answer(False, PERSONAL_REQUEST, buttons=(Button(ADVISER_BUTTON_TITLE, ADVISER_PAYLOAD),),
-                          reason="personal_request", threshold=self.threshold, context=context)
+            return Answer(
+                False,
+                PERSONAL_REQUEST,
+                buttons=(Button(ADVISER_BUTTON_TITLE, ADVISER_PAYLOAD),),
+                reason="personal_request",
+                threshold=self.threshold,
+                context=context,
+            )
         search = choose_search(self.index, question, context, self.threshold, self.mode, rules=self.context_rules)
         hits = search.hits
         outside = self._outside(search, context)
@@ -250,8 +275,9 @@ class GuidanceDesk:
             rivals = [h for h in top_pages(hits, 2) if h.score >= self.threshold]
             if len(rivals) == 2 and rivals[0].score - rivals[1].score <= self.clarify_margin:
                 return self._clarify(rivals, search)
-            return self._from_passage(hits[0].passage, hits[0].score, search.vector, search.query,
-                                      in_context=search.in_context)
+            return self._from_passage(
+                hits[0].passage, hits[0].score, search.vector, search.query, in_context=search.in_context
+            )
         return self._not_sure(hits, context)
 
     def answer_topic(self, passage_id: str, focus_on: Optional[str] = None) -> Answer:
@@ -268,23 +294,38 @@ class GuidanceDesk:
         """The whole section that was last answered from."""
         passage = self.index.passage(context.passage_id) if context and context.passage_id else None
         if passage is None:
-            return Answer(False, "I haven't answered anything yet that I could say more about. What would you "
-                          "like to know?", reason="nothing_to_expand", threshold=self.threshold, context=context)
+            return Answer(
+                False,
+                "I haven't answered anything yet that I could say more about. What would you like to know?",
+                reason="nothing_to_expand",
+                threshold=self.threshold,
+                context=context,
+            )
         title = passage.page_title
         url = self.url(passage.slug, passage.anchor)
         heading = "" if passage.heading == title else f"**{passage.heading}**\n\n"
         text = f"{heading}{self._links(passage.text)}\n\nSource: [{title}]({url})"
         source = SourceRef(passage.slug, title, url, 1.0)
-        return Answer(True, text, (source,), 1.0, self._prompts(passage), reason="more",
-                      threshold=self.threshold, context=context, passage_id=passage.id)
+        return Answer(
+            True,
+            text,
+            (source,),
+            1.0,
+            self._prompts(passage),
+            reason="more",
+            threshold=self.threshold,
+            context=context,
+            passage_id=passage.id,
+        )
 
     # ---- the parts of a reply ------------------------------------------------------
 
     def _links(self, text: str) -> str:
         return _INTERNAL_LINK.sub(f"]({self.web_url}/guidance/", text)
 
-    def _from_passage(self, passage: Passage, score: float, vector: Optional[np.ndarray], question: str,
-                      in_context: bool = False) -> Answer:
+    def _from_passage(
+        self, passage: Passage, score: float, vector: Optional[np.ndarray], question: str, in_context: bool = False
+    ) -> Answer:
         title = passage.page_title
         url = self.url(passage.slug, passage.anchor)
         units = self.index.units[self.index.position[passage.id]]
@@ -297,8 +338,17 @@ class GuidanceDesk:
         buttons.extend(self._prompts(passage))
         source = SourceRef(passage.slug, title, url, round(score, 4))
         reason = "answered_in_context" if in_context else "answered"
-        return Answer(True, text, (source,), score, tuple(buttons), reason=reason, threshold=self.threshold,
-                      context=Context(question, passage.id), passage_id=passage.id)
+        return Answer(
+            True,
+            text,
+            (source,),
+            score,
+            tuple(buttons),
+            reason=reason,
+            threshold=self.threshold,
+            context=Context(question, passage.id),
+            passage_id=passage.id,
+        )
 
     def _prompts(self, passage: Passage) -> Tuple[Button, ...]:
         """Up to three related questions: the nearest other sections, this page's first."""
@@ -319,13 +369,21 @@ class GuidanceDesk:
 
     def _clarify(self, rivals: Sequence[Hit], search: Search) -> Answer:
         titles = [section_title(h.passage) for h in rivals]
-        options = "\n".join(f"- {t} ({h.passage.page_title})" if h.passage.anchor else f"- {t}"
-                            for t, h in zip(titles, rivals))
+        options = "\n".join(
+            f"- {t} ({h.passage.page_title})" if h.passage.anchor else f"- {t}" for t, h in zip(titles, rivals)
+        )
         text = f"Two parts of the guidance could answer that. Which do you mean?\n\n{options}"
         buttons = tuple(Button(t, topic_payload(h.passage.id)) for t, h in zip(titles, rivals))
-        return Answer(False, text, (), rivals[0].score, buttons + (Button(ADVISER_BUTTON_TITLE, ADVISER_PAYLOAD),),
-                      reason="clarify", threshold=self.threshold,
-                      context=Context(search.query, rivals[0].passage.id, clarifying=True))
+        return Answer(
+            False,
+            text,
+            (),
+            rivals[0].score,
+            buttons + (Button(ADVISER_BUTTON_TITLE, ADVISER_PAYLOAD),),
+            reason="clarify",
+            threshold=self.threshold,
+            context=Context(search.query, rivals[0].passage.id, clarifying=True),
+        )
 
     def _outside(self, search: Search, context: Optional[Context]) -> Optional[Answer]:
         """The signpost for a question nearer a topic the guidance does not cover (``_outside.py``)."""
@@ -337,18 +395,37 @@ class GuidanceDesk:
         inside = self.index.nearest_inside(search.vector)
         score = search.hits[0].score if search.hits else 0.0
         nearer_outside = outside_wins(outside, inside, self.outside_margin)
-        too_near = (not search.in_context and score >= self.threshold
-                    and too_near_outside(score, outside, inside, self.nearness))
+        too_near = (
+            not search.in_context
+            and score >= self.threshold
+            and too_near_outside(score, outside, inside, self.nearness)
+        )
         if not (nearer_outside or too_near):
             return None
         if not nearer_outside:  # only almost as near: the close topics too, in case it was about them
             close = [h for h in top_pages(search.hits, 3) if h.score >= SUGGESTION_SHARE * self.threshold]
             buttons = [Button(h.passage.page_title, topic_payload(h.passage.slug)) for h in close]
             buttons.append(Button(ADVISER_BUTTON_TITLE, ADVISER_PAYLOAD))
-            return Answer(False, maybe_outside_text(topic), (), score, tuple(buttons), reason="outside_guidance",
-                          threshold=self.threshold, context=context)
-        return Answer(False, signpost_text(topic), (), score, (Button(ADVISER_BUTTON_TITLE, ADVISER_PAYLOAD),),
-                      reason="outside_guidance", threshold=self.threshold, context=context)
+            return Answer(
+                False,
+                maybe_outside_text(topic),
+                (),
+                score,
+                tuple(buttons),
+                reason="outside_guidance",
+                threshold=self.threshold,
+                context=context,
+            )
+        return Answer(
+            False,
+            signpost_text(topic),
+            (),
+            score,
+            (Button(ADVISER_BUTTON_TITLE, ADVISER_PAYLOAD),),
+            reason="outside_guidance",
+            threshold=self.threshold,
+            context=context,
+        )
 
     def _not_sure(self, hits: List[Hit], context: Optional[Context]) -> Answer:
         close = [h for h in top_pages(hits, 3) if h.score >= SUGGESTION_SHARE * self.threshold]
@@ -360,8 +437,9 @@ class GuidanceDesk:
         else:
             text += " I can pass your question to an adviser, or you could ask it another way."
         score = hits[0].score if hits else 0.0
-        return Answer(False, text, (), score, tuple(buttons), reason="not_confident", threshold=self.threshold,
-                      context=context)
+        return Answer(
+            False, text, (), score, tuple(buttons), reason="not_confident", threshold=self.threshold, context=context
+        )
 
 
 def section_title(passage: Passage) -> str:

@@ -1,4 +1,5 @@
 """`mutuals knowledge check`: the rules every guidance page must keep."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -32,8 +33,10 @@ def check_pages(pages_dir: Path) -> List[str]:
         if page.slug != path.stem:
             problems.append(f"{path.name}: slug {page.slug!r} differs from the file name")
         if (page.review_by - page.last_reviewed).days > MAX_REVIEW_DAYS:
-            problems.append(f"{path.name}: review_by {page.review_by} is more than a year after last_reviewed "
-                            f"{page.last_reviewed}; every page is checked at least once a year")
+            problems.append(
+                f"{path.name}: review_by {page.review_by} is more than a year after last_reviewed "
+                f"{page.last_reviewed}; every page is checked at least once a year"
+            )
         pages.append(page)
     slugs: Dict[str, Path] = {}
     for page in pages:
@@ -57,9 +60,10 @@ def check_pages(pages_dir: Path) -> List[str]:
             if len(passage.text) > MAX_SECTION_CHARS:
                 problems.append(
                     f"{page.path.name}: section {passage.heading!r} has {len(passage.text)} characters; "
-                    f"an answer must fit in {MAX_SECTION_CHARS}")
+                    f"an answer must fit in {MAX_SECTION_CHARS}"
+                )
         for target in _LINK.findall(page.body):
-            slug, _, anchor = target[len("/guidance/"):].partition("#")
+            slug, _, anchor = target[len("/guidance/") :].partition("#")
             if slug in aliases:
                 problems.append(f"{page.path.name}: link to {target} uses an old slug; link to the page it became")
             elif slug not in slugs:
@@ -91,7 +95,7 @@ class Due:
 
 
 def _quote(sentence: str, limit: int = 110) -> str:
-    return f"“{sentence if len(sentence) <= limit else sentence[:limit - 1].rstrip() + '…'}”"
+    return f"“{sentence if len(sentence) <= limit else sentence[: limit - 1].rstrip() + '…'}”"
 
 
 def worklist(pages: List[Guidance], today: _dt.date, ahead: int = 0) -> List[Due]:
@@ -129,5 +133,13 @@ def load_checkable(pages_dir: Path) -> List[Guidance]:
     return pages
 
 
-__all__ = ["check_pages", "worklist", "Due", "load_checkable", "sources_dir", "MAX_SECTION_CHARS",
-           "MAX_REVIEW_DAYS", "anchor_for"]
+__all__ = [
+    "check_pages",
+    "worklist",
+    "Due",
+    "load_checkable",
+    "sources_dir",
+    "MAX_SECTION_CHARS",
+    "MAX_REVIEW_DAYS",
+    "anchor_for",
+]

@@ -8,6 +8,7 @@ second is within ``m`` of the first (:class:`GuidanceDesk`). Of those:
   offered (the person gets the right answer with one click);
 - *extra click*: the best page was right, so the question cost the person a click.
 """
+
 from __future__ import annotations
 
 from typing import Dict, List, Sequence
@@ -19,8 +20,13 @@ from ._search import top_pages
 MARGINS = (0.0, 0.01, 0.02, 0.03, 0.05, 0.08, 0.1, 0.15)
 
 
-def clarify_table(index: GuidanceIndex, questions: Sequence[Question], threshold: float, mode: str = "hybrid",
-                  margins: Sequence[float] = MARGINS) -> List[Dict[str, float]]:
+def clarify_table(
+    index: GuidanceIndex,
+    questions: Sequence[Question],
+    threshold: float,
+    mode: str = "hybrid",
+    margins: Sequence[float] = MARGINS,
+) -> List[Dict[str, float]]:
     answerable = [q for q in questions if q.slug]
     vectors = index.embedder.encode([q.text for q in answerable]) if mode != "bm25" else None
     pairs = []
@@ -45,9 +51,17 @@ def clarify_table(index: GuidanceIndex, questions: Sequence[Question], threshold
                     rescued += best[1].passage.slug == q.slug
             elif not first_right:
                 wrong_confident += 1
-        rows.append({"margin": margin, "questions": len(answerable), "clarified": clarified,
-                     "wrong_answers_prevented": prevented, "of_which_right_page_offered": rescued,
-                     "extra_clicks": extra, "wrong_confident_answers_left": wrong_confident})
+        rows.append(
+            {
+                "margin": margin,
+                "questions": len(answerable),
+                "clarified": clarified,
+                "wrong_answers_prevented": prevented,
+                "of_which_right_page_offered": rescued,
+                "extra_clicks": extra,
+                "wrong_confident_answers_left": wrong_confident,
+            }
+        )
     return rows
 
 

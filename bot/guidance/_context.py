@@ -29,6 +29,7 @@ is no follow-up: the CI scale-out run of 2026-12-01 found "What is TUPE?" answer
 pension section because the question before was about council pensions. ("what is the limit?"
 points back, by its "the", and stays a follow-up.)
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -48,11 +49,13 @@ OWN_SHARE = 0.0
 OWN_SHARE_WITHOUT_CUE = 0.5
 CONTEXT_WORDS = 40  # the question in play is kept to its last this many words
 _LEANING = re.compile(
-    r"\b(?:it|its|it's|that|that's|thats|this|these|those|they|them|their|there|same|one|ones|also|too|either)\b",
-    re.I)
+    r"\b(?:it|its|it's|that|that's|thats|this|these|those|they|them|their|there|same|one|ones|also|too|either)\b", re.I
+)
 _OPENING = re.compile(
     r"^\s*(?:(?:ok(?:ay)?|cool|great|thanks|thank you|right|sure|yes|yeah|no|hmm|and|so|but|also|then)\b[\s,.!]*)*"
-    r"(?:and|what about|how about|also|plus|what if|but|or|then)\b", re.I)
+    r"(?:and|what about|how about|also|plus|what if|but|or|then)\b",
+    re.I,
+)
 
 # "something else - ...", "separate thing, ...", "different question: ...": a new topic, announced
 # ("another question", "one more thing" are left out: they as often lead to a follow-up)
@@ -63,12 +66,14 @@ _NEW_TOPIC = re.compile(
     r"|new\s+(?:topic|subject)|something\s+else(?!\s+about)|change\s+of\s+(?:subject|topic)"
     r"|changing\s+(?:the\s+)?(?:subject|topic)|unrelated|on\s+another\s+note)\b"
     r"(?:\s+(?:but|now|here|please))?[\s,.:;!?\-–—]*",
-    re.I)
+    re.I,
+)
 
 # "what is TUPE?", "what's a bencom", "define an asset lock": asks what something is, by its name
 _DEFINING = re.compile(
     r"^\s*(?:what\s+(?:is|are)|what's|whats|define|explain|meaning\s+of)\s+(?:an?\s+)?(?!(?:the|that|this|it|they|them|those|these)\b)\w",
-    re.I)
+    re.I,
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -101,13 +106,20 @@ def follow_up_cue(message: str) -> bool:
     return len(tokens(message)) <= 2 and not _DEFINING.match(message)
 
 
-def choose_search(index: GuidanceIndex, message: str, context: Optional[Context], threshold: float,
-                  mode: str = "hybrid", k: int = 10, rules: Optional["ContextRules"] = None) -> Search:
+def choose_search(
+    index: GuidanceIndex,
+    message: str,
+    context: Optional[Context],
+    threshold: float,
+    mode: str = "hybrid",
+    k: int = 10,
+    rules: Optional["ContextRules"] = None,
+) -> Search:
     """Search ``message`` alone or in ``context``, by the rules in this module's docstring."""
     rules = rules or ContextRules()
     announced = _NEW_TOPIC.match(message)
-    if announced and message[announced.end():].strip():
-        message, context = message[announced.end():].strip(), None  # a new topic: nothing carried over
+    if announced and message[announced.end() :].strip():
+        message, context = message[announced.end() :].strip(), None  # a new topic: nothing carried over
     vector = index.embedder.encode_one(message) if mode != "bm25" else None
     if context is None or mode == "rrf":
         return Search(index.search(message, mode=mode, k=k, vector=vector), message, vector)
@@ -123,8 +135,9 @@ def choose_search(index: GuidanceIndex, message: str, context: Optional[Context]
     own = rules.own_share if cue else rules.own_share_without_cue
     if len(in_context) and in_context[best] >= rules.threshold * threshold and alone[best] >= own * threshold:
         # the hits carry the in-context score put on the threshold's scale
-        return Search(best_hits(index.passages, in_context / rules.threshold, k), joined, joined_vector,
-                      in_context=True)
+        return Search(
+            best_hits(index.passages, in_context / rules.threshold, k), joined, joined_vector, in_context=True
+        )
     return Search(best_hits(index.passages, alone, k), message, vector)
 
 

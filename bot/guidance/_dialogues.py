@@ -10,6 +10,7 @@ with no context. A turn is right when the reply answers from the labelled page (
 must-not-answer turn). Chit-chat turns are the NLU's business (``mutuals eval routing``): they
 are counted, skipped here, and the context passes over them as it does in the assistant.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -91,8 +92,9 @@ def replay(desk: GuidanceDesk, dialogues: Iterable[Dialogue]) -> List[TurnResult
             answer, clicks = _resolve(desk, turn, desk.answer(turn.text, context))
             alone, _ = _resolve(desk, turn, desk.answer(turn.text))
             context = answer.context
-            results.append(TurnResult(dialogue.id, turn, answer, alone, _right(turn, answer), _right(turn, alone),
-                                      clicks))
+            results.append(
+                TurnResult(dialogue.id, turn, answer, alone, _right(turn, answer), _right(turn, alone), clicks)
+            )
     return results
 
 
@@ -108,15 +110,28 @@ def summarise(results: Sequence[TurnResult], dialogues: Sequence[Dialogue]) -> D
     return {
         "dialogues": len(dialogues),
         "chitchat_turns_skipped": sum(1 for d in dialogues for t in d.turns if t.expect == "chitchat"),
-        "followup": {"turns": len(followups), "in_context": _rate(followups, "right_in_context"),
-                     "alone": _rate(followups, "right_alone"),
-                     "right_section_in_context": round(sum(
-                         r.in_context.passage_id == f"{r.turn.slug}#{r.turn.section}" for r in section_rows)
-                         / len(section_rows), 4) if section_rows else None},
-        "first_or_new_topic": {"turns": len(fresh), "in_context": _rate(fresh, "right_in_context"),
-                               "alone": _rate(fresh, "right_alone")},
-        "must_not_answer": {"turns": len(must_not), "declined_in_context": _rate(must_not, "right_in_context"),
-                            "declined_alone": _rate(must_not, "right_alone")},
+        "followup": {
+            "turns": len(followups),
+            "in_context": _rate(followups, "right_in_context"),
+            "alone": _rate(followups, "right_alone"),
+            "right_section_in_context": round(
+                sum(r.in_context.passage_id == f"{r.turn.slug}#{r.turn.section}" for r in section_rows)
+                / len(section_rows),
+                4,
+            )
+            if section_rows
+            else None,
+        },
+        "first_or_new_topic": {
+            "turns": len(fresh),
+            "in_context": _rate(fresh, "right_in_context"),
+            "alone": _rate(fresh, "right_alone"),
+        },
+        "must_not_answer": {
+            "turns": len(must_not),
+            "declined_in_context": _rate(must_not, "right_in_context"),
+            "declined_alone": _rate(must_not, "right_alone"),
+        },
         "clarifications_in_context": sum(1 for r in results if r.clicks),
         "wrong_in_context_right_alone": sum(1 for r in results if r.right_alone and not r.right_in_context),
     }
@@ -146,9 +161,15 @@ def tune(desk: GuidanceDesk, dialogues: Sequence[Dialogue]) -> List[Dict[str, ob
             results = replay(desk, dialogues)
             right = sum(r.right_in_context for r in results)
             must_not = [r for r in results if r.turn.expect == "must_not_answer"]
-            rows.append({"rules": dataclasses.asdict(rules), "right": right, "turns": len(results),
-                         "must_not_declined": sum(r.right_in_context for r in must_not),
-                         "worse_than_alone": sum(1 for r in results if r.right_alone and not r.right_in_context)})
+            rows.append(
+                {
+                    "rules": dataclasses.asdict(rules),
+                    "right": right,
+                    "turns": len(results),
+                    "must_not_declined": sum(r.right_in_context for r in must_not),
+                    "worse_than_alone": sum(1 for r in results if r.right_alone and not r.right_in_context),
+                }
+            )
     finally:
         desk.context_rules = original
     rows.sort(key=lambda r: (-r["right"], r["worse_than_alone"], r["rules"]["weight"]))

@@ -20,6 +20,7 @@ Two models (``MUTUALS_EMBEDDING_MODEL``, :func:`choose_model`):
 Every embedder says which model it runs (``model_id``), and the index records it in its
 fingerprint, so an index is never searched with vectors from another model.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -54,8 +55,9 @@ class Embedder:
 
     backend = "torch"
 
-    def __init__(self, path: Optional[str] = None, threads: Optional[int] = None,
-                 model_id: Optional[str] = None, kind: str = ""):
+    def __init__(
+        self, path: Optional[str] = None, threads: Optional[int] = None, model_id: Optional[str] = None, kind: str = ""
+    ):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -73,15 +75,19 @@ class Embedder:
         self.model_id = model_id or model_id_of(path)
         self.kind = kind or ("base" if self.model_id == MODEL_NAME else "tuned")
         self._model = SentenceTransformer(path or model_path(), device="cpu")
-        dimension = getattr(self._model, "get_embedding_dimension", None) or \
-            self._model.get_sentence_embedding_dimension
+        dimension = (
+            getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        )
         self.dimensions = int(dimension())
 
     def encode(self, texts: Sequence[str], batch_size: int = 64, progress: bool = False) -> np.ndarray:
         with self._lock:
             vectors = self._model.encode(
-                list(texts), batch_size=batch_size, normalize_embeddings=True,
-                convert_to_numpy=True, show_progress_bar=progress,
+                list(texts),
+                batch_size=batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=progress,
             )
         return np.asarray(vectors, dtype=np.float32).reshape(len(texts), self.dimensions)
 
@@ -90,6 +96,7 @@ class Embedder:
 
 
 # ---- ONNX ---------------------------------------------------------------------------------
+
 
 def model_fingerprint(path: Optional[str] = None) -> str:
     """What the export depends on: the export recipe and the model's files (names, sizes, and
@@ -128,8 +135,11 @@ def onnx_is_current(target: Path, path: Optional[str] = None) -> bool:
         meta = json.loads((Path(target) / "meta.json").read_text())
     except (OSError, ValueError):
         return False
-    return (meta.get("fingerprint") == model_fingerprint(path)
-            and (Path(target) / "model.onnx").exists() and (Path(target) / "tokenizer.json").exists())
+    return (
+        meta.get("fingerprint") == model_fingerprint(path)
+        and (Path(target) / "model.onnx").exists()
+        and (Path(target) / "tokenizer.json").exists()
+    )
 
 
 def export_onnx(target: Path, path: Optional[str] = None, force: bool = False) -> bool:
@@ -158,8 +168,9 @@ def export_onnx(target: Path, path: Optional[str] = None, force: bool = False) -
             self.inner = inner
 
         def forward(self, input_ids, attention_mask, token_type_ids):
-            return self.inner(input_ids=input_ids, attention_mask=attention_mask,
-                              token_type_ids=token_type_ids).last_hidden_state
+            return self.inner(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            ).last_hidden_state
 
     target.mkdir(parents=True, exist_ok=True)
     partial = target / "model.onnx.partial"
@@ -170,17 +181,29 @@ def export_onnx(target: Path, path: Optional[str] = None, force: bool = False) -
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.onnx.export(
-            LastHiddenState(model), (ids, torch.ones_like(ids), torch.zeros_like(ids)), str(partial),
-            input_names=["input_ids", "attention_mask", "token_type_ids"], output_names=["last_hidden_state"],
-            dynamic_axes={"input_ids": axes, "attention_mask": axes, "token_type_ids": axes,
-                          "last_hidden_state": axes},
-            opset_version=14, dynamo=False)
+            LastHiddenState(model),
+            (ids, torch.ones_like(ids), torch.zeros_like(ids)),
+            str(partial),
+            input_names=["input_ids", "attention_mask", "token_type_ids"],
+            output_names=["last_hidden_state"],
+            dynamic_axes={"input_ids": axes, "attention_mask": axes, "token_type_ids": axes, "last_hidden_state": axes},
+            opset_version=14,
+            dynamo=False,
+        )
     shutil.copyfile(Path(source) / "tokenizer.json", target / "tokenizer.json")
     partial.replace(target / "model.onnx")
-    (target / "meta.json").write_text(json.dumps({
-        "model": MODEL_NAME, "model_id": model_id_of(source), "fingerprint": model_fingerprint(source),
-        "torch": torch.__version__,
-        "export_seconds": round(time.perf_counter() - started, 2)}, indent=2))
+    (target / "meta.json").write_text(
+        json.dumps(
+            {
+                "model": MODEL_NAME,
+                "model_id": model_id_of(source),
+                "fingerprint": model_fingerprint(source),
+                "torch": torch.__version__,
+                "export_seconds": round(time.perf_counter() - started, 2),
+            },
+            indent=2,
+        )
+    )
     return True
 
 
@@ -213,8 +236,9 @@ class OnnxEmbedder:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
-        return onnxruntime.InferenceSession(str(self._directory / "model.onnx"), options,
-                                            providers=["CPUExecutionProvider"])
+        return onnxruntime.InferenceSession(
+            str(self._directory / "model.onnx"), options, providers=["CPUExecutionProvider"]
+        )
 
     def encode(self, texts: Sequence[str], batch_size: int = 64, progress: bool = False) -> np.ndarray:
         texts = list(texts)
@@ -224,7 +248,7 @@ class OnnxEmbedder:
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
         out: List[Optional[np.ndarray]] = [None] * len(texts)
         for start in range(0, len(texts), batch_size):
-            chunk = order[start:start + batch_size]
+            chunk = order[start : start + batch_size]
             vectors = self._encode_batch([texts[i] for i in chunk])
             for i, v in zip(chunk, vectors):
                 out[i] = v
@@ -330,12 +354,18 @@ def choose_model(kind: Optional[str] = None) -> ModelChoice:
             directory = tuned_dir(var)
             if (directory / "tuning.json").exists() and (directory / "model.safetensors").exists():
                 export = onnx_dir(var, tuned=True)
-                return ModelChoice("tuned", str(directory), export if onnx_is_current(export, str(directory)) else None,
-                                   model_id_of(str(directory)))
+                return ModelChoice(
+                    "tuned",
+                    str(directory),
+                    export if onnx_is_current(export, str(directory)) else None,
+                    model_id_of(str(directory)),
+                )
         if not _warned_missing_tuned:
             _warned_missing_tuned = True
-            logger.warning("MUTUALS_EMBEDDING_MODEL=tuned but there is no tuned embedding model under "
-                           "var/embedding/tuned/ (run 'mutuals setup'); using the base model")
+            logger.warning(
+                "MUTUALS_EMBEDDING_MODEL=tuned but there is no tuned embedding model under "
+                "var/embedding/tuned/ (run 'mutuals setup'); using the base model"
+            )
     return ModelChoice("base", None, find_onnx_export(), MODEL_NAME)
 
 

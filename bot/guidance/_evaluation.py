@@ -6,6 +6,7 @@ at the end) and ``dev`` (the first tuning split, worn out by two rounds of tunin
 ``fresh`` (knowledge/questions/fresh-heldout-2026-12.yml) was written blind on 1 December 2026,
 after ``heldout`` had been run several times during development: it is the held-out split now.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -67,9 +68,15 @@ class Ranked:
 _MODEL_RULE = object()  # rank_all's default: the nearness rule of the index's model (hybrid only)
 
 
-def rank_all(index: GuidanceIndex, questions: Sequence[Question], mode: str,
-             vectors: Optional[np.ndarray] = None, outside_margin: Optional[float] = OUTSIDE_MARGIN,
-             nearness: Any = _MODEL_RULE, answer_threshold: Optional[float] = None) -> List[Ranked]:
+def rank_all(
+    index: GuidanceIndex,
+    questions: Sequence[Question],
+    mode: str,
+    vectors: Optional[np.ndarray] = None,
+    outside_margin: Optional[float] = OUTSIDE_MARGIN,
+    nearness: Any = _MODEL_RULE,
+    answer_threshold: Optional[float] = None,
+) -> List[Ranked]:
     """Each question's pages, best first, and its confidence; a question GuidanceDesk declines
     before or beside retrieval (a personal request; one outside the guidance, unless
     ``outside_margin`` is None) gets -1. ``nearness``: the softer outside rule's (weight,
@@ -98,8 +105,13 @@ def rank_all(index: GuidanceIndex, questions: Sequence[Question], mode: str,
         hits = index.search(q.text, mode=mode, k=30, vector=None if vectors is None else vectors[i])
         pages = [h.passage.slug for h in top_pages(hits, 10)]
         best = hits[0].score if hits else 0.0
-        if (topic is not None and nearness is not None and answer_threshold is not None
-                and best >= answer_threshold and too_near_outside(best, outside, inside, nearness)):
+        if (
+            topic is not None
+            and nearness is not None
+            and answer_threshold is not None
+            and best >= answer_threshold
+            and too_near_outside(best, outside, inside, nearness)
+        ):
             best = -1.0
         out.append(Ranked(q, pages, best))
     return out
@@ -118,8 +130,17 @@ def score(ranked: Sequence[Ranked], mode: str, threshold: float) -> Scores:
         declined_ok += not confident
     declined_bad = sum(1 for r in unanswerable if r.confidence < threshold)
     n, m = max(len(answerable), 1), max(len(unanswerable), 1)
-    return Scores(mode, threshold, len(answerable), len(unanswerable), hit1 / n, hit3 / n, rr / n,
-                  declined_bad / m, declined_ok / n)
+    return Scores(
+        mode,
+        threshold,
+        len(answerable),
+        len(unanswerable),
+        hit1 / n,
+        hit3 / n,
+        rr / n,
+        declined_bad / m,
+        declined_ok / n,
+    )
 
 
 SPLITS = ("tune", "dev", "heldout", "fresh")
@@ -129,8 +150,9 @@ TUNE_SPLIT = "tune"  # the only split anything is chosen on
 WRONGLY_DECLINED_AT_MOST = 0.03
 
 
-def choose_threshold(ranked: Sequence[Ranked], mode: str,
-                     wrongly_declined_at_most: float = WRONGLY_DECLINED_AT_MOST) -> float:
+def choose_threshold(
+    ranked: Sequence[Ranked], mode: str, wrongly_declined_at_most: float = WRONGLY_DECLINED_AT_MOST
+) -> float:
     """The threshold that declines the most must-not-answer questions while wrongly declining at
     most the given share of answerable ones (chosen on the tune split only)."""
     best = 0.0
@@ -142,9 +164,12 @@ def choose_threshold(ranked: Sequence[Ranked], mode: str,
     return round(best, 3)
 
 
-def outside_grid(index: GuidanceIndex, questions: Sequence[Question],
-                 margins: Sequence[Optional[float]] = (None, 0.2, 0.16, 0.12, 0.1, 0.08, 0.06, 0.04, 0.02, 0.0, -0.02, -0.04),
-                 mode: str = "hybrid") -> List[dict]:
+def outside_grid(
+    index: GuidanceIndex,
+    questions: Sequence[Question],
+    margins: Sequence[Optional[float]] = (None, 0.2, 0.16, 0.12, 0.1, 0.08, 0.06, 0.04, 0.02, 0.0, -0.02, -0.04),
+    mode: str = "hybrid",
+) -> List[dict]:
     """For each margin of the outside-the-guidance rule (None: no rule), without the softer rule,
     the threshold chosen by the rule on ``questions`` (the tune split) and the scores at it."""
     vectors = index.embedder.encode([q.text for q in questions])
@@ -156,8 +181,12 @@ def outside_grid(index: GuidanceIndex, questions: Sequence[Question],
     return rows
 
 
-def nearness_grid(index: GuidanceIndex, questions: Sequence[Question],
-                  weights: Sequence[float] = (0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0), mode: str = "hybrid") -> List[dict]:
+def nearness_grid(
+    index: GuidanceIndex,
+    questions: Sequence[Question],
+    weights: Sequence[float] = (0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0),
+    mode: str = "hybrid",
+) -> List[dict]:
     """The softer outside rule (bot/guidance/_outside.py) on ``questions`` (the tune split), at the
     model's answer threshold and the margin in use: for each weight, the highest nearness
     threshold that keeps the answerable questions declined within the 3 % rule, and the scores.
@@ -176,10 +205,16 @@ def nearness_grid(index: GuidanceIndex, questions: Sequence[Question],
     for weight in weights:
         chosen = None
         for t in np.round(np.arange(0.8, 2.0, 0.004), 3):
-            ranked = [Ranked(r.question, r.pages, -1.0)
-                      if (d is not None and r.confidence >= answer_threshold
-                          and too_near_outside(r.confidence, d, 0.0, (weight, float(t)))) else r
-                      for r, d in zip(plain, nearness)]
+            ranked = [
+                Ranked(r.question, r.pages, -1.0)
+                if (
+                    d is not None
+                    and r.confidence >= answer_threshold
+                    and too_near_outside(r.confidence, d, 0.0, (weight, float(t)))
+                )
+                else r
+                for r, d in zip(plain, nearness)
+            ]
             s = score(ranked, mode, answer_threshold)
             if s.declined_answerable > WRONGLY_DECLINED_AT_MOST:
                 break
@@ -201,8 +236,12 @@ def misses(ranked: Sequence[Ranked], threshold: float) -> List[tuple]:
     return out
 
 
-def evaluate(index: GuidanceIndex, questions: Sequence[Question], thresholds: Optional[Dict[str, float]] = None,
-             splits: Sequence[str] = ("tune", "heldout")):
+def evaluate(
+    index: GuidanceIndex,
+    questions: Sequence[Question],
+    thresholds: Optional[Dict[str, float]] = None,
+    splits: Sequence[str] = ("tune", "heldout"),
+):
     """Per mode: the threshold (given, or chosen on the tune split), and the scores and misses on
     each of ``splits``. Only the splits asked for are searched, so ``splits=("tune",)`` never
     touches the held-out questions."""
@@ -219,7 +258,9 @@ def evaluate(index: GuidanceIndex, questions: Sequence[Question], thresholds: Op
         ranked = {name: rank_all(index, qs, mode, vectors[name]) for name, qs in by_split.items()}
         threshold = (thresholds or {}).get(mode)
         if not threshold:
-            ranked_tune = ranked[TUNE_SPLIT] if TUNE_SPLIT in ranked else rank_all(index, tune or [], mode, tune_vectors)
+            ranked_tune = (
+                ranked[TUNE_SPLIT] if TUNE_SPLIT in ranked else rank_all(index, tune or [], mode, tune_vectors)
+            )
             threshold = choose_threshold(ranked_tune, mode)
         results[mode] = {"threshold": threshold, "misses": {}}
         for name, r in ranked.items():
@@ -228,10 +269,13 @@ def evaluate(index: GuidanceIndex, questions: Sequence[Question], thresholds: Op
     return results
 
 
-def weight_grid(index: GuidanceIndex, questions: Sequence[Question],
-                page_weights: Sequence[float] = (0.0, 0.15, 0.25, 0.35, 0.5),
-                bm25_weights: Sequence[float] = (0.0, 0.2, 0.4, 0.6),
-                asked_weights: Sequence[float] = (0.0, 0.2, 0.4, 0.6, 0.8)) -> List[dict]:
+def weight_grid(
+    index: GuidanceIndex,
+    questions: Sequence[Question],
+    page_weights: Sequence[float] = (0.0, 0.15, 0.25, 0.35, 0.5),
+    bm25_weights: Sequence[float] = (0.0, 0.2, 0.4, 0.6),
+    asked_weights: Sequence[float] = (0.0, 0.2, 0.4, 0.6, 0.8),
+) -> List[dict]:
     """Hybrid's weights tried on ``questions`` (the tune split): for each setting, the threshold
     chosen by the rule and the scores at it, best hit@1 first (then hit@3, MRR, must-not declined).
     Each question's parts (passage, page outline, BM25, nearest phrasing) are scored once."""
@@ -272,7 +316,14 @@ def weight_grid(index: GuidanceIndex, questions: Sequence[Question],
                 s = score(ranked, "hybrid", threshold)
                 answerable = [r for r in ranked if r.question.slug]
                 rank_only = sum(1 for r in answerable if r.pages[:1] == [r.question.slug]) / max(len(answerable), 1)
-                rows.append({"page_weight": wp, "bm25_weight": wb, "asked_weight": wa, **s.as_json(),
-                             "rank_only_hit_at_1": round(rank_only, 4)})
+                rows.append(
+                    {
+                        "page_weight": wp,
+                        "bm25_weight": wb,
+                        "asked_weight": wa,
+                        **s.as_json(),
+                        "rank_only_hit_at_1": round(rank_only, 4),
+                    }
+                )
     rows.sort(key=lambda r: (-r["hit_at_1"], -r["hit_at_3"], -r["mrr_at_10"], -r["declined_unanswerable"]))
     return rows

@@ -8,6 +8,7 @@ first, while the reply stays under :data:`FOCUS_CHARS`; the units are then shown
 section's own order, so the text reads as it was written. What is left over is offered with
 "Tell me more".
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -71,8 +72,11 @@ def _sentences(paragraph: str) -> List[str]:
         if not piece:
             continue
         # glue back a split after an abbreviation or inside a link's [words]
-        if out and (_ABBREVIATION.search(out[-1]) or out[-1].count("[") > out[-1].count("]")
-                    or out[-1].count("(") > out[-1].count(")")):
+        if out and (
+            _ABBREVIATION.search(out[-1])
+            or out[-1].count("[") > out[-1].count("]")
+            or out[-1].count("(") > out[-1].count(")")
+        ):
             out[-1] = f"{out[-1]} {piece}"
         else:
             out.append(piece)
@@ -112,8 +116,12 @@ def focus(units: Sequence[Unit], scores: Optional[np.ndarray], limit: int = FOCU
             chosen_ids = trial
     # too short to read as an answer: the sentence after it follows on
     after = chosen_ids[-1] + 1
-    if _length([units[i] for i in chosen_ids]) < SHORT_CHARS and after < len(units) and len(chosen_ids) < MAX_UNITS \
-            and _length([units[i] for i in chosen_ids + [after]]) <= limit:
+    if (
+        _length([units[i] for i in chosen_ids]) < SHORT_CHARS
+        and after < len(units)
+        and len(chosen_ids) < MAX_UNITS
+        and _length([units[i] for i in chosen_ids + [after]]) <= limit
+    ):
         chosen_ids.append(after)
     return [units[i] for i in sorted(chosen_ids)]
 

@@ -1,4 +1,5 @@
 """The retrieval index: passages, their embeddings and a BM25 table, built from knowledge/."""
+
 from __future__ import annotations
 
 import hashlib
@@ -23,8 +24,11 @@ def knowledge_fingerprint(pages_dir: Path, model_id: Optional[str] = None) -> st
     """Changes when a page, a phrasings file, the model (``model_id``: the embedder's, default the
     one this process would load, :func:`current_model_id`) or the index format does."""
     digest = hashlib.sha256(f"{INDEX_VERSION}:{model_id or current_model_id()}".encode())
-    for path in (sorted(Path(pages_dir).glob("*.md")) + sorted(phrasings_dir(pages_dir).glob("*.yml"))
-                 + sorted(outside_dir(pages_dir).glob("*.yml"))):
+    for path in (
+        sorted(Path(pages_dir).glob("*.md"))
+        + sorted(phrasings_dir(pages_dir).glob("*.yml"))
+        + sorted(outside_dir(pages_dir).glob("*.yml"))
+    ):
         digest.update(f"{path.parent.name}/{path.name}".encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
@@ -45,12 +49,19 @@ def page_outline(page: Guidance) -> str:
 class GuidanceIndex:
     """The pages, their passages and the vectors to search them, held in memory."""
 
-    def __init__(self, pages: Sequence[Guidance], embeddings: np.ndarray, page_embeddings: np.ndarray,
-                 embedder: Optional[Embedder] = None, phrasing_embeddings: Optional[np.ndarray] = None,
-                 phrasing_passages: Optional[Sequence[int]] = None,
-                 unit_embeddings: Optional[np.ndarray] = None,
-                 phrasings: Optional[Dict[str, Tuple[str, ...]]] = None,
-                 outside: Sequence[OutsideTopic] = (), outside_embeddings: Optional[np.ndarray] = None):
+    def __init__(
+        self,
+        pages: Sequence[Guidance],
+        embeddings: np.ndarray,
+        page_embeddings: np.ndarray,
+        embedder: Optional[Embedder] = None,
+        phrasing_embeddings: Optional[np.ndarray] = None,
+        phrasing_passages: Optional[Sequence[int]] = None,
+        unit_embeddings: Optional[np.ndarray] = None,
+        phrasings: Optional[Dict[str, Tuple[str, ...]]] = None,
+        outside: Sequence[OutsideTopic] = (),
+        outside_embeddings: Optional[np.ndarray] = None,
+    ):
         self.pages: Dict[str, Guidance] = {p.slug: p for p in pages}
         self.aliases: Dict[str, str] = aliases_of(pages)  # old slug -> the page it was merged into
         self.passages: List[Passage] = [x for p in pages for x in p.passages]
@@ -62,12 +73,16 @@ class GuidanceIndex:
         self.page_of_passage = np.array([order[x.slug] for x in self.passages], dtype=np.int64)
         self.bm25 = BM25([p.search_text for p in self.passages])
         # how people ask what each passage answers: one row per phrasing, and the passage it belongs to
-        self.phrasing_embeddings = None if phrasing_embeddings is None or not len(phrasing_embeddings) else \
-            np.ascontiguousarray(phrasing_embeddings, dtype=np.float32)
+        self.phrasing_embeddings = (
+            None
+            if phrasing_embeddings is None or not len(phrasing_embeddings)
+            else np.ascontiguousarray(phrasing_embeddings, dtype=np.float32)
+        )
         self.phrasing_passages = np.asarray(phrasing_passages if phrasing_passages is not None else [], dtype=np.int64)
         if self.phrasing_embeddings is not None:
-            if (len(self.phrasing_passages) != len(self.phrasing_embeddings)
-                    or self.phrasing_passages.max() >= len(self.passages)):
+            if len(self.phrasing_passages) != len(self.phrasing_embeddings) or self.phrasing_passages.max() >= len(
+                self.passages
+            ):
                 raise ValueError("the index is out of date: phrasings and their passages differ")
             # grouped by passage, so each passage's nearest phrasing is one np.maximum.reduceat
             by_passage = np.argsort(self.phrasing_passages, kind="stable")
@@ -82,8 +97,9 @@ class GuidanceIndex:
         self._unit_starts = np.concatenate([[0], np.cumsum(counts)])
         if unit_embeddings is not None and len(unit_embeddings) != int(self._unit_starts[-1]):
             raise ValueError("the index is out of date: sentences and their embeddings differ in number")
-        self.unit_embeddings = None if unit_embeddings is None else \
-            np.ascontiguousarray(unit_embeddings, dtype=np.float32)
+        self.unit_embeddings = (
+            None if unit_embeddings is None else np.ascontiguousarray(unit_embeddings, dtype=np.float32)
+        )
         self.position = {p.id: i for i, p in enumerate(self.passages)}
         self.phrasings: Dict[str, Tuple[str, ...]] = dict(phrasings or {})  # passage id -> how people ask it
         # topics the guidance does not cover (bot/guidance/_outside.py): one row per phrasing
@@ -91,8 +107,11 @@ class GuidanceIndex:
         self._outside_owner = np.array([i for i, t in enumerate(self.outside) for _ in t.asked], dtype=np.int64)
         if outside_embeddings is not None and len(outside_embeddings) != len(self._outside_owner):
             raise ValueError("the index is out of date: outside topics and their embeddings differ in number")
-        self.outside_embeddings = None if outside_embeddings is None or not len(self._outside_owner) else \
-            np.ascontiguousarray(outside_embeddings, dtype=np.float32)
+        self.outside_embeddings = (
+            None
+            if outside_embeddings is None or not len(self._outside_owner)
+            else np.ascontiguousarray(outside_embeddings, dtype=np.float32)
+        )
         self._embedder = embedder
 
     @property
@@ -101,8 +120,7 @@ class GuidanceIndex:
             self._embedder = shared_embedder()
         return self._embedder
 
-    def search(self, query: str, mode: str = "hybrid", k: int = 10,
-               vector: Optional[np.ndarray] = None) -> List[Hit]:
+    def search(self, query: str, mode: str = "hybrid", k: int = 10, vector: Optional[np.ndarray] = None) -> List[Hit]:
         """The best ``k`` passages for ``query`` (``vector``: its embedding, if already made)."""
         if mode == "rrf":
             vector = self.embedder.encode_one(query) if vector is None else vector
@@ -117,15 +135,23 @@ class GuidanceIndex:
         if mode == "hybrid" and vector is not None:
             page_similarity = (self.page_embeddings @ vector)[self.page_of_passage]
             asked_similarity = self.asked_similarity(vector)
-        return score_passages(self.passages, query, vector, self.embeddings, page_similarity, self.bm25,
-                              mode=mode, asked_similarity=asked_similarity)
+        return score_passages(
+            self.passages,
+            query,
+            vector,
+            self.embeddings,
+            page_similarity,
+            self.bm25,
+            mode=mode,
+            asked_similarity=asked_similarity,
+        )
 
     def unit_scores(self, passage: Passage, vector: Optional[np.ndarray]) -> Optional[np.ndarray]:
         """The cosine between a question and each sentence of ``passage`` (``None`` without vectors)."""
         if vector is None or self.unit_embeddings is None:
             return None
         i = self.position[passage.id]
-        return self.unit_embeddings[self._unit_starts[i]:self._unit_starts[i + 1]] @ vector
+        return self.unit_embeddings[self._unit_starts[i] : self._unit_starts[i + 1]] @ vector
 
     def passage(self, passage_id: str) -> Optional[Passage]:
         """The passage ``slug#anchor`` (or a page's first, for ``slug``; merged pages' old slugs too)."""
@@ -166,8 +192,9 @@ class GuidanceIndex:
     # building and loading ------------------------------------------------------------
 
     @classmethod
-    def build(cls, pages_dir: Path, index_dir: Path, embedder: Optional[Embedder] = None,
-              progress: bool = False) -> "GuidanceIndex":
+    def build(
+        cls, pages_dir: Path, index_dir: Path, embedder: Optional[Embedder] = None, progress: bool = False
+    ) -> "GuidanceIndex":
         """Embed every passage and write the index to ``index_dir``."""
         embedder = embedder or shared_embedder()
         model_id = model_id_of(embedder)
@@ -179,14 +206,20 @@ class GuidanceIndex:
         started = time.perf_counter()
         embeddings = embedder.encode([p.search_text for p in passages], progress=progress)
         page_embeddings = embedder.encode([page_outline(p) for p in pages])
-        phrasing_embeddings = embedder.encode([text for _, text in asked]) if asked else \
-            np.zeros((0, embeddings.shape[1]), dtype=np.float32)
+        phrasing_embeddings = (
+            embedder.encode([text for _, text in asked])
+            if asked
+            else np.zeros((0, embeddings.shape[1]), dtype=np.float32)
+        )
         phrasing_passages = [i for i, _ in asked]
         units = [u.text for x in passages for u in split_units(x.text)]
         unit_embeddings = embedder.encode(units)
         outside = load_outside(pages_dir)
-        outside_embeddings = embedder.encode([a for t in outside for a in t.asked]) if outside else \
-            np.zeros((0, embeddings.shape[1]), dtype=np.float32)
+        outside_embeddings = (
+            embedder.encode([a for t in outside for a in t.asked])
+            if outside
+            else np.zeros((0, embeddings.shape[1]), dtype=np.float32)
+        )
         index_dir = Path(index_dir)
         index_dir.mkdir(parents=True, exist_ok=True)
         np.save(index_dir / "embeddings.npy", embeddings)
@@ -194,16 +227,34 @@ class GuidanceIndex:
         np.save(index_dir / "phrasing_embeddings.npy", phrasing_embeddings)
         np.save(index_dir / "unit_embeddings.npy", unit_embeddings)
         np.save(index_dir / "outside_embeddings.npy", outside_embeddings)
-        (index_dir / "passages.json").write_text(
-            json.dumps([p.id for p in passages], indent=0), encoding="utf-8")
+        (index_dir / "passages.json").write_text(json.dumps([p.id for p in passages], indent=0), encoding="utf-8")
         (index_dir / "phrasing_passages.json").write_text(json.dumps(phrasing_passages), encoding="utf-8")
-        (index_dir / "meta.json").write_text(json.dumps({
-            "fingerprint": fingerprint, "model": model_id, "passages": len(passages),
-            "pages": len(pages), "phrasings": len(asked),
-            "build_seconds": round(time.perf_counter() - started, 3),
-        }, indent=2), encoding="utf-8")
-        return cls(pages, embeddings, page_embeddings, embedder, phrasing_embeddings, phrasing_passages,
-                   unit_embeddings, phrasings, outside, outside_embeddings)
+        (index_dir / "meta.json").write_text(
+            json.dumps(
+                {
+                    "fingerprint": fingerprint,
+                    "model": model_id,
+                    "passages": len(passages),
+                    "pages": len(pages),
+                    "phrasings": len(asked),
+                    "build_seconds": round(time.perf_counter() - started, 3),
+                },
+                indent=2,
+            ),
+            encoding="utf-8",
+        )
+        return cls(
+            pages,
+            embeddings,
+            page_embeddings,
+            embedder,
+            phrasing_embeddings,
+            phrasing_passages,
+            unit_embeddings,
+            phrasings,
+            outside,
+            outside_embeddings,
+        )
 
     @staticmethod
     def is_current(pages_dir: Path, index_dir: Path, model_id: Optional[str] = None) -> bool:
@@ -228,5 +279,15 @@ class GuidanceIndex:
         unit_embeddings = np.load(Path(index_dir) / "unit_embeddings.npy")
         phrasings = load_phrasings(phrasings_dir(pages_dir), pages)
         outside_embeddings = np.load(Path(index_dir) / "outside_embeddings.npy")
-        return cls(pages, embeddings, page_embeddings, embedder, phrasing_embeddings, phrasing_passages,
-                   unit_embeddings, phrasings, load_outside(pages_dir), outside_embeddings)
+        return cls(
+            pages,
+            embeddings,
+            page_embeddings,
+            embedder,
+            phrasing_embeddings,
+            phrasing_passages,
+            unit_embeddings,
+            phrasings,
+            load_outside(pages_dir),
+            outside_embeddings,
+        )

@@ -29,6 +29,7 @@ declined, and for it the highest threshold within that 3 %. The rule is on the t
 score scale, so it applies only with that model, and only to a message searched alone (a
 follow-up's in-context score has its own scale).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -73,18 +74,22 @@ def load_outside(pages_dir: Path) -> List[OutsideTopic]:
 def signpost_text(topic: OutsideTopic) -> str:
     """The reply for a question outside the guidance: what it covers, and where to go instead."""
     where = f"[{topic.signpost}]({topic.url})" if topic.url else topic.signpost
-    return ("That's outside what this guidance covers: it is about public service mutuals, co-operatives, "
-            f"community interest companies and employee ownership. For this, {where} is the place to ask. "
-            "If your question is about a mutual after all, an adviser can help.")
+    return (
+        "That's outside what this guidance covers: it is about public service mutuals, co-operatives, "
+        f"community interest companies and employee ownership. For this, {where} is the place to ask. "
+        "If your question is about a mutual after all, an adviser can help."
+    )
 
 
 def maybe_outside_text(topic: OutsideTopic) -> str:
     """The reply when a question is only *almost* as near a topic outside the guidance (the softer
     rule): not sure, where to go if that is what it was about, and the adviser."""
     where = f"[{topic.signpost}]({topic.url})" if topic.url else topic.signpost
-    return ("I'm not sure this guidance answers that, and I'd rather not guess. If your question is not about "
-            f"a mutual or co-operative, {where} may be the place to ask. These topics may be close, or an "
-            "adviser can help.")
+    return (
+        "I'm not sure this guidance answers that, and I'd rather not guess. If your question is not about "
+        f"a mutual or co-operative, {where} may be the place to ask. These topics may be close, or an "
+        "adviser can help."
+    )
 
 
 def outside_wins(outside: float, inside: float, margin: Optional[float] = None) -> bool:

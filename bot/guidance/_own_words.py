@@ -9,6 +9,7 @@ hand); it finds what a machine can:
   corrected in one and left wrong in the other: link to the page that explains it instead).
 Quotations with their citation are left out of both comparisons.
 """
+
 from __future__ import annotations
 
 import re
@@ -53,12 +54,12 @@ def own_text(text: str) -> str:
     """``text`` without its cited quotations: the words the page claims as its own."""
     for match, quoted, cited in reversed(list(_quotations(text))):
         if cited:
-            text = text[:match.start()] + " … " + text[match.end():]
+            text = text[: match.start()] + " … " + text[match.end() :]
     return text
 
 
 def _runs(tokens: Sequence[str], n: int) -> Dict[Tuple[str, ...], int]:
-    return {tuple(tokens[i:i + n]): i for i in range(len(tokens) - n, -1, -1)}
+    return {tuple(tokens[i : i + n]): i for i in range(len(tokens) - n, -1, -1)}
 
 
 def _shared(a: Sequence[str], b: Sequence[str], n: int, in_b: Optional[dict] = None) -> Optional[str]:
@@ -70,7 +71,7 @@ def _shared(a: Sequence[str], b: Sequence[str], n: int, in_b: Optional[dict] = N
     best = None
     i = 0
     while i <= len(a) - n:
-        j = in_b.get(tuple(a[i:i + n]))
+        j = in_b.get(tuple(a[i : i + n]))
         if j is None:
             i += 1
             continue
@@ -78,7 +79,7 @@ def _shared(a: Sequence[str], b: Sequence[str], n: int, in_b: Optional[dict] = N
         while i + length < len(a) and j + length < len(b) and a[i + length] == b[j + length]:
             length += 1
         if best is None or length > len(best):
-            best = a[i:i + length]
+            best = a[i : i + length]
         i += length
     return " ".join(best) if best else None
 
@@ -101,10 +102,17 @@ def load_source_passages(path: Path) -> Tuple[List[dict], List[str]]:
         return [], [f"{path.name}: expected a 'passages:' list"]
     good, problems = [], []
     for number, item in enumerate(items, 1):
-        if (not isinstance(item, dict) or not item.get("source") or not str(item.get("url", "")).startswith("https://")
-                or not isinstance(item.get("text"), str) or len(words(item["text"])) < RUN_WORDS):
-            problems.append(f"{path.name}: passage {number} needs a source, an https:// url and a text "
-                            f"of at least {RUN_WORDS} words")
+        if (
+            not isinstance(item, dict)
+            or not item.get("source")
+            or not str(item.get("url", "")).startswith("https://")
+            or not isinstance(item.get("text"), str)
+            or len(words(item["text"])) < RUN_WORDS
+        ):
+            problems.append(
+                f"{path.name}: passage {number} needs a source, an https:// url and a text "
+                f"of at least {RUN_WORDS} words"
+            )
         else:
             good.append(item)
     return good, problems
@@ -118,9 +126,11 @@ def check_own_words(pages: Sequence[Guidance], sources_dir: Path) -> List[str]:
         for passage in page.passages:
             where = f"{page.path.name}: section {passage.heading!r}"
             for quoted in uncited_quotations(passage.text):
-                problems.append(f"{where} quotes {len(words(quoted))} words (“{_shorten(quoted, 8)}”) without a "
-                                "citation in brackets straight after the closing quote mark; cite it, e.g. "
-                                "“…” (Procurement Act 2023, s.33(6)), or say it in the page's own words")
+                problems.append(
+                    f"{where} quotes {len(words(quoted))} words (“{_shorten(quoted, 8)}”) without a "
+                    "citation in brackets straight after the closing quote mark; cite it, e.g. "
+                    "“…” (Procurement Act 2023, s.33(6)), or say it in the page's own words"
+                )
         texts[page.slug] = words(own_text("\n\n".join(passage.text for passage in page.passages)))
     passages, file_problems = load_source_passages(Path(sources_dir) / PASSAGES_FILE)
     problems.extend(file_problems)
@@ -128,20 +138,32 @@ def check_own_words(pages: Sequence[Guidance], sources_dir: Path) -> List[str]:
         for item in passages:
             run = _shared(texts[page.slug], words(item["text"]), RUN_WORDS)
             if run:
-                problems.append(f"{page.path.name}: {len(run.split())} words follow {item['source']} word for word "
-                                f"(“{_shorten(run)}”); say it in the page's own words, or quote it with its citation")
+                problems.append(
+                    f"{page.path.name}: {len(run.split())} words follow {item['source']} word for word "
+                    f"(“{_shorten(run)}”); say it in the page's own words, or quote it with its citation"
+                )
     ordered = list(pages)
     runs = {page.slug: _runs(texts[page.slug], PAGE_RUN_WORDS) for page in ordered}
     for i, page in enumerate(ordered):
-        for other in ordered[i + 1:]:
+        for other in ordered[i + 1 :]:
             if runs[page.slug].keys().isdisjoint(runs[other.slug].keys()):
                 continue
             run = _shared(texts[page.slug], texts[other.slug], PAGE_RUN_WORDS, runs[other.slug])
             if run:
-                problems.append(f"{page.path.name}: {len(run.split())} words are also on {other.path.name} "
-                                f"(“{_shorten(run)}”); keep the fact on one page and link to it from the other")
+                problems.append(
+                    f"{page.path.name}: {len(run.split())} words are also on {other.path.name} "
+                    f"(“{_shorten(run)}”); keep the fact on one page and link to it from the other"
+                )
     return problems
 
 
-__all__ = ["check_own_words", "uncited_quotations", "own_text", "words", "QUOTE_WORDS", "RUN_WORDS",
-           "PAGE_RUN_WORDS", "PASSAGES_FILE"]
+__all__ = [
+    "check_own_words",
+    "uncited_quotations",
+    "own_text",
+    "words",
+    "QUOTE_WORDS",
+    "RUN_WORDS",
+    "PAGE_RUN_WORDS",
+    "PASSAGES_FILE",
+]

@@ -1,4 +1,5 @@
 """Guidance pages: markdown files with YAML front matter, split into passages."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -10,8 +11,15 @@ from typing import Dict, Iterable, List, Optional, Tuple
 import yaml
 
 CATEGORIES = (
-    "basics", "legal-forms", "spinning-out", "staff", "rights",
-    "procurement", "finance", "governance", "about",
+    "basics",
+    "legal-forms",
+    "spinning-out",
+    "staff",
+    "rights",
+    "procurement",
+    "finance",
+    "governance",
+    "about",
 )
 REQUIRED_FIELDS = ("title", "slug", "summary", "category", "sources", "last_reviewed", "review_by")
 
@@ -140,16 +148,23 @@ def parse_page(path: Path) -> Guidance:
         if _MARKER.search(str(meta[field])):
             raise PageError(f"{path.name}: a dated-fact marker belongs in the page text, not in {field}")
     raw = match.group(2)
-    first_line = text[:match.start(2) + len(raw) - len(raw.lstrip())].count("\n") + 1
+    first_line = text[: match.start(2) + len(raw) - len(raw.lstrip())].count("\n") + 1
     body, dated = strip_markers(raw.strip(), path.name, first_line)
     aliases = meta.get("aliases") or []
     if not isinstance(aliases, list) or not all(isinstance(a, str) and re.fullmatch(r"[a-z0-9-]+", a) for a in aliases):
         raise PageError(f"{path.name}: aliases must be a list of old slugs (lower-case letters, digits and -)")
     return Guidance(
         aliases=tuple(aliases),
-        slug=str(meta["slug"]), title=str(meta["title"]), summary=str(meta["summary"]).strip(),
-        category=meta["category"], sources=tuple(sources), last_reviewed=reviewed, review_by=review_by,
-        body=body, path=path, dated=dated,
+        slug=str(meta["slug"]),
+        title=str(meta["title"]),
+        summary=str(meta["summary"]).strip(),
+        category=meta["category"],
+        sources=tuple(sources),
+        last_reviewed=reviewed,
+        review_by=review_by,
+        body=body,
+        path=path,
+        dated=dated,
     )
 
 
@@ -179,9 +194,11 @@ def strip_markers(body: str, name: str = "page", first_line: int = 1) -> Tuple[s
             kind, value = match.group(1).strip().lower(), match.group(2).strip()
             date = _date(value)
             if kind not in DATED_KINDS or date is None:
-                raise PageError(f"{name}: line {number}: {match.group(0).strip()!r} is not a dated-fact marker; "
-                                "write {from: YYYY-MM-DD}, {until: YYYY-MM-DD} or {as at: YYYY-MM-DD}")
-            clean.append(line[start:match.start()])
+                raise PageError(
+                    f"{name}: line {number}: {match.group(0).strip()!r} is not a dated-fact marker; "
+                    "write {from: YYYY-MM-DD}, {until: YYYY-MM-DD} or {as at: YYYY-MM-DD}"
+                )
+            clean.append(line[start : match.start()])
             start = match.end()
             before = " ".join(paragraph + ["".join(clean)]).strip()
             sentence = _SENTENCE_END.split(before)[-1] if before else ""

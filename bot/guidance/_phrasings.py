@@ -12,6 +12,7 @@ section by how close a question comes to the nearest of them, beside its text (d
         - will i lose my council pension if my job moves to the mutual
         - ...
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -87,8 +88,10 @@ def _read(directory: Path, pages: Sequence[Guidance]):
                 continue
             bad = [p for p in phrasings if not isinstance(p, str) or not SHORTEST <= len(p.strip()) <= LONGEST]
             if bad:
-                problems.append(f"{name}: section {key!r} has a phrasing that is not {SHORTEST}-{LONGEST} "
-                                f"characters of text: {str(bad[0])[:60]!r}")
+                problems.append(
+                    f"{name}: section {key!r} has a phrasing that is not {SHORTEST}-{LONGEST} "
+                    f"characters of text: {str(bad[0])[:60]!r}"
+                )
                 continue
             found[passages[key].id] = tuple(p.strip() for p in phrasings)
     return problems, found

@@ -8,6 +8,7 @@ added: well under a second, against minutes for a full build). Then the process'
 in one assignment (``use_desk``): a turn in progress finishes on the desk it started with, the next
 one gets the new. A build that fails (a page that does not parse) is logged and the old index kept.
 """
+
 from __future__ import annotations
 
 import copy
@@ -77,16 +78,21 @@ def rebuilt_desk(desk, pages_dir: Path, index_dir: Path):
     index._embedder = inner  # questions are embedded by the model itself
     fresh = copy.copy(desk)
     fresh.index = index
-    logger.info("guidance reloaded: %d pages, %d passages, %d text(s) embedded anew",
-                len(index.pages), len(index.passages), embedder.embedded)
+    logger.info(
+        "guidance reloaded: %d pages, %d passages, %d text(s) embedded anew",
+        len(index.pages),
+        len(index.passages),
+        embedder.embedded,
+    )
     return fresh
 
 
 class KnowledgeWatcher:
     """``KnowledgeWatcher(get_desk, use_desk, pages_dir, index_dir).start()``."""
 
-    def __init__(self, get_desk: Callable, use_desk: Callable, pages_dir: Path, index_dir: Path,
-                 every_seconds: float = 2.0):
+    def __init__(
+        self, get_desk: Callable, use_desk: Callable, pages_dir: Path, index_dir: Path, every_seconds: float = 2.0
+    ):
         self.get_desk, self.use_desk = get_desk, use_desk
         self.pages_dir, self.index_dir = Path(pages_dir), Path(index_dir)
         self.every_seconds = every_seconds

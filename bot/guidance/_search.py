@@ -1,4 +1,5 @@
 """Finding the passages that answer a question: dense, BM25 and a hybrid of both."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -146,8 +147,10 @@ def rank(
         dense = embeddings @ query_vector
         lexical = bm25.scores(query)
         n = len(passages)
-        dense_rank = np.empty(n); dense_rank[np.argsort(-dense)] = np.arange(n)
-        lex_rank = np.empty(n); lex_rank[np.argsort(-lexical)] = np.arange(n)
+        dense_rank = np.empty(n)
+        dense_rank[np.argsort(-dense)] = np.arange(n)
+        lex_rank = np.empty(n)
+        lex_rank[np.argsort(-lexical)] = np.arange(n)
         lex_rank[lexical <= 0] = n  # no shared word: no vote from BM25
         fused = 1.0 / (rrf_k + dense_rank + 1) + 1.0 / (rrf_k + lex_rank + 1)
         order = np.argsort(-fused)[:k]

@@ -5,6 +5,7 @@ It runs where the guidance already is, in the action server (``POST /guidance/su
 registered by bot/action_server.py beside the guidance search box's ``/guidance/search``): the
 web server, where the console lives, asks it over HTTP and so loads neither a model nor an index.
 """
+
 from __future__ import annotations
 
 from typing import Any, Dict, List, Sequence
@@ -51,10 +52,19 @@ def suggestions(desk, queries: Sequence[str], k: int = SUGGESTIONS, per_page: in
     for score, query, vector, passage in sorted(chosen, key=lambda item: -item[0]):
         units = index.units[index.position[passage.id]]
         excerpt = desk._links(join_units(focus(units, index.unit_scores(passage, vector))))
-        out.append({"slug": passage.slug, "anchor": passage.anchor, "page_title": passage.page_title,
-                    "heading": passage.heading, "excerpt": excerpt, "url": desk.url(passage.slug, passage.anchor),
-                    "score": round(float(score), 4), "above_threshold": bool(score >= desk.threshold),
-                    "query": query})
+        out.append(
+            {
+                "slug": passage.slug,
+                "anchor": passage.anchor,
+                "page_title": passage.page_title,
+                "heading": passage.heading,
+                "excerpt": excerpt,
+                "url": desk.url(passage.slug, passage.anchor),
+                "score": round(float(score), 4),
+                "above_threshold": bool(score >= desk.threshold),
+                "query": query,
+            }
+        )
     return {"queries": queries, "threshold": round(desk.threshold, 4), "mode": desk.mode, "suggestions": out}
 
 
@@ -66,7 +76,10 @@ def add_suggest_route(app, desk) -> None:
     async def guidance_suggest(request):
         body = request.json if isinstance(request.json, dict) else {}
         queries = body.get("queries")
-        if not isinstance(queries, list) or not all(isinstance(q, str) for q in queries) or not any(
-                q.strip() for q in queries):
+        if (
+            not isinstance(queries, list)
+            or not all(isinstance(q, str) for q in queries)
+            or not any(q.strip() for q in queries)
+        ):
             return response.json({"error": "send {\"queries\": [\"...\"]}"}, status=400)
         return response.json(suggestions(desk, queries))

@@ -26,6 +26,7 @@ inputs: the pairs, the base model's files, the settings below and the library ve
 made again only when that fingerprint changes. It is exported to ONNX like the base model
 (``bot/guidance/_embedder.py``); ``MUTUALS_EMBEDDING_MODEL=base`` uses the untuned model instead.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -96,12 +97,18 @@ def tuning_fingerprint(pairs: Sequence[Pair], settings: TuningSettings, base_pat
 
     from ._embedder import model_fingerprint
 
-    digest = hashlib.sha256(json.dumps({
-        "version": TUNING_VERSION,
-        "settings": {k: v for k, v in dataclasses.asdict(settings).items() if k != "threads"},
-        "base": model_fingerprint(base_path), "torch": version("torch"),
-        "sentence_transformers": version("sentence-transformers"),
-    }, sort_keys=True).encode())
+    digest = hashlib.sha256(
+        json.dumps(
+            {
+                "version": TUNING_VERSION,
+                "settings": {k: v for k, v in dataclasses.asdict(settings).items() if k != "threads"},
+                "base": model_fingerprint(base_path),
+                "torch": version("torch"),
+                "sentence_transformers": version("sentence-transformers"),
+            },
+            sort_keys=True,
+        ).encode()
+    )
     for pair in pairs:
         digest.update(json.dumps([pair.query, pair.text, pair.section, pair.kind]).encode())
     return digest.hexdigest()
@@ -122,8 +129,11 @@ def batches(pairs: Sequence[Pair], batch_size: int, rng) -> List[List[int]]:
             if len(batch) >= batch_size:
                 rest.append(i)
                 continue
-            clash = (p.section in sections or p.page in title_pages) if p.kind != "title" else \
-                (p.page in title_pages or p.page in section_pages)
+            clash = (
+                (p.section in sections or p.page in title_pages)
+                if p.kind != "title"
+                else (p.page in title_pages or p.page in section_pages)
+            )
             if clash:
                 rest.append(i)
                 continue
@@ -134,15 +144,20 @@ def batches(pairs: Sequence[Pair], batch_size: int, rng) -> List[List[int]]:
                 sections.add(p.section)
                 section_pages.add(p.page)
         if len(batch) < 2 and out:  # what is left all clashes (one section's pairs): a batch of one
-            break                   # teaches nothing under this loss, so they sit this epoch out
+            break  # teaches nothing under this loss, so they sit this epoch out
         out.append(batch)
         order = rest
     return out
 
 
-def train(pairs: Sequence[Pair], target: Path, settings: TuningSettings = TuningSettings(),
-          base_path: Optional[str] = None, fingerprint: Optional[str] = None,
-          log: Callable[[str], None] = logger.info) -> Dict[str, object]:
+def train(
+    pairs: Sequence[Pair],
+    target: Path,
+    settings: TuningSettings = TuningSettings(),
+    base_path: Optional[str] = None,
+    fingerprint: Optional[str] = None,
+    log: Callable[[str], None] = logger.info,
+) -> Dict[str, object]:
     """Fine-tune the base model on ``pairs`` and save it to ``target`` (replacing what was there,
     only once the new model is complete). Returns what ``tuning.json`` records."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -178,10 +193,13 @@ def train(pairs: Sequence[Pair], target: Path, settings: TuningSettings = Tuning
         no_decay: list = []
         for name, parameter in model.named_parameters():
             (no_decay if "bias" in name or "LayerNorm" in name else decay).append(parameter)
-        optimiser = torch.optim.AdamW([{"params": decay, "weight_decay": settings.weight_decay},
-                                       {"params": no_decay, "weight_decay": 0.0}], lr=settings.learning_rate)
+        optimiser = torch.optim.AdamW(
+            [{"params": decay, "weight_decay": settings.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+            lr=settings.learning_rate,
+        )
         schedule = torch.optim.lr_scheduler.LambdaLR(
-            optimiser, lambda s: (s + 1) / warmup if s < warmup else max(0.0, (steps - s) / max(1, steps - warmup)))
+            optimiser, lambda s: (s + 1) / warmup if s < warmup else max(0.0, (steps - s) / max(1, steps - warmup))
+        )
         tokenize = getattr(model, "preprocess", None) or model.tokenize  # 5.x renamed it
         model.train()
         step, losses = 0, []
@@ -200,8 +218,10 @@ def train(pairs: Sequence[Pair], target: Path, settings: TuningSettings = Tuning
                 if step % 10 == 0:
                     log(f"step {step}/{steps} ({time.perf_counter() - started:.0f} s)")
             losses.append(round(float(np.mean(epoch_losses)), 4))
-            log(f"epoch {epoch}/{settings.epochs}: {len(epoch_batches)} batches, mean loss {losses[-1]} "
-                f"({time.perf_counter() - started:.0f} s)")
+            log(
+                f"epoch {epoch}/{settings.epochs}: {len(epoch_batches)} batches, mean loss {losses[-1]} "
+                f"({time.perf_counter() - started:.0f} s)"
+            )
         model.eval()
         model.max_seq_length = base_seq_length  # what it embeds with: the base model's, like the ONNX export
         target = Path(target)
@@ -210,10 +230,16 @@ def train(pairs: Sequence[Pair], target: Path, settings: TuningSettings = Tuning
         model.save(str(partial))
         seconds = round(time.perf_counter() - started, 1)
         meta = {
-            "model": f"{MODEL_NAME}-tuned", "base": MODEL_NAME, "fingerprint": fingerprint or "",
-            "pairs": len(pairs), "kinds": {k: sum(1 for p in pairs if p.kind == k) for k in ("phrasing", "heading", "title")},
-            "steps": steps, "epoch_losses": losses, "train_seconds": seconds,
-            "settings": dataclasses.asdict(settings), "torch": torch.__version__,
+            "model": f"{MODEL_NAME}-tuned",
+            "base": MODEL_NAME,
+            "fingerprint": fingerprint or "",
+            "pairs": len(pairs),
+            "kinds": {k: sum(1 for p in pairs if p.kind == k) for k in ("phrasing", "heading", "title")},
+            "steps": steps,
+            "epoch_losses": losses,
+            "train_seconds": seconds,
+            "settings": dataclasses.asdict(settings),
+            "torch": torch.__version__,
         }
         (partial / "tuning.json").write_text(json.dumps(meta, indent=2))
         shutil.rmtree(target, ignore_errors=True)
@@ -239,9 +265,14 @@ def is_current(target: Path, fingerprint: str) -> bool:
     return bool(meta and meta.get("fingerprint") == fingerprint)
 
 
-def ensure_tuned(pages_dir: Path, target: Path, settings: TuningSettings = TuningSettings(),
-                 force: bool = False, log: Callable[[str], None] = logger.info,
-                 announce: Optional[Callable[[], None]] = None) -> Tuple[bool, dict]:
+def ensure_tuned(
+    pages_dir: Path,
+    target: Path,
+    settings: TuningSettings = TuningSettings(),
+    force: bool = False,
+    log: Callable[[str], None] = logger.info,
+    announce: Optional[Callable[[], None]] = None,
+) -> Tuple[bool, dict]:
     """Tune when the pairs, the base model or the settings changed since the model in ``target``
     was made; ``(True, meta)`` if it trained, ``(False, meta)`` if the model was current."""
     pairs = training_pairs(pages_dir)

@@ -1,5 +1,6 @@
 """What advisers do to a conversation, through Rasa's own mechanisms: read its transcript from
 the tracker, push a reply into it (delivered live by the person's channel), pause and resume it."""
+
 from __future__ import annotations
 
 import asyncio
@@ -16,8 +17,10 @@ from ._store import Adviser, Case, HandoffError, HandoffStore
 
 logger = logging.getLogger(__name__)
 
-BACK_WITH_ASSISTANT = ("The adviser has closed your case, so you're back with the assistant. "
-                       "How helpful was the adviser, from 1 (not at all) to 5 (very)?")
+BACK_WITH_ASSISTANT = (
+    "The adviser has closed your case, so you're back with the assistant. "
+    "How helpful was the adviser, from 1 (not at all) to 5 (very)?"
+)
 
 
 def rating_buttons() -> List[Dict[str, str]]:
@@ -65,7 +68,9 @@ class AdviserDesk:
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             raise RasaUnavailable(f"the assistant cannot be reached ({exc.__class__.__name__})") from None
 
-    async def append(self, conversation_id: str, events: List[Dict[str, Any]], output_channel: Optional[str] = None) -> None:
+    async def append(
+        self, conversation_id: str, events: List[Dict[str, Any]], output_channel: Optional[str] = None
+    ) -> None:
         """Add events to the conversation; with ``output_channel`` its bot messages are delivered too."""
         params = {"token": self.settings.rasa_token}
         if output_channel:
@@ -84,25 +89,36 @@ class AdviserDesk:
         from here could race a turn that then writes its events back."""
         http = await self._session()
         try:
-            async with http.post(f"{self.settings.rasa_url}/webhooks/relay/erase",
-                                 headers={"Authorization": f"Bearer {self.settings.relay_token}"},
-                                 json={"sender": conversation_id, "by_adviser_id": by.id}) as r:
+            async with http.post(
+                f"{self.settings.rasa_url}/webhooks/relay/erase",
+                headers={"Authorization": f"Bearer {self.settings.relay_token}"},
+                json={"sender": conversation_id, "by_adviser_id": by.id},
+            ) as r:
                 if r.status == 200:
                     return await r.json()
                 detail = (await r.text())[:200]
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-            raise RasaUnavailable(f"the assistant cannot be reached ({exc.__class__.__name__}); nothing was "
-                                  "deleted, try again") from None
+            raise RasaUnavailable(
+                f"the assistant cannot be reached ({exc.__class__.__name__}); nothing was deleted, try again"
+            ) from None
         if r.status == 400:
             raise HandoffError(f"the assistant refused this conversation id: {detail}")
-        raise RasaUnavailable(f"the assistant could not erase the conversation ({r.status}); nothing was "
-                              "deleted, try again")
+        raise RasaUnavailable(
+            f"the assistant could not erase the conversation ({r.status}); nothing was deleted, try again"
+        )
 
     # ---- speaking to the person --------------------------------------------------------------
 
-    async def say(self, case: Case, text: str, sender: Dict[str, str], buttons: Optional[List[Dict]] = None,
-                  resume: bool = False, status: Optional[Dict[str, Any]] = None,
-                  sources: Optional[List[Dict[str, str]]] = None) -> None:
+    async def say(
+        self,
+        case: Case,
+        text: str,
+        sender: Dict[str, str],
+        buttons: Optional[List[Dict]] = None,
+        resume: bool = False,
+        status: Optional[Dict[str, Any]] = None,
+        sources: Optional[List[Dict[str, str]]] = None,
+    ) -> None:
         """Put a message in the person's conversation and deliver it on their channel now; with
         ``status``, the web chat's status line changes too (bot/handoff/_status.py); ``sources``
         (the guidance the adviser used) are kept with it for the transcript."""
@@ -130,8 +146,9 @@ class AdviserDesk:
         await self._queue_moved()
         return case
 
-    async def reply(self, case_id: int, adviser: Adviser, text: str,
-                    sources: Optional[List[Dict[str, str]]] = None) -> Case:
+    async def reply(
+        self, case_id: int, adviser: Adviser, text: str, sources: Optional[List[Dict[str, str]]] = None
+    ) -> Case:
         text = (text or "").strip()
         if not text:
             raise HandoffError("a reply needs some text")
@@ -140,8 +157,9 @@ class AdviserDesk:
         was_waiting = self.store.case(case_id).status == "waiting"
         case = self.store.record_reply(case_id, adviser, chars=len(text), sources=sources or [])
         if was_waiting:
-            await self._tell(case, f"{adviser.name}, an adviser, has joined the conversation.",
-                             adviser_event(adviser.name))
+            await self._tell(
+                case, f"{adviser.name}, an adviser, has joined the conversation.", adviser_event(adviser.name)
+            )
         await self.say(case, text, adviser_sender(adviser), sources=sources or None)
         if was_waiting:
             await self._queue_moved()
@@ -152,9 +170,13 @@ class AdviserDesk:
         before = self.store.case(case_id)
         case = self.store.assign(case_id, to, by)
         if before.adviser_id != to.id:
-            await self._tell(case, f"Your case has passed to {to.name}, another adviser, who will carry on "
-                                   "the conversation here." if before.adviser_id else
-                             f"{to.name}, an adviser, has joined the conversation.", adviser_event(to.name))
+            await self._tell(
+                case,
+                f"Your case has passed to {to.name}, another adviser, who will carry on the conversation here."
+                if before.adviser_id
+                else f"{to.name}, an adviser, has joined the conversation.",
+                adviser_event(to.name),
+            )
         if before.status == "waiting":
             await self._queue_moved()
         return case
@@ -165,13 +187,19 @@ class AdviserDesk:
         line follows."""
         case = self.store.transfer(case_id, by, to, note)
         if to is not None:
-            await self._tell(case, f"Your case has passed to {to.name}, another adviser, who will carry on "
-                                   "the conversation here.", adviser_event(to.name))
+            await self._tell(
+                case,
+                f"Your case has passed to {to.name}, another adviser, who will carry on the conversation here.",
+                adviser_event(to.name),
+            )
             return case
         position = self.store.queue_position(case)
-        await self._tell(case, f"Your case has gone back to the advisers' queue: you're {place_in_queue(position)} "
-                               "in the queue, and the next adviser free will carry on the conversation here.",
-                         waiting_event(position))
+        await self._tell(
+            case,
+            f"Your case has gone back to the advisers' queue: you're {place_in_queue(position)} "
+            "in the queue, and the next adviser free will carry on the conversation here.",
+            waiting_event(position),
+        )
         await self._queue_moved(but=case.id)
         return case
 
@@ -182,16 +210,23 @@ class AdviserDesk:
             if waiting.channel != "socketio" or waiting.id == but:
                 continue
             try:
-                await self.say(waiting, "", {"kind": "system", "name": "Mutuals Assistant"},
-                               status=waiting_event(position))
+                await self.say(
+                    waiting, "", {"kind": "system", "name": "Mutuals Assistant"}, status=waiting_event(position)
+                )
             except HandoffError:
                 logger.warning("could not update case %s's place in the queue", waiting.id)
 
     async def close(self, case_id: int, adviser: Adviser, outcome: str, tags: List[str]) -> Case:
         case = self.store.close(case_id, adviser, outcome, tags)
         try:
-            await self.say(case, BACK_WITH_ASSISTANT, {"kind": "bot", "name": "Mutuals Assistant"},
-                           buttons=rating_buttons(), resume=True, status=ended_event())
+            await self.say(
+                case,
+                BACK_WITH_ASSISTANT,
+                {"kind": "bot", "name": "Mutuals Assistant"},
+                buttons=rating_buttons(),
+                resume=True,
+                status=ended_event(),
+            )
         except HandoffError:
             logger.exception("case %s closed, but the conversation could not be resumed now", case.id)
             raise
@@ -230,19 +265,37 @@ def transcript_from_events(events: List[Dict[str, Any]]) -> List[Dict[str, Any]]
             parse = event.get("parse_data") or {}
             text = event.get("text") or ""
             if text.startswith("/"):
-                text = (str((event.get("metadata") or {}).get("button_title") or "").strip()
-                        or offered.get(text) or offered.get(text.split("{", 1)[0]) or text)
-            out.append({"kind": "user", "text": text, "at": at,
-                        "intent": None if in_form or paused else (parse.get("intent") or {}).get("name")})
+                text = (
+                    str((event.get("metadata") or {}).get("button_title") or "").strip()
+                    or offered.get(text)
+                    or offered.get(text.split("{", 1)[0])
+                    or text
+                )
+            out.append(
+                {
+                    "kind": "user",
+                    "text": text,
+                    "at": at,
+                    "intent": None if in_form or paused else (parse.get("intent") or {}).get("name"),
+                }
+            )
         elif kind == "bot" and (event.get("text") or (event.get("data") or {}).get("buttons")):
             data = event.get("data") or {}
             if data.get("buttons"):
                 offered = {str(b.get("payload") or ""): str(b.get("title") or "") for b in data["buttons"]}
-            sender = ((data.get("custom") or {}).get("sender") or {"kind": "bot", "name": "Mutuals Assistant"})
+            sender = (data.get("custom") or {}).get("sender") or {"kind": "bot", "name": "Mutuals Assistant"}
             guidance = (event.get("metadata") or {}).get("guidance") or {}
-            out.append({"kind": sender.get("kind", "bot"), "name": sender.get("name"), "text": event.get("text") or "",
-                        "at": at, "buttons": [b.get("title") for b in data.get("buttons") or []],
-                        "sources": guidance.get("sources") or [], "score": guidance.get("score")})
+            out.append(
+                {
+                    "kind": sender.get("kind", "bot"),
+                    "name": sender.get("name"),
+                    "text": event.get("text") or "",
+                    "at": at,
+                    "buttons": [b.get("title") for b in data.get("buttons") or []],
+                    "sources": guidance.get("sources") or [],
+                    "score": guidance.get("score"),
+                }
+            )
         elif kind == "pause":
             out.append({"kind": "system", "text": "Handed to advisers; the assistant is silent.", "at": at})
         elif kind == "resume":

@@ -12,6 +12,7 @@ text and a link that reopens the same conversation in the web chat.
 - Settings (bot/settings.py): ``smtp_url``, ``email_from``, ``email_reply_to`` and the timings;
   email is off unless the server and the sender are set.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -51,13 +52,21 @@ class SmtpServer:
         parts = urlsplit(url.strip())
         scheme = parts.scheme.lower()
         if scheme not in ("smtps", "smtp", "smtp+plain") or not parts.hostname:
-            raise SettingsError("MUTUALS_SMTP_URL must be smtps://user:password@host:465, "
-                                "smtp://user:password@host:587 (STARTTLS) or smtp+plain://127.0.0.1:port")
+            raise SettingsError(
+                "MUTUALS_SMTP_URL must be smtps://user:password@host:465, "
+                "smtp://user:password@host:587 (STARTTLS) or smtp+plain://127.0.0.1:port"
+            )
         if scheme == "smtp+plain" and parts.hostname not in LOOPBACK:
             raise SettingsError("MUTUALS_SMTP_URL: smtp+plain (no TLS) is allowed only to a server on loopback")
         port = parts.port or {"smtps": 465, "smtp": 587, "smtp+plain": 25}[scheme]
-        return cls(parts.hostname, port, unquote(parts.username) if parts.username else None,
-                   unquote(parts.password) if parts.password else None, scheme == "smtps", scheme == "smtp")
+        return cls(
+            parts.hostname,
+            port,
+            unquote(parts.username) if parts.username else None,
+            unquote(parts.password) if parts.password else None,
+            scheme == "smtps",
+            scheme == "smtp",
+        )
 
 
 def reopen_url(settings: Settings, token: str) -> str:
@@ -69,12 +78,14 @@ def email_text(case: Case, notice: Notice, link: str, link_days: float) -> str:
     who = f"{notice.adviser_name}, an adviser," if notice.adviser_name else "An adviser"
     days = f"{link_days:g} day" + ("" if link_days == 1 else "s")
     quoted = "\n".join("> " + line if line else ">" for line in notice.text.splitlines())
-    return (f"{greeting}\n\n{who} replied to the question you asked the Mutuals Assistant. You had left the "
-            f"chat, so here is the reply:\n\n{quoted}\n\nTo read it in the chat and carry on the conversation, "
-            f"open this link:\n{link}\n\nThe link works for {days} and opens only your conversation; do not "
-            "forward this email. You can delete your conversation and this case at any time with "
-            "\"Delete my data\" in the chat.\n\nYou were sent this because you gave this address when you "
-            "asked for an adviser. If that was not you, ignore this email.\n\nMutuals Assistant\n")
+    return (
+        f"{greeting}\n\n{who} replied to the question you asked the Mutuals Assistant. You had left the "
+        f"chat, so here is the reply:\n\n{quoted}\n\nTo read it in the chat and carry on the conversation, "
+        f"open this link:\n{link}\n\nThe link works for {days} and opens only your conversation; do not "
+        "forward this email. You can delete your conversation and this case at any time with "
+        "\"Delete my data\" in the chat.\n\nYou were sent this because you gave this address when you "
+        "asked for an adviser. If that was not you, ignore this email.\n\nMutuals Assistant\n"
+    )
 
 
 def compose(settings: Settings, case: Case, notice: Notice, link: str) -> EmailMessage:
@@ -103,19 +114,28 @@ async def send_message(server: SmtpServer, message: EmailMessage, timeout: float
     import aiosmtplib
 
     try:
-        await aiosmtplib.send(message, hostname=server.hostname, port=server.port, username=server.username,
-                              password=server.password, use_tls=server.use_tls,
-                              start_tls=True if server.start_tls else False, timeout=timeout)
+        await aiosmtplib.send(
+            message,
+            hostname=server.hostname,
+            port=server.port,
+            username=server.username,
+            password=server.password,
+            use_tls=server.use_tls,
+            start_tls=True if server.start_tls else False,
+            timeout=timeout,
+        )
     except aiosmtplib.SMTPRecipientsRefused as exc:
         codes = [r.code for r in exc.recipients]
         why = "; ".join(f"{r.code} {r.message}" for r in exc.recipients)
-        raise SendFailure(f"the mail server refused the address: {why}", permanent=all(c >= 500 for c in codes)) \
-            from None
+        raise SendFailure(
+            f"the mail server refused the address: {why}", permanent=all(c >= 500 for c in codes)
+        ) from None
     except aiosmtplib.SMTPResponseException as exc:
         raise SendFailure(f"the mail server answered {exc.code} {exc.message}", permanent=exc.code >= 500) from None
     except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError) as exc:
-        raise SendFailure(f"could not reach the mail server ({exc.__class__.__name__}: {exc})"[:300],
-                          permanent=False) from None
+        raise SendFailure(
+            f"could not reach the mail server ({exc.__class__.__name__}: {exc})"[:300], permanent=False
+        ) from None
 
 
 class EmailWorker:
@@ -209,26 +229,32 @@ class EmailingDesk(AdviserDesk):
         self.outbox: Outbox = outbox_of(store)
         self.worker: Optional[EmailWorker] = None
 
-    async def reply(self, case_id: int, adviser: Adviser, text: str,
-                    sources: Optional[List[Dict[str, str]]] = None) -> Case:
+    async def reply(
+        self, case_id: int, adviser: Adviser, text: str, sources: Optional[List[Dict[str, str]]] = None
+    ) -> Case:
         token = _replying.set({"case_id": case_id, "adviser": adviser.name, "text": (text or "").strip()})
         try:
             return await super().reply(case_id, adviser, text, sources=sources)
         finally:
             _replying.reset(token)
 
-    async def append(self, conversation_id: str, events: List[Dict[str, Any]],
-                     output_channel: Optional[str] = None) -> None:
+    async def append(
+        self, conversation_id: str, events: List[Dict[str, Any]], output_channel: Optional[str] = None
+    ) -> None:
         replying, queued = _replying.get(), None
         if replying and self.settings.email_enabled:
             for event in events:
                 custom = (event.get("data") or {}).get("custom") or {}
-                if (event.get("event") == "bot" and (custom.get("sender") or {}).get("kind") == "adviser"
-                        and event.get("text") == replying["text"]):
+                if (
+                    event.get("event") == "bot"
+                    and (custom.get("sender") or {}).get("kind") == "adviser"
+                    and event.get("text") == replying["text"]
+                ):
                     case = self.store.case(replying["case_id"])
                     if case.channel in EMAILED_CHANNELS:
-                        queued = self.outbox.queue(case, replying["text"], replying["adviser"],
-                                                   self.settings.email_after_seconds)
+                        queued = self.outbox.queue(
+                            case, replying["text"], replying["adviser"], self.settings.email_after_seconds
+                        )
                     if queued is not None:
                         custom["reply_id"] = str(queued)
         try:
@@ -244,19 +270,37 @@ class EmailingDesk(AdviserDesk):
 def email_status(settings: Settings, outbox: Outbox, case: Case) -> Dict[str, Any]:
     """What the console shows about email on a case."""
     if not settings.email_enabled:
-        state, text = "off", ("Email is off: no mail server is set up, so replies are never emailed and the "
-                              "person was not told they would be.")
+        state, text = (
+            "off",
+            (
+                "Email is off: no mail server is set up, so replies are never emailed and the "
+                "person was not told they would be."
+            ),
+        )
     elif case.channel not in EMAILED_CHANNELS:
         state, text = "not-needed", "Replies reach this person in their Telegram chat; none is emailed."
     elif not case.email:
         state, text = "no-address", "The person gave no email address: replies wait for them in the chat."
     elif not outbox.consented(case.id):
-        state, text = "no-consent", ("The person gave an address before email was switched on, without being "
-                                     "told replies would be emailed: none is sent.")
+        state, text = (
+            "no-consent",
+            (
+                "The person gave an address before email was switched on, without being "
+                "told replies would be emailed: none is sent."
+            ),
+        )
     else:
         minutes = settings.email_after_seconds / 60
-        after = f"{minutes:g} minute" + ("" if minutes == 1 else "s") if minutes >= 1 else \
-            f"{settings.email_after_seconds:g} seconds"
-        state, text = "on", (f"A reply the person has not seen in the chat within {after} is emailed to "
-                             f"{case.email}, with a link back to this conversation.")
+        after = (
+            f"{minutes:g} minute" + ("" if minutes == 1 else "s")
+            if minutes >= 1
+            else f"{settings.email_after_seconds:g} seconds"
+        )
+        state, text = (
+            "on",
+            (
+                f"A reply the person has not seen in the chat within {after} is emailed to "
+                f"{case.email}, with a link back to this conversation."
+            ),
+        )
     return {"state": state, "text": text, "notices": [n.as_json() for n in outbox.notices(case.id)]}

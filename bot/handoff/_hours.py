@@ -1,4 +1,5 @@
 """When advisers work: ``Mon-Fri 09:00-17:00`` in a named time zone (``24:00`` ends at midnight)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -26,8 +27,11 @@ class AdviserHours:
 
     def is_open(self, at: Optional[dt.datetime] = None) -> bool:
         local = (at or dt.datetime.now(dt.timezone.utc)).astimezone(self.zone)
-        return (local.weekday() in self.days and self.start <= local.time()
-                and (self.end is None or local.time() < self.end))
+        return (
+            local.weekday() in self.days
+            and self.start <= local.time()
+            and (self.end is None or local.time() < self.end)
+        )
 
     def next_opening(self, at: Optional[dt.datetime] = None) -> dt.datetime:
         local = (at or dt.datetime.now(dt.timezone.utc)).astimezone(self.zone)

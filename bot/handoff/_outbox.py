@@ -16,6 +16,7 @@ WHERE id=? AND status='queued'`` changed its row, which one transaction in the w
 A worker that stops while sending leaves the row ``sending``; after its lease it is marked
 ``failed`` ("interrupted"), not sent again, since the mail server may have taken it.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -33,13 +34,15 @@ LEASE_SECONDS = 120.0  # a claimed notice not finished in this time is taken as 
 outbox_metadata = sa.MetaData()
 
 consents_table = sa.Table(
-    "email_consents", outbox_metadata,
+    "email_consents",
+    outbox_metadata,
     sa.Column("case_id", sa.Integer, primary_key=True),  # no foreign key: erased with the case, by hand
     sa.Column("conversation_id", sa.String(128), nullable=False, index=True),
     sa.Column("given_at", sa.Float, nullable=False),
 )
 notices_table = sa.Table(
-    "email_notices", outbox_metadata,
+    "email_notices",
+    outbox_metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("case_id", sa.Integer, nullable=False, index=True),
     sa.Column("conversation_id", sa.String(128), nullable=False, index=True),
@@ -56,7 +59,8 @@ notices_table = sa.Table(
     sa.Column("sent_at", sa.Float),
 )
 links_table = sa.Table(
-    "reopen_links", outbox_metadata,
+    "reopen_links",
+    outbox_metadata,
     sa.Column("token_hash", sa.String(64), primary_key=True),
     sa.Column("conversation_id", sa.String(128), nullable=False, index=True),
     sa.Column("case_id", sa.Integer, nullable=False, index=True),
@@ -84,9 +88,16 @@ class Notice:
 
     def as_json(self) -> dict:
         """What the console shows (not the text: the transcript has it)."""
-        return {"id": self.id, "status": self.status, "attempts": self.attempts, "due_at": self.due_at,
-                "error": self.last_error, "created_at": self.created_at, "sent_at": self.sent_at,
-                "updated_at": self.updated_at}
+        return {
+            "id": self.id,
+            "status": self.status,
+            "attempts": self.attempts,
+            "due_at": self.due_at,
+            "error": self.last_error,
+            "created_at": self.created_at,
+            "sent_at": self.sent_at,
+            "updated_at": self.updated_at,
+        }
 
 
 def _notice(row) -> Notice:
@@ -118,13 +129,18 @@ class Outbox:
         with self.engine.begin() as db:
             if db.execute(sa.select(consents_table.c.case_id).where(consents_table.c.case_id == case.id)).first():
                 return
-            db.execute(consents_table.insert().values(case_id=case.id, conversation_id=case.conversation_id,
-                                                      given_at=self.clock()))
+            db.execute(
+                consents_table.insert().values(
+                    case_id=case.id, conversation_id=case.conversation_id, given_at=self.clock()
+                )
+            )
 
     def consented(self, case_id: int) -> bool:
         with self.engine.connect() as db:
-            return db.execute(sa.select(consents_table.c.case_id).where(
-                consents_table.c.case_id == case_id)).first() is not None
+            return (
+                db.execute(sa.select(consents_table.c.case_id).where(consents_table.c.case_id == case_id)).first()
+                is not None
+            )
 
     # ---- notices ---------------------------------------------------------------------
 
@@ -135,10 +151,20 @@ class Outbox:
             return None
         now = self.clock()
         with self.engine.begin() as db:
-            return db.execute(notices_table.insert().values(
-                case_id=case.id, conversation_id=case.conversation_id, adviser_name=adviser_name[:120],
-                text=text, status="queued", attempts=0, due_at=now + max(0.0, after_seconds), last_error="",
-                created_at=now, updated_at=now)).inserted_primary_key[0]
+            return db.execute(
+                notices_table.insert().values(
+                    case_id=case.id,
+                    conversation_id=case.conversation_id,
+                    adviser_name=adviser_name[:120],
+                    text=text,
+                    status="queued",
+                    attempts=0,
+                    due_at=now + max(0.0, after_seconds),
+                    last_error="",
+                    created_at=now,
+                    updated_at=now,
+                )
+            ).inserted_primary_key[0]
 
     def notice(self, notice_id: int) -> Optional[Notice]:
         with self.engine.connect() as db:
@@ -147,8 +173,12 @@ class Outbox:
 
     def notices(self, case_id: int) -> List[Notice]:
         with self.engine.connect() as db:
-            return [_notice(r) for r in db.execute(sa.select(notices_table).where(
-                notices_table.c.case_id == case_id).order_by(notices_table.c.id))]
+            return [
+                _notice(r)
+                for r in db.execute(
+                    sa.select(notices_table).where(notices_table.c.case_id == case_id).order_by(notices_table.c.id)
+                )
+            ]
 
     def cancel(self, notice_id: int, why: str) -> None:
         self._finish(notice_id, None, "cancelled", why, from_status="queued")
@@ -166,9 +196,15 @@ class Outbox:
             return 0
         n = notices_table.c
         with self.engine.begin() as db:
-            return db.execute(notices_table.update().where(
-                n.id.in_(ids[:100]), n.conversation_id == conversation_id, n.status == "queued",
-            ).values(status="seen", updated_at=self.clock())).rowcount
+            return db.execute(
+                notices_table.update()
+                .where(
+                    n.id.in_(ids[:100]),
+                    n.conversation_id == conversation_id,
+                    n.status == "queued",
+                )
+                .values(status="seen", updated_at=self.clock())
+            ).rowcount
 
     def claim_due(self, limit: int = 20) -> List[Notice]:
         """The due notices this caller now owns (each with its ``claim``); another caller, in this
@@ -176,16 +212,31 @@ class Outbox:
         now = self.clock()
         n = notices_table.c
         with self.engine.connect() as db:
-            due = [r.id for r in db.execute(sa.select(n.id).where(n.status == "queued", n.due_at <= now)
-                                            .order_by(n.due_at, n.id).limit(limit))]
+            due = [
+                r.id
+                for r in db.execute(
+                    sa.select(n.id).where(n.status == "queued", n.due_at <= now).order_by(n.due_at, n.id).limit(limit)
+                )
+            ]
         owned = []
         for notice_id in due:
             claim = secrets.token_hex(16)
             with self.engine.begin() as db:
-                changed = db.execute(notices_table.update().where(
-                    n.id == notice_id, n.status == "queued", n.due_at <= now,
-                ).values(status="sending", claim=claim, claimed_until=now + LEASE_SECONDS,
-                         attempts=n.attempts + 1, updated_at=now)).rowcount
+                changed = db.execute(
+                    notices_table.update()
+                    .where(
+                        n.id == notice_id,
+                        n.status == "queued",
+                        n.due_at <= now,
+                    )
+                    .values(
+                        status="sending",
+                        claim=claim,
+                        claimed_until=now + LEASE_SECONDS,
+                        attempts=n.attempts + 1,
+                        updated_at=now,
+                    )
+                ).rowcount
             if changed == 1:
                 owned.append(self.notice(notice_id))
         return [o for o in owned if o is not None]
@@ -200,31 +251,60 @@ class Outbox:
         """Back to the queue, due in ``delay`` seconds, with the reason it was not sent."""
         n = notices_table.c
         with self.engine.begin() as db:
-            return db.execute(notices_table.update().where(n.id == notice.id, n.claim == notice.claim,
-                                                           n.status == "sending").values(
-                status="queued", claim=None, claimed_until=None, due_at=self.clock() + delay,
-                last_error=why[:500], updated_at=self.clock())).rowcount == 1
+            return (
+                db.execute(
+                    notices_table.update()
+                    .where(n.id == notice.id, n.claim == notice.claim, n.status == "sending")
+                    .values(
+                        status="queued",
+                        claim=None,
+                        claimed_until=None,
+                        due_at=self.clock() + delay,
+                        last_error=why[:500],
+                        updated_at=self.clock(),
+                    )
+                ).rowcount
+                == 1
+            )
 
-    def _finish(self, notice_id: int, claim: Optional[str], status: str, why: str,
-                from_status: str = "sending") -> bool:
+    def _finish(
+        self, notice_id: int, claim: Optional[str], status: str, why: str, from_status: str = "sending"
+    ) -> bool:
         n = notices_table.c
         now = self.clock()
         where = [n.id == notice_id, n.status == from_status] + ([n.claim == claim] if claim else [])
         with self.engine.begin() as db:
-            return db.execute(notices_table.update().where(*where).values(
-                status=status, last_error=why[:500], updated_at=now, claimed_until=None,
-                **({"sent_at": now} if status == "sent" else {}))).rowcount == 1
+            return (
+                db.execute(
+                    notices_table.update()
+                    .where(*where)
+                    .values(
+                        status=status,
+                        last_error=why[:500],
+                        updated_at=now,
+                        claimed_until=None,
+                        **({"sent_at": now} if status == "sent" else {}),
+                    )
+                ).rowcount
+                == 1
+            )
 
     def interrupted(self) -> int:
         """Notices a worker claimed and never finished (it stopped mid-send): failed, not sent
         again, since the mail server may already have taken the message."""
         n = notices_table.c
         with self.engine.begin() as db:
-            return db.execute(notices_table.update().where(
-                n.status == "sending", n.claimed_until < self.clock()).values(
-                status="failed", updated_at=self.clock(), claimed_until=None,
-                last_error="interrupted while sending (the web server stopped); not sent again, as it may "
-                           "have been delivered")).rowcount
+            return db.execute(
+                notices_table.update()
+                .where(n.status == "sending", n.claimed_until < self.clock())
+                .values(
+                    status="failed",
+                    updated_at=self.clock(),
+                    claimed_until=None,
+                    last_error="interrupted while sending (the web server stopped); not sent again, as it may "
+                    "have been delivered",
+                )
+            ).rowcount
 
     # ---- links back to the conversation ----------------------------------------------
 
@@ -235,9 +315,16 @@ class Outbox:
         now = self.clock()
         with self.engine.begin() as db:
             db.execute(links_table.delete().where(links_table.c.notice_id == notice.id))
-            db.execute(links_table.insert().values(token_hash=_hash(token), conversation_id=notice.conversation_id,
-                                                   case_id=notice.case_id, notice_id=notice.id, created_at=now,
-                                                   expires_at=now + days * 86400))
+            db.execute(
+                links_table.insert().values(
+                    token_hash=_hash(token),
+                    conversation_id=notice.conversation_id,
+                    case_id=notice.case_id,
+                    notice_id=notice.id,
+                    created_at=now,
+                    expires_at=now + days * 86400,
+                )
+            )
         return token
 
     def open_link(self, token: str) -> Optional[str]:
@@ -257,8 +344,9 @@ class Outbox:
 
         c = cases_table.c
         with self.engine.begin() as db:
-            row = db.execute(sa.select(c.id).where(c.conversation_id == conversation_id, c.status != "closed",
-                                                   c.channel == "rest")).first()
+            row = db.execute(
+                sa.select(c.id).where(c.conversation_id == conversation_id, c.status != "closed", c.channel == "rest")
+            ).first()
             if row is None:
                 return False
             db.execute(cases_table.update().where(c.id == row.id).values(channel="socketio"))
@@ -280,7 +368,7 @@ class Outbox:
         deleted = 0
         with self.engine.begin() as db:
             for start in range(0, len(ids), 500):
-                chunk = ids[start:start + 500]
+                chunk = ids[start : start + 500]
                 for table in (links_table, notices_table, consents_table):
                     deleted += db.execute(table.delete().where(table.c.case_id.in_(chunk))).rowcount
         return deleted

@@ -5,6 +5,7 @@ line under its header and keeps ``status`` in its ``data-handoff`` attribute: ``
 queue), ``adviser`` (an adviser has the case) or ``assistant`` (no case: the line is hidden).
 Events go only to the web chat: the REST channel and Telegram have no status line.
 """
+
 from __future__ import annotations
 
 from typing import Any, Dict, Optional
@@ -24,13 +25,20 @@ def place_in_queue(position: int) -> str:
 
 
 def waiting_event(position: int) -> Dict[str, Any]:
-    return {"type": HANDOFF_EVENT, "status": "waiting",
-            "text": f"Waiting for an adviser \u00b7 {place_in_queue(position)} in the queue"}
+    return {
+        "type": HANDOFF_EVENT,
+        "status": "waiting",
+        "text": f"Waiting for an adviser \u00b7 {place_in_queue(position)} in the queue",
+    }
 
 
 def adviser_event(name: str) -> Dict[str, Any]:
-    return {"type": HANDOFF_EVENT, "status": "adviser", "adviser": name,
-            "text": f"Chatting with {name}" if name else "Chatting with an adviser"}
+    return {
+        "type": HANDOFF_EVENT,
+        "status": "adviser",
+        "adviser": name,
+        "text": f"Chatting with {name}" if name else "Chatting with an adviser",
+    }
 
 
 def ended_event() -> Dict[str, Any]:

@@ -1,5 +1,6 @@
 """Where handoff cases, advisers and their sessions are kept: any SQLAlchemy database
 (SQLite by default, PostgreSQL by URL), through one small interface."""
+
 from __future__ import annotations
 
 import csv
@@ -22,7 +23,8 @@ ROLES = ("adviser", "supervisor")
 metadata = sa.MetaData()
 
 advisers_table = sa.Table(
-    "advisers", metadata,
+    "advisers",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("name", sa.String(120), nullable=False),
     sa.Column("email", sa.String(254), nullable=False, unique=True),
@@ -34,20 +36,23 @@ advisers_table = sa.Table(
     sa.Column("available_since", sa.Float),
 )
 sessions_table = sa.Table(
-    "adviser_sessions", metadata,
+    "adviser_sessions",
+    metadata,
     sa.Column("token_hash", sa.String(64), primary_key=True),
     sa.Column("adviser_id", sa.Integer, sa.ForeignKey("advisers.id"), nullable=False),
     sa.Column("csrf_token", sa.String(64), nullable=False),
     sa.Column("expires_at", sa.Float, nullable=False),
 )
 login_failures_table = sa.Table(
-    "login_failures", metadata,
+    "login_failures",
+    metadata,
     sa.Column("key", sa.String(300), primary_key=True),
     sa.Column("failures", sa.Integer, nullable=False),
     sa.Column("last_at", sa.Float, nullable=False),
 )
 cases_table = sa.Table(
-    "cases", metadata,
+    "cases",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("conversation_id", sa.String(128), nullable=False, index=True),
     sa.Column("channel", sa.String(40), nullable=False),
@@ -76,7 +81,8 @@ cases_table = sa.Table(
 ADDED_CASE_COLUMNS = ("person_messages", "last_person_message_at", "person_messages_seen", "adviser_seen_at")
 ADDED_ADVISER_COLUMNS = ("available_since",)
 notes_table = sa.Table(
-    "case_notes", metadata,
+    "case_notes",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("case_id", sa.Integer, sa.ForeignKey("cases.id"), nullable=False, index=True),
     sa.Column("adviser_id", sa.Integer, sa.ForeignKey("advisers.id"), nullable=False),
@@ -86,7 +92,8 @@ notes_table = sa.Table(
 # each adviser reply, with the guidance sources the adviser used for it (JSON list of
 # {"slug", "anchor", "title", "url"}): for quality review and the insights
 replies_table = sa.Table(
-    "case_replies", metadata,
+    "case_replies",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("case_id", sa.Integer, sa.ForeignKey("cases.id"), nullable=False, index=True),
     sa.Column("adviser_id", sa.Integer, sa.ForeignKey("advisers.id"), nullable=False),
@@ -96,7 +103,8 @@ replies_table = sa.Table(
 )
 # replies advisers use every day, kept by supervisors; ``{name}`` in the text is the person's name
 saved_replies_table = sa.Table(
-    "saved_replies", metadata,
+    "saved_replies",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("title", sa.String(120), nullable=False),
     sa.Column("text", sa.Text, nullable=False),
@@ -110,7 +118,8 @@ saved_replies_table = sa.Table(
 # a case handed from one adviser to a colleague (``to_adviser_id``) or back to the queue (``None``),
 # with a note only advisers see; ``seen_at``: when the receiving adviser opened the case
 transfers_table = sa.Table(
-    "case_transfers", metadata,
+    "case_transfers",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("case_id", sa.Integer, sa.ForeignKey("cases.id"), nullable=False, index=True),
     sa.Column("from_adviser_id", sa.Integer, sa.ForeignKey("advisers.id"), nullable=False),
@@ -121,14 +130,16 @@ transfers_table = sa.Table(
 )
 # the tags cases may carry, kept by supervisors (a retired tag stays on the cases that have it)
 tags_table = sa.Table(
-    "case_tag_list", metadata,
+    "case_tag_list",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("name", sa.String(40), nullable=False, unique=True),
     sa.Column("active", sa.Boolean, nullable=False, default=True),
     sa.Column("created_at", sa.Float, nullable=False),
 )
 audit_table = sa.Table(
-    "audit", metadata,
+    "audit",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("case_id", sa.Integer, index=True),
     sa.Column("adviser_id", sa.Integer),
@@ -252,9 +263,11 @@ class HandoffStore:
         with self.engine.begin() as db:
             if db.execute(sa.select(advisers_table.c.id).where(advisers_table.c.email == email)).first():
                 raise HandoffError(f"an adviser with the email {email} already exists")
-            new_id = db.execute(advisers_table.insert().values(
-                name=name, email=email, role=role, password_hash=password_hash, active=True,
-                created_at=self.clock())).inserted_primary_key[0]
+            new_id = db.execute(
+                advisers_table.insert().values(
+                    name=name, email=email, role=role, password_hash=password_hash, active=True, created_at=self.clock()
+                )
+            ).inserted_primary_key[0]
         return Adviser(new_id, name, email, role)
 
     def adviser(self, adviser_id: int) -> Optional[Adviser]:
@@ -269,20 +282,27 @@ class HandoffStore:
     def credentials(self, email: str) -> Optional[tuple]:
         """``(adviser, password_hash)`` for an active adviser, else ``None``."""
         with self.engine.connect() as db:
-            row = db.execute(sa.select(advisers_table).where(
-                advisers_table.c.email == email.strip().lower(), advisers_table.c.active.is_(True))).first()
+            row = db.execute(
+                sa.select(advisers_table).where(
+                    advisers_table.c.email == email.strip().lower(), advisers_table.c.active.is_(True)
+                )
+            ).first()
         return (_adviser(row), row.password_hash) if row else None
 
     def set_password_hash(self, adviser_id: int, password_hash: str) -> None:
         with self.engine.begin() as db:
-            db.execute(advisers_table.update().where(advisers_table.c.id == adviser_id).values(
-                password_hash=password_hash))
+            db.execute(
+                advisers_table.update().where(advisers_table.c.id == adviser_id).values(password_hash=password_hash)
+            )
 
     def set_available(self, adviser_id: int, available: bool) -> Adviser:
         """The adviser says they are available for new cases, or away."""
         with self.engine.begin() as db:
-            db.execute(advisers_table.update().where(advisers_table.c.id == adviser_id).values(
-                available_since=self.clock() if available else None))
+            db.execute(
+                advisers_table.update()
+                .where(advisers_table.c.id == adviser_id)
+                .values(available_since=self.clock() if available else None)
+            )
             self._audit(db, None, adviser_id, "available" if available else "away")
         adviser = self.adviser(adviser_id)
         if adviser is None:
@@ -295,8 +315,11 @@ class HandoffStore:
         a, s = advisers_table.c, sessions_table.c
         signed_in = sa.select(s.adviser_id).where(s.expires_at > self.clock())
         with self.engine.connect() as db:
-            rows = db.execute(sa.select(advisers_table).where(
-                a.active.is_(True), a.available_since.is_not(None), a.id.in_(signed_in)).order_by(a.name))
+            rows = db.execute(
+                sa.select(advisers_table)
+                .where(a.active.is_(True), a.available_since.is_not(None), a.id.in_(signed_in))
+                .order_by(a.name)
+            )
             return [_adviser(r) for r in rows]
 
     def likely_wait(self, last: int = 20, within_days: float = 14.0, fewest: int = 3) -> Optional[float]:
@@ -304,9 +327,19 @@ class HandoffStore:
         waited for an adviser, in seconds; ``None`` with fewer than ``fewest`` of them (too few to say)."""
         c = cases_table.c
         with self.engine.connect() as db:
-            rows = db.execute(sa.select(c.claimed_at - c.created_at).where(
-                c.claimed_at.is_not(None), c.claimed_at > self.clock() - within_days * 86400,
-            ).order_by(c.claimed_at.desc()).limit(last)).scalars().all()
+            rows = (
+                db.execute(
+                    sa.select(c.claimed_at - c.created_at)
+                    .where(
+                        c.claimed_at.is_not(None),
+                        c.claimed_at > self.clock() - within_days * 86400,
+                    )
+                    .order_by(c.claimed_at.desc())
+                    .limit(last)
+                )
+                .scalars()
+                .all()
+            )
         if len(rows) < fewest:
             return None
         waits = sorted(float(w) for w in rows)
@@ -321,20 +354,32 @@ class HandoffStore:
         now = self.clock()
         with self.engine.begin() as db:
             db.execute(sessions_table.delete().where(sessions_table.c.expires_at < now))
-            db.execute(sessions_table.insert().values(token_hash=_hash_token(token), adviser_id=adviser.id,
-                                                      csrf_token=csrf, expires_at=now + self.session_seconds))
+            db.execute(
+                sessions_table.insert().values(
+                    token_hash=_hash_token(token),
+                    adviser_id=adviser.id,
+                    csrf_token=csrf,
+                    expires_at=now + self.session_seconds,
+                )
+            )
         return token, csrf
 
     def session(self, token: Optional[str]) -> Optional[Session]:
         if not token:
             return None
         with self.engine.connect() as db:
-            row = db.execute(sa.select(sessions_table, advisers_table).join(advisers_table).where(
-                sessions_table.c.token_hash == _hash_token(token))).first()
+            row = db.execute(
+                sa.select(sessions_table, advisers_table)
+                .join(advisers_table)
+                .where(sessions_table.c.token_hash == _hash_token(token))
+            ).first()
         if not row or row.expires_at < self.clock() or not row.active:
             return None
-        return Session(Adviser(row.adviser_id, row.name, row.email, row.role, row.active,
-                               row.available_since is not None), row.csrf_token, row.expires_at)
+        return Session(
+            Adviser(row.adviser_id, row.name, row.email, row.role, row.active, row.available_since is not None),
+            row.csrf_token,
+            row.expires_at,
+        )
 
     def end_session(self, token: str) -> None:
         with self.engine.begin() as db:
@@ -358,19 +403,37 @@ class HandoffStore:
 
     # ---- cases --------------------------------------------------------------------------
 
-    def open_case(self, conversation_id: str, channel: str, question: str, person_name: str = "",
-                  email: str = "", topic: str = "", chat_id: Optional[str] = None) -> Case:
+    def open_case(
+        self,
+        conversation_id: str,
+        channel: str,
+        question: str,
+        person_name: str = "",
+        email: str = "",
+        topic: str = "",
+        chat_id: Optional[str] = None,
+    ) -> Case:
         """A new waiting case, or the conversation's case that is still open."""
         existing = self.open_case_for(conversation_id)
         if existing:
             return existing
         now = self.clock()
         with self.engine.begin() as db:
-            case_id = db.execute(cases_table.insert().values(
-                conversation_id=conversation_id, channel=channel, chat_id=chat_id, status="waiting",
-                question=question.strip()[:4000] or "(no question given)", person_name=person_name.strip()[:120],
-                email=email.strip()[:254], topic=topic[:120], created_at=now, updated_at=now, tags="",
-            )).inserted_primary_key[0]
+            case_id = db.execute(
+                cases_table.insert().values(
+                    conversation_id=conversation_id,
+                    channel=channel,
+                    chat_id=chat_id,
+                    status="waiting",
+                    question=question.strip()[:4000] or "(no question given)",
+                    person_name=person_name.strip()[:120],
+                    email=email.strip()[:254],
+                    topic=topic[:120],
+                    created_at=now,
+                    updated_at=now,
+                    tags="",
+                )
+            ).inserted_primary_key[0]
             self._audit(db, case_id, None, "opened", f"channel {channel}")
         return self.case(case_id)
 
@@ -383,16 +446,25 @@ class HandoffStore:
 
     def open_case_for(self, conversation_id: str) -> Optional[Case]:
         with self.engine.connect() as db:
-            row = db.execute(sa.select(cases_table).where(
-                cases_table.c.conversation_id == conversation_id, cases_table.c.status != "closed",
-            ).order_by(cases_table.c.id.desc())).first()
+            row = db.execute(
+                sa.select(cases_table)
+                .where(
+                    cases_table.c.conversation_id == conversation_id,
+                    cases_table.c.status != "closed",
+                )
+                .order_by(cases_table.c.id.desc())
+            ).first()
         return _case(row) if row else None
 
     def has_case(self, conversation_id: str) -> bool:
         """Whether the conversation was ever handed to an adviser (and not erased since)."""
         with self.engine.connect() as db:
-            return db.execute(sa.select(cases_table.c.id).where(
-                cases_table.c.conversation_id == conversation_id).limit(1)).first() is not None
+            return (
+                db.execute(
+                    sa.select(cases_table.c.id).where(cases_table.c.conversation_id == conversation_id).limit(1)
+                ).first()
+                is not None
+            )
 
     def cases(self, view: str = "waiting", adviser: Optional[Adviser] = None, limit: int = 200) -> List[Case]:
         """``waiting``, ``mine``, ``others`` (assigned to someone else) or ``closed``."""
@@ -401,9 +473,13 @@ class HandoffStore:
         if view == "waiting":
             query = query.where(c.status == "waiting").order_by(c.created_at, c.id)
         elif view == "mine":
-            query = query.where(c.status == "assigned", c.adviser_id == (adviser.id if adviser else -1)).order_by(c.updated_at.desc())
+            query = query.where(c.status == "assigned", c.adviser_id == (adviser.id if adviser else -1)).order_by(
+                c.updated_at.desc()
+            )
         elif view == "others":
-            query = query.where(c.status == "assigned", c.adviser_id != (adviser.id if adviser else -1)).order_by(c.updated_at.desc())
+            query = query.where(c.status == "assigned", c.adviser_id != (adviser.id if adviser else -1)).order_by(
+                c.updated_at.desc()
+            )
         elif view == "closed":
             query = query.where(c.status == "closed").order_by(c.closed_at.desc())
         else:
@@ -417,17 +493,31 @@ class HandoffStore:
             return 0
         with self.engine.connect() as db:
             c = cases_table.c  # opened at the same moment: the first opened is ahead
-            return db.execute(sa.select(sa.func.count()).select_from(cases_table).where(
-                c.status == "waiting", sa.or_(c.created_at < case.created_at,
-                                              sa.and_(c.created_at == case.created_at, c.id <= case.id)))).scalar_one()
+            return db.execute(
+                sa.select(sa.func.count())
+                .select_from(cases_table)
+                .where(
+                    c.status == "waiting",
+                    sa.or_(c.created_at < case.created_at, sa.and_(c.created_at == case.created_at, c.id <= case.id)),
+                )
+            ).scalar_one()
 
     def claim(self, case_id: int, adviser: Adviser) -> Case:
         now = self.clock()
         with self.engine.begin() as db:
-            changed = db.execute(cases_table.update().where(
-                cases_table.c.id == case_id, cases_table.c.status == "waiting",
-            ).values(status="assigned", adviser_id=adviser.id, updated_at=now,
-                     claimed_at=sa.func.coalesce(cases_table.c.claimed_at, now))).rowcount
+            changed = db.execute(
+                cases_table.update()
+                .where(
+                    cases_table.c.id == case_id,
+                    cases_table.c.status == "waiting",
+                )
+                .values(
+                    status="assigned",
+                    adviser_id=adviser.id,
+                    updated_at=now,
+                    claimed_at=sa.func.coalesce(cases_table.c.claimed_at, now),
+                )
+            ).rowcount
             if not changed:
                 case = self.case(case_id)
                 if case.status == "assigned" and case.adviser_id == adviser.id:
@@ -444,12 +534,18 @@ class HandoffStore:
             raise HandoffError("a closed case cannot be reassigned")
         now = self.clock()
         with self.engine.begin() as db:
-            db.execute(cases_table.update().where(cases_table.c.id == case_id).values(
-                status="assigned", adviser_id=to.id, claimed_at=case.claimed_at or now, updated_at=now))
+            db.execute(
+                cases_table.update()
+                .where(cases_table.c.id == case_id)
+                .values(status="assigned", adviser_id=to.id, claimed_at=case.claimed_at or now, updated_at=now)
+            )
             self._audit(db, case_id, by.id, "reassigned", f"to {to.name} (#{to.id})")
             if case.adviser_id != to.id and to.id != by.id:  # the new adviser is told (``transfers_for``)
-                db.execute(transfers_table.insert().values(case_id=case_id, from_adviser_id=by.id,
-                                                           to_adviser_id=to.id, note="", at=now))
+                db.execute(
+                    transfers_table.insert().values(
+                        case_id=case_id, from_adviser_id=by.id, to_adviser_id=to.id, note="", at=now
+                    )
+                )
         return self.case(case_id)
 
     def transfer(self, case_id: int, by: Adviser, to: Optional[Adviser], note: str) -> Case:
@@ -475,15 +571,21 @@ class HandoffStore:
                 raise HandoffError(f"{to.name} has this case already")
         now = self.clock()
         with self.engine.begin() as db:
-            values = dict(status="assigned", adviser_id=to.id, updated_at=now,
-                          claimed_at=case.claimed_at or now) if to else dict(status="waiting", adviser_id=None,
-                                                                             updated_at=now)
+            values = (
+                dict(status="assigned", adviser_id=to.id, updated_at=now, claimed_at=case.claimed_at or now)
+                if to
+                else dict(status="waiting", adviser_id=None, updated_at=now)
+            )
             db.execute(cases_table.update().where(cases_table.c.id == case_id).values(**values))
-            db.execute(transfers_table.insert().values(case_id=case_id, from_adviser_id=by.id,
-                                                       to_adviser_id=to.id if to else None, note=note, at=now))
+            db.execute(
+                transfers_table.insert().values(
+                    case_id=case_id, from_adviser_id=by.id, to_adviser_id=to.id if to else None, note=note, at=now
+                )
+            )
             where = f"Handed to {to.name}" if to else "Handed back to the queue"
-            db.execute(notes_table.insert().values(case_id=case_id, adviser_id=by.id, text=f"{where}: {note}",
-                                                   created_at=now))
+            db.execute(
+                notes_table.insert().values(case_id=case_id, adviser_id=by.id, text=f"{where}: {note}", created_at=now)
+            )
             self._audit(db, case_id, by.id, "handed over", f"to {to.name} (#{to.id})" if to else "back to the queue")
         return self.case(case_id)
 
@@ -492,31 +594,53 @@ class HandoffStore:
         t, frm = transfers_table.c, advisers_table.alias("frm")
         to = advisers_table.alias("to")
         with self.engine.connect() as db:
-            row = db.execute(sa.select(t.to_adviser_id, t.note, t.at, t.seen_at, frm.c.name.label("from_name"),
-                                       to.c.name.label("to_name"))
-                             .join(frm, frm.c.id == t.from_adviser_id).outerjoin(to, to.c.id == t.to_adviser_id)
-                             .where(t.case_id == case_id).order_by(t.id.desc()).limit(1)).first()
+            row = db.execute(
+                sa.select(
+                    t.to_adviser_id, t.note, t.at, t.seen_at, frm.c.name.label("from_name"), to.c.name.label("to_name")
+                )
+                .join(frm, frm.c.id == t.from_adviser_id)
+                .outerjoin(to, to.c.id == t.to_adviser_id)
+                .where(t.case_id == case_id)
+                .order_by(t.id.desc())
+                .limit(1)
+            ).first()
         if not row:
             return None
-        return {"from": row.from_name, "to": row.to_name, "to_id": row.to_adviser_id, "note": row.note,
-                "at": row.at, "seen_at": row.seen_at}
+        return {
+            "from": row.from_name,
+            "to": row.to_name,
+            "to_id": row.to_adviser_id,
+            "note": row.note,
+            "at": row.at,
+            "seen_at": row.seen_at,
+        }
 
     def transfers_for(self, adviser: Adviser) -> Dict[int, Dict]:
         """Open cases handed to ``adviser`` that they have not opened since: case id -> the handover."""
         t, c = transfers_table.c, cases_table.c
         with self.engine.connect() as db:
-            rows = db.execute(sa.select(t.case_id, t.note, t.at, advisers_table.c.name)
-                              .join(advisers_table, advisers_table.c.id == t.from_adviser_id)
-                              .join(cases_table, c.id == t.case_id)
-                              .where(t.to_adviser_id == adviser.id, t.seen_at.is_(None), c.status == "assigned",
-                                     c.adviser_id == adviser.id).order_by(t.id))
+            rows = db.execute(
+                sa.select(t.case_id, t.note, t.at, advisers_table.c.name)
+                .join(advisers_table, advisers_table.c.id == t.from_adviser_id)
+                .join(cases_table, c.id == t.case_id)
+                .where(
+                    t.to_adviser_id == adviser.id,
+                    t.seen_at.is_(None),
+                    c.status == "assigned",
+                    c.adviser_id == adviser.id,
+                )
+                .order_by(t.id)
+            )
             return {r.case_id: {"from": r.name, "note": r.note, "at": r.at} for r in rows}
 
     def mark_transfer_seen(self, case_id: int, adviser: Adviser) -> None:
         t = transfers_table.c
         with self.engine.begin() as db:
-            db.execute(transfers_table.update().where(t.case_id == case_id, t.to_adviser_id == adviser.id,
-                                                      t.seen_at.is_(None)).values(seen_at=self.clock()))
+            db.execute(
+                transfers_table.update()
+                .where(t.case_id == case_id, t.to_adviser_id == adviser.id, t.seen_at.is_(None))
+                .values(seen_at=self.clock())
+            )
 
     def may_act_on(self, case: Case, adviser: Adviser) -> bool:
         return adviser.is_supervisor or case.adviser_id == adviser.id
@@ -525,12 +649,16 @@ class HandoffStore:
         """The person wrote in a handed-off conversation: count it on its open case (``None``: none)."""
         c = cases_table.c
         with self.engine.begin() as db:  # only a read unless there is a case: no write lock per message
-            row = db.execute(sa.select(c.id).where(c.conversation_id == conversation_id, c.status != "closed")
-                             .order_by(c.id.desc())).first()
+            row = db.execute(
+                sa.select(c.id).where(c.conversation_id == conversation_id, c.status != "closed").order_by(c.id.desc())
+            ).first()
             if not row:
                 return None
-            db.execute(cases_table.update().where(c.id == row.id).values(
-                person_messages=c.person_messages + 1, last_person_message_at=self.clock()))
+            db.execute(
+                cases_table.update()
+                .where(c.id == row.id)
+                .values(person_messages=c.person_messages + 1, last_person_message_at=self.clock())
+            )
         return self.case(row.id)
 
     def mark_seen(self, case: Case, adviser: Adviser) -> Case:
@@ -545,17 +673,23 @@ class HandoffStore:
 
     def _seen(self, case_id: int, upto, db=None) -> None:
         c = cases_table.c
-        statement = cases_table.update().where(c.id == case_id).values(
-            person_messages_seen=sa.case((c.person_messages_seen < upto, upto), else_=c.person_messages_seen),
-            adviser_seen_at=self.clock())
+        statement = (
+            cases_table.update()
+            .where(c.id == case_id)
+            .values(
+                person_messages_seen=sa.case((c.person_messages_seen < upto, upto), else_=c.person_messages_seen),
+                adviser_seen_at=self.clock(),
+            )
+        )
         if db is not None:
             db.execute(statement)
             return
         with self.engine.begin() as db:
             db.execute(statement)
 
-    def record_reply(self, case_id: int, adviser: Adviser, chars: int = 0,
-                     sources: Sequence[Dict[str, str]] = ()) -> Case:
+    def record_reply(
+        self, case_id: int, adviser: Adviser, chars: int = 0, sources: Sequence[Dict[str, str]] = ()
+    ) -> Case:
         """An adviser replied (``chars`` long), using the guidance ``sources`` (``slug``, ``anchor``,
         ``title``, ``url``), which are kept with the reply."""
         case = self.case(case_id)
@@ -570,22 +704,36 @@ class HandoffStore:
             # whoever answers the person has read what they wrote (from the case page, which shows it)
             self._seen(case_id, cases_table.c.person_messages, db)
             kept = [{k: str(s.get(k) or "")[:300] for k in ("slug", "anchor", "title", "url")} for s in sources][:10]
-            db.execute(replies_table.insert().values(case_id=case_id, adviser_id=adviser.id, chars=int(chars),
-                                                     sources=json.dumps(kept), at=self.clock()))
-            self._audit(db, case_id, adviser.id, "replied",
-                        ("using " + ", ".join(f"{s['slug']}#{s['anchor']}" if s["anchor"] else s["slug"]
-                                              for s in kept)) if kept else "")
+            db.execute(
+                replies_table.insert().values(
+                    case_id=case_id, adviser_id=adviser.id, chars=int(chars), sources=json.dumps(kept), at=self.clock()
+                )
+            )
+            self._audit(
+                db,
+                case_id,
+                adviser.id,
+                "replied",
+                ("using " + ", ".join(f"{s['slug']}#{s['anchor']}" if s["anchor"] else s["slug"] for s in kept))
+                if kept
+                else "",
+            )
         return self.case(case_id)
 
     def replies(self, case_id: int) -> List[Dict]:
         """The case's adviser replies, oldest first: who, when, how long, and the sources used."""
         with self.engine.connect() as db:
-            rows = db.execute(sa.select(replies_table, advisers_table.c.name).join(advisers_table).where(
-                replies_table.c.case_id == case_id).order_by(replies_table.c.id))
+            rows = db.execute(
+                sa.select(replies_table, advisers_table.c.name)
+                .join(advisers_table)
+                .where(replies_table.c.case_id == case_id)
+                .order_by(replies_table.c.id)
+            )
             return [{"adviser": r.name, "at": r.at, "chars": r.chars, "sources": json.loads(r.sources)} for r in rows]
 
-    def close(self, case_id: int, adviser: Optional[Adviser], outcome: str,
-              tags: Optional[Sequence[str]] = None) -> Case:
+    def close(
+        self, case_id: int, adviser: Optional[Adviser], outcome: str, tags: Optional[Sequence[str]] = None
+    ) -> Case:
         """Close the case with ``outcome``; ``tags`` replace its tags (``None``: it keeps those it has)."""
         if outcome not in OUTCOMES:
             raise HandoffError(f"outcome must be one of {', '.join(OUTCOMES)}")
@@ -597,11 +745,25 @@ class HandoffStore:
         clean_tags = case.tags if tags is None else _tag_string(tags)
         now = self.clock()
         with self.engine.begin() as db:
-            db.execute(cases_table.update().where(cases_table.c.id == case_id).values(
-                status="closed", closed_at=now, updated_at=now, outcome=outcome, tags=clean_tags,
-                adviser_id=case.adviser_id or (adviser.id if adviser else None)))
-            self._audit(db, case_id, adviser.id if adviser else None,
-                        "closed" if adviser else "cancelled by the person", outcome)
+            db.execute(
+                cases_table.update()
+                .where(cases_table.c.id == case_id)
+                .values(
+                    status="closed",
+                    closed_at=now,
+                    updated_at=now,
+                    outcome=outcome,
+                    tags=clean_tags,
+                    adviser_id=case.adviser_id or (adviser.id if adviser else None),
+                )
+            )
+            self._audit(
+                db,
+                case_id,
+                adviser.id if adviser else None,
+                "closed" if adviser else "cancelled by the person",
+                outcome,
+            )
         return self.case(case_id)
 
     def rate(self, conversation_id: str, rating: int) -> Optional[Case]:
@@ -609,9 +771,14 @@ class HandoffStore:
         if not 1 <= int(rating) <= 5:
             raise HandoffError("a rating is a whole number from 1 to 5")
         with self.engine.begin() as db:
-            row = db.execute(sa.select(cases_table.c.id).where(
-                cases_table.c.conversation_id == conversation_id, cases_table.c.status == "closed",
-            ).order_by(cases_table.c.closed_at.desc())).first()
+            row = db.execute(
+                sa.select(cases_table.c.id)
+                .where(
+                    cases_table.c.conversation_id == conversation_id,
+                    cases_table.c.status == "closed",
+                )
+                .order_by(cases_table.c.closed_at.desc())
+            ).first()
             if not row:
                 return None
             db.execute(cases_table.update().where(cases_table.c.id == row.id).values(rating=int(rating)))
@@ -626,32 +793,54 @@ class HandoffStore:
             raise HandoffError("a saved reply needs a title and some text")
         if len(title) > 120 or len(text) > 4000:
             raise HandoffError("a saved reply's title is at most 120 characters and its text at most 4,000")
-        return {"title": title, "text": text, "guidance_slug": str(guidance_slug or "").strip()[:120],
-                "guidance_anchor": str(guidance_anchor or "").strip()[:200]}
+        return {
+            "title": title,
+            "text": text,
+            "guidance_slug": str(guidance_slug or "").strip()[:120],
+            "guidance_anchor": str(guidance_anchor or "").strip()[:200],
+        }
 
-    def add_saved_reply(self, by: Adviser, title: str, text: str, guidance_slug: str = "",
-                        guidance_anchor: str = "") -> Dict:
+    def add_saved_reply(
+        self, by: Adviser, title: str, text: str, guidance_slug: str = "", guidance_anchor: str = ""
+    ) -> Dict:
         if not by.is_supervisor:
             raise HandoffError("only a supervisor can add saved replies")
         fields, now = self._saved_fields(title, text, guidance_slug, guidance_anchor), self.clock()
         with self.engine.begin() as db:
-            new_id = db.execute(saved_replies_table.insert().values(
-                **fields, active=True, uses=0, created_at=now, updated_at=now)).inserted_primary_key[0]
+            new_id = db.execute(
+                saved_replies_table.insert().values(**fields, active=True, uses=0, created_at=now, updated_at=now)
+            ).inserted_primary_key[0]
             self._audit(db, None, by.id, "saved reply added", f"#{new_id} {fields['title']}")
         return self.saved_reply(new_id)
 
-    def update_saved_reply(self, reply_id: int, by: Adviser, title: str, text: str, guidance_slug: str = "",
-                           guidance_anchor: str = "", active: bool = True) -> Dict:
+    def update_saved_reply(
+        self,
+        reply_id: int,
+        by: Adviser,
+        title: str,
+        text: str,
+        guidance_slug: str = "",
+        guidance_anchor: str = "",
+        active: bool = True,
+    ) -> Dict:
         """Edit a saved reply, or retire it (``active=False``: advisers no longer find it; its count stays)."""
         if not by.is_supervisor:
             raise HandoffError("only a supervisor can change saved replies")
         self.saved_reply(reply_id)
         fields = self._saved_fields(title, text, guidance_slug, guidance_anchor)
         with self.engine.begin() as db:
-            db.execute(saved_replies_table.update().where(saved_replies_table.c.id == reply_id).values(
-                **fields, active=bool(active), updated_at=self.clock()))
-            self._audit(db, None, by.id, "saved reply changed" if active else "saved reply retired",
-                        f"#{reply_id} {fields['title']}")
+            db.execute(
+                saved_replies_table.update()
+                .where(saved_replies_table.c.id == reply_id)
+                .values(**fields, active=bool(active), updated_at=self.clock())
+            )
+            self._audit(
+                db,
+                None,
+                by.id,
+                "saved reply changed" if active else "saved reply retired",
+                f"#{reply_id} {fields['title']}",
+            )
         return self.saved_reply(reply_id)
 
     def saved_reply(self, reply_id: int) -> Dict:
@@ -676,8 +865,11 @@ class HandoffStore:
         if not saved["active"]:
             raise HandoffError("this saved reply has been retired")
         with self.engine.begin() as db:
-            db.execute(saved_replies_table.update().where(saved_replies_table.c.id == reply_id).values(
-                uses=saved_replies_table.c.uses + 1))
+            db.execute(
+                saved_replies_table.update()
+                .where(saved_replies_table.c.id == reply_id)
+                .values(uses=saved_replies_table.c.uses + 1)
+            )
         return {**saved, "uses": saved["uses"] + 1, "filled": fill_placeholders(saved["text"], case.person_name)}
 
     # ---- tags and the search of closed cases ---------------------------------------------------
@@ -697,8 +889,9 @@ class HandoffStore:
         with self.engine.begin() as db:
             if db.execute(sa.select(tags_table.c.id).where(tags_table.c.name == name)).first():
                 raise HandoffError(f"the tag \u201c{name}\u201d is on the list already")
-            new_id = db.execute(tags_table.insert().values(name=name, active=True,
-                                                           created_at=self.clock())).inserted_primary_key[0]
+            new_id = db.execute(
+                tags_table.insert().values(name=name, active=True, created_at=self.clock())
+            ).inserted_primary_key[0]
             self._audit(db, None, by.id, "tag added", name)
         return {"id": new_id, "name": name, "active": True}
 
@@ -741,9 +934,15 @@ class HandoffStore:
             self._audit(db, case_id, by.id, "tagged", ", ".join(chosen) or "no tags")
         return self.case(case_id)
 
-    def search_closed(self, tag: str = "", text: str = "", adviser_id: Optional[int] = None,
-                      closed_from: Optional[float] = None, closed_before: Optional[float] = None,
-                      limit: int = 200) -> List[Case]:
+    def search_closed(
+        self,
+        tag: str = "",
+        text: str = "",
+        adviser_id: Optional[int] = None,
+        closed_from: Optional[float] = None,
+        closed_before: Optional[float] = None,
+        limit: int = 200,
+    ) -> List[Case]:
         """Closed cases, latest first, carrying ``tag``, with ``text`` in the question, topic, the
         person's name or a note, handled by ``adviser_id``, closed in [closed_from, closed_before)."""
         c = cases_table.c
@@ -755,11 +954,16 @@ class HandoffStore:
         for word in words:
             pattern = f"%{_like(word.lower())}%"
             in_notes = sa.select(notes_table.c.case_id).where(
-                sa.func.lower(notes_table.c.text).like(pattern, escape="\\"))
-            query = query.where(sa.or_(sa.func.lower(c.question).like(pattern, escape="\\"),
-                                       sa.func.lower(c.topic).like(pattern, escape="\\"),
-                                       sa.func.lower(c.person_name).like(pattern, escape="\\"),
-                                       c.id.in_(in_notes)))
+                sa.func.lower(notes_table.c.text).like(pattern, escape="\\")
+            )
+            query = query.where(
+                sa.or_(
+                    sa.func.lower(c.question).like(pattern, escape="\\"),
+                    sa.func.lower(c.topic).like(pattern, escape="\\"),
+                    sa.func.lower(c.person_name).like(pattern, escape="\\"),
+                    c.id.in_(in_notes),
+                )
+            )
         if adviser_id is not None:
             query = query.where(c.adviser_id == adviser_id)
         if closed_from is not None:
@@ -777,26 +981,42 @@ class HandoffStore:
             raise HandoffError("a note needs some text")
         self.case(case_id)
         with self.engine.begin() as db:
-            db.execute(notes_table.insert().values(case_id=case_id, adviser_id=adviser.id, text=text[:4000],
-                                                   created_at=self.clock()))
+            db.execute(
+                notes_table.insert().values(
+                    case_id=case_id, adviser_id=adviser.id, text=text[:4000], created_at=self.clock()
+                )
+            )
             self._audit(db, case_id, adviser.id, "noted")
 
     def notes(self, case_id: int) -> List[Dict]:
         with self.engine.connect() as db:
-            rows = db.execute(sa.select(notes_table, advisers_table.c.name).join(advisers_table).where(
-                notes_table.c.case_id == case_id).order_by(notes_table.c.id))
+            rows = db.execute(
+                sa.select(notes_table, advisers_table.c.name)
+                .join(advisers_table)
+                .where(notes_table.c.case_id == case_id)
+                .order_by(notes_table.c.id)
+            )
             return [{"text": r.text, "adviser": r.name, "at": r.created_at} for r in rows]
 
     def audit_trail(self, case_id: int) -> List[Dict]:
         with self.engine.connect() as db:
-            rows = db.execute(sa.select(audit_table, advisers_table.c.name).outerjoin(
-                advisers_table, audit_table.c.adviser_id == advisers_table.c.id,
-            ).where(audit_table.c.case_id == case_id).order_by(audit_table.c.id))
+            rows = db.execute(
+                sa.select(audit_table, advisers_table.c.name)
+                .outerjoin(
+                    advisers_table,
+                    audit_table.c.adviser_id == advisers_table.c.id,
+                )
+                .where(audit_table.c.case_id == case_id)
+                .order_by(audit_table.c.id)
+            )
             return [{"action": r.action, "detail": r.detail, "adviser": r.name, "at": r.at} for r in rows]
 
     def _audit(self, db, case_id: Optional[int], adviser_id: Optional[int], action: str, detail: str = "") -> None:
-        db.execute(audit_table.insert().values(case_id=case_id, adviser_id=adviser_id, action=action,
-                                               detail=detail[:500], at=self.clock()))
+        db.execute(
+            audit_table.insert().values(
+                case_id=case_id, adviser_id=adviser_id, action=action, detail=detail[:500], at=self.clock()
+            )
+        )
 
     # ---- export, retention and erasure ------------------------------------------------------
 
@@ -804,30 +1024,57 @@ class HandoffStore:
         names = {a.id: a.name for a in self.advisers()}
         out = io.StringIO()
         writer = csv.writer(out)
-        writer.writerow(["case", "channel", "opened", "closed", "adviser", "outcome", "tags", "topic", "rating", "question"])
+        writer.writerow(
+            ["case", "channel", "opened", "closed", "adviser", "outcome", "tags", "topic", "rating", "question"]
+        )
         for case in self.cases("closed", limit=100000):
-            writer.writerow([case.id, case.channel, _iso(case.created_at), _iso(case.closed_at),
-                             names.get(case.adviser_id, ""), case.outcome, case.tags, case.topic,
-                             case.rating or "", _csv_safe(case.question)])
+            writer.writerow(
+                [
+                    case.id,
+                    case.channel,
+                    _iso(case.created_at),
+                    _iso(case.closed_at),
+                    names.get(case.adviser_id, ""),
+                    case.outcome,
+                    case.tags,
+                    case.topic,
+                    case.rating or "",
+                    _csv_safe(case.question),
+                ]
+            )
         return out.getvalue()
 
     def conversations_of_closed_cases_before(self, cutoff: float) -> List[str]:
         with self.engine.connect() as db:
-            return [r.conversation_id for r in db.execute(sa.select(cases_table.c.conversation_id).where(
-                cases_table.c.status == "closed", cases_table.c.closed_at < cutoff).distinct())]
+            return [
+                r.conversation_id
+                for r in db.execute(
+                    sa.select(cases_table.c.conversation_id)
+                    .where(cases_table.c.status == "closed", cases_table.c.closed_at < cutoff)
+                    .distinct()
+                )
+            ]
 
     def delete_closed_before(self, cutoff: float) -> int:
         """Remove closed cases (with their notes) closed before ``cutoff``; the count removed."""
         with self.engine.begin() as db:
-            ids = [r.id for r in db.execute(sa.select(cases_table.c.id).where(
-                cases_table.c.status == "closed", cases_table.c.closed_at < cutoff))]
+            ids = [
+                r.id
+                for r in db.execute(
+                    sa.select(cases_table.c.id).where(
+                        cases_table.c.status == "closed", cases_table.c.closed_at < cutoff
+                    )
+                )
+            ]
             return self._delete_cases(db, ids, "retention")
 
     def delete_conversation(self, conversation_id: str, by: Optional[Adviser] = None) -> int:
         """Erase every case of a conversation, its notes and the personal parts of its audit trail."""
         with self.engine.begin() as db:
-            ids = [r.id for r in db.execute(sa.select(cases_table.c.id).where(
-                cases_table.c.conversation_id == conversation_id))]
+            ids = [
+                r.id
+                for r in db.execute(sa.select(cases_table.c.id).where(cases_table.c.conversation_id == conversation_id))
+            ]
             return self._delete_cases(db, ids, "erased on request", by)
 
     def _delete_cases(self, db, ids: List[int], why: str, by: Optional[Adviser] = None) -> int:
@@ -861,9 +1108,16 @@ def _like(text: str) -> str:
 
 
 def _saved(row) -> Dict:
-    return {"id": row.id, "title": row.title, "text": row.text, "guidance_slug": row.guidance_slug,
-            "guidance_anchor": row.guidance_anchor, "active": bool(row.active), "uses": row.uses,
-            "updated_at": row.updated_at}
+    return {
+        "id": row.id,
+        "title": row.title,
+        "text": row.text,
+        "guidance_slug": row.guidance_slug,
+        "guidance_anchor": row.guidance_anchor,
+        "active": bool(row.active),
+        "uses": row.uses,
+        "updated_at": row.updated_at,
+    }
 
 
 def fill_placeholders(text: str, name: str) -> str:

@@ -1,6 +1,7 @@
 """The action server's part of the gap page: ``POST /insights/refresh`` embeds the misses not yet
 embedded, with the model and index it already holds, and groups them (bot/insights/_gaps.py).
 The web server asks for it when the gap page opens; one refresh runs at a time, off the event loop."""
+
 from __future__ import annotations
 
 import asyncio

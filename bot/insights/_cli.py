@@ -1,4 +1,5 @@
 """``mutuals insights``: the dashboard's figures in the terminal (``--json`` for scripts)."""
+
 from __future__ import annotations
 
 import argparse
@@ -15,9 +16,13 @@ def _date(text: str) -> dt.date:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--since", type=_date, metavar="YYYY-MM-DD", help="the first day (UTC; default: 30 days before --until)")
+    p.add_argument(
+        "--since", type=_date, metavar="YYYY-MM-DD", help="the first day (UTC; default: 30 days before --until)"
+    )
     p.add_argument("--until", type=_date, metavar="YYYY-MM-DD", help="the last day, included (default: today, UTC)")
-    p.add_argument("--adviser", metavar="EMAIL", help="only this adviser's cases, as the console shows them to an adviser")
+    p.add_argument(
+        "--adviser", metavar="EMAIL", help="only this adviser's cases, as the console shows them to an adviser"
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object (the console's /console/api/insights)")
     p.add_argument("--csv", action="store_true", help="print the console's CSV export")
     p.set_defaults(func=run)
@@ -42,8 +47,14 @@ def run(args, settings) -> int:
         if adviser is None:
             print(f"mutuals: there is no adviser {args.adviser}", file=sys.stderr)
             return 2
-    figures = compute(period, settings.tracker_store, settings.handoff_store,
-                      adviser_id=adviser.id if adviser and not adviser.is_supervisor else None,
-                      adviser_name=adviser.name if adviser else "")
-    print(json.dumps(figures, indent=2) if args.json else to_csv(figures).rstrip("\n") if args.csv else to_text(figures))
+    figures = compute(
+        period,
+        settings.tracker_store,
+        settings.handoff_store,
+        adviser_id=adviser.id if adviser and not adviser.is_supervisor else None,
+        adviser_name=adviser.name if adviser else "",
+    )
+    print(
+        json.dumps(figures, indent=2) if args.json else to_csv(figures).rstrip("\n") if args.csv else to_text(figures)
+    )
     return 0

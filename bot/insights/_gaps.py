@@ -9,6 +9,7 @@ the misses left over are clustered among themselves with scikit-learn's agglomer
 A question is never moved by a later run, so groups stay stable; a supervisor can move one
 (:func:`move`). :func:`gap_summaries` lists the groups, largest and fastest-growing first.
 """
+
 from __future__ import annotations
 
 import collections
@@ -71,8 +72,9 @@ def assign_groups(store: MissStore, similarity: float = JOIN_SIMILARITY) -> dict
     c, g = misses_table.c, groups_table.c
     while True:
         with store.engine.begin() as db:
-            rows = db.execute(sa.select(c.id, c.vector).where(c.group_id.is_(None), c.vector.is_not(None))
-                              .order_by(c.id).limit(CHUNK)).all()
+            rows = db.execute(
+                sa.select(c.id, c.vector).where(c.group_id.is_(None), c.vector.is_not(None)).order_by(c.id).limit(CHUNK)
+            ).all()
             if not rows:
                 return {"joined": joined, "new_groups": new_groups}
             ids = [r.id for r in rows]
@@ -97,15 +99,17 @@ def assign_groups(store: MissStore, similarity: float = JOIN_SIMILARITY) -> dict
             if len(rest) == 1:
                 labels = np.zeros(1, dtype=int)
             elif len(rest) > 1:
-                labels = AgglomerativeClustering(n_clusters=None, affinity="cosine", linkage="average",
-                                                 distance_threshold=1.0 - similarity).fit_predict(vectors[rest])
+                labels = AgglomerativeClustering(
+                    n_clusters=None, affinity="cosine", linkage="average", distance_threshold=1.0 - similarity
+                ).fit_predict(vectors[rest])
             else:
                 labels = np.zeros(0, dtype=int)
             now = store.clock()
             for label in sorted(set(labels.tolist())):
                 members = [ids[i] for i in rest[labels == label]]
-                gid = db.execute(groups_table.insert().values(status="open", decision="", created_at=now)
-                                 ).inserted_primary_key[0]
+                gid = db.execute(
+                    groups_table.insert().values(status="open", decision="", created_at=now)
+                ).inserted_primary_key[0]
                 db.execute(misses_table.update().where(c.id.in_(members)).values(group_id=gid))
                 touched.add(gid)
                 new_groups += 1
@@ -120,8 +124,9 @@ def move(store: MissStore, miss_id: int, to_group: Optional[int]) -> int:
         if row is None:
             raise LookupError("there is no such question")
         if to_group is None:
-            to_group = db.execute(groups_table.insert().values(status="open", decision="", created_at=store.clock())
-                                  ).inserted_primary_key[0]
+            to_group = db.execute(
+                groups_table.insert().values(status="open", decision="", created_at=store.clock())
+            ).inserted_primary_key[0]
         elif db.execute(sa.select(g.id).where(g.id == to_group)).first() is None:
             raise LookupError("there is no such group")
         db.execute(misses_table.update().where(c.id == miss_id).values(group_id=to_group))
@@ -136,8 +141,11 @@ def move(store: MissStore, miss_id: int, to_group: Optional[int]) -> int:
 
 def decide(store: MissStore, group_id: int, status: str, decision: str, by: Optional[int]) -> None:
     with store.engine.begin() as db:
-        changed = db.execute(groups_table.update().where(groups_table.c.id == group_id).values(
-            status=status, decision=decision[:2000], decided_by=by, decided_at=store.clock())).rowcount
+        changed = db.execute(
+            groups_table.update()
+            .where(groups_table.c.id == group_id)
+            .values(status=status, decision=decision[:2000], decided_by=by, decided_at=store.clock())
+        ).rowcount
     if not changed:
         raise LookupError("there is no such group")
 
@@ -152,13 +160,27 @@ def _distinct(values, limit: int) -> List[str]:
     return out
 
 
-def gap_summaries(store: MissStore, now: Optional[float] = None, sort: str = "size", include_decided: bool = False,
-                  examples: int = 3) -> List[dict]:
+def gap_summaries(
+    store: MissStore, now: Optional[float] = None, sort: str = "size", include_decided: bool = False, examples: int = 3
+) -> List[dict]:
     """The groups with their figures: largest first (``sort="growth"``: fastest-growing first)."""
     now = store.clock() if now is None else now
     c = misses_table.c
-    columns = [c.id, c.conversation_id, c.kind, c.question, c.answer, c.source, c.at, c.adviser_reply, c.outcome,
-               c.nearest, c.nearest_score, c.group_id, c.threshold]
+    columns = [
+        c.id,
+        c.conversation_id,
+        c.kind,
+        c.question,
+        c.answer,
+        c.source,
+        c.at,
+        c.adviser_reply,
+        c.outcome,
+        c.nearest,
+        c.nearest_score,
+        c.group_id,
+        c.threshold,
+    ]
     with store.engine.connect() as db:
         groups = {r.id: r for r in db.execute(sa.select(groups_table))}
         members: Dict[int, list] = collections.defaultdict(list)
@@ -177,21 +199,33 @@ def gap_summaries(store: MissStore, now: Optional[float] = None, sort: str = "si
         nearest = collections.Counter(r.nearest for r in rows if r.nearest).most_common(1)
         nearest_id = nearest[0][0] if nearest else ""
         scores = [r.nearest_score for r in rows if r.nearest == nearest_id and r.nearest_score is not None]
-        out.append({
-            "id": gid, "status": group.status, "decision": group.decision, "size": len(rows),
-            "conversations": len({r.conversation_id for r in rows}), "last_7_days": recent, "previous_7_days": before,
-            "growth": recent - before, "new_since_decision": len(new_since),
-            "kinds": dict(collections.Counter(r.kind for r in rows)),
-            "examples": _distinct((r.question for r in rows), examples),
-            "questions": [{"id": r.id, "question": r.question, "kind": r.kind, "at": r.at} for r in rows[:50]],
-            "nearest": nearest_id, "nearest_score": round(float(np.mean(scores)), 3) if scores else None,
-            "threshold": next((round(float(r.threshold), 3) for r in rows if r.threshold), None),
-            "assistant_said": _distinct((r.answer for r in rows), 2),
-            "advisers_replied": _distinct((r.adviser_reply for r in rows), 2),
-            "outcomes": dict(collections.Counter(r.outcome for r in rows if r.outcome)),
-        })
-    key = (lambda s: (-s["growth"], -s["size"], s["id"])) if sort == "growth" else \
-        (lambda s: (-s["size"], -s["growth"], s["id"]))
+        out.append(
+            {
+                "id": gid,
+                "status": group.status,
+                "decision": group.decision,
+                "size": len(rows),
+                "conversations": len({r.conversation_id for r in rows}),
+                "last_7_days": recent,
+                "previous_7_days": before,
+                "growth": recent - before,
+                "new_since_decision": len(new_since),
+                "kinds": dict(collections.Counter(r.kind for r in rows)),
+                "examples": _distinct((r.question for r in rows), examples),
+                "questions": [{"id": r.id, "question": r.question, "kind": r.kind, "at": r.at} for r in rows[:50]],
+                "nearest": nearest_id,
+                "nearest_score": round(float(np.mean(scores)), 3) if scores else None,
+                "threshold": next((round(float(r.threshold), 3) for r in rows if r.threshold), None),
+                "assistant_said": _distinct((r.answer for r in rows), 2),
+                "advisers_replied": _distinct((r.adviser_reply for r in rows), 2),
+                "outcomes": dict(collections.Counter(r.outcome for r in rows if r.outcome)),
+            }
+        )
+    key = (
+        (lambda s: (-s["growth"], -s["size"], s["id"]))
+        if sort == "growth"
+        else (lambda s: (-s["size"], -s["growth"], s["id"]))
+    )
     return sorted(out, key=key)
 
 

@@ -14,6 +14,7 @@ that adds a problem is not written. When the knowledge folder cannot be written,
 exported as a patch under ``var/insights/patches/`` instead, checked on a copy first. Running
 action servers pick up a written phrasing within seconds (bot/guidance/_reload.py).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -59,8 +60,7 @@ def _writable(directory: Path) -> bool:
     not be, for a deployment whose guidance changes only through review of the patches)."""
     if Settings.from_env().knowledge_read_only:
         return False
-    return os.access(directory, os.W_OK) and all(
-        os.access(p, os.W_OK) for p in directory.rglob("*") if p.is_dir())
+    return os.access(directory, os.W_OK) and all(os.access(p, os.W_OK) for p in directory.rglob("*") if p.is_dir())
 
 
 def _yaml_item(text: str, indent: str) -> str:
@@ -101,9 +101,11 @@ def _approved_text(original: str, entry: Dict[str, str]) -> str:
     items = list(data.get("stays_answered") or [])
     if not any(i.get("q") == entry["q"] for i in items if isinstance(i, dict)):
         items.append(entry)
-    header = ("# Questions people asked that the assistant missed, approved on the gap page as phrasings of\n"
-              "# these sections (bot/insights/_loop.py): each must stay answered from its section. Not part of\n"
-              "# the evaluation splits (a phrasing that is also an evaluation question would flatter them).\n")
+    header = (
+        "# Questions people asked that the assistant missed, approved on the gap page as phrasings of\n"
+        "# these sections (bot/insights/_loop.py): each must stay answered from its section. Not part of\n"
+        "# the evaluation splits (a phrasing that is also an evaluation question would flatter them).\n"
+    )
     return header + yaml.safe_dump({"stays_answered": items}, allow_unicode=True, sort_keys=False, width=1000)
 
 
@@ -113,8 +115,14 @@ def _patch(knowledge_dir: Path, changes: Dict[str, tuple], out_dir: Path, name: 
     parts = []
     for rel, (old, new) in sorted(changes.items()):
         a = f"a/knowledge/{rel}" if old is not None else "/dev/null"
-        parts.extend(difflib.unified_diff((old or "").splitlines(keepends=True), new.splitlines(keepends=True),
-                                          fromfile=a, tofile=f"b/knowledge/{rel}"))
+        parts.extend(
+            difflib.unified_diff(
+                (old or "").splitlines(keepends=True),
+                new.splitlines(keepends=True),
+                fromfile=a,
+                tofile=f"b/knowledge/{rel}",
+            )
+        )
     path = out_dir / f"{dt.datetime.now(dt.timezone.utc).strftime('%Y%m%dT%H%M%S%f')}-{name}.patch"
     path.write_text("".join(parts), encoding="utf-8")
     return path
@@ -181,23 +189,36 @@ def _add_phrasing(knowledge_dir: Path, passage_id: str, question: str, patch_dir
         raise GapError("that section already has this phrasing")
     approved_rel = f"questions/{APPROVED_FILE}"
     old_approved = _read(knowledge_dir / approved_rel)
-    entry = {"q": question, "slug": slug, "section": anchor or INTRO, "gap_group": int(group_id),
-             "approved": dt.date.today().isoformat()}
-    changes = {rel: (old, with_phrasing(old, anchor or INTRO, question)),
-               approved_rel: (old_approved, _approved_text(old_approved or "", entry))}
+    entry = {
+        "q": question,
+        "slug": slug,
+        "section": anchor or INTRO,
+        "gap_group": int(group_id),
+        "approved": dt.date.today().isoformat(),
+    }
+    changes = {
+        rel: (old, with_phrasing(old, anchor or INTRO, question)),
+        approved_rel: (old_approved, _approved_text(old_approved or "", entry)),
+    }
     return _apply(knowledge_dir, changes, Path(patch_dir), f"phrasing-{slug}")
 
 
 def draft_text(group: dict, nearest_title: str = "") -> str:
     """A new section's draft: the questions it must answer and what advisers told people."""
-    lines = [f"# Draft section from knowledge gap {group['id']} (not published)", "",
-             "For an editor: write one section (at most 700 characters, in plain English and our own words) that",
-             "answers these questions, check it against the sources, then move it into a page under",
-             "`knowledge/pages/` with 2 to 5 phrasings, and run `mutuals knowledge check`.", "",
-             f"Nearest section today: {group.get('nearest') or 'none'}"
-             + (f" ({nearest_title})" if nearest_title else "")
-             + (f", score {group['nearest_score']}" if group.get("nearest_score") is not None else ""), "",
-             "## Questions people asked", ""]
+    lines = [
+        f"# Draft section from knowledge gap {group['id']} (not published)",
+        "",
+        "For an editor: write one section (at most 700 characters, in plain English and our own words) that",
+        "answers these questions, check it against the sources, then move it into a page under",
+        "`knowledge/pages/` with 2 to 5 phrasings, and run `mutuals knowledge check`.",
+        "",
+        f"Nearest section today: {group.get('nearest') or 'none'}"
+        + (f" ({nearest_title})" if nearest_title else "")
+        + (f", score {group['nearest_score']}" if group.get("nearest_score") is not None else ""),
+        "",
+        "## Questions people asked",
+        "",
+    ]
     lines += [f"- {q}" for q in group.get("examples") or []]
     lines += ["", "## What advisers replied", ""]
     lines += [f"> {reply}" for reply in group.get("advisers_replied") or []] or ["(no adviser reply recorded yet)"]
@@ -208,8 +229,13 @@ def draft_text(group: dict, nearest_title: str = "") -> str:
 def start_draft(knowledge_dir: Path, group: dict, patch_dir: Path, nearest_title: str = "") -> Change:
     rel = f"drafts/gap-{int(group['id'])}.md"
     knowledge_dir = Path(knowledge_dir)
-    return _apply(knowledge_dir, {rel: (_read(knowledge_dir / rel), draft_text(group, nearest_title))},
-                  Path(patch_dir), f"draft-gap-{int(group['id'])}", check=False)
+    return _apply(
+        knowledge_dir,
+        {rel: (_read(knowledge_dir / rel), draft_text(group, nearest_title))},
+        Path(patch_dir),
+        f"draft-gap-{int(group['id'])}",
+        check=False,
+    )
 
 
 def approved_questions(questions_dir: Path) -> List[dict]:
@@ -226,10 +252,21 @@ def check_stays_answered(desk, questions_dir: Path) -> List[str]:
         section = item.get("section") or INTRO
         expected = item["slug"] if section == INTRO else f"{item['slug']}#{section}"
         if not answer.answered or answer.passage_id != expected:
-            problems.append(f"{APPROVED_FILE}: {item['q']!r} is no longer answered from {expected} "
-                            f"(got {answer.passage_id or answer.reason})")
+            problems.append(
+                f"{APPROVED_FILE}: {item['q']!r} is no longer answered from {expected} "
+                f"(got {answer.passage_id or answer.reason})"
+            )
     return problems
 
 
-__all__ = ["APPROVED_FILE", "Change", "GapError", "add_phrasing", "approved_questions", "check_stays_answered",
-           "draft_text", "start_draft", "with_phrasing"]
+__all__ = [
+    "APPROVED_FILE",
+    "Change",
+    "GapError",
+    "add_phrasing",
+    "approved_questions",
+    "check_stays_answered",
+    "draft_text",
+    "start_draft",
+    "with_phrasing",
+]

@@ -10,6 +10,7 @@ replies are masked as the logs are (bot/privacy ``redact``): no email address, p
 postcode, NI, card or bank number is kept. Misses follow their conversation: erased with it, and
 deleted by ``mutuals retention`` with it (bot/privacy/_erasure.py).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -27,7 +28,8 @@ GROUP_STATUSES = ("open", "phrasing_added", "draft_started", "dismissed")
 metadata = sa.MetaData()
 
 misses_table = sa.Table(
-    "misses", metadata,
+    "misses",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("conversation_id", sa.String(128), nullable=False, index=True),
     sa.Column("channel", sa.String(40), nullable=False, default=""),
@@ -50,7 +52,8 @@ misses_table = sa.Table(
     sa.Column("group_id", sa.Integer, index=True),
 )
 groups_table = sa.Table(
-    "gap_groups", metadata,
+    "gap_groups",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("centroid", sa.LargeBinary),
     sa.Column("status", sa.String(20), nullable=False, default="open"),
@@ -116,9 +119,20 @@ class MissStore:
 
     # ---- recording ------------------------------------------------------------------------
 
-    def record(self, conversation_id: str, kind: str, question: str, channel: str = "", answer: str = "",
-               source: str = "", score: Optional[float] = None, threshold: Optional[float] = None,
-               reason: str = "", case_id: Optional[int] = None, at: Optional[float] = None) -> Optional[int]:
+    def record(
+        self,
+        conversation_id: str,
+        kind: str,
+        question: str,
+        channel: str = "",
+        answer: str = "",
+        source: str = "",
+        score: Optional[float] = None,
+        threshold: Optional[float] = None,
+        reason: str = "",
+        case_id: Optional[int] = None,
+        at: Optional[float] = None,
+    ) -> Optional[int]:
         """Keep one miss (masked); ``None`` when there is no question to keep."""
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {', '.join(KINDS)}")
@@ -126,20 +140,33 @@ class MissStore:
         if not question or question.startswith("/"):
             return None
         with self.engine.begin() as db:
-            return db.execute(misses_table.insert().values(
-                conversation_id=str(conversation_id)[:128], channel=str(channel or "")[:40], kind=kind,
-                question=question, answer=_mask(answer), source=str(source or "")[:300],
-                score=None if score is None else float(score), threshold=None if threshold is None else float(threshold),
-                reason=str(reason or "")[:40], at=self.clock() if at is None else at, case_id=case_id,
-                adviser_reply="", nearest="")).inserted_primary_key[0]
+            return db.execute(
+                misses_table.insert().values(
+                    conversation_id=str(conversation_id)[:128],
+                    channel=str(channel or "")[:40],
+                    kind=kind,
+                    question=question,
+                    answer=_mask(answer),
+                    source=str(source or "")[:300],
+                    score=None if score is None else float(score),
+                    threshold=None if threshold is None else float(threshold),
+                    reason=str(reason or "")[:40],
+                    at=self.clock() if at is None else at,
+                    case_id=case_id,
+                    adviser_reply="",
+                    nearest="",
+                )
+            ).inserted_primary_key[0]
 
     def attach_case(self, conversation_id: str, case_id: int, within_seconds: float = 3600.0) -> int:
         """The conversation was handed to an adviser: its recent misses not yet on a case belong to it."""
         c = misses_table.c
         with self.engine.begin() as db:
-            return db.execute(misses_table.update().where(
-                c.conversation_id == conversation_id, c.case_id.is_(None),
-                c.at >= self.clock() - within_seconds).values(case_id=case_id)).rowcount
+            return db.execute(
+                misses_table.update()
+                .where(c.conversation_id == conversation_id, c.case_id.is_(None), c.at >= self.clock() - within_seconds)
+                .values(case_id=case_id)
+            ).rowcount
 
     def add_reply(self, case_id: int, text: str) -> None:
         """An adviser replied on the case: kept (masked) with each of its misses."""
@@ -150,12 +177,17 @@ class MissStore:
         with self.engine.begin() as db:
             for row in db.execute(sa.select(c.id, c.adviser_reply).where(c.case_id == case_id)).all():
                 joined = (row.adviser_reply + "\n\n" + text).strip() if row.adviser_reply else text
-                db.execute(misses_table.update().where(c.id == row.id).values(adviser_reply=joined[-4 * LONGEST_TEXT:]))
+                db.execute(
+                    misses_table.update().where(c.id == row.id).values(adviser_reply=joined[-4 * LONGEST_TEXT :])
+                )
 
     def close_case(self, case_id: int, outcome: str) -> None:
         with self.engine.begin() as db:
-            db.execute(misses_table.update().where(misses_table.c.case_id == case_id).values(
-                outcome=str(outcome)[:20], closed_at=self.clock()))
+            db.execute(
+                misses_table.update()
+                .where(misses_table.c.case_id == case_id)
+                .values(outcome=str(outcome)[:20], closed_at=self.clock())
+            )
 
     # ---- reading ----------------------------------------------------------------------------
 
@@ -180,8 +212,11 @@ class MissStore:
         """``(miss id, vector, nearest slug#anchor, nearest score)`` for each."""
         with self.engine.begin() as db:
             for miss_id, vector, nearest, score in rows:
-                db.execute(misses_table.update().where(misses_table.c.id == miss_id).values(
-                    vector=to_blob(vector), nearest=str(nearest or "")[:300], nearest_score=float(score)))
+                db.execute(
+                    misses_table.update()
+                    .where(misses_table.c.id == miss_id)
+                    .values(vector=to_blob(vector), nearest=str(nearest or "")[:300], nearest_score=float(score))
+                )
 
     # ---- erasure and retention -------------------------------------------------------------------
 
@@ -189,16 +224,21 @@ class MissStore:
         ids, deleted = sorted(set(conversation_ids)), 0
         with self.engine.begin() as db:
             for start in range(0, len(ids), 500):
-                deleted += db.execute(misses_table.delete().where(
-                    misses_table.c.conversation_id.in_(ids[start:start + 500]))).rowcount
+                deleted += db.execute(
+                    misses_table.delete().where(misses_table.c.conversation_id.in_(ids[start : start + 500]))
+                ).rowcount
         return deleted
 
     def conversations_before(self, cutoff: float) -> List[str]:
         """Conversations whose latest miss is older than ``cutoff``."""
         c = misses_table.c
         with self.engine.connect() as db:
-            return [r[0] for r in db.execute(sa.select(c.conversation_id).group_by(c.conversation_id).having(
-                sa.func.max(c.at) < cutoff))]
+            return [
+                r[0]
+                for r in db.execute(
+                    sa.select(c.conversation_id).group_by(c.conversation_id).having(sa.func.max(c.at) < cutoff)
+                )
+            ]
 
 
 def _miss(row, with_vectors: bool) -> Miss:

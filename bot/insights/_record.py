@@ -4,6 +4,7 @@ Called by the custom actions (actions/actions.py, actions/handoff.py) and, for "
 by the Rasa server (bot/rasa_server.py: that reply is a response, not a custom action). Recording
 never breaks a turn: any failure is logged and the person's answer goes out as before.
 """
+
 from __future__ import annotations
 
 import logging
@@ -101,9 +102,17 @@ def _record_answer(tracker, answer, desk, question) -> None:
     store = miss_store()
     kind = answer_kind(answer)
     if kind:
-        store.record(tracker.sender_id, kind, question, channel=channel, answer=answer.text,
-                     source=answer.passage_id or "", score=answer.score, threshold=answer.threshold,
-                     reason=answer.reason)
+        store.record(
+            tracker.sender_id,
+            kind,
+            question,
+            channel=channel,
+            answer=answer.text,
+            source=answer.passage_id or "",
+            score=answer.score,
+            threshold=answer.threshold,
+            reason=answer.reason,
+        )
     if desk is None or not question or question.startswith("/"):
         return
     turns = guidance_turns(tracker.events)
@@ -118,33 +127,64 @@ def _record_answer(tracker, answer, desk, question) -> None:
     vectors = desk.index.embedder.encode([before["question"], question])
     if float(np.dot(vectors[0], vectors[1])) >= REPHRASED_SIMILARITY:
         g = before["guidance"]
-        store.record(tracker.sender_id, "rephrased", before["question"], channel=channel, answer=before["answer"],
-                     source=_source(g), score=g.get("score"), threshold=g.get("threshold"), reason=g.get("reason", ""))
+        store.record(
+            tracker.sender_id,
+            "rephrased",
+            before["question"],
+            channel=channel,
+            answer=before["answer"],
+            source=_source(g),
+            score=g.get("score"),
+            threshold=g.get("threshold"),
+            reason=g.get("reason", ""),
+        )
 
 
-def record_unhelpful(conversation_id: str, events: List[Dict[str, Any]], channel: str = "",
-                     store: Optional[MissStore] = None) -> Optional[int]:
+def record_unhelpful(
+    conversation_id: str, events: List[Dict[str, Any]], channel: str = "", store: Optional[MissStore] = None
+) -> Optional[int]:
     """The person said the latest answer did not help: record its question and answer."""
     turns = [t for t in guidance_turns(events) if t["guidance"].get("answered")]
     if not turns:
         return None
     turn, store = turns[-1], store or miss_store()
     g = turn["guidance"]
-    return _safely("an unhelpful answer", store.record, conversation_id, "unhelpful", turn["question"],
-                   channel=channel, answer=turn["answer"], source=_source(g), score=g.get("score"),
-                   threshold=g.get("threshold"), reason=g.get("reason", ""))
+    return _safely(
+        "an unhelpful answer",
+        store.record,
+        conversation_id,
+        "unhelpful",
+        turn["question"],
+        channel=channel,
+        answer=turn["answer"],
+        source=_source(g),
+        score=g.get("score"),
+        threshold=g.get("threshold"),
+        reason=g.get("reason", ""),
+    )
 
 
 def record_handoff(tracker, case, question: str) -> None:
     """A case was opened: the question handed over is a miss, with the last answer the assistant gave."""
+
     def run():
         store = miss_store()
         store.attach_case(tracker.sender_id, case.id)
         turns = guidance_turns(tracker.events)
         g = turns[-1]["guidance"] if turns else {}
-        store.record(tracker.sender_id, "handoff", question, channel=case.channel,
-                     answer=turns[-1]["answer"] if turns else "", source=_source(g), score=g.get("score"),
-                     threshold=g.get("threshold"), reason=g.get("reason", ""), case_id=case.id)
+        store.record(
+            tracker.sender_id,
+            "handoff",
+            question,
+            channel=case.channel,
+            answer=turns[-1]["answer"] if turns else "",
+            source=_source(g),
+            score=g.get("score"),
+            threshold=g.get("threshold"),
+            reason=g.get("reason", ""),
+            case_id=case.id,
+        )
+
     _safely("a handoff", run)
 
 

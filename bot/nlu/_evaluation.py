@@ -15,6 +15,7 @@ of its group):
 - ``personal_details``: messages whose identifier was removed before the model saw it, and that
   then go where they should (the question answered, or the warning alone).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -65,9 +66,14 @@ def load_routing_set(path: Path) -> List[Case]:
     cases += [Case("injection", str(t), "out_of_scope") for t in data.get("injection") or []]
     for item in data.get("personal_details") or []:
         question = bool(item.get("question"))
-        cases.append(Case("personal_details", str(item["text"]),
-                          "ask_question" if question else "share_personal_details",
-                          "with a question" if question else "alone"))
+        cases.append(
+            Case(
+                "personal_details",
+                str(item["text"]),
+                "ask_question" if question else "share_personal_details",
+                "with a question" if question else "alone",
+            )
+        )
     return cases
 
 
@@ -90,15 +96,18 @@ def figures(outcomes: List[Outcome]) -> Dict[str, Any]:
     guidance = by("guidance")
     out: Dict[str, Any] = {
         "guidance_reached": _share(guidance, lambda o: o.ok),
-        "guidance_reached_by_kind": {sub: _share([o for o in guidance if o.case.subgroup == sub], lambda o: o.ok)
-                                     for sub in dict.fromkeys(o.case.subgroup for o in guidance)},
+        "guidance_reached_by_kind": {
+            sub: _share([o for o in guidance if o.case.subgroup == sub], lambda o: o.ok)
+            for sub in dict.fromkeys(o.case.subgroup for o in guidance)
+        },
         "small_talk_kept": _share(by("small_talk"), lambda o: o.ok),
         "small_talk_sent_to_guidance": _share(by("small_talk"), lambda o: o.intent in GUIDANCE_INTENTS),
         "assistant_answered_right": _share(by("assistant"), lambda o: o.ok),
         "crisis_recognised": _share(by("crisis"), lambda o: o.ok),
         "not_crisis_wrongly_crisis": _share(by("not_crisis"), lambda o: o.intent == "crisis"),
-        "not_crisis_questions_reached_guidance": _share([o for o in by("not_crisis") if o.case.guidance],
-                                                        lambda o: o.intent in GUIDANCE_INTENTS),
+        "not_crisis_questions_reached_guidance": _share(
+            [o for o in by("not_crisis") if o.case.guidance], lambda o: o.intent in GUIDANCE_INTENTS
+        ),
         "injection_out_of_scope": _share(by("injection"), lambda o: o.ok),
         "injection_sent_to_guidance": _share(by("injection"), lambda o: o.intent in GUIDANCE_INTENTS),
         "personal_details_masked": _share(by("personal_details"), lambda o: o.masked_text != o.case.text),
@@ -165,11 +174,23 @@ def run(args, settings) -> int:
     cases = load_routing_set(Path(args.set) if args.set else settings.knowledge_dir / "questions" / "routing.yml")
     outcomes = evaluate_model(model, cases, mask=not args.no_masking)
     result = figures(outcomes)
-    misses = [{"group": o.case.group, "text": o.case.text, "expected": o.case.expected, "got": o.intent,
-               "routed": o.routed} for o in outcomes if not o.ok]
+    misses = [
+        {"group": o.case.group, "text": o.case.text, "expected": o.case.expected, "got": o.intent, "routed": o.routed}
+        for o in outcomes
+        if not o.ok
+    ]
     if args.json:
-        print(json.dumps({"model": str(model), "masking": not args.no_masking, "figures": result,
-                          **({"misses": misses} if args.misses else {})}, indent=2))
+        print(
+            json.dumps(
+                {
+                    "model": str(model),
+                    "masking": not args.no_masking,
+                    "figures": result,
+                    **({"misses": misses} if args.misses else {}),
+                },
+                indent=2,
+            )
+        )
         return 0
     print(f"Routing set: {len(cases)} messages; model {model}{'' if not args.no_masking else ' (not masked)'}\n")
     for key, label in LABELS:
@@ -191,7 +212,11 @@ def add_arguments(parser) -> None:
     parser.add_argument("--misses", action="store_true", help="list the messages that went the wrong way")
     parser.add_argument("--model", help="a trained model other than models/mutuals.tar.gz")
     parser.add_argument("--set", help="a routing set other than knowledge/questions/routing.yml")
-    parser.add_argument("--no-masking", action="store_true",
-                        help="parse messages as typed (as the channels passed them before they masked identifiers)")
-    parser.set_defaults(func=lambda args, settings: __import__("bot.nlu._evaluation", fromlist=["run"]).run(
-        args, settings))
+    parser.add_argument(
+        "--no-masking",
+        action="store_true",
+        help="parse messages as typed (as the channels passed them before they masked identifiers)",
+    )
+    parser.set_defaults(
+        func=lambda args, settings: __import__("bot.nlu._evaluation", fromlist=["run"]).run(args, settings)
+    )

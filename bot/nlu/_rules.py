@@ -35,6 +35,7 @@ bot?", "is anyone there?") and messages that are small talk through and through 
 many words (request_human, cancel, tell_me_more) are never changed by rule 6, only by rule 7 when
 the message has none of their words.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -43,8 +44,19 @@ from typing import Optional
 
 from bot.safety import find_crisis, is_injection, normalise, placeholders_in, without_placeholders
 
-CHIT_CHAT = frozenset({"greet", "goodbye", "thank", "affirm", "deny", "out_of_scope", "feedback_helpful",
-                       "feedback_unhelpful", "nlu_fallback"})
+CHIT_CHAT = frozenset(
+    {
+        "greet",
+        "goodbye",
+        "thank",
+        "affirm",
+        "deny",
+        "out_of_scope",
+        "feedback_helpful",
+        "feedback_unhelpful",
+        "nlu_fallback",
+    }
+)
 # intents a rule here never takes a message away from: the person asked for them in so many words
 KEEP = frozenset({"request_human", "cancel", "tell_me_more"})
 # DIET guesses that a question takes from them only when it names a topic of the guidance
@@ -58,47 +70,132 @@ _ASKED_IN_WORDS = {
     "cancel": re.compile(
         r"\b(?:cancel\w*|stop\w*|never\s*mind|forget|abort\w*|quit|exit|undo|changed?\s+my\s+mind|go(?:ing)?\s+back|"
         r"back\s+to|stay\s+with|pass\s+me|don'?t\s+(?:want|need)|no\s+longer|any\s*more|by\s+mistake|withdraw\w*)\b",
-        re.I),
+        re.I,
+    ),
     "request_human": re.compile(
         r"\b(?:human|person|people|adviser|advisers|advisor|advisors|advice|someone|somebody|anyone|anybody|staff|"
         r"agent|operator|real|talk|speak|chat|call|phone|ring|contact|email|hand\s*off|handover|put\s+(?:me\s+)?through|team)\b",
-        re.I),
-    "rate_handoff": re.compile(r"(?<![\w.])[1-5](?![\w.])|\b(?:one|two|three|four|five|stars?|rat\w*|score|out\s+of)\b",
-                               re.I),
+        re.I,
+    ),
+    "rate_handoff": re.compile(
+        r"(?<![\w.])[1-5](?![\w.])|\b(?:one|two|three|four|five|stars?|rat\w*|score|out\s+of)\b", re.I
+    ),
 }
 
 # Small talk that can open a message ("great thanks, ..."). Words that also start real questions
 # ("right to bid", "fine for late filing", "no win no fee", "well-being") count only before a comma,
 # a full stop or another opener.
 _OPENERS = [
-    r"thanks(?: (?:a lot|so much|very much|for that|for this|again))?", r"thank you(?: (?:so much|very much|for that))?",
-    r"many thanks", r"much appreciated", r"thx", r"ty", r"ta", r"cheers", r"great", r"brilliant", r"lovely",
-    r"perfect", r"excellent", r"awesome", r"amazing", r"fab", r"fabulous", r"fantastic", r"wonderful", r"super",
-    r"nice(?: one)?", r"cool", r"ok(?:ay|ey)?", r"k", r"kk", r"sure(?: thing)?", r"alright", r"all right", r"yes",
-    r"yeah", r"yep", r"yup", r"ya", r"nope", r"nah", r"hmm+", r"hm+", r"ah+", r"oh+", r"aha", r"ooh",
-    r"i see", r"got it", r"gotcha", r"understood", r"noted", r"fair enough", r"makes sense", r"that makes sense",
-    r"that helps", r"that helped", r"that's (?:helpful|useful|great|clear|interesting|good|brilliant)",
-    r"thats (?:helpful|useful|great|clear|interesting|good)", r"helpful", r"useful", r"interesting",
-    r"good (?:answer|to know|stuff)", r"great answer", r"hi(?: there)?", r"hello(?: there)?", r"hey(?: there)?",
-    r"and", r"also", r"plus", r"but", r"so", r"then", r"one more thing", r"another (?:question|thing)",
-    r"quick question", r"follow[ -]?up(?: question)?", r"please", r"oh and", r"and also", r"ok so", r"right then",
+    r"thanks(?: (?:a lot|so much|very much|for that|for this|again))?",
+    r"thank you(?: (?:so much|very much|for that))?",
+    r"many thanks",
+    r"much appreciated",
+    r"thx",
+    r"ty",
+    r"ta",
+    r"cheers",
+    r"great",
+    r"brilliant",
+    r"lovely",
+    r"perfect",
+    r"excellent",
+    r"awesome",
+    r"amazing",
+    r"fab",
+    r"fabulous",
+    r"fantastic",
+    r"wonderful",
+    r"super",
+    r"nice(?: one)?",
+    r"cool",
+    r"ok(?:ay|ey)?",
+    r"k",
+    r"kk",
+    r"sure(?: thing)?",
+    r"alright",
+    r"all right",
+    r"yes",
+    r"yeah",
+    r"yep",
+    r"yup",
+    r"ya",
+    r"nope",
+    r"nah",
+    r"hmm+",
+    r"hm+",
+    r"ah+",
+    r"oh+",
+    r"aha",
+    r"ooh",
+    r"i see",
+    r"got it",
+    r"gotcha",
+    r"understood",
+    r"noted",
+    r"fair enough",
+    r"makes sense",
+    r"that makes sense",
+    r"that helps",
+    r"that helped",
+    r"that's (?:helpful|useful|great|clear|interesting|good|brilliant)",
+    r"thats (?:helpful|useful|great|clear|interesting|good)",
+    r"helpful",
+    r"useful",
+    r"interesting",
+    r"good (?:answer|to know|stuff)",
+    r"great answer",
+    r"hi(?: there)?",
+    r"hello(?: there)?",
+    r"hey(?: there)?",
+    r"and",
+    r"also",
+    r"plus",
+    r"but",
+    r"so",
+    r"then",
+    r"one more thing",
+    r"another (?:question|thing)",
+    r"quick question",
+    r"follow[ -]?up(?: question)?",
+    r"please",
+    r"oh and",
+    r"and also",
+    r"ok so",
+    r"right then",
 ]
-_ONLY_BEFORE_PUNCTUATION = [r"right", r"fine", r"good", r"well", r"no", r"true", r"wow", r"clear", r"agreed",
-                            r"excellent stuff"]
-_OPENER = re.compile(rf"^(?:(?:{'|'.join(_OPENERS)})(?:[\s,.!;:\-]+|$)|"
-                     rf"(?:{'|'.join(_ONLY_BEFORE_PUNCTUATION)})(?:\s*[,.!;:\-]+\s*|\s+(?=(?:{'|'.join(_OPENERS)})\b)|$))")
+_ONLY_BEFORE_PUNCTUATION = [
+    r"right",
+    r"fine",
+    r"good",
+    r"well",
+    r"no",
+    r"true",
+    r"wow",
+    r"clear",
+    r"agreed",
+    r"excellent stuff",
+]
+_OPENER = re.compile(
+    rf"^(?:(?:{'|'.join(_OPENERS)})(?:[\s,.!;:\-]+|$)|"
+    rf"(?:{'|'.join(_ONLY_BEFORE_PUNCTUATION)})(?:\s*[,.!;:\-]+\s*|\s+(?=(?:{'|'.join(_OPENERS)})\b)|$))"
+)
 _FOLLOW_ON = re.compile(r"^(?:and|also|plus|but|so|then|oh and|and also|ok so)\b")
 
-QUESTION_WORDS = frozenset("what what's whats wat how how's hows who who's whos whom whose when when's where "
-                           "where's why which".split())
-AUXILIARIES = frozenset("is isn't isnt are aren't arent was wasn't were weren't do does doesn't doesnt don't dont "
-                        "did didn't can can't cant could couldn't will won't would wouldn't should shouldn't "
-                        "shall may might must has hasn't have haven't had am".split())
-_ASKING = re.compile(r"^(?:tell me|explain|describe|define|give me|show me|list|i(?:'d| would) like to know|"
-                     r"i want to know|i need to know|i wonder|i'm wondering|im wondering|i was wondering|"
-                     r"what about|how about|any (?:idea|advice|info|information|guidance)|do you know|"
-                     r"is it true|info on|information (?:on|about)|i meant|i mean|what i meant|i was asking|i'm asking|"
-                     r"my question (?:is|was))\b")
+QUESTION_WORDS = frozenset(
+    "what what's whats wat how how's hows who who's whos whom whose when when's where where's why which".split()
+)
+AUXILIARIES = frozenset(
+    "is isn't isnt are aren't arent was wasn't were weren't do does doesn't doesnt don't dont "
+    "did didn't can can't cant could couldn't will won't would wouldn't should shouldn't "
+    "shall may might must has hasn't have haven't had am".split()
+)
+_ASKING = re.compile(
+    r"^(?:tell me|explain|describe|define|give me|show me|list|i(?:'d| would) like to know|"
+    r"i want to know|i need to know|i wonder|i'm wondering|im wondering|i was wondering|"
+    r"what about|how about|any (?:idea|advice|info|information|guidance)|do you know|"
+    r"is it true|info on|information (?:on|about)|i meant|i mean|what i meant|i was asking|i'm asking|"
+    r"my question (?:is|was))\b"
+)
 # messages about the assistant as a person, or to get its attention: small talk even when asked
 _ABOUT_THE_ASSISTANT = re.compile(
     r"^(?:(?:are|r) (?:you|u)\b|who (?:are|r) (?:you|u)\b|how are (?:you|u)\b|how's it going|what's up|"
@@ -107,7 +204,8 @@ _ABOUT_THE_ASSISTANT = re.compile(
     r"who am i (?:talking|chatting|speaking) (?:to|with)|can (?:you|u) (?:help|hear|understand)(?: me| us)?"
     r"(?: please)?$|do (?:you|u) (?:understand|hear) me|can i ask (?:you )?(?:a|something|some)(?: questions?)?$|"
     r"(?:can|may) i ask a question$|is this (?:a bot|a robot|automated|a real person|a person|ai|a human)|"
-    r"(?:is|are) (?:a|any) (?:person|human|people|one) (?:reading|there|real|here)|did (?:you|u) get that)")
+    r"(?:is|are) (?:a|any) (?:person|human|people|one) (?:reading|there|real|here)|did (?:you|u) get that)"
+)
 # a few words the guidance is about: enough, after "and ..." or against an out_of_scope guess,
 # to count a short message as a question for it ("and for NHS staff")
 DOMAIN = re.compile(
@@ -121,10 +219,13 @@ DOMAIN = re.compile(
     r"transfer|admitted body|legal form|guarantee|clg|cio|procurement act|social value act|reserved contracts?|"
     r"regulation 77|business case|scotland|wales|northern ireland|england|funding|finance|investment|profit|"
     r"your (?:answers?|information|sources|guidance)|my (?:data|information|details|conversation)|privacy|"
-    r"personal (?:data|information)|gdpr|guidance)\b")
+    r"personal (?:data|information)|gdpr|guidance)\b"
+)
 # words that point back to what was just said ("who checks it?", "does that apply to us?")
-_REFERS_BACK = re.compile(r"\b(?:that|this|those|these|they|them|their|the same)\b|"
-                          r"\bit\b(?!\s*\??\s*$)|(?<!\bis )\bit\b")  # "it", but not "what time is it?"
+_REFERS_BACK = re.compile(
+    r"\b(?:that|this|those|these|they|them|their|the same)\b|"
+    r"\bit\b(?!\s*\??\s*$)|(?<!\bis )\bit\b"
+)  # "it", but not "what time is it?"
 # what can the assistant do / how to reach a person / help
 _CAPABILITIES = re.compile(
     r"(?:what (?:else )?(?:can|could|do) (?:you|u|this (?:bot|assistant|thing|service)) (?:do|help (?:me |us )?with|"
@@ -137,19 +238,22 @@ _CAPABILITIES = re.compile(
     r"what are (?:my|the|your) options|what can i ask(?: you)?(?: about)?|what should i ask(?: you)?|"
     r"show me what (?:you|u) can do|what are (?:you|u) able to (?:do|help with)|(?:tell me )?what (?:you|u) can do|"
     r"what can (?:you|u) do for (?:me|us)|what's this for|what is this for|what do you cover|"
-    r"what do (?:you|u) know)")
+    r"what do (?:you|u) know)"
+)
 _HUMAN = re.compile(
     r"^(?:(?:can|could|may) (?:i|we) (?:please )?|(?:i|we)(?: want| would like|'d like| d like| need| wanna) to |"
     r"(?:let me|is it possible to|how (?:do|can) (?:i|we)) |(?:please )?(?:let me |can i )?)"
     r"(?:talk|speak|chat) (?:to|with) (?:a |an |one of your |your |someone |somebody )?(?:real |actual |live )?"
     r"(?:person|human|adviser|advisor|advisers|advisors|someone|somebody|member of staff|agent|people)\b"
     r"|^is there (?:a |an )?(?:real |actual )?(?:person|human|adviser|advisor|someone|anyone) (?:i|we) can "
-    r"(?:talk|speak|chat) (?:to|with)")
+    r"(?:talk|speak|chat) (?:to|with)"
+)
 
 
 @dataclasses.dataclass(frozen=True)
 class Route:
     """The intent the policies should see and, when it is not DIET's, the rule that decided it."""
+
     intent: str
     reason: Optional[str] = None  # None: DIET's intent stands
 
@@ -169,7 +273,7 @@ def strip_openers(text: str) -> "tuple[str, bool, bool]":
             break
         if _FOLLOW_ON.match(m.group(0)):
             follow_on = True
-        rest = rest[m.end():].lstrip(" ,.!;:-")
+        rest = rest[m.end() :].lstrip(" ,.!;:-")
         had = True
     return rest, had, follow_on
 
@@ -242,8 +346,11 @@ def route(text: str, diet_intent: str, runner_up: str = "") -> Route:
     if diet_intent in KEEP:
         return Route(diet_intent)
     if is_capabilities_question(text):
-        return Route(diet_intent) if diet_intent == "ask_capabilities" else \
-            Route("ask_capabilities", "asks what the assistant can do")
+        return (
+            Route(diet_intent)
+            if diet_intent == "ask_capabilities"
+            else Route("ask_capabilities", "asks what the assistant can do")
+        )
     if diet_intent != "request_human" and asks_for_a_person(text):
         return Route("request_human", "asks for a person")
     if diet_intent == "nlu_fallback" and runner_up in SMALL_TALK and is_small_talk_only(text):

@@ -9,6 +9,7 @@ When it changes the intent it puts the new one first in the intent ranking and l
 ``routed`` note in the parse data (``{"from": <DIET's intent>, "reason": ...}``), which the tracker
 keeps, so every decision can be explained afterwards.
 """
+
 from __future__ import annotations
 
 import logging
@@ -19,9 +20,19 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.classifier import IntentClassifier
-from rasa.shared.nlu.constants import (ENTITIES, ENTITY_ATTRIBUTE_END, ENTITY_ATTRIBUTE_START,
-                                       ENTITY_ATTRIBUTE_TYPE, ENTITY_ATTRIBUTE_VALUE, EXTRACTOR, INTENT,
-                                       INTENT_NAME_KEY, INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY, TEXT)
+from rasa.shared.nlu.constants import (
+    ENTITIES,
+    ENTITY_ATTRIBUTE_END,
+    ENTITY_ATTRIBUTE_START,
+    ENTITY_ATTRIBUTE_TYPE,
+    ENTITY_ATTRIBUTE_VALUE,
+    EXTRACTOR,
+    INTENT,
+    INTENT_NAME_KEY,
+    INTENT_RANKING_KEY,
+    PREDICTED_CONFIDENCE_KEY,
+    TEXT,
+)
 from rasa.shared.nlu.training_data.message import Message
 
 from bot.safety import KIND_OF
@@ -49,8 +60,13 @@ class MessageRouter(GraphComponent, IntentClassifier):
         self.component_config = config
 
     @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "MessageRouter":
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "MessageRouter":
         return cls(config)
 
     def process(self, messages: List[Message]) -> List[Message]:
@@ -82,5 +98,12 @@ class MessageRouter(GraphComponent, IntentClassifier):
         m = next(PLACEHOLDER.finditer(text), None)
         if m is None:
             return []
-        return [{ENTITY_ATTRIBUTE_TYPE: PERSONAL_ENTITY, ENTITY_ATTRIBUTE_VALUE: KIND_OF[m.group(0)],
-                 ENTITY_ATTRIBUTE_START: m.start(), ENTITY_ATTRIBUTE_END: m.end(), EXTRACTOR: "MessageRouter"}]
+        return [
+            {
+                ENTITY_ATTRIBUTE_TYPE: PERSONAL_ENTITY,
+                ENTITY_ATTRIBUTE_VALUE: KIND_OF[m.group(0)],
+                ENTITY_ATTRIBUTE_START: m.start(),
+                ENTITY_ATTRIBUTE_END: m.end(),
+                EXTRACTOR: "MessageRouter",
+            }
+        ]

@@ -8,6 +8,7 @@ deletes the conversation, even while the Rasa server runs. Inside the Rasa proce
 :func:`erase_under_lock` first takes Rasa's lock on the conversation, so no turn in progress
 writes its events back afterwards.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -50,10 +51,12 @@ class RetentionReport:
 
     def summary(self, conversation_days: float, case_days: float) -> str:
         verb = "would delete" if self.dry_run else "deleted"
-        return (f"retention {verb}: {self.conversations} conversation(s) ({self.events} event(s)) idle for more "
-                f"than {conversation_days:g} days or belonging to expired cases; {self.cases} case(s) closed "
-                f"more than {case_days:g} days ago, with their notes"
-                + (f"; {self.misses} missed question(s) of those conversations" if self.misses else ""))
+        return (
+            f"retention {verb}: {self.conversations} conversation(s) ({self.events} event(s)) idle for more "
+            f"than {conversation_days:g} days or belonging to expired cases; {self.cases} case(s) closed "
+            f"more than {case_days:g} days ago, with their notes"
+            + (f"; {self.misses} missed question(s) of those conversations" if self.misses else "")
+        )
 
 
 class ConversationEraser:
@@ -78,16 +81,22 @@ class ConversationEraser:
         """Rasa's ``events`` table, or ``None`` before Rasa has made it."""
         if not sa.inspect(self.engine).has_table("events"):
             return None
-        return sa.Table("events", sa.MetaData(), sa.Column("id", sa.Integer, primary_key=True),
-                        sa.Column("sender_id", sa.String(255)), sa.Column("timestamp", sa.Float))
+        return sa.Table(
+            "events",
+            sa.MetaData(),
+            sa.Column("id", sa.Integer, primary_key=True),
+            sa.Column("sender_id", sa.String(255)),
+            sa.Column("timestamp", sa.Float),
+        )
 
     def event_count(self, conversation_id: str) -> int:
         events = self._events()
         if events is None:
             return 0
         with self.engine.connect() as db:
-            return db.execute(sa.select(sa.func.count()).select_from(events).where(
-                events.c.sender_id == conversation_id)).scalar_one()
+            return db.execute(
+                sa.select(sa.func.count()).select_from(events).where(events.c.sender_id == conversation_id)
+            ).scalar_one()
 
     def conversations_idle_before(self, cutoff: float) -> List[str]:
         """Conversations whose latest event is older than ``cutoff`` (seconds since the epoch)."""
@@ -96,8 +105,14 @@ class ConversationEraser:
             return []
         latest = sa.func.max(events.c.timestamp)
         with self.engine.connect() as db:
-            return [r[0] for r in db.execute(sa.select(events.c.sender_id).group_by(events.c.sender_id).having(
-                sa.or_(latest < cutoff, latest.is_(None))))]
+            return [
+                r[0]
+                for r in db.execute(
+                    sa.select(events.c.sender_id)
+                    .group_by(events.c.sender_id)
+                    .having(sa.or_(latest < cutoff, latest.is_(None)))
+                )
+            ]
 
     def delete_events(self, conversation_ids: Iterable[str]) -> int:
         """Delete every event of these conversations; the number of events deleted."""
@@ -108,7 +123,7 @@ class ConversationEraser:
         deleted = 0
         with self.engine.begin() as db:
             for start in range(0, len(ids), 500):
-                deleted += db.execute(events.delete().where(events.c.sender_id.in_(ids[start:start + 500]))).rowcount
+                deleted += db.execute(events.delete().where(events.c.sender_id.in_(ids[start : start + 500]))).rowcount
         return deleted
 
     # ---- erasure on request ------------------------------------------------------------
@@ -137,10 +152,12 @@ class ConversationEraser:
         conversation_cutoff, case_cutoff = now - conversation_days * DAY, now - case_days * DAY
         c = cases_table.c
         expired = self._case_rows(sa.and_(c.status == "closed", c.closed_at < case_cutoff))
-        kept: Set[str] = {r.conversation_id for r in self._case_rows(
-            sa.or_(c.status != "closed", c.closed_at >= case_cutoff))}
-        doomed = (set(self.conversations_idle_before(conversation_cutoff))
-                  | {r.conversation_id for r in expired}) - kept
+        kept: Set[str] = {
+            r.conversation_id for r in self._case_rows(sa.or_(c.status != "closed", c.closed_at >= case_cutoff))
+        }
+        doomed = (
+            set(self.conversations_idle_before(conversation_cutoff)) | {r.conversation_id for r in expired}
+        ) - kept
         # a miss follows its conversation; one whose conversation is already gone, its own age
         missed = (doomed | set(self.misses.conversations_before(conversation_cutoff))) - kept
         if dry_run:
@@ -155,8 +172,9 @@ class ConversationEraser:
         return RetentionReport(len(stored), events, cases, misses=misses)
 
 
-async def erase_under_lock(agent: Any, eraser: ConversationEraser, conversation_id: str,
-                           by: Optional[Adviser] = None) -> Erased:
+async def erase_under_lock(
+    agent: Any, eraser: ConversationEraser, conversation_id: str, by: Optional[Adviser] = None
+) -> Erased:
     """Erase inside the Rasa server: wait for the conversation's turn in progress (Rasa's lock),
     then delete, off the event loop."""
     lock_store = getattr(agent, "lock_store", None)

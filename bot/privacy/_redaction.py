@@ -8,6 +8,7 @@ their own handlers after we start): the message with its arguments, and the text
 exception's traceback. A :class:`RedactingFilter` is also put on the root logger's handlers, for
 records made before installation or by a record factory of someone else's.
 """
+
 from __future__ import annotations
 
 import logging
@@ -24,8 +25,7 @@ UK_PHONE = re.compile(
     r"(?:\d[\s.\-)]{0,2}){8,9}\d(?![\d])"
 )
 # outward code (A9, A9A, A99, AA9, AA9A, AA99) and inward code (9AA); GIR 0AA; letters either case
-UK_POSTCODE = re.compile(
-    r"\b(?:[A-Z]{1,2}\d[A-Z\d]?|GIR)[ \t]*\d[ABD-HJLNP-UW-Z]{2}\b", re.IGNORECASE)
+UK_POSTCODE = re.compile(r"\b(?:[A-Z]{1,2}\d[A-Z\d]?|GIR)[ \t]*\d[ABD-HJLNP-UW-Z]{2}\b", re.IGNORECASE)
 
 EMAIL_MARK, PHONE_MARK, POSTCODE_MARK = "[email]", "[phone]", "[postcode]"
 

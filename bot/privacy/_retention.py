@@ -1,4 +1,5 @@
 """``mutuals retention``: delete what is older than the retention periods (docs/privacy.md)."""
+
 from __future__ import annotations
 
 import sys

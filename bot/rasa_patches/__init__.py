@@ -11,20 +11,39 @@ The table of patches is in docs/architecture.md.
 so, to install on any other Rasa or python-socketio than the pinned ones (``PINNED``, the same
 as pyproject.toml's).
 """
+
 from __future__ import annotations
 
 from importlib import metadata
 
-from . import (action_failure_reply, action_keep_alive, event_class_cache, fail_closed_tracker_store,
-               checked_turns, fast_action_validation, patient_tickets, socketio_queue,
-               sql_tracker_queries, unhelpful_recording)
+from . import (
+    action_failure_reply,
+    action_keep_alive,
+    event_class_cache,
+    fail_closed_tracker_store,
+    checked_turns,
+    fast_action_validation,
+    patient_tickets,
+    socketio_queue,
+    sql_tracker_queries,
+    unhelpful_recording,
+)
 
 PINNED = {"rasa": "3.6.21", "python-socketio": "5.9.0"}
 
 # in the order install_all installs them; the last two are applied where they are used
-PATCHES = [fast_action_validation, event_class_cache, action_keep_alive, fail_closed_tracker_store,
-           checked_turns, patient_tickets, action_failure_reply, unhelpful_recording, sql_tracker_queries,
-           socketio_queue]
+PATCHES = [
+    fast_action_validation,
+    event_class_cache,
+    action_keep_alive,
+    fail_closed_tracker_store,
+    checked_turns,
+    patient_tickets,
+    action_failure_reply,
+    unhelpful_recording,
+    sql_tracker_queries,
+    socketio_queue,
+]
 
 
 class UnsupportedVersion(RuntimeError):
@@ -48,14 +67,20 @@ def check_versions() -> None:
     """Raise :class:`UnsupportedVersion`, saying what is installed and what is pinned, unless
     the installed Rasa and python-socketio are the pinned ones."""
     found = installed_versions()
-    wrong = [f"{package} {found[package] or '(not installed)'} (pinned: {pinned})"
-             for package, pinned in PINNED.items() if found[package] != pinned]
+    wrong = [
+        f"{package} {found[package] or '(not installed)'} (pinned: {pinned})"
+        for package, pinned in PINNED.items()
+        if found[package] != pinned
+    ]
     if wrong:
         raise UnsupportedVersion(
             "bot.rasa_patches changes Rasa's and python-socketio's internals and is written for "
-            + " and ".join(f"{p} {v}" for p, v in PINNED.items()) + "; installed: " + ", ".join(wrong)
+            + " and ".join(f"{p} {v}" for p, v in PINNED.items())
+            + "; installed: "
+            + ", ".join(wrong)
             + ". Install the pinned versions (requirements.lock), or review every patch in "
-            "bot/rasa_patches/ (docs/architecture.md) against the new version before changing the pin.")
+            "bot/rasa_patches/ (docs/architecture.md) against the new version before changing the pin."
+        )
 
 
 def install_all(action_timeout_seconds: float, handoff_store_url: str) -> None:

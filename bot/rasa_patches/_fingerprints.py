@@ -4,6 +4,7 @@ rely on (each patch's ``TARGETS``), as checked in to ``fingerprints.json``.
 ``python -m bot.rasa_patches._fingerprints`` prints what differs; ``--write`` records the
 current sources, once every patch named has been reviewed against them.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -61,8 +62,9 @@ def differences(now: Dict[str, Dict[str, str]], then: Dict[str, Dict[str, str]])
         elif target not in now:
             out.append(f"{target} (patch {then[target]['patch']}) is recorded but no patch names it")
         elif now[target]["sha256"] != then[target]["sha256"]:
-            out.append(f"{target} changed: review patch {now[target]['patch']} "
-                       f"(bot/rasa_patches/{now[target]['patch']}.py)")
+            out.append(
+                f"{target} changed: review patch {now[target]['patch']} (bot/rasa_patches/{now[target]['patch']}.py)"
+            )
     return out
 
 

@@ -1,5 +1,6 @@
 """How a patch marks what it installed, so installing it again changes nothing and the original
 stays reachable (for the fingerprint test and for wrapping)."""
+
 from __future__ import annotations
 
 from typing import Any, Callable

@@ -6,6 +6,7 @@ would leave the person with silence. Here they get the polite "having trouble" r
 conversation goes on; a form declining a value (``ActionExecutionRejection``) is Rasa's normal
 flow and passes through.
 """
+
 from __future__ import annotations
 
 import logging
@@ -37,8 +38,11 @@ def install(timeout_seconds: float) -> None:
         except ActionExecutionRejection:
             raise
         except Exception as exc:  # the action server is down, slow or broken
-            logger.error("custom action %s failed (%s); the person was told we are having trouble",
-                         self.name(), exc.__class__.__name__)
+            logger.error(
+                "custom action %s failed (%s); the person was told we are having trouble",
+                self.name(),
+                exc.__class__.__name__,
+            )
             return [BotUttered(TROUBLE, metadata={"failure": self.name()})]
 
     RemoteAction.run = mark(run, NAME, original_run)

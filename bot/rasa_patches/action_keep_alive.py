@@ -10,6 +10,7 @@ authentication, TLS, timeouts, errors) is Rasa's own code. https endpoints and o
 own CA file get Rasa's session as before. ``close_resources`` closes the kept sessions, then
 does what Rasa does.
 """
+
 from __future__ import annotations
 
 from ._marks import installed, mark
@@ -61,12 +62,15 @@ def install() -> None:
             if len(sessions) >= MAX_KEPT:
                 return original(self)
             # the arguments of Rasa's own session(), plus a connector that keeps connections
-            auth = (aiohttp.BasicAuth(self.basic_auth["username"], self.basic_auth["password"])
-                    if self.basic_auth else None)
+            auth = (
+                aiohttp.BasicAuth(self.basic_auth["username"], self.basic_auth["password"]) if self.basic_auth else None
+            )
             kept = aiohttp.ClientSession(
-                headers=self.headers, auth=auth,
+                headers=self.headers,
+                auth=auth,
                 timeout=aiohttp.ClientTimeout(total=endpoints.DEFAULT_REQUEST_TIMEOUT),
-                connector=aiohttp.TCPConnector(limit=0, keepalive_timeout=KEEP_ALIVE_SECONDS))
+                connector=aiohttp.TCPConnector(limit=0, keepalive_timeout=KEEP_ALIVE_SECONDS),
+            )
             entry = sessions[key] = (self, kept)
         return _Kept(entry[1])
 

@@ -9,6 +9,7 @@ message on an open case, and the crisis reply during a handoff. Those steps are
 ``bot.channels._admission.run_checked_turn``; a message that did not come through a channel's
 admission (``CheckedMessage``) gets Rasa's own turn.
 """
+
 from __future__ import annotations
 
 from ._marks import installed, mark

@@ -4,6 +4,7 @@ Why: Rasa finds an event's class by its name by listing every subclass of ``Even
 each event of a conversation it reads: about a tenth of a turn. The class found for each name is
 remembered; a name not found yet still goes Rasa's way.
 """
+
 from __future__ import annotations
 
 from ._marks import installed, mark

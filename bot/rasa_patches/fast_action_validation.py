@@ -6,6 +6,7 @@ schema certainly accepts is passed by validators built once (one per event name,
 ``_event_validators``); anything else, valid or not, goes to Rasa's own method, so every refusal
 is Rasa's own verdict with Rasa's own error. Pinned by tests/dialogue/test_action_response_check.py.
 """
+
 from __future__ import annotations
 
 import functools

@@ -13,6 +13,7 @@ its place by number. A server that dies stops renewing, so its tickets still lap
 ``LOCK_LIFETIME``. It replaces rather than wraps: the waiting loop itself is what changes.
 Pinned by tests/scale/test_turn_locks.py.
 """
+
 from __future__ import annotations
 
 from ._marks import installed, mark
@@ -20,8 +21,12 @@ from ._marks import installed, mark
 NAME = "patient_tickets"
 HOW = "replaces (the waiting loop is the change)"
 ATTRIBUTES = ["rasa.core.lock_store:LockStore._acquire_lock"]
-TARGETS = ATTRIBUTES + ["rasa.core.lock_store:LockStore.lock", "rasa.core.lock_store:LockStore.update_lock",
-                        "rasa.core.lock:TicketLock", "rasa.core.lock:Ticket"]
+TARGETS = ATTRIBUTES + [
+    "rasa.core.lock_store:LockStore.lock",
+    "rasa.core.lock_store:LockStore.update_lock",
+    "rasa.core.lock:TicketLock",
+    "rasa.core.lock:Ticket",
+]
 
 
 def install() -> None:

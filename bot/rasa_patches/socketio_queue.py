@@ -8,6 +8,7 @@ was the first ``session_confirm`` or reply of the first widgets to connect. Appl
 bot/channels/socketio.py to the server it builds (``subscribe_before_serving``), only when the
 server has a Redis manager.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -17,10 +18,12 @@ from typing import Any
 NAME = "socketio_queue"
 HOW = "does python-socketio's own first-connection step earlier"
 ATTRIBUTES: list = []  # nothing global is changed
-TARGETS = ["socketio.asyncio_server:AsyncServer._handle_eio_connect",
-           "socketio.asyncio_pubsub_manager:AsyncPubSubManager.initialize",
-           "socketio.asyncio_redis_manager:AsyncRedisManager._redis_connect",
-           "socketio.asyncio_redis_manager:AsyncRedisManager._redis_listen_with_retries"]
+TARGETS = [
+    "socketio.asyncio_server:AsyncServer._handle_eio_connect",
+    "socketio.asyncio_pubsub_manager:AsyncPubSubManager.initialize",
+    "socketio.asyncio_redis_manager:AsyncRedisManager._redis_connect",
+    "socketio.asyncio_redis_manager:AsyncRedisManager._redis_listen_with_retries",
+]
 logger = logging.getLogger("bot.channels.socketio")
 
 
@@ -39,5 +42,4 @@ async def subscribe_before_serving(sio: Any, attempts: int = 200, pause: float =
         if pubsub is None or pubsub.subscribed:
             return
         await asyncio.sleep(pause)
-    logger.warning("socketio: not yet subscribed to the message queue after %.0f s; carrying on",
-                   attempts * pause)
+    logger.warning("socketio: not yet subscribed to the message queue after %.0f s; carrying on", attempts * pause)

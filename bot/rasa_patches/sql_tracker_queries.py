@@ -8,6 +8,7 @@ order (the events since the conversation's latest session start, by id). It copi
 rather than wrapping it, so Rasa's ``_retrieve``, ``save`` and ``_event_query`` are fingerprinted.
 The rare read of every session (the API's full tracker) is still Rasa's own.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -19,9 +20,12 @@ import sqlalchemy as sa
 NAME = "sql_tracker_queries"
 HOW = "overrides in a subclass (copies Rasa's query)"
 ATTRIBUTES: list = []  # nothing of Rasa's is changed: bot.trackers.UrlSQLTrackerStore subclasses
-TARGETS = ["rasa.core.tracker_store:SQLTrackerStore._retrieve", "rasa.core.tracker_store:SQLTrackerStore.save",
-           "rasa.core.tracker_store:SQLTrackerStore._event_query",
-           "rasa.core.tracker_store:SQLTrackerStore.SQLEvent"]
+TARGETS = [
+    "rasa.core.tracker_store:SQLTrackerStore._retrieve",
+    "rasa.core.tracker_store:SQLTrackerStore.save",
+    "rasa.core.tracker_store:SQLTrackerStore._event_query",
+    "rasa.core.tracker_store:SQLTrackerStore.SQLEvent",
+]
 logger = logging.getLogger("rasa.core.tracker_store")
 
 
@@ -33,12 +37,15 @@ class CoreQueries:
 
         table = self.SQLEvent.__table__
         sender = sa.bindparam("sender_id")
-        start = (sa.select(sa.func.max(table.c.timestamp).label("session_start"))
-                 .where(table.c.sender_id == sender, table.c.type_name == SessionStarted.type_name)
-                 .subquery())
-        return (sa.select(*columns)
-                .where(table.c.sender_id == sender,
-                       sa.or_(table.c.timestamp >= start.c.session_start, start.c.session_start.is_(None))))
+        start = (
+            sa.select(sa.func.max(table.c.timestamp).label("session_start"))
+            .where(table.c.sender_id == sender, table.c.type_name == SessionStarted.type_name)
+            .subquery()
+        )
+        return sa.select(*columns).where(
+            table.c.sender_id == sender,
+            sa.or_(table.c.timestamp >= start.c.session_start, start.c.session_start.is_(None)),
+        )
 
     @property
     def _statements(self):
@@ -63,8 +70,9 @@ class CoreQueries:
         if self.domain and len(events) > 0:
             logger.debug(f"Recreating tracker from sender id '{sender_id}'")
             return DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
-        logger.debug(f"Can't retrieve tracker matching sender id '{sender_id}' from SQL storage. "
-                     f"Returning `None` instead.")
+        logger.debug(
+            f"Can't retrieve tracker matching sender id '{sender_id}' from SQL storage. Returning `None` instead."
+        )
         return None
 
     async def save(self, tracker) -> None:
@@ -76,10 +84,16 @@ class CoreQueries:
             rows = []
             for event in itertools.islice(tracker.events, stored, len(tracker.events)):
                 data = event.as_dict()
-                rows.append({"sender_id": tracker.sender_id, "type_name": event.type_name,
-                             "timestamp": data.get("timestamp"),
-                             "intent_name": data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
-                             "action_name": data.get("name"), "data": json.dumps(data)})
+                rows.append(
+                    {
+                        "sender_id": tracker.sender_id,
+                        "type_name": event.type_name,
+                        "timestamp": data.get("timestamp"),
+                        "intent_name": data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
+                        "action_name": data.get("name"),
+                        "data": json.dumps(data),
+                    }
+                )
             for row in rows:  # one INSERT each, in order, as the ORM did: ids follow the events' order
                 session.execute(self._statements["insert"], row)
             session.commit()

@@ -5,6 +5,7 @@ action, so no action server code sees it; after Rasa has understood the message 
 the Rasa process itself records the answer that did not help (``bot.insights._record``), off the
 event loop. A failure to record is logged and never the turn's problem.
 """
+
 from __future__ import annotations
 
 import asyncio

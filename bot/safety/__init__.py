@@ -6,10 +6,34 @@ the NLU's ``MessageRouter`` and the log redaction alike):
 - :func:`mask_identifiers`: National Insurance numbers, card numbers and bank details, replaced by
   placeholders where the message enters, so the conversation, logs and handoff store never hold them.
 """
+
 from ._crisis import find_crisis, normalise
-from ._identifiers import (BANK_REMOVED, CARD_REMOVED, KIND_OF, NI_REMOVED, PLACEHOLDERS, Masked, luhn_valid,
-                           mask_identifiers, placeholders_in, without_placeholders)
+from ._identifiers import (
+    BANK_REMOVED,
+    CARD_REMOVED,
+    KIND_OF,
+    NI_REMOVED,
+    PLACEHOLDERS,
+    Masked,
+    luhn_valid,
+    mask_identifiers,
+    placeholders_in,
+    without_placeholders,
+)
 from ._injection import is_injection
 
-__all__ = ["BANK_REMOVED", "CARD_REMOVED", "KIND_OF", "Masked", "NI_REMOVED", "PLACEHOLDERS", "find_crisis",
-           "is_injection", "luhn_valid", "mask_identifiers", "normalise", "placeholders_in", "without_placeholders"]
+__all__ = [
+    "BANK_REMOVED",
+    "CARD_REMOVED",
+    "KIND_OF",
+    "Masked",
+    "NI_REMOVED",
+    "PLACEHOLDERS",
+    "find_crisis",
+    "is_injection",
+    "luhn_valid",
+    "mask_identifiers",
+    "normalise",
+    "placeholders_in",
+    "without_placeholders",
+]

@@ -8,18 +8,23 @@ wants to spin out", "the cuts are going to hurt us"), so a word alone never trig
 person as the one at risk ("I", "me", "my partner ... me", "my friend wants to kill herself") or a
 phrase with only one meaning ("suicidal", "end my life").
 """
+
 from __future__ import annotations
 
 import re
 from typing import Optional
 
-_ME = (r"(?:i|i'm|im|i am|i've|ive|i have|i feel|i really|i just|i do|i honestly|i still|i sometimes|"
-       r"i often|i kind of|i kinda)")
+_ME = (
+    r"(?:i|i'm|im|i am|i've|ive|i have|i feel|i really|i just|i do|i honestly|i still|i sometimes|"
+    r"i often|i kind of|i kinda)"
+)
 _SELF = r"(?:myself|my ?self)"
 _OTHER_SELF = r"(?:himself|herself|themselves|themself)"
-_FAMILY = (r"(?:friend|best friend|mate|partner|husband|wife|boyfriend|girlfriend|son|daughter|child|children|"
-           r"kid|kids|baby|brother|sister|mum|mom|mother|dad|father|stepdad|stepmum|stepfather|stepmother|"
-           r"parents?|family|flatmate|cousin|nan|gran|grandad|grandma|grandmother|grandfather|uncle|aunt|ex)")
+_FAMILY = (
+    r"(?:friend|best friend|mate|partner|husband|wife|boyfriend|girlfriend|son|daughter|child|children|"
+    r"kid|kids|baby|brother|sister|mum|mom|mother|dad|father|stepdad|stepmum|stepfather|stepmother|"
+    r"parents?|family|flatmate|cousin|nan|gran|grandad|grandma|grandmother|grandfather|uncle|aunt|ex)"
+)
 _CLAUSE_END = r"(?=\s*(?:$|[.,!?;:]|any ?more|any longer|like this|\band\b|\bbut\b|\bso\b))"
 
 PATTERNS = {

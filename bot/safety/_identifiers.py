@@ -6,6 +6,7 @@ Each is replaced by a placeholder in square brackets (``[card number removed]``)
 was there and cannot itself be mistaken for one. The rules lean towards keeping ordinary numbers:
 a company number, a phone number, a date or an amount of money is left alone.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -23,8 +24,9 @@ KIND_OF = {NI_REMOVED: "National Insurance number", CARD_REMOVED: "card number",
 # number that only looks like one costs less than keeping one.
 _NI_PREFIX = r"[A-Z]{2}"
 _NI_DIGITS = r"\d{2}[ \t-]?\d{2}[ \t-]?\d{2}"
-NI_NUMBER = re.compile(rf"(?<![A-Za-z0-9])({_NI_PREFIX}[ \t-]?{_NI_DIGITS})[ \t-]?([A-D])(?![A-Za-z0-9])",
-                       re.IGNORECASE)
+NI_NUMBER = re.compile(
+    rf"(?<![A-Za-z0-9])({_NI_PREFIX}[ \t-]?{_NI_DIGITS})[ \t-]?([A-D])(?![A-Za-z0-9])", re.IGNORECASE
+)
 # without its suffix letter only when the message says what it is
 NI_CONTEXT = re.compile(r"\b(?:national\s+insurance|ni\s*(?:no|number|#)|nino|nin)\b", re.IGNORECASE)
 NI_NO_SUFFIX = re.compile(rf"(?<![A-Za-z0-9]){_NI_PREFIX}[ \t-]?{_NI_DIGITS}(?![A-Za-z0-9])", re.IGNORECASE)
@@ -34,11 +36,14 @@ NI_NO_SUFFIX = re.compile(rf"(?<![A-Za-z0-9]){_NI_PREFIX}[ \t-]?{_NI_DIGITS}(?![
 CARD_CANDIDATE = re.compile(r"(?<![\w.,£$€/=#@-])\d(?:[ \-]?\d){12,18}(?!\d|[.,]\d|/|\w)")
 
 SORT_CODE = re.compile(r"(?<![\d.,:/])(\d{2})([ \-])(\d{2})\2(\d{2})(?![\d.,:/])")
-SORT_CODE_WORDS = re.compile(r"\b(?:sort\s*code|sortcode|s/c)\b[\s:.#-]*(?:is\s+)?(\d{6}|\d{2}[ \-]\d{2}[ \-]\d{2})(?!\d)",
-                             re.IGNORECASE)
+SORT_CODE_WORDS = re.compile(
+    r"\b(?:sort\s*code|sortcode|s/c)\b[\s:.#-]*(?:is\s+)?(\d{6}|\d{2}[ \-]\d{2}[ \-]\d{2})(?!\d)", re.IGNORECASE
+)
 ACCOUNT_WORDS = re.compile(
     r"\b(?:(?:bank\s+)?account\s*(?:number|no\.?|num|#)|acc(?:t|ount)?\s*(?:no\.?|number|#)|a/c(?:\s*no\.?)?)"
-    r"[\s:.#-]*(?:is\s+)?(\d{4}[ \-]?\d{4}|\d{7,8})(?!\d)", re.IGNORECASE)
+    r"[\s:.#-]*(?:is\s+)?(\d{4}[ \-]?\d{4}|\d{7,8})(?!\d)",
+    re.IGNORECASE,
+)
 ACCOUNT_NUMBER = re.compile(r"(?<![\d.,£$€])(\d{8}|\d{4} \d{4})(?!\d|[.,]\d)")
 
 
@@ -57,6 +62,7 @@ def luhn_valid(digits: str) -> bool:
 @dataclasses.dataclass(frozen=True)
 class Masked:
     """A message with its personal identifiers replaced; ``removed`` names what was removed, in order."""
+
     text: str
     removed: Tuple[str, ...] = ()
 
@@ -113,8 +119,11 @@ def mask_identifiers(text: str) -> Masked:
     if NI_CONTEXT.search(text):
         spans += [(m.start(), m.end(), NI_REMOVED) for m in NI_NO_SUFFIX.finditer(text)]
     card_or_ni = [(s, e) for s, e, _ in spans]
-    spans += [(s, e, BANK_REMOVED) for s, e in _spans_of_bank_details(text)
-              if not any(s < ce and cs < e for cs, ce in card_or_ni)]
+    spans += [
+        (s, e, BANK_REMOVED)
+        for s, e in _spans_of_bank_details(text)
+        if not any(s < ce and cs < e for cs, ce in card_or_ni)
+    ]
     if not spans:
         return Masked(text)
     masked = _replace(text, spans)
@@ -140,7 +149,9 @@ _AROUND = re.compile(
     r"(?:credit|debit|bank|payment)?\s*card(?:\s+(?:number|no\.?|details))?|card\s+details|"
     r"(?:bank\s+)?account(?:\s+(?:number|no\.?|details))?|acc(?:t)?\.?\s*(?:no\.?|number)|a/c(?:\s*no\.?)?|"
     r"sort\s*code|bank\s+details)"
-    r"\s*(?:is|are|was|:|-|=)?\s*$", re.IGNORECASE)
+    r"\s*(?:is|are|was|:|-|=)?\s*$",
+    re.IGNORECASE,
+)
 
 
 def without_placeholders(text: str) -> str:

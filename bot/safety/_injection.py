@@ -8,6 +8,7 @@ A phrase counts only when it is addressed to the assistant: "can a CIC act as an
 body?", "can the council ignore the previous contract?" and "you are now a member of the
 co-op?" are ordinary questions.
 """
+
 from __future__ import annotations
 
 import re
@@ -15,9 +16,11 @@ import re
 from ._crisis import normalise
 
 _STRONG = r"(?:instructions?|prompts?|programming|guidelines|directives|guardrails|system prompt)"
-_ROLES = (r"(?:assistant|bot|chatbot|ai|a\.i\.|model|lawyer|solicitor|barrister|accountant|adviser|advisor|"
-          r"expert|consultant|doctor|therapist|friend|girlfriend|boyfriend|pirate|character|person|human|dan|gpt|"
-          r"chatgpt|llm|hacker|villain|evil|free|unrestricted|uncensored|jailbroken)")
+_ROLES = (
+    r"(?:assistant|bot|chatbot|ai|a\.i\.|model|lawyer|solicitor|barrister|accountant|adviser|advisor|"
+    r"expert|consultant|doctor|therapist|friend|girlfriend|boyfriend|pirate|character|person|human|dan|gpt|"
+    r"chatgpt|llm|hacker|villain|evil|free|unrestricted|uncensored|jailbroken)"
+)
 _IGNORE = r"(?:ignore|disregard|forget|override|bypass|abandon|stop following|do not follow|don't follow)"
 PATTERNS = [
     rf"\b{_IGNORE} (?:all |any |every )?(?:of )?(?:your|these|those|previous|prior|above|earlier|preceding|"

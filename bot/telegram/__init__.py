@@ -14,6 +14,7 @@ assistant conversation, ``tg-<chat id>``, spoken through the relay channel
 - ``_webhook``: the webhook server (secret header, repeated updates)
 - ``_front_end``: the application, polling or webhook, and ``main``
 """
+
 from ._buttons import CALLBACK_DATA_LIMIT, ButtonPayloads
 from ._conversation import AddressedToBot, TelegramConversations
 from ._delivery import push_to_chat, send_to_chat, telegram_bot
@@ -24,9 +25,30 @@ from ._relay import TROUBLE, AssistantRelay, BotMessage, conversation_id
 from ._webhook import SECRET_HEADER, RecentUpdates, TelegramWebhook
 
 __all__ = [
-    "ALLOWED_UPDATES", "AddressedToBot", "AssistantRelay", "BotMessage", "ButtonPayloads", "CALLBACK_DATA_LIMIT",
-    "MessagePart", "RecentUpdates", "SECRET_HEADER", "TELEGRAM_MESSAGE_LIMIT", "TROUBLE", "TelegramConversations",
-    "TelegramFrontEnd", "TelegramPacing", "TelegramWebhook", "TokenBucket", "conversation_id", "main",
-    "message_parts", "plain_text", "push_to_chat", "send_to_chat", "serve", "telegram_bot", "telegram_html",
+    "ALLOWED_UPDATES",
+    "AddressedToBot",
+    "AssistantRelay",
+    "BotMessage",
+    "ButtonPayloads",
+    "CALLBACK_DATA_LIMIT",
+    "MessagePart",
+    "RecentUpdates",
+    "SECRET_HEADER",
+    "TELEGRAM_MESSAGE_LIMIT",
+    "TROUBLE",
+    "TelegramConversations",
+    "TelegramFrontEnd",
+    "TelegramPacing",
+    "TelegramWebhook",
+    "TokenBucket",
+    "conversation_id",
+    "main",
+    "message_parts",
+    "plain_text",
+    "push_to_chat",
+    "send_to_chat",
+    "serve",
+    "telegram_bot",
+    "telegram_html",
     "telegram_size",
 ]

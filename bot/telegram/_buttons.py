@@ -10,6 +10,7 @@ Telegram gives a button at most 64 bytes of ``callback_data``, and a payload suc
   process for the most recent :data:`REMEMBERED_PAYLOADS` payloads. A key that is no longer
   remembered is answered with "this button has expired".
 """
+
 from __future__ import annotations
 
 import base64
@@ -28,7 +29,9 @@ TOPIC_PREFIX = "#t:"
 KEY_PREFIX = "#k:"
 
 _TOPIC_START, _TOPIC_END = topic_payload("\0").split("\0")
-_TOPIC = re.compile(re.escape(_TOPIC_START) + r"(?P<slug>[a-z0-9][a-z0-9-]*(?:#[a-z0-9-]+)?)" + re.escape(_TOPIC_END) + r"\Z")
+_TOPIC = re.compile(
+    re.escape(_TOPIC_START) + r"(?P<slug>[a-z0-9][a-z0-9-]*(?:#[a-z0-9-]+)?)" + re.escape(_TOPIC_END) + r"\Z"
+)
 
 
 def _fits(data: str) -> bool:
@@ -61,7 +64,7 @@ class ButtonPayloads:
         if not callback_data:
             return None
         if callback_data.startswith(TOPIC_PREFIX):
-            return topic_payload(callback_data[len(TOPIC_PREFIX):])
+            return topic_payload(callback_data[len(TOPIC_PREFIX) :])
         if callback_data.startswith(KEY_PREFIX):
             return self._by_key.get(callback_data)
         return callback_data

@@ -4,6 +4,7 @@ One assistant conversation per chat (``tg-<chat id>``); a chat's turns are taken
 in order, while different chats are served at the same time. In a group the bot answers only
 when addressed: a command, a mention of its @username, or a reply to one of its messages.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -114,9 +115,15 @@ class TelegramConversations:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
-    async def take_turn(self, chat: Chat, user: Optional[User], message: str,
-                        reply_to: Optional[int] = None, after: Optional[str] = None,
-                        update: Optional[Update] = None) -> None:
+    async def take_turn(
+        self,
+        chat: Chat,
+        user: Optional[User],
+        message: str,
+        reply_to: Optional[int] = None,
+        after: Optional[str] = None,
+        update: Optional[Update] = None,
+    ) -> None:
         """Send ``message`` to the assistant as this chat's turn and its replies back, in order;
         ``after`` is said once the assistant's replies are sent. The update's id goes with it, so
         the relay may send it again if the assistant fails mid-turn."""
@@ -125,16 +132,26 @@ class TelegramConversations:
             async with self._typing(chat):
                 replies = await self.relay.turn(chat.id, message, _user_name(user), message_id=message_id)
             for number, reply in enumerate(replies):
-                await send_to_chat(chat.get_bot(), chat.id, reply.text, reply.buttons, self.payloads,
-                                   reply_to=reply_to if number == 0 else None)
+                await send_to_chat(
+                    chat.get_bot(),
+                    chat.id,
+                    reply.text,
+                    reply.buttons,
+                    self.payloads,
+                    reply_to=reply_to if number == 0 else None,
+                )
             if after:
                 await send_to_chat(chat.get_bot(), chat.id, after)
 
     async def _say(self, update: Update, text: str) -> None:
         message = update.effective_message
         in_group = update.effective_chat.type != ChatType.PRIVATE
-        await send_to_chat(update.get_bot(), update.effective_chat.id, text,
-                           reply_to=message.message_id if in_group and message else None)
+        await send_to_chat(
+            update.get_bot(),
+            update.effective_chat.id,
+            text,
+            reply_to=message.message_id if in_group and message else None,
+        )
 
     @staticmethod
     def _reply_to(update: Update) -> Optional[int]:
@@ -152,28 +169,42 @@ class TelegramConversations:
         await self._say(update, wording.HELP.format(username=context.bot.username))
 
     async def human(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        await self.take_turn(update.effective_chat, update.effective_user, HUMAN_PAYLOAD, self._reply_to(update),
-                             update=update)
+        await self.take_turn(
+            update.effective_chat, update.effective_user, HUMAN_PAYLOAD, self._reply_to(update), update=update
+        )
 
     async def restart(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        await self.take_turn(update.effective_chat, update.effective_user, RESTART_PAYLOAD, self._reply_to(update),
-                             after=wording.RESTARTED, update=update)
+        await self.take_turn(
+            update.effective_chat,
+            update.effective_user,
+            RESTART_PAYLOAD,
+            self._reply_to(update),
+            after=wording.RESTARTED,
+            update=update,
+        )
 
     async def delete_my_data(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Says what is held and asks to confirm with an inline button (see :meth:`confirm_delete`)."""
         user_id = update.effective_user.id if update.effective_user else 0
-        buttons = [{"title": wording.DELETE_CONFIRM_TITLE, "payload": f"{DELETE_PREFIX}erase:{user_id}"},
-                   {"title": wording.DELETE_CANCEL_TITLE, "payload": f"{DELETE_PREFIX}keep"}]
+        buttons = [
+            {"title": wording.DELETE_CONFIRM_TITLE, "payload": f"{DELETE_PREFIX}erase:{user_id}"},
+            {"title": wording.DELETE_CANCEL_TITLE, "payload": f"{DELETE_PREFIX}keep"},
+        ]
         message = update.effective_message
         in_group = update.effective_chat.type != ChatType.PRIVATE
-        await send_to_chat(update.get_bot(), update.effective_chat.id, wording.DELETE_MY_DATA.format(
-            retention_days=self.settings.conversation_retention_days), buttons, self.payloads,
-            reply_to=message.message_id if in_group and message else None)
+        await send_to_chat(
+            update.get_bot(),
+            update.effective_chat.id,
+            wording.DELETE_MY_DATA.format(retention_days=self.settings.conversation_retention_days),
+            buttons,
+            self.payloads,
+            reply_to=message.message_id if in_group and message else None,
+        )
 
     async def confirm_delete(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """The answer to /delete_my_data's question: erase this chat's conversation, or not."""
         query = update.callback_query
-        choice = (query.data or "")[len(DELETE_PREFIX):]
+        choice = (query.data or "")[len(DELETE_PREFIX) :]
         if choice.startswith("erase:") and choice != f"erase:{query.from_user.id}":
             with contextlib.suppress(TelegramError):
                 await query.answer(wording.DELETE_NOT_YOURS, show_alert=True)

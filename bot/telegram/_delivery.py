@@ -4,6 +4,7 @@ The same path serves replies in a user's turn and messages pushed outside it
 (:func:`push_to_chat`, for an adviser's reply), so both get the same formatting, splitting and
 retries (the bot's :class:`TelegramPacing`).
 """
+
 from __future__ import annotations
 
 import html
@@ -27,25 +28,39 @@ CHOOSE = "Please choose:"  # Telegram needs some text under a keyboard
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 
-async def _send_part(bot: Bot, chat_id: int, part: MessagePart, keyboard: Optional[InlineKeyboardMarkup],
-                     reply_to: Optional[int]) -> Message:
+async def _send_part(
+    bot: Bot, chat_id: int, part: MessagePart, keyboard: Optional[InlineKeyboardMarkup], reply_to: Optional[int]
+) -> Message:
     reply = ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to else None
     try:
-        return await bot.send_message(chat_id, part.html, parse_mode=ParseMode.HTML, reply_markup=keyboard,
-                                      link_preview_options=NO_PREVIEW, reply_parameters=reply)
+        return await bot.send_message(
+            chat_id,
+            part.html,
+            parse_mode=ParseMode.HTML,
+            reply_markup=keyboard,
+            link_preview_options=NO_PREVIEW,
+            reply_parameters=reply,
+        )
     except ChatMigrated as exc:  # a group became a supergroup
         return await _send_part(bot, exc.new_chat_id, part, keyboard, None)
     except BadRequest as exc:
         if "entit" not in str(exc).lower() and "parse" not in str(exc).lower():
             raise
         logger.warning("telegram: HTML refused for chat %s (%s); sending plain text", chat_id, exc)
-        return await bot.send_message(chat_id, part.plain, reply_markup=keyboard,
-                                      link_preview_options=NO_PREVIEW, reply_parameters=reply)
+        return await bot.send_message(
+            chat_id, part.plain, reply_markup=keyboard, link_preview_options=NO_PREVIEW, reply_parameters=reply
+        )
 
 
-async def send_to_chat(bot: Bot, chat_id: int, text: str, buttons: Iterable[Mapping[str, str]] = (),
-                       payloads: Optional[ButtonPayloads] = None, sender_name: Optional[str] = None,
-                       reply_to: Optional[int] = None) -> List[Message]:
+async def send_to_chat(
+    bot: Bot,
+    chat_id: int,
+    text: str,
+    buttons: Iterable[Mapping[str, str]] = (),
+    payloads: Optional[ButtonPayloads] = None,
+    sender_name: Optional[str] = None,
+    reply_to: Optional[int] = None,
+) -> List[Message]:
     """Send one assistant message (markdown) to a chat: as many Telegram messages as it needs,
     the buttons under the last. ``sender_name`` heads the first part (an adviser's name)."""
     heading_html = f"<b>{html.escape(sender_name, quote=False)}</b>\n" if sender_name else ""
@@ -60,8 +75,7 @@ async def send_to_chat(bot: Bot, chat_id: int, text: str, buttons: Iterable[Mapp
     sent = []
     for number, part in enumerate(parts):
         last = number == len(parts) - 1
-        sent.append(await _send_part(bot, chat_id, part, keyboard if last else None,
-                                     reply_to if number == 0 else None))
+        sent.append(await _send_part(bot, chat_id, part, keyboard if last else None, reply_to if number == 0 else None))
     return sent
 
 
@@ -69,12 +83,19 @@ def telegram_bot(settings: Settings, pacing: Optional[TelegramPacing] = None) ->
     """A bot for the configured token and Bot API address, with pacing and retries."""
     if not settings.telegram_bot_token:
         raise ValueError("TELEGRAM_BOT_TOKEN is not set")
-    return ExtBot(settings.telegram_bot_token, base_url=settings.telegram_api_base_url,
-                  rate_limiter=pacing or TelegramPacing())
+    return ExtBot(
+        settings.telegram_bot_token, base_url=settings.telegram_api_base_url, rate_limiter=pacing or TelegramPacing()
+    )
 
 
-async def push_to_chat(settings: Settings, chat_id: int, text: str, sender_name: Optional[str] = None,
-                       buttons: Iterable[Mapping[str, str]] = (), bot: Optional[Bot] = None) -> List[Message]:
+async def push_to_chat(
+    settings: Settings,
+    chat_id: int,
+    text: str,
+    sender_name: Optional[str] = None,
+    buttons: Iterable[Mapping[str, str]] = (),
+    bot: Optional[Bot] = None,
+) -> List[Message]:
     """Send a message to a chat outside a user's turn (an adviser's reply, or the hand-back with its
     rating buttons), with the same formatting, splitting, buttons and retries as a reply. The
     signature is what :class:`bot.handoff.AdviserDesk` calls as its ``telegram_push``. Pass the

@@ -1,5 +1,6 @@
 """The Telegram front end as a whole: the python-telegram-bot application, long polling or the
 webhook, and ``python -m bot.telegram``."""
+
 from __future__ import annotations
 
 import asyncio
@@ -44,9 +45,16 @@ class TelegramFrontEnd:
     ``request``/``get_updates_request``/``relay``/``pacing`` replace the real ones (tests).
     """
 
-    def __init__(self, settings: Settings, *, relay: Optional[AssistantRelay] = None,
-                 request: Optional[BaseRequest] = None, get_updates_request: Optional[BaseRequest] = None,
-                 pacing: Optional[TelegramPacing] = None, poll_timeout: int = POLL_TIMEOUT) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        relay: Optional[AssistantRelay] = None,
+        request: Optional[BaseRequest] = None,
+        get_updates_request: Optional[BaseRequest] = None,
+        pacing: Optional[TelegramPacing] = None,
+        poll_timeout: int = POLL_TIMEOUT,
+    ) -> None:
         if not settings.telegram_bot_token:
             raise SettingsError("TELEGRAM_BOT_TOKEN is not set")
         self.settings = settings
@@ -89,17 +97,25 @@ class TelegramFrontEnd:
                 await app.bot.set_my_commands([BotCommand(name, text) for name, text in COMMANDS])
             await app.start()
             if self.uses_webhook:
-                self.webhook = TelegramWebhook(app, self.webhook_secret,
-                                               urlsplit(self.settings.telegram_webhook_url).path)
+                self.webhook = TelegramWebhook(
+                    app, self.webhook_secret, urlsplit(self.settings.telegram_webhook_url).path
+                )
                 await self.webhook.start(self.settings.host, self.settings.telegram_webhook_port)
-                await app.bot.set_webhook(self.settings.telegram_webhook_url, secret_token=self.webhook_secret,
-                                          allowed_updates=ALLOWED_UPDATES)
-                logger.info("telegram: @%s receives updates at %s", app.bot.username,
-                            self.settings.telegram_webhook_url)
+                await app.bot.set_webhook(
+                    self.settings.telegram_webhook_url,
+                    secret_token=self.webhook_secret,
+                    allowed_updates=ALLOWED_UPDATES,
+                )
+                logger.info(
+                    "telegram: @%s receives updates at %s", app.bot.username, self.settings.telegram_webhook_url
+                )
             else:
                 await app.updater.start_polling(timeout=self.poll_timeout, allowed_updates=ALLOWED_UPDATES)
-                logger.info("telegram: @%s is polling %s for updates", app.bot.username,
-                            urlsplit(self.settings.telegram_api_base_url).netloc)
+                logger.info(
+                    "telegram: @%s is polling %s for updates",
+                    app.bot.username,
+                    urlsplit(self.settings.telegram_api_base_url).netloc,
+                )
         except BaseException:
             await self.stop()
             raise

@@ -6,6 +6,7 @@ accepts only a few tags and needs ``<``, ``>`` and ``&`` escaped everywhere, so 
 (the assistant's or a user's) goes through :func:`html.escape` and only the tags made here remain.
 Each part also has a plain-text twin, sent if Telegram ever refuses the HTML.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -52,7 +53,7 @@ def _inline(text: str, as_html: bool, links: bool = True) -> str:
     out: List[str] = []
     position = 0
     for match in _INLINE.finditer(text):
-        out.append(_escape(text[position:match.start()]) if as_html else text[position:match.start()])
+        out.append(_escape(text[position : match.start()]) if as_html else text[position : match.start()])
         position = match.end()
         if match.group("code") is not None:
             code = match.group("code")
@@ -91,7 +92,8 @@ def _render(markdown: str, as_html: bool) -> str:
     paragraphs = [p.strip("\n") for p in _PARAGRAPH_BREAK.split(markdown.replace("\r\n", "\n"))]
     return "\n\n".join(
         "\n".join(_line(line.rstrip(), as_html) for line in paragraph.split("\n"))
-        for paragraph in paragraphs if paragraph.strip()
+        for paragraph in paragraphs
+        if paragraph.strip()
     )
 
 
@@ -107,6 +109,7 @@ def plain_text(markdown: str) -> str:
 
 # ---- cutting a long reply into messages ------------------------------------------------
 
+
 def _cut_outside_spans(pattern: re.Pattern) -> Callable[[str], List[str]]:
     """A splitter at ``pattern``'s matches that are not inside a link, bold or code span."""
 
@@ -116,7 +119,7 @@ def _cut_outside_spans(pattern: re.Pattern) -> Callable[[str], List[str]]:
         for match in pattern.finditer(text):
             if any(a < match.start() < b for a, b in spans):
                 continue
-            pieces.append(text[start:match.start()])
+            pieces.append(text[start : match.start()])
             start = match.end()
         pieces.append(text[start:])
         return [p for p in pieces if p.strip()]

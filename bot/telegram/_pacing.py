@@ -13,6 +13,7 @@ A call that still fails after that raises, and the caller logs it. A timed-out `
 may have been delivered before the timeout, so a retry can, rarely, show a message twice: a
 duplicate is better than a lost reply.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -27,11 +28,24 @@ from telegram.ext import BaseRateLimiter
 logger = logging.getLogger(__name__)
 
 # Calls that put a message in a chat, and so count against the per-chat limits.
-MESSAGE_ENDPOINTS = frozenset({
-    "sendMessage", "sendPhoto", "sendDocument", "sendAudio", "sendVideo", "sendVoice", "sendAnimation",
-    "sendSticker", "sendLocation", "sendContact", "sendPoll", "sendMediaGroup", "copyMessage",
-    "forwardMessage",
-})
+MESSAGE_ENDPOINTS = frozenset(
+    {
+        "sendMessage",
+        "sendPhoto",
+        "sendDocument",
+        "sendAudio",
+        "sendVideo",
+        "sendVoice",
+        "sendAnimation",
+        "sendSticker",
+        "sendLocation",
+        "sendContact",
+        "sendPoll",
+        "sendMediaGroup",
+        "copyMessage",
+        "forwardMessage",
+    }
+)
 
 
 class TokenBucket:
@@ -72,10 +86,17 @@ def _is_group(chat_id: Any) -> bool:
 class TelegramPacing(BaseRateLimiter[None]):
     """A rate limiter with retries, for :meth:`telegram.ext.ApplicationBuilder.rate_limiter`."""
 
-    def __init__(self, *, overall_per_second: float = 30.0, chat_per_second: float = 1.0,
-                 group_per_minute: float = 20.0, chat_burst: float = 3.0,
-                 max_retry_after: int = 5, network_backoff: tuple = (0.5, 1.0, 2.0, 4.0),
-                 max_chats: int = 10_000) -> None:
+    def __init__(
+        self,
+        *,
+        overall_per_second: float = 30.0,
+        chat_per_second: float = 1.0,
+        group_per_minute: float = 20.0,
+        chat_burst: float = 3.0,
+        max_retry_after: int = 5,
+        network_backoff: tuple = (0.5, 1.0, 2.0, 4.0),
+        max_chats: int = 10_000,
+    ) -> None:
         self.overall_per_second = overall_per_second
         self.chat_per_second = chat_per_second
         self.group_per_minute = group_per_minute
@@ -136,8 +157,9 @@ class TelegramPacing(BaseRateLimiter[None]):
                 if rate_limited > self.max_retry_after:
                     raise
                 wait = _seconds(exc.retry_after) + 0.05
-                logger.warning("telegram: %s to chat %s was rate limited; trying again in %.1f s",
-                               endpoint, chat_id, wait)
+                logger.warning(
+                    "telegram: %s to chat %s was rate limited; trying again in %.1f s", endpoint, chat_id, wait
+                )
                 self._paused_until = max(self._paused_until, time.monotonic() + wait)
                 self.waited_for_retry_after += wait
             except BadRequest:
@@ -147,7 +169,8 @@ class TelegramPacing(BaseRateLimiter[None]):
                     raise
                 wait = self.network_backoff[network_failures]
                 network_failures += 1
-                logger.warning("telegram: %s to chat %s failed (%s); trying again in %.1f s",
-                               endpoint, chat_id, exc, wait)
+                logger.warning(
+                    "telegram: %s to chat %s failed (%s); trying again in %.1f s", endpoint, chat_id, exc, wait
+                )
                 await asyncio.sleep(wait)
             self.retries += 1

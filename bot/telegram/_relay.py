@@ -4,6 +4,7 @@
 Each Telegram chat is one conversation, ``tg-<chat id>``. If the assistant cannot be reached or
 fails, the turn's answer is a polite "having trouble" message, never an exception.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -38,7 +39,8 @@ class BotMessage:
             text = str(item["image"])
         buttons = tuple(
             {"title": str(b.get("title") or ""), "payload": str(b.get("payload") or "")}
-            for b in item.get("buttons") or () if isinstance(b, dict)
+            for b in item.get("buttons") or ()
+            if isinstance(b, dict)
         )
         if not text and not buttons:
             return None
@@ -53,8 +55,9 @@ def conversation_id(chat_id: int) -> str:
 class AssistantRelay:
     """Sends turns to the assistant over one HTTP connection pool; :meth:`close` when done."""
 
-    def __init__(self, rasa_url: str, relay_token: str, timeout: float = 30.0,
-                 connect_retry_delay: float = 1.0) -> None:
+    def __init__(
+        self, rasa_url: str, relay_token: str, timeout: float = 30.0, connect_retry_delay: float = 1.0
+    ) -> None:
         self.url = rasa_url.rstrip("/") + RELAY_PATH
         self.erase_url = rasa_url.rstrip("/") + ERASE_PATH
         self.relay_token = relay_token
@@ -80,8 +83,9 @@ class AssistantRelay:
             await self._client.aclose()
             self._client = None
 
-    async def turn(self, chat_id: int, message: str, user_name: str = "",
-                   message_id: Optional[str] = None) -> List[BotMessage]:
+    async def turn(
+        self, chat_id: int, message: str, user_name: str = "", message_id: Optional[str] = None
+    ) -> List[BotMessage]:
         """The assistant's reply to ``message`` in this chat's conversation.
 
         With a ``message_id`` (from the Telegram update) a turn that failed on the way (the
@@ -117,13 +121,13 @@ class AssistantRelay:
             else:
                 if not (message_id and response.status_code in (502, 503, 504) and not last):
                     break
-                logger.warning("telegram: the assistant answered HTTP %s; sending the turn again",
-                               response.status_code)
+                logger.warning("telegram: the assistant answered HTTP %s; sending the turn again", response.status_code)
             await asyncio.sleep(self.connect_retry_delay)
         if response.status_code != 200:
             hint = " (is the relay token the same on both sides?)" if response.status_code == 401 else ""
-            logger.error("telegram: the assistant answered HTTP %s%s: %.200s", response.status_code, hint,
-                         response.text)
+            logger.error(
+                "telegram: the assistant answered HTTP %s%s: %.200s", response.status_code, hint, response.text
+            )
             return [BotMessage(TROUBLE)]
         try:
             items = response.json()

@@ -6,6 +6,7 @@ without the secret Telegram was given (header ``X-Telegram-Bot-Api-Secret-Token`
 with 403. Telegram sends an update again if it does not get a quick 200, so updates whose
 ``update_id`` was seen recently are acknowledged and dropped.
 """
+
 from __future__ import annotations
 
 import collections

@@ -1,4 +1,5 @@
 """What the Telegram front end says in its own voice (commands, not answers), in markdown."""
+
 from __future__ import annotations
 
 from typing import List, Tuple
@@ -50,11 +51,12 @@ DELETE_MY_DATA = (
 )
 DELETE_CONFIRM_TITLE = "Yes, delete my data"
 DELETE_CANCEL_TITLE = "No, keep it"
-DATA_DELETED = ("Done: your conversation and any adviser requests from this chat have been deleted. "
-                "Anything you send now starts a new conversation.")
+DATA_DELETED = (
+    "Done: your conversation and any adviser requests from this chat have been deleted. "
+    "Anything you send now starts a new conversation."
+)
 DATA_KEPT = "OK, nothing has been deleted."
-DELETE_FAILED = ("Sorry, your data couldn't be deleted just now. Please try /delete_my_data again in a "
-                 "few minutes.")
+DELETE_FAILED = "Sorry, your data couldn't be deleted just now. Please try /delete_my_data again in a few minutes."
 DELETE_NOT_YOURS = "Only the person who asked to delete this chat's data can confirm it."
 
 UNKNOWN_COMMAND = "I don't know that command. Type /help to see what I can do, or just ask your question."

@@ -3,6 +3,7 @@
 ``create_app`` and ``render_markdown`` are loaded on first use (PEP 562): the console imports
 ``bot.web.rendering`` without loading the app that mounts it.
 """
+
 from __future__ import annotations
 
 from typing import Any

@@ -3,6 +3,7 @@ on the one conversation the token was made for, where the adviser's reply is wai
 checks the token (unknown, expired, or the person's data erased: "this link no longer works");
 the widget then hands the token to the socket.io channel, which checks it again and joins the
 conversation (bot/channels/socketio.py)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -26,8 +27,13 @@ async def reopen(request: web.Request) -> web.Response:
     token = request.match_info["token"]
     conversation = await asyncio.to_thread(outbox_of(store).open_link, token)
     settings: Settings = request.app[SETTINGS_KEY]
-    response = page_html(request, "reopen.html", status=200 if conversation else 410,
-                         token=token if conversation else "", days=f"{settings.email_link_days:g}")
+    response = page_html(
+        request,
+        "reopen.html",
+        status=200 if conversation else 410,
+        token=token if conversation else "",
+        days=f"{settings.email_link_days:g}",
+    )
     response.headers["Cache-Control"] = "no-store"
     response.headers["Referrer-Policy"] = "no-referrer"  # the token never leaves in a Referer
     response.headers["X-Robots-Tag"] = "noindex"
@@ -57,5 +63,6 @@ def add_email(app: web.Application, settings: Settings, store: HandoffStore, des
 
     async def _stop(_app):
         await worker.stop()
+
     app.on_startup.append(_start)
     app.on_cleanup.insert(0, _stop)  # before the console's cleanup disposes of the store

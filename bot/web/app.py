@@ -1,5 +1,6 @@
 """The project's own web server: guidance pages as HTML, the chat widget and its demo page,
 and the adviser console (``bot.console``, mounted here). ``python -m bot.web`` runs it."""
+
 from __future__ import annotations
 
 import logging
@@ -21,9 +22,15 @@ logger = logging.getLogger(__name__)
 
 # the categories of knowledge/README.md as the guidance list shows them, in this order
 CATEGORY_TITLES = {
-    "basics": "The basics", "legal-forms": "Legal forms", "spinning-out": "Spinning out",
-    "staff": "Staff, pensions and TUPE", "rights": "Community rights", "procurement": "Contracts and procurement",
-    "finance": "Money and finance", "governance": "Running a mutual", "about": "About this service",
+    "basics": "The basics",
+    "legal-forms": "Legal forms",
+    "spinning-out": "Spinning out",
+    "staff": "Staff, pensions and TUPE",
+    "rights": "Community rights",
+    "procurement": "Contracts and procurement",
+    "finance": "Money and finance",
+    "governance": "Running a mutual",
+    "about": "About this service",
 }
 assert set(CATEGORY_TITLES) == set(CATEGORIES), "a category without a title"
 SEARCH_TIMEOUT_SECONDS = 5
@@ -83,7 +90,7 @@ async def guidance_list(request: web.Request) -> web.Response:
 def search_url(settings: Settings) -> str:
     """The action server's search (bot/action_server.py): it holds the model and the index already."""
     base = settings.actions_url
-    return (base[:-len("/webhook")] if base.endswith("/webhook") else base) + "/guidance/search"
+    return (base[: -len("/webhook")] if base.endswith("/webhook") else base) + "/guidance/search"
 
 
 async def search_guidance(settings: Settings, query: str) -> dict:
@@ -111,9 +118,14 @@ async def guidance_page(request: web.Request) -> web.Response:
         raise web.HTTPMovedPermanently(f"/guidance/{request.app[ALIASES_KEY][slug]}")
     if page is None:
         return page_html(request, "not_found.html", status=404)
-    return page_html(request, "guidance_page.html", page=page, body=render_markdown(page.body),
-                     category_title=CATEGORY_TITLES.get(page.category, page.category),
-                     overdue=page.overdue())  # past review_by: the reader is told it may be out of date
+    return page_html(
+        request,
+        "guidance_page.html",
+        page=page,
+        body=render_markdown(page.body),
+        category_title=CATEGORY_TITLES.get(page.category, page.category),
+        overdue=page.overdue(),
+    )  # past review_by: the reader is told it may be out of date
 
 
 async def health(request: web.Request) -> web.Response:
@@ -131,8 +143,7 @@ def create_app(settings: Optional[Settings] = None) -> web.Application:
     pages = load_pages(settings.knowledge_dir / "pages")
     app[PAGES_KEY] = {p.slug: p for p in pages}
     app[ALIASES_KEY] = aliases_of(pages)
-    app[TEMPLATES_KEY] = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True)
+    app[TEMPLATES_KEY] = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True)
     app.router.add_get("/", home)
     app.router.add_get("/guidance", guidance_list)
     app.router.add_get("/guidance/", guidance_list)

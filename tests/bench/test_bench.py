@@ -1,5 +1,6 @@
 """``mutuals bench`` on a tiny run: it measures a running stack, writes JSON with the expected keys
 and a plot. The figures themselves are not asserted (they depend on the machine)."""
+
 from __future__ import annotations
 
 import json
@@ -17,9 +18,11 @@ def test_percentiles_and_medians():
     p = percentiles(list(range(1, 101)))
     assert p["n"] == 100 and p["p50"] == 50.5 and p["p95"] == 95.05 and p["max"] == 100
     assert percentiles([])["p50"] is None
-    runs = [{"latency_ms": {"p50": 1.0, "p95": 4.0}, "errors": 0, "note": "a"},
-            {"latency_ms": {"p50": 3.0, "p95": 2.0}, "errors": 2, "note": "b"},
-            {"latency_ms": {"p50": 2.0, "p95": 9.0}, "errors": 1, "note": "c"}]
+    runs = [
+        {"latency_ms": {"p50": 1.0, "p95": 4.0}, "errors": 0, "note": "a"},
+        {"latency_ms": {"p50": 3.0, "p95": 2.0}, "errors": 2, "note": "b"},
+        {"latency_ms": {"p50": 2.0, "p95": 9.0}, "errors": 1, "note": "c"},
+    ]
     assert median_of(runs) == {"latency_ms": {"p50": 2.0, "p95": 4.0}, "errors": 1, "note": "a"}
 
 
@@ -50,9 +53,23 @@ def test_quick_bench_against_a_running_stack(running_stack, tmp_path, capsys):
     url = running_stack.settings.rasa_url
     assert pid_listening_on(running_stack.settings.rasa_port) in process_tree(running_stack.part("rasa").process.pid)
     out = tmp_path / "bench"
-    assert main(["bench", "--quick", "--rasa-url", url, "--out", str(out),
-                 "--actions-port", str(running_stack.settings.actions_port),
-                 "--only", "turns,throughput,socketio,resources"]) == 0
+    assert (
+        main(
+            [
+                "bench",
+                "--quick",
+                "--rasa-url",
+                url,
+                "--out",
+                str(out),
+                "--actions-port",
+                str(running_stack.settings.actions_port),
+                "--only",
+                "turns,throughput,socketio,resources",
+            ]
+        )
+        == 0
+    )
     results = json.loads((out / "bench.json").read_text())
     assert {"machine", "git", "turns", "throughput", "socketio", "resources", "targets", "messages"} <= set(results)
     assert results["machine"]["cores"] >= 1 and results["machine"]["memory_mb"] > 0

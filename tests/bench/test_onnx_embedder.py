@@ -1,5 +1,6 @@
 """The ONNX embedding gives the same vectors as the sentence-transformers (torch) reference, and
 the action server's code path runs without importing torch."""
+
 from __future__ import annotations
 
 import json
@@ -72,10 +73,15 @@ def test_action_server_code_path_needs_no_torch(onnx_export, tmp_path):
 
     var = tmp_path / "var"
     shutil.copytree(ROOT / "var" / "index", var / "index") if (ROOT / "var" / "index").exists() else None
-    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1",
-           "MUTUALS_VAR_DIR": str(var), "MUTUALS_ONNX_DIR": str(onnx_export), "TOKENIZERS_PARALLELISM": "false"}
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
-                         timeout=300)
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "PYTHONPATH": str(ROOT),
+        "HF_HUB_OFFLINE": "1",
+        "MUTUALS_VAR_DIR": str(var),
+        "MUTUALS_ONNX_DIR": str(onnx_export),
+        "TOKENIZERS_PARALLELISM": "false",
+    }
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result == {"torch": False, "backend": "onnx", "answered": True}

@@ -2,6 +2,7 @@
 with Rasa stood in for; ``stack_console``, the running stack's console with advisers of a module's
 own; ``web``, the whole web app with a knowledge-gap page to show; ``axe_console``, a supervisor
 and a browser for the accessibility checks."""
+
 from __future__ import annotations
 
 import shutil
@@ -50,16 +51,24 @@ def stack_console(running_stack):
 
     store = HandoffStore(running_stack.settings.handoff_store)
     suffix = uuid.uuid4().hex[:8]
-    adviser = store.add_adviser("Ada Lovelace", f"ada-{suffix}@advisers.example.org", "adviser",
-                                hash_password(PASSWORD))
-    supervisor = store.add_adviser("Sam Okafor", f"sam-{suffix}@advisers.example.org", "supervisor",
-                                   hash_password(PASSWORD))
+    adviser = store.add_adviser(
+        "Ada Lovelace", f"ada-{suffix}@advisers.example.org", "adviser", hash_password(PASSWORD)
+    )
+    supervisor = store.add_adviser(
+        "Sam Okafor", f"sam-{suffix}@advisers.example.org", "supervisor", hash_password(PASSWORD)
+    )
 
     class Console:
         pass
 
     c = Console()
-    c.stack, c.settings, c.store, c.adviser, c.supervisor = running_stack, running_stack.settings, store, adviser, supervisor
+    c.stack, c.settings, c.store, c.adviser, c.supervisor = (
+        running_stack,
+        running_stack.settings,
+        store,
+        adviser,
+        supervisor,
+    )
     yield c
     store.dispose()
 
@@ -81,8 +90,13 @@ def web(tmp_path):
     sue = store.add_adviser("Sue Supervisor", "sue@example.org", "supervisor", "h2")
     misses = MissStore(engine=store.engine)
     vector = np.ones(4, dtype=np.float32) / 2
-    for n, q in enumerate(["if we close can members share out the assets", "can the members split the money if we wind up",
-                           "what happens to our assets if the mutual shuts"]):
+    for n, q in enumerate(
+        [
+            "if we close can members share out the assets",
+            "can the members split the money if we wind up",
+            "what happens to our assets if the mutual shuts",
+        ]
+    ):
         miss_id = misses.record(f"c{n}", "declined", q, answer="I'm not sure I have guidance that answers that")
         misses.set_embeddings([(miss_id, vector, GAP_SECTION, 0.9)])
     other = misses.record("c9", "handoff", "can you book me a GP appointment")
@@ -106,10 +120,17 @@ def axe_console(running_stack, browser_factory):
 
     store = HandoffStore(running_stack.settings.handoff_store)
     suffix = uuid.uuid4().hex[:8]
-    supervisor = store.add_adviser("Rae Axe", f"rae-{suffix}@advisers.example.org", "supervisor",
-                                   hash_password(PASSWORD))
+    supervisor = store.add_adviser(
+        "Rae Axe", f"rae-{suffix}@advisers.example.org", "supervisor", hash_password(PASSWORD)
+    )
     try:
-        yield SimpleNamespace(stack=running_stack, settings=running_stack.settings, store=store,
-                              supervisor=supervisor, suffix=suffix, driver=browser_factory(1280, 900))
+        yield SimpleNamespace(
+            stack=running_stack,
+            settings=running_stack.settings,
+            store=store,
+            supervisor=supervisor,
+            suffix=suffix,
+            driver=browser_factory(1280, 900),
+        )
     finally:
         store.dispose()

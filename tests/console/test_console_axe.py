@@ -1,6 +1,7 @@
 """axe-core finds nothing (WCAG 2.0–2.2 A and AA, and its best practices) on the adviser console's
 pages: signing in (and its error), the queue with cases in it, a case with its transcript,
 before and after it is claimed, and the insights dashboard with its charts' tables open."""
+
 from __future__ import annotations
 
 import pytest
@@ -15,9 +16,20 @@ pytestmark = pytest.mark.slow
 
 
 def test_no_axe_violations_on_the_console(axe_console):
-    settings, store, supervisor, driver = axe_console.settings, axe_console.store, axe_console.supervisor, axe_console.driver
-    case = open_case_as_a_person(axe_console.stack, store, f"axe-{axe_console.suffix}", "Can our staff keep their pension?",
-                                 "Jo", first="How do I register a co-operative?")
+    settings, store, supervisor, driver = (
+        axe_console.settings,
+        axe_console.store,
+        axe_console.supervisor,
+        axe_console.driver,
+    )
+    case = open_case_as_a_person(
+        axe_console.stack,
+        store,
+        f"axe-{axe_console.suffix}",
+        "Can our staff keep their pension?",
+        "Jo",
+        first="How do I register a co-operative?",
+    )
     found = {}
 
     driver.get(f"{settings.web_url}/console/login")
@@ -41,10 +53,16 @@ def test_no_axe_violations_on_the_console(axe_console):
     found["case, claimed"] = violations(driver)
 
     driver.get(f"{settings.web_url}/console/insights?days=7")  # the dashboard, its tables opened
-    wait_for(lambda: driver.execute_script(  # the six charts drawn by Chart.js, their tables closed
-        "return Array.from(document.querySelectorAll('section.chart-block canvas'))"
-        ".filter(function (c) { return window.Chart && Chart.getChart(c); }).length") == 6,
-        message="the insights charts")
+    wait_for(
+        lambda: (
+            driver.execute_script(  # the six charts drawn by Chart.js, their tables closed
+                "return Array.from(document.querySelectorAll('section.chart-block canvas'))"
+                ".filter(function (c) { return window.Chart && Chart.getChart(c); }).length"
+            )
+            == 6
+        ),
+        message="the insights charts",
+    )
     for summary in driver.find_elements(By.CSS_SELECTOR, "details summary"):
         summary.click()
     found["insights"] = violations(driver)

@@ -3,6 +3,7 @@ queue filling up live, working a case a person opened through the REST channel (
 the person's new messages, flagged in the queue until the case is opened, notes, close), text never becoming markup, and the supervisor's export.
 
 ``MUTUALS_CONSOLE_SCREENSHOT=1`` makes the case test refresh docs/console.png."""
+
 from __future__ import annotations
 
 import json
@@ -16,8 +17,18 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
 
 from tests.support.assistant_stack import say_rest
-from tests.support.console_pages import (PASSWORD, ROOT, http_get, low_contrast, messages, open_case_as_a_person,
-                                         page_errors, session_cookie, sign_in, tracker_events)
+from tests.support.console_pages import (
+    PASSWORD,
+    ROOT,
+    http_get,
+    low_contrast,
+    messages,
+    open_case_as_a_person,
+    page_errors,
+    session_cookie,
+    sign_in,
+    tracker_events,
+)
 from tests.support.widget_page import no_alert, wait_for
 
 pytestmark = pytest.mark.slow
@@ -34,6 +45,7 @@ def console(stack_console):
 
 
 # ---- tests ---------------------------------------------------------------------------------------
+
 
 def test_anonymous_visitors_are_refused(console):
     web = console.settings.web_url
@@ -71,11 +83,13 @@ def test_an_adviser_works_a_case_from_the_queue(console, browser_factory):
 
     # a person asks for a human after the queue is open: the case appears without a reload
     sender = f"console-{uuid.uuid4().hex[:10]}"
-    case = open_case_as_a_person(console.stack, store, sender, QUESTION, "Priya Patel",
-                                 first="How do I register a co-operative?")
+    case = open_case_as_a_person(
+        console.stack, store, sender, QUESTION, "Priya Patel", first="How do I register a co-operative?"
+    )
     row_css = f"#cases-waiting tr[data-id='{case.id}']"
-    row = wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, row_css), timeout=15,
-                   message="the new case in the waiting list")[0]
+    row = wait_for(
+        lambda: driver.find_elements(By.CSS_SELECTOR, row_css), timeout=15, message="the new case in the waiting list"
+    )[0]
     assert QUESTION in row.text and "Priya Patel" in row.text and "REST API" in row.text
     assert "New message" not in row.text  # a new case is not a new message in it
     assert driver.execute_script("return window.stillTheSamePage === true;"), "the queue page was reloaded"
@@ -105,8 +119,10 @@ def test_an_adviser_works_a_case_from_the_queue(console, browser_factory):
     box = driver.find_element(By.ID, "reply-text")
     box.send_keys(reply)
     box.send_keys(Keys.CONTROL, Keys.ENTER)
-    adviser_msg = wait_for(lambda: [e for e in driver.find_elements(By.CSS_SELECTOR, "#transcript li.msg-adviser")
-                                    if reply in e.text], message="the reply in the transcript")[0]
+    adviser_msg = wait_for(
+        lambda: [e for e in driver.find_elements(By.CSS_SELECTOR, "#transcript li.msg-adviser") if reply in e.text],
+        message="the reply in the transcript",
+    )[0]
     assert "Ada Lovelace (adviser)" in adviser_msg.text
     assert box.get_attribute("value") == ""
     pushed = [e for e in tracker_events(settings, sender) if e.get("event") == "bot" and e.get("text") == reply]
@@ -125,18 +141,25 @@ def test_an_adviser_works_a_case_from_the_queue(console, browser_factory):
     driver.execute_script("window.stillTheSamePage = true;")
     second_follow_up = "Sorry, one more thing: does that apply to part-time staff?"
     say_rest(console.stack, sender, second_follow_up)
-    badge = wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, f"{mine_css} .badge"), timeout=15,
-                     message="the new message flagged in the queue")[0]
+    badge = wait_for(
+        lambda: driver.find_elements(By.CSS_SELECTOR, f"{mine_css} .badge"),
+        timeout=15,
+        message="the new message flagged in the queue",
+    )[0]
     assert badge.text == "New message" and badge.is_displayed()
     assert re.search(r"last at \d\d:\d\d", driver.find_element(By.CSS_SELECTOR, mine_css).text)
-    assert f"New message from Priya Patel in case {case.id}" in \
-        driver.find_element(By.ID, "announce").get_attribute("textContent")  # read out by screen readers
+    assert f"New message from Priya Patel in case {case.id}" in driver.find_element(By.ID, "announce").get_attribute(
+        "textContent"
+    )  # read out by screen readers
     assert driver.execute_script("return window.stillTheSamePage === true;"), "the queue page was reloaded"
     assert low_contrast(driver) == []
     third = "And casual staff?"
     say_rest(console.stack, sender, third)
-    wait_for(lambda: "2 new messages" in driver.find_element(By.CSS_SELECTOR, mine_css).text, timeout=15,
-             message="two new messages")
+    wait_for(
+        lambda: "2 new messages" in driver.find_element(By.CSS_SELECTOR, mine_css).text,
+        timeout=15,
+        message="two new messages",
+    )
 
     # opening the case shows them and clears the flag
     driver.find_element(By.CSS_SELECTOR, f"{mine_css} a").click()
@@ -153,8 +176,9 @@ def test_an_adviser_works_a_case_from_the_queue(console, browser_factory):
     # an internal note
     driver.find_element(By.ID, "note-text").send_keys("Pointed her to the pensions page.")
     driver.find_element(By.CSS_SELECTOR, "#note-form button").click()
-    wait_for(lambda: "Pointed her to the pensions page." in driver.find_element(By.ID, "notes").text,
-             message="the note")
+    wait_for(
+        lambda: "Pointed her to the pensions page." in driver.find_element(By.ID, "notes").text, message="the note"
+    )
     assert "Ada Lovelace" in driver.find_element(By.ID, "notes").text
 
     assert low_contrast(driver) == []
@@ -178,16 +202,21 @@ def test_an_adviser_works_a_case_from_the_queue(console, browser_factory):
     for tag in ("pensions", "tupe"):
         if tag not in [t["name"] for t in store.tag_list()]:
             store.add_tag(console.supervisor, tag)
-        wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, f"#case-tags input[value='{tag}']"),
-                 message=f"the tag {tag} offered")[0].click()
+        wait_for(
+            lambda: driver.find_elements(By.CSS_SELECTOR, f"#case-tags input[value='{tag}']"),
+            message=f"the tag {tag} offered",
+        )[0].click()
         wait_for(lambda: tag in store.case(case.id).tags.split(","), message=f"the tag {tag} saved")
     Select(driver.find_element(By.ID, "close-outcome")).select_by_value("answered")
     # her last message has no reply: the console asks first, and "Keep it open" keeps it open
     driver.find_element(By.ID, "close-case").click()
-    confirm = wait_for(lambda: (lambda e: e.is_displayed() and e)(driver.find_element(By.ID, "close-confirm")),
-                       message="the question before closing")
-    assert confirm.text.startswith(f"Priya Patel's last message has no reply yet: \u201c{XSS}\u201d. "
-                                   "Close the case anyway?"), confirm.text
+    confirm = wait_for(
+        lambda: (lambda e: e.is_displayed() and e)(driver.find_element(By.ID, "close-confirm")),
+        message="the question before closing",
+    )
+    assert confirm.text.startswith(
+        f"Priya Patel's last message has no reply yet: \u201c{XSS}\u201d. Close the case anyway?"
+    ), confirm.text
     assert driver.switch_to.active_element == confirm  # focus moved to the question: it is read out
     driver.find_element(By.ID, "close-cancel").click()
     assert not confirm.is_displayed() and store.case(case.id).status == "assigned"
@@ -195,8 +224,10 @@ def test_an_adviser_works_a_case_from_the_queue(console, browser_factory):
     driver.find_element(By.ID, "close-case").click()
     wait_for(lambda: confirm.is_displayed(), message="the question again")
     driver.find_element(By.ID, "close-anyway").click()
-    status = wait_for(lambda: (lambda t: "Closed" in t and t)(driver.find_element(By.ID, "case-status").text),
-                      message="the case closed")
+    status = wait_for(
+        lambda: (lambda t: "Closed" in t and t)(driver.find_element(By.ID, "case-status").text),
+        message="the case closed",
+    )
     assert "went back to the assistant" in status
     wait_for(lambda: "Back with the assistant." in messages(driver, "system"), message="the resume event")
     assert not driver.find_element(By.ID, "reply-form").is_displayed()
@@ -213,8 +244,10 @@ def test_an_adviser_works_a_case_from_the_queue(console, browser_factory):
 
     # back on the queue it is closed
     driver.find_element(By.LINK_TEXT, "← All cases").click()
-    closed_row = wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, f"#cases-closed tr[data-id='{case.id}']"),
-                          message="the case among the closed")[0]
+    closed_row = wait_for(
+        lambda: driver.find_elements(By.CSS_SELECTOR, f"#cases-closed tr[data-id='{case.id}']"),
+        message="the case among the closed",
+    )[0]
     assert "Answered" in closed_row.text and "Ada Lovelace" in closed_row.text
     assert not driver.find_elements(By.CSS_SELECTOR, row_css)
     assert low_contrast(driver) == []
@@ -229,28 +262,33 @@ def test_an_adviser_works_a_case_from_the_queue(console, browser_factory):
 def test_a_supervisor_reassigns_and_exports(console, browser_factory):
     settings, store = console.settings, console.store
     sender = f"console-{uuid.uuid4().hex[:10]}"
-    case = open_case_as_a_person(console.stack, store, sender, "How do we register a community benefit society?",
-                                 "Tom")
+    case = open_case_as_a_person(console.stack, store, sender, "How do we register a community benefit society?", "Tom")
     driver = browser_factory(1280, 900)
     sign_in(driver, settings.web_url, console.supervisor.email, PASSWORD)
-    link = wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, "a[href='/console/export.csv']"),
-                    message="the export link")[0]
+    link = wait_for(
+        lambda: driver.find_elements(By.CSS_SELECTOR, "a[href='/console/export.csv']"), message="the export link"
+    )[0]
     assert "Export" in link.text
 
     # reassign a waiting case to the adviser: it moves to "with others"
     driver.get(f"{settings.web_url}/console/cases/{case.id}")
-    select = wait_for(lambda: [e for e in driver.find_elements(By.ID, "assign-to") if e.is_displayed()],
-                      message="the reassign control")[0]
+    select = wait_for(
+        lambda: [e for e in driver.find_elements(By.ID, "assign-to") if e.is_displayed()],
+        message="the reassign control",
+    )[0]
     Select(select).select_by_visible_text("Ada Lovelace")
     driver.find_element(By.CSS_SELECTOR, "#assign-form button").click()
-    wait_for(lambda: "With Ada Lovelace" in driver.find_element(By.ID, "case-status").text,
-             message="the case with Ada")
+    wait_for(lambda: "With Ada Lovelace" in driver.find_element(By.ID, "case-status").text, message="the case with Ada")
     assert store.case(case.id).adviser_id == console.adviser.id
-    wait_for(lambda: "reassigned" in driver.find_element(By.ID, "audit").get_attribute("textContent"),
-             message="the reassignment in the history")
+    wait_for(
+        lambda: "reassigned" in driver.find_element(By.ID, "audit").get_attribute("textContent"),
+        message="the reassignment in the history",
+    )
     driver.get(f"{settings.web_url}/console")
-    wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, f"#cases-others tr[data-id='{case.id}']"),
-             message="the case with another adviser")
+    wait_for(
+        lambda: driver.find_elements(By.CSS_SELECTOR, f"#cases-others tr[data-id='{case.id}']"),
+        message="the case with another adviser",
+    )
 
     # a supervisor may close another adviser's case
     driver.get(f"{settings.web_url}/console/cases/{case.id}")
@@ -258,14 +296,18 @@ def test_a_supervisor_reassigns_and_exports(console, browser_factory):
     Select(driver.find_element(By.ID, "close-outcome")).select_by_value("referred")
     if "registration" not in [t["name"] for t in store.tag_list()]:  # tags come from the supervisors' list
         store.add_tag(console.supervisor, "registration")
-    wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, "#case-tags input[value='registration']"),
-             message="the tag offered")[0].click()
+    wait_for(
+        lambda: driver.find_elements(By.CSS_SELECTOR, "#case-tags input[value='registration']"),
+        message="the tag offered",
+    )[0].click()
     wait_for(lambda: store.case(case.id).tags == "registration", message="the tag saved")
     driver.find_element(By.ID, "close-case").click()
     # nobody has replied to Tom's question: asked first
     wait_for(lambda: driver.find_element(By.ID, "close-confirm").is_displayed(), message="the question before closing")
-    assert "Tom's last message has no reply yet: \u201cHow do we register a community benefit society?\u201d" in \
-        driver.find_element(By.ID, "close-confirm").text
+    assert (
+        "Tom's last message has no reply yet: \u201cHow do we register a community benefit society?\u201d"
+        in driver.find_element(By.ID, "close-confirm").text
+    )
     driver.find_element(By.ID, "close-anyway").click()
     wait_for(lambda: "Closed" in driver.find_element(By.ID, "case-status").text, message="the case closed")
 
@@ -277,8 +319,9 @@ def test_a_supervisor_reassigns_and_exports(console, browser_factory):
     assert "attachment" in headers["Content-Disposition"]
     lines = body.splitlines()
     assert lines[0].startswith("case,channel,opened,closed,adviser,outcome,tags")
-    assert any(line.startswith(f"{case.id},rest,") and ",Ada Lovelace,referred,registration," in line
-               for line in lines), body
+    assert any(
+        line.startswith(f"{case.id},rest,") and ",Ada Lovelace,referred,registration," in line for line in lines
+    ), body
     # nobody without a session may, nor an adviser who is not a supervisor
     status, headers, _ = http_get(href)
     assert status == 303 and headers["Location"] == "/console/login"
@@ -297,8 +340,9 @@ def test_keyboard_only_and_on_a_phone(console, browser_factory):
     sender = f"console-{uuid.uuid4().hex[:10]}"
     case = open_case_as_a_person(console.stack, store, sender, "Do we need to follow procurement rules?", "Lee")
     driver = browser_factory(500, 900)  # Chromium's windows are at least 500 wide: emulate a phone
-    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                           {"width": 375, "height": 667, "deviceScaleFactor": 1, "mobile": True})
+    driver.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride", {"width": 375, "height": 667, "deviceScaleFactor": 1, "mobile": True}
+    )
     sign_in(driver, settings.web_url, console.adviser.email, PASSWORD)
     link = wait_for(lambda: driver.find_elements(By.LINK_TEXT, f"Case {case.id}"), message="the case's link")[0]
     assert driver.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
@@ -316,8 +360,10 @@ def test_keyboard_only_and_on_a_phone(console, browser_factory):
     driver.find_element(By.TAG_NAME, "body").send_keys(Keys.TAB)
     tab_to("claim")
     driver.switch_to.active_element.send_keys(Keys.ENTER)
-    wait_for(lambda: driver.switch_to.active_element.get_attribute("id") == "reply-text",
-             message="the reply box focused after claiming")
+    wait_for(
+        lambda: driver.switch_to.active_element.get_attribute("id") == "reply-text",
+        message="the reply box focused after claiming",
+    )
     driver.switch_to.active_element.send_keys("Hello Lee, I can help with that.", Keys.CONTROL, Keys.ENTER)
     wait_for(lambda: "Hello Lee, I can help with that." in messages(driver, "adviser"), message="the reply")
     assert store.case(case.id).adviser_id == console.adviser.id
@@ -375,8 +421,11 @@ def test_available_advisers_and_suggested_guidance_in_a_case(console, browser_fa
 def suggestions_in_a_case(console, driver):
     settings, store = console.settings, console.store
     marker = uuid.uuid4().hex[:6]  # the store is the stack's: this test's own saved reply
-    welcome = store.add_saved_reply(console.supervisor, f"Welcome {marker}",
-                                    "Hello {name}, thank you for waiting. I'm looking at your question now.")
+    welcome = store.add_saved_reply(
+        console.supervisor,
+        f"Welcome {marker}",
+        "Hello {name}, thank you for waiting. I'm looking at your question now.",
+    )
     sender = f"console-{uuid.uuid4().hex[:10]}"
     replies = []
     for message in ["I want to talk to a human", QUESTION, "/deny", "skip"]:  # "/deny": the Skip button
@@ -387,8 +436,9 @@ def suggestions_in_a_case(console, driver):
     assert "email" not in handed_over
 
     driver.get(f"{settings.web_url}/console/cases/{case.id}")
-    items = wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, "#suggestions li"), timeout=30,
-                     message="suggested guidance")
+    items = wait_for(
+        lambda: driver.find_elements(By.CSS_SELECTOR, "#suggestions li"), timeout=30, message="suggested guidance"
+    )
     first = items[0]
     title = first.find_element(By.TAG_NAME, "h3").text
     assert "LGPS" in title or "pension" in title.lower(), title  # the question is about the council pension
@@ -404,10 +454,14 @@ def suggestions_in_a_case(console, driver):
     # a saved reply, found by typing "/" and letters, with the keyboard alone
     box = driver.find_element(By.ID, "reply-text")
     box.send_keys("/wel")
-    finder = wait_for(lambda: (lambda e: e.is_displayed() and e)(driver.find_element(By.ID, "saved-finder")),
-                      message="the saved replies matching /wel")
-    wait_for(lambda: "1 saved reply matches" in driver.find_element(By.ID, "saved-finder-status").text,
-             message="the finder settled on one match")
+    finder = wait_for(
+        lambda: (lambda e: e.is_displayed() and e)(driver.find_element(By.ID, "saved-finder")),
+        message="the saved replies matching /wel",
+    )
+    wait_for(
+        lambda: "1 saved reply matches" in driver.find_element(By.ID, "saved-finder-status").text,
+        message="the finder settled on one match",
+    )
     options = finder.find_elements(By.CSS_SELECTOR, "[role=option]")
     assert [o.find_element(By.CSS_SELECTOR, ".saved-title").text for o in options] == [f"Welcome {marker}"]
     assert box.get_attribute("aria-activedescendant") == options[0].get_attribute("id")
@@ -417,10 +471,14 @@ def suggestions_in_a_case(console, driver):
     box.send_keys("c")  # typing on opens it again
     wait_for(lambda: finder.is_displayed(), message="the finder again")
     box.send_keys(Keys.ENTER)
-    wait_for(lambda: box.get_attribute("value") == "Hello, thank you for waiting. I'm looking at your question now.",
-             message="the saved reply in the box (no name given: left out)")
+    wait_for(
+        lambda: box.get_attribute("value") == "Hello, thank you for waiting. I'm looking at your question now.",
+        message="the saved reply in the box (no name given: left out)",
+    )
     assert store.saved_reply(welcome["id"])["uses"] == 1
-    assert not [e for e in tracker_events(settings, sender) if e.get("event") == "bot" and "looking at" in (e.get("text") or "")]
+    assert not [
+        e for e in tracker_events(settings, sender) if e.get("event") == "bot" and "looking at" in (e.get("text") or "")
+    ]
 
     # "Use" with the keyboard: the excerpt and the link in the reply box, after the saved reply; nothing sent yet
     use = first.find_element(By.CSS_SELECTOR, "button[data-use]")
@@ -428,29 +486,47 @@ def suggestions_in_a_case(console, driver):
     use.send_keys(Keys.ENTER)
     assert driver.switch_to.active_element == box
     drafted = box.get_attribute("value")
-    assert drafted.startswith("Hello, thank you for waiting.") and drafted.endswith(f"Source: [{title}]({link})"), drafted
+    assert drafted.startswith("Hello, thank you for waiting.") and drafted.endswith(f"Source: [{title}]({link})"), (
+        drafted
+    )
     if os.environ.get("MUTUALS_CONSOLE_SCREENSHOT"):
         driver.execute_script("window.scrollTo(0, 0);")
         driver.save_screenshot(str(ROOT / "docs" / "console-suggestions.png"))
     assert "Added" in driver.find_element(By.ID, "suggest-status").text
-    assert [e for e in tracker_events(settings, sender) if e.get("event") == "bot" and link in (e.get("text") or "")] == []
+    assert [
+        e for e in tracker_events(settings, sender) if e.get("event") == "bot" and link in (e.get("text") or "")
+    ] == []
     box.send_keys(Keys.CONTROL, Keys.ENTER)
-    wait_for(lambda: any(link in m for m in messages(driver, "adviser")) or
-             any(title in e.text for e in driver.find_elements(By.CSS_SELECTOR, "#transcript li.msg-adviser")),
-             message="the reply sent")
+    wait_for(
+        lambda: (
+            any(link in m for m in messages(driver, "adviser"))
+            or any(title in e.text for e in driver.find_elements(By.CSS_SELECTOR, "#transcript li.msg-adviser"))
+        ),
+        message="the reply sent",
+    )
     [recorded] = store.replies(case.id)
     slug, _, anchor = link.split("/guidance/", 1)[1].partition("#")
     assert [(s["slug"], s["anchor"]) for s in recorded["sources"]] == [(slug, anchor)]
     sent = driver.find_elements(By.CSS_SELECTOR, "#transcript li.msg-adviser")[-1]
     assert f"Guidance used: {title}" in sent.text  # recorded with the reply, shown with it
-    assert link in [a.get_attribute("href") for a in sent.find_elements(By.CSS_SELECTOR, ".text a")]  # as the person saw it
+    assert link in [
+        a.get_attribute("href") for a in sent.find_elements(By.CSS_SELECTOR, ".text a")
+    ]  # as the person saw it
 
     # the person writes: the suggestions follow
     follow_up = "And would new staff who join after we spin out be able to join the pension scheme?"
     say_rest(console.stack, sender, follow_up)
-    wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, "#suggestions [data-query]") and any(
-        e.get_attribute("data-query") == follow_up for e in driver.find_elements(By.CSS_SELECTOR, "#suggestions [data-query]")),
-        timeout=30, message="suggestions for the new message")
+    wait_for(
+        lambda: (
+            driver.find_elements(By.CSS_SELECTOR, "#suggestions [data-query]")
+            and any(
+                e.get_attribute("data-query") == follow_up
+                for e in driver.find_elements(By.CSS_SELECTOR, "#suggestions [data-query]")
+            )
+        ),
+        timeout=30,
+        message="suggestions for the new message",
+    )
     assert low_contrast(driver) == []
     assert page_errors(driver) == []
     driver.find_element(By.ID, "availability").click()  # away, from the case page's bar too
@@ -473,8 +549,10 @@ def test_a_supervisor_keeps_the_saved_replies(console, browser_factory):
     link = driver.find_element(By.ID, "saved-link")
     link.clear()
     link.send_keys("lgps-admitted-body-status", Keys.ENTER)  # Enter submits the form
-    row = wait_for(lambda: [r for r in driver.find_elements(By.CSS_SELECTOR, "#saved-rows tr") if marker in r.text],
-                   message="the new saved reply listed")[0]
+    row = wait_for(
+        lambda: [r for r in driver.find_elements(By.CSS_SELECTOR, "#saved-rows tr") if marker in r.text],
+        message="the new saved reply listed",
+    )[0]
     assert "Keeping council staff in the LGPS" in row.text and "0 times" in row.text and "In use" in row.text
     assert f"Added \u201cPensions {marker}\u201d." == driver.find_element(By.ID, "saved-status").text
     [saved] = [r for r in store.saved_replies() if r["title"] == f"Pensions {marker}"]
@@ -487,11 +565,23 @@ def test_a_supervisor_keeps_the_saved_replies(console, browser_factory):
     text.send_keys("Hi {name}: usually, yes.")
     driver.find_element(By.ID, "saved-save").click()
     wait_for(lambda: store.saved_reply(saved["id"])["text"] == "Hi {name}: usually, yes.", message="the edit saved")
-    row = wait_for(lambda: [r for r in driver.find_elements(By.CSS_SELECTOR, "#saved-rows tr")
-                            if marker in r.text and "usually, yes" in r.text], message="the edit listed")[0]
+    row = wait_for(
+        lambda: [
+            r
+            for r in driver.find_elements(By.CSS_SELECTOR, "#saved-rows tr")
+            if marker in r.text and "usually, yes" in r.text
+        ],
+        message="the edit listed",
+    )[0]
     row.find_element(By.CSS_SELECTOR, "button[aria-label^='Retire']").click()
     wait_for(lambda: not store.saved_reply(saved["id"])["active"], message="retired")
-    wait_for(lambda: [r for r in driver.find_elements(By.CSS_SELECTOR, "#saved-rows tr")
-                      if marker in r.text and "Retired" in r.text], message="shown as retired")
+    wait_for(
+        lambda: [
+            r
+            for r in driver.find_elements(By.CSS_SELECTOR, "#saved-rows tr")
+            if marker in r.text and "Retired" in r.text
+        ],
+        message="shown as retired",
+    )
     assert low_contrast(driver) == []
     assert page_errors(driver) == []

@@ -6,6 +6,7 @@ tags from the supervisors' list and the search of closed cases.
 
 ``MUTUALS_CONSOLE_SCREENSHOT=1`` makes the handover test refresh docs/console-case.png (a case with
 its suggested guidance and a saved reply in the reply box)."""
+
 from __future__ import annotations
 
 import os
@@ -21,8 +22,15 @@ from tests.support.axe_check import violations
 from tests.support.widget_page import wait_for
 
 from tests.support.assistant_stack import say_rest
-from tests.support.console_pages import (PASSWORD, ROOT, low_contrast, open_case_as_a_person, page_errors, sign_in,
-                                         tracker_events)
+from tests.support.console_pages import (
+    PASSWORD,
+    ROOT,
+    low_contrast,
+    open_case_as_a_person,
+    page_errors,
+    sign_in,
+    tracker_events,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -99,8 +107,9 @@ def test_an_adviser_on_duty_is_told_in_the_background_and_can_switch_the_sound_o
     assert desk(driver)["asked"] == 0
     driver.execute_cdp_cmd("Browser.grantPermissions", {"origin": settings.web_url, "permissions": ["notifications"]})
     ask.send_keys(Keys.ENTER)
-    wait_for(lambda: "Notifications are on" in driver.find_element(By.ID, "notify-note").text,
-             message="notifications on")
+    wait_for(
+        lambda: "Notifications are on" in driver.find_element(By.ID, "notify-note").text, message="notifications on"
+    )
     assert desk(driver)["asked"] == 1 and not ask.is_displayed()
     sound = driver.find_element(By.ID, "notify-sound")
     assert sound.get_attribute("aria-pressed") == "true"  # on unless switched off
@@ -112,11 +121,15 @@ def test_an_adviser_on_duty_is_told_in_the_background_and_can_switch_the_sound_o
         sender = f"desk-{uuid.uuid4().hex[:10]}"
         question = "Can our staff keep their local government pension if we spin out as a mutual?"
         cases = []
-        in_the_background(driver, NOTIFY_WAIT, lambda: cases.append(
-            open_case_as_a_person(console.stack, store, sender, question, "Priya")))
+        in_the_background(
+            driver,
+            NOTIFY_WAIT,
+            lambda: cases.append(open_case_as_a_person(console.stack, store, sender, question, "Priya")),
+        )
         found = desk(driver)
         assert [(n["title"], n["body"], n["hidden"]) for n in found["notifications"]] == [
-            ("New case waiting from Priya", question, True)], found
+            ("New case waiting from Priya", question, True)
+        ], found
         assert found["tones"] == 2  # two short tones
         assert page_errors(driver) == []
 
@@ -130,8 +143,13 @@ def test_an_adviser_on_duty_is_told_in_the_background_and_can_switch_the_sound_o
         assert sound.get_attribute("aria-pressed") == "false"
         time.sleep(5)
         store.claim(cases[0].id, console.adviser)  # Priya's case is Ada's now
-        in_the_background(driver, NOTIFY_WAIT, lambda: store.open_case(
-            f"desk-{uuid.uuid4().hex[:10]}", "socketio", "How do we register a co-operative?", person_name="Tom"))
+        in_the_background(
+            driver,
+            NOTIFY_WAIT,
+            lambda: store.open_case(
+                f"desk-{uuid.uuid4().hex[:10]}", "socketio", "How do we register a co-operative?", person_name="Tom"
+            ),
+        )
         found = desk(driver)
         assert [n["title"] for n in found["notifications"]] == ["New case waiting from Tom"]
         assert found["tones"] == 0
@@ -145,8 +163,11 @@ def test_an_adviser_on_duty_is_told_in_the_background_and_can_switch_the_sound_o
         # away: not on duty, so nothing more
         driver.find_element(By.ID, "availability").click()
         wait_for(lambda: console.adviser.id not in [a.id for a in store.available_advisers()], message="away")
-        in_the_background(driver, NOTIFY_WAIT - 4, lambda: store.open_case(
-            f"desk-{uuid.uuid4().hex[:10]}", "socketio", "What is a CIC?", person_name="Kim"))
+        in_the_background(
+            driver,
+            NOTIFY_WAIT - 4,
+            lambda: store.open_case(f"desk-{uuid.uuid4().hex[:10]}", "socketio", "What is a CIC?", person_name="Kim"),
+        )
         assert len(desk(driver)["notifications"]) == 2
         assert page_errors(driver) == []
     finally:
@@ -159,20 +180,28 @@ def test_a_case_handed_to_a_colleague_tagged_and_found_again(console, browser_fa
         if tag not in [t["name"] for t in store.tag_list()]:
             store.add_tag(console.supervisor, tag)
     marker = uuid.uuid4().hex[:6]
-    store.add_saved_reply(console.supervisor, f"Welcome {marker}",
-                          "Hello {name}, thank you for waiting. I'm looking at your question now.")
+    store.add_saved_reply(
+        console.supervisor,
+        f"Welcome {marker}",
+        "Hello {name}, thank you for waiting. I'm looking at your question now.",
+    )
     sender = f"desk-{uuid.uuid4().hex[:10]}"
-    case = open_case_as_a_person(console.stack, store, sender,
-                                 "Can our staff keep their local government pension if we spin out as a mutual?",
-                                 "Priya")
+    case = open_case_as_a_person(
+        console.stack,
+        store,
+        sender,
+        "Can our staff keep their local government pension if we spin out as a mutual?",
+        "Priya",
+    )
 
     ada = browser_factory(1280, 1500)
     sign_in(ada, settings.web_url, console.adviser.email, PASSWORD)
     ada.get(f"{settings.web_url}/console/cases/{case.id}")
     wait_for(lambda: ada.find_element(By.ID, "claim").is_displayed(), message="the claim button")
     ada.find_element(By.ID, "claim").click()
-    box = wait_for(lambda: [e for e in ada.find_elements(By.ID, "reply-text") if e.is_displayed()],
-                   message="the reply box")[0]
+    box = wait_for(
+        lambda: [e for e in ada.find_elements(By.ID, "reply-text") if e.is_displayed()], message="the reply box"
+    )[0]
     wait_for(lambda: ada.find_elements(By.CSS_SELECTOR, "#suggestions li"), timeout=30, message="suggestions")
 
     # tags from the list, ticked on the case
@@ -184,8 +213,10 @@ def test_a_case_handed_to_a_colleague_tagged_and_found_again(console, browser_fa
     box.send_keys("/wel")
     wait_for(lambda: f"Welcome {marker}" in ada.find_element(By.ID, "saved-finder").text, message="the finder")
     box.send_keys(Keys.ENTER)
-    wait_for(lambda: box.get_attribute("value").startswith("Hello Priya, thank you for waiting."),
-             message="the saved reply with Priya's name")
+    wait_for(
+        lambda: box.get_attribute("value").startswith("Hello Priya, thank you for waiting."),
+        message="the saved reply with Priya's name",
+    )
     if os.environ.get("MUTUALS_CONSOLE_SCREENSHOT"):
         ada.execute_script("window.scrollTo(0, 0);")
         ada.save_screenshot(str(ROOT / "docs" / "console-case.png"))
@@ -216,12 +247,16 @@ def test_a_case_handed_to_a_colleague_tagged_and_found_again(console, browser_fa
     # Sam is told in his queue and on the case
     sam = browser_factory(1280, 1000)
     sign_in(sam, settings.web_url, console.supervisor.email, PASSWORD)
-    row = wait_for(lambda: sam.find_elements(By.CSS_SELECTOR, f"#cases-mine tr[data-id='{case.id}']"),
-                   message="the case in Sam's list")[0]
+    row = wait_for(
+        lambda: sam.find_elements(By.CSS_SELECTOR, f"#cases-mine tr[data-id='{case.id}']"),
+        message="the case in Sam's list",
+    )[0]
     assert "Handed to you by Ada Lovelace" in row.text and marker in row.text
     row.find_element(By.TAG_NAME, "a").click()
-    notice = wait_for(lambda: (lambda e: e.is_displayed() and e)(sam.find_element(By.ID, "transfer-notice")),
-                      message="the handover notice")
+    notice = wait_for(
+        lambda: (lambda e: e.is_displayed() and e)(sam.find_element(By.ID, "transfer-notice")),
+        message="the handover notice",
+    )
     assert notice.text == f"Ada Lovelace handed this case to you: \u201c{note}\u201d"
     found = {"case, handed over": violations(sam)}
     Select(sam.find_element(By.ID, "close-outcome")).select_by_value("answered")

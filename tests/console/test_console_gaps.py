@@ -1,5 +1,6 @@
 """The knowledge-gap page through the web server: supervisors only, the console's sign-in and CSRF
 rules, groups shown with their figures, and its forms writing the change into (a copy of) knowledge/."""
+
 from __future__ import annotations
 
 import asyncio
@@ -23,6 +24,7 @@ def run(web, scenario):
     async def go():
         async with TestClient(TestServer(web.app)) as client:
             await scenario(client)
+
     asyncio.run(go())
 
 
@@ -32,8 +34,9 @@ def test_only_a_signed_in_supervisor_sees_the_gaps(web):
             assert r.status == 303 and r.headers["Location"] == "/console/login"
         async with client.get("/console/gaps", headers=cookie(web.ann)) as r:
             assert r.status == 403 and "Only a supervisor" in await r.text()
-        async with client.post("/console/gaps/1/dismiss", data={"csrf": web.ann[1], "reason": "x"},
-                               headers=cookie(web.ann)) as r:
+        async with client.post(
+            "/console/gaps/1/dismiss", data={"csrf": web.ann[1], "reason": "x"}, headers=cookie(web.ann)
+        ) as r:
             assert r.status == 403
         async with client.get("/console/gaps", headers=cookie(web.sue)) as r:
             page = await r.text()
@@ -42,6 +45,7 @@ def test_only_a_signed_in_supervisor_sees_the_gaps(web):
         assert sizes == [("3", "3"), ("1", "1")]  # largest first
         assert "can the members split the money if we wind up" in page and "could not be grouped just now" in page
         assert "Does an asset lock stop a mutual being sold off?" in page and "(score 0.9)" in page
+
     run(web, scenario)
 
 
@@ -54,8 +58,12 @@ def test_a_supervisor_adds_a_phrasing_dismisses_and_moves_with_the_sessions_toke
         form = {"miss_id": str(miss.id), "section": SECTION}
         async with client.post(f"/console/gaps/{group}/phrasing", data=form, headers=cookie(web.sue)) as r:
             assert r.status == 403 and "security token" in await r.text()  # no CSRF token
-        async with client.post(f"/console/gaps/{group}/phrasing", data={**form, "csrf": web.sue[1]},
-                               headers=cookie(web.sue), allow_redirects=False) as r:
+        async with client.post(
+            f"/console/gaps/{group}/phrasing",
+            data={**form, "csrf": web.sue[1]},
+            headers=cookie(web.sue),
+            allow_redirects=False,
+        ) as r:
             assert r.status == 303 and "done=phrasing" in r.headers["Location"]
         assert miss.question in yaml.safe_load(path.read_text())["sections"][SECTION.split("#")[1]]
         assert (web.knowledge / "questions" / "approved-gaps.yml").is_file()
@@ -66,21 +74,29 @@ def test_a_supervisor_adds_a_phrasing_dismisses_and_moves_with_the_sessions_toke
             assert "added as a phrasing of " + SECTION in await r.text()
 
         other = [m for m in web.misses.misses() if m.group_id != group][0]
-        async with client.post(f"/console/gaps/{other.group_id}/dismiss", data={"csrf": web.sue[1], "reason": " "},
-                               headers=cookie(web.sue)) as r:
+        async with client.post(
+            f"/console/gaps/{other.group_id}/dismiss", data={"csrf": web.sue[1], "reason": " "}, headers=cookie(web.sue)
+        ) as r:
             assert r.status == 400 and "Say why" in await r.text()
-        async with client.post("/console/gaps/move", data={"csrf": web.sue[1], "miss_id": str(other.id), "to": str(group)},
-                               headers=cookie(web.sue), allow_redirects=False) as r:
+        async with client.post(
+            "/console/gaps/move",
+            data={"csrf": web.sue[1], "miss_id": str(other.id), "to": str(group)},
+            headers=cookie(web.sue),
+            allow_redirects=False,
+        ) as r:
             assert r.status == 303
         assert web.misses.miss(other.id).group_id == group
-        async with client.post(f"/console/gaps/{group}/draft", data={"csrf": web.sue[1]}, headers=cookie(web.sue),
-                               allow_redirects=False) as r:
+        async with client.post(
+            f"/console/gaps/{group}/draft", data={"csrf": web.sue[1]}, headers=cookie(web.sue), allow_redirects=False
+        ) as r:
             assert r.status == 303
         draft = (web.knowledge / "drafts" / f"gap-{group}.md").read_text()
         assert "can you book me a GP appointment" in draft and "What advisers replied" in draft
-        async with client.post("/console/gaps/99/dismiss", data={"csrf": web.sue[1], "reason": "spam"},
-                               headers=cookie(web.sue)) as r:
+        async with client.post(
+            "/console/gaps/99/dismiss", data={"csrf": web.sue[1], "reason": "spam"}, headers=cookie(web.sue)
+        ) as r:
             assert r.status == 404
+
     run(web, scenario)
 
 
@@ -92,8 +108,9 @@ def test_with_a_read_only_knowledge_folder_the_phrasing_comes_as_a_patch_to_down
 
     async def scenario(client):
         form = {"miss_id": str(miss.id), "section": SECTION, "csrf": web.sue[1]}
-        async with client.post(f"/console/gaps/{group}/phrasing", data=form, headers=cookie(web.sue),
-                               allow_redirects=False) as r:
+        async with client.post(
+            f"/console/gaps/{group}/phrasing", data=form, headers=cookie(web.sue), allow_redirects=False
+        ) as r:
             assert r.status == 303 and "done=patch" in r.headers["Location"], r.headers.get("Location")
             name = re.search(r"patch=([\w.-]+)", r.headers["Location"]).group(1)
         async with client.get(r.headers["Location"], headers=cookie(web.sue)) as r:
@@ -101,6 +118,7 @@ def test_with_a_read_only_knowledge_folder_the_phrasing_comes_as_a_patch_to_down
         async with client.get(f"/console/gaps/patches/{name}", headers=cookie(web.sue)) as r:
             patch = await r.text()
         assert r.status == 200 and "asset-locks.yml" in patch and miss.question in patch
+
     run(web, scenario)
     assert (web.knowledge / "phrasings" / "asset-locks.yml").read_text() == before  # nothing written
 
@@ -122,8 +140,11 @@ def test_an_advisers_reply_and_the_cases_end_join_its_misses(tmp_path):
     async def go():
         async with TestClient(TestServer(app)) as client:
             who = Adviser(client, store, ann)
-            await who.post(f"/cases/{case.id}/reply", {"text": "An asset lock keeps it for the community; ring 07700 900123"})
+            await who.post(
+                f"/cases/{case.id}/reply", {"text": "An asset lock keeps it for the community; ring 07700 900123"}
+            )
             await who.post(f"/cases/{case.id}/close", {"outcome": "answered"})
+
     asyncio.run(go())
     [kept] = misses.misses()
     assert kept.adviser_reply == "An asset lock keeps it for the community; ring [phone]" and kept.outcome == "answered"
@@ -161,6 +182,7 @@ def test_a_month_of_gaps_is_shown_fifty_groups_at_a_time(tmp_path):
 
     class App:
         pass
+
     holder = App()
     holder.app = app
     run(holder, scenario)

@@ -1,5 +1,6 @@
 """axe-core finds nothing (WCAG 2.0–2.2 A and AA, and its best practices) on the knowledge-gap
 page with a group on it, and after one of its forms reports an error."""
+
 from __future__ import annotations
 
 import pytest
@@ -16,8 +17,11 @@ pytestmark = pytest.mark.slow
 
 def test_no_axe_violations_on_the_gap_page(axe_console):
     settings, driver = axe_console.settings, axe_console.driver
-    say_rest(axe_console.stack, f"gaps-axe-{axe_console.suffix}",
-             "can our bowls club members divvy up the clubhouse money when we disband")
+    say_rest(
+        axe_console.stack,
+        f"gaps-axe-{axe_console.suffix}",
+        "can our bowls club members divvy up the clubhouse money when we disband",
+    )
     sign_in(driver, settings.web_url, axe_console.supervisor.email, PASSWORD)
     wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, "nav a[href='/console/gaps']"), message="the console")
     driver.get(f"{settings.web_url}/console/gaps")

@@ -2,6 +2,7 @@
 supervisor's browser (or anyone else) posts, the answer is the page again, a redirect back or a
 clear 4xx, never a crash; without the session's CSRF token nothing in knowledge/ changes; and
 whatever is written there still reads as YAML with the section's phrasings intact."""
+
 from __future__ import annotations
 
 import asyncio
@@ -19,8 +20,9 @@ from tests.support.console_desk import cookie
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 GROUP_IDS = st.sampled_from(["1", "2", "0", "-1", "999999", "abc", "1e9", "%00", "99999999999999999999999"])
 ACTIONS = st.sampled_from(["phrasing", "draft", "dismiss"])
-FIELDS = st.dictionaries(st.sampled_from(["miss_id", "section", "reason", "to", "title", "extra"]),
-                         TEXT | st.integers().map(str), max_size=4)
+FIELDS = st.dictionaries(
+    st.sampled_from(["miss_id", "section", "reason", "to", "title", "extra"]), TEXT | st.integers().map(str), max_size=4
+)
 
 
 def knowledge_digest(folder: Path) -> str:
@@ -43,6 +45,7 @@ def post(web):
             headers = cookie(session) if session else {}
             async with client.post(path, data=form, headers=headers, allow_redirects=False) as r:
                 return r.status, await r.text()
+
         return loop.run_until_complete(go())
 
     yield send
@@ -55,8 +58,13 @@ def test_gap_forms_without_the_csrf_token_change_nothing_and_never_crash(web, po
     before = knowledge_digest(web.knowledge)
 
     @FUZZ
-    @given(action=ACTIONS, group=GROUP_IDS, fields=FIELDS, who=st.sampled_from(["sue", "ann", None]),
-           csrf=st.sampled_from(["missing", "wrong", "other's"]))
+    @given(
+        action=ACTIONS,
+        group=GROUP_IDS,
+        fields=FIELDS,
+        who=st.sampled_from(["sue", "ann", None]),
+        csrf=st.sampled_from(["missing", "wrong", "other's"]),
+    )
     def check(action, group, fields, who, csrf):
         form = dict(fields)
         if csrf == "wrong":

@@ -3,6 +3,7 @@ a colleague or back to the queue with a note the person never sees, the colleagu
 queue and on the case, the person is told their case passed on (with the web chat's status line);
 tags come from the supervisors' list, and supervisors search closed cases by tag, text, adviser
 and date. Rasa is a list of events (test_console_unread's desk); the store and routes are real."""
+
 from __future__ import annotations
 
 import asyncio
@@ -36,13 +37,23 @@ def test_an_adviser_hands_a_case_to_a_colleague_who_is_told(console):
             ann, bob_, sue = (Adviser(client, store, a) for a in (console.ann, bob, console.sue))
             await ann.post(f"/cases/{case.id}/claim")
             # only the adviser who has it (or a supervisor) hands it on, and never without a note
-            assert (await call(client, bob_, "POST", f"/cases/{case.id}/transfer", {"to": bob.id, "note": "x"}))[0] == 409
+            assert (await call(client, bob_, "POST", f"/cases/{case.id}/transfer", {"to": bob.id, "note": "x"}))[
+                0
+            ] == 409
             status, body = await call(client, ann, "POST", f"/cases/{case.id}/transfer", {"to": bob.id, "note": "  "})
             assert status == 409 and "note" in body["error"]
-            for bad in ({"to": "bob", "note": "n"}, {"to": 999, "note": "n"}, {"to": bob.id}, {"to": True, "note": "n"}):
+            for bad in (
+                {"to": "bob", "note": "n"},
+                {"to": 999, "note": "n"},
+                {"to": bob.id},
+                {"to": True, "note": "n"},
+            ):
                 assert (await call(client, ann, "POST", f"/cases/{case.id}/transfer", bad))[0] == 400, bad
-            async with client.post(f"/console/api/cases/{case.id}/transfer", json={"to": bob.id, "note": "n"},
-                                   headers={"Cookie": ann.cookie}) as r:
+            async with client.post(
+                f"/console/api/cases/{case.id}/transfer",
+                json={"to": bob.id, "note": "n"},
+                headers={"Cookie": ann.cookie},
+            ) as r:
                 assert r.status == 403  # no CSRF token: refused
 
             colleagues = (await ann.get(f"/cases/{case.id}"))["colleagues"]
@@ -52,8 +63,10 @@ def test_an_adviser_hands_a_case_to_a_colleague_who_is_told(console):
             assert store.case(case.id).adviser_id == bob.id and store.case(case.id).status == "assigned"
 
             # the person is told, and their status line names Bob; the note never reaches them
-            assert ("Your case has passed to Bob Adviser, another adviser, who will carry on the conversation here.",
-                    adviser_event("Bob Adviser")) in said(console, "web-priya")
+            assert (
+                "Your case has passed to Bob Adviser, another adviser, who will carry on the conversation here.",
+                adviser_event("Bob Adviser"),
+            ) in said(console, "web-priya")
             assert "admitted body" not in person_saw(console, "web-priya")
             assert console.gate.status("web-priya") == adviser_event("Bob Adviser")
 
@@ -78,8 +91,11 @@ def test_an_adviser_hands_a_case_to_a_colleague_who_is_told(console):
             assert waiting[0]["handed_back"]["from"] == "Bob Adviser"
             assert waiting[0]["handed_back"]["note"] == "Needs a pensions specialist."
             assert waiting[1]["handed_back"] is None
-            assert ("Your case has gone back to the advisers' queue: you're next in the queue, and the next adviser "
-                    "free will carry on the conversation here.", waiting_event(1)) in said(console, "web-priya")
+            assert (
+                "Your case has gone back to the advisers' queue: you're next in the queue, and the next adviser "
+                "free will carry on the conversation here.",
+                waiting_event(1),
+            ) in said(console, "web-priya")
             assert said(console, "web-later")[-1] == ("", waiting_event(2))
             assert console.gate.status("web-priya") == waiting_event(1)
             status, body = await call(client, bob_, "POST", f"/cases/{case.id}/transfer", {"to": None, "note": "n"})
@@ -95,6 +111,7 @@ def test_an_adviser_hands_a_case_to_a_colleague_who_is_told(console):
             await sue.post(f"/cases/{case.id}/assign", {"adviser_id": console.ann.id})
             [row] = [c for c in (await ann.get("/cases"))["mine"] if c["id"] == case.id]
             assert row["handed_to_me"]["from"] == "Sue Supervisor"
+
     asyncio.run(scenario())
 
 
@@ -136,8 +153,9 @@ def test_tags_come_from_the_supervisors_list_and_closed_cases_are_searched(conso
 
             new = opened("c-new", "How do we register a co-operative?", "Tom", 1)
             await bob_.post(f"/cases/{new.id}/claim")
-            status, body = await call(client, bob_, "POST", f"/cases/{new.id}/close",
-                                      {"outcome": "answered", "tags": ["made-up"]})
+            status, body = await call(
+                client, bob_, "POST", f"/cases/{new.id}/close", {"outcome": "answered", "tags": ["made-up"]}
+            )
             assert status == 409 and store.case(new.id).is_open
             await bob_.post(f"/cases/{new.id}/close", {"outcome": "referred", "tags": ["registration"]})
             open_one = opened("c-open", "Pensions again", "Kim", 0)
@@ -151,6 +169,7 @@ def test_tags_come_from_the_supervisors_list_and_closed_cases_are_searched(conso
 
             async def search(query):
                 return [c["id"] for c in (await sue.get("/closed-cases" + query))["cases"]]
+
             assert await search("") == [new.id, old.id]  # closed only, latest first
             assert await search("?tag=pensions") == [old.id]
             assert await search("?tag=pension") == []  # a whole tag, not part of one
@@ -173,6 +192,7 @@ def test_tags_come_from_the_supervisors_list_and_closed_cases_are_searched(conso
             assert (await call(client, ann, "POST", f"/cases/{old.id}/tags", {"tags": ["pensions"]}))[0] == 409
             await sue.post(f"/cases/{old.id}/tags", {"tags": ["pensions"]})
             assert store.case(old.id).tags == "pensions"
+
     asyncio.run(scenario())
 
 
@@ -185,4 +205,5 @@ def test_the_console_pages_for_tags_and_search_need_a_session(console):
             for path in ("/console/api/tags", "/console/api/closed-cases"):
                 async with client.get(path) as r:
                     assert r.status == 401, path
+
     asyncio.run(scenario())

@@ -2,6 +2,7 @@
 the channels' HandoffGate counts the message on the case, the queue says how many are new and
 when the last came, and opening the case (or answering it) clears it. Rasa is stood in for by a
 desk that reads the conversation from a list; everything else is the real store and routes."""
+
 from __future__ import annotations
 
 import asyncio
@@ -82,6 +83,7 @@ def test_a_message_outside_a_handoff_or_with_the_store_failing_still_goes_to_ras
 
         def fail(_conversation_id):
             raise RuntimeError("database is locked")
+
         monkeypatch.setattr(console.store, "record_person_message", fail)
         await person_writes(console, "web-kim", "Are you there?")
         assert console.store.case(case.id).status == "waiting"

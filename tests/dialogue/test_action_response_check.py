@@ -2,6 +2,7 @@
 (bot/rasa_patches/fast_action_validation.py) gives the same verdict as Rasa's own, ``jsonschema.validate``
 against ``RemoteAction.action_response_format_spec()``, on valid and invalid responses: an
 invalid one must never get through, a valid one must never be refused."""
+
 from __future__ import annotations
 
 import copy
@@ -25,21 +26,39 @@ WHEN = datetime.datetime(2026, 12, 1, 12, 0).timestamp()
 def rasa_made_events():
     """One event of every kind an action may return, as Rasa itself writes it."""
     made = [
-        rasa_events.UserUttered("hello", {"name": "greet", "confidence": 0.9},
-                                [{"entity": "rating", "value": "4", "start": 0, "end": 1}],
-                                parse_data={"text": "hello", "intent": {"name": "greet", "confidence": 0.9},
-                                            "entities": [], "intent_ranking": []},
-                                input_channel="rest", message_id="m-123456"),
+        rasa_events.UserUttered(
+            "hello",
+            {"name": "greet", "confidence": 0.9},
+            [{"entity": "rating", "value": "4", "start": 0, "end": 1}],
+            parse_data={
+                "text": "hello",
+                "intent": {"name": "greet", "confidence": 0.9},
+                "entities": [],
+                "intent_ranking": [],
+            },
+            input_channel="rest",
+            message_id="m-123456",
+        ),
         rasa_events.BotUttered("Hi!", {"buttons": [{"title": "1", "payload": "/rate"}]}, {"sender": "adviser"}),
-        rasa_events.SlotSet("handoff_case", 3.0), rasa_events.SlotSet("last_topic", None),
+        rasa_events.SlotSet("handoff_case", 3.0),
+        rasa_events.SlotSet("last_topic", None),
         rasa_events.ActionExecuted("action_listen", policy="RulePolicy", confidence=1.0),
-        rasa_events.ConversationPaused(), rasa_events.ConversationResumed(), rasa_events.FollowupAction("utter_x"),
-        rasa_events.Restarted(), rasa_events.AllSlotsReset(), rasa_events.UserUtteranceReverted(),
-        rasa_events.ActionReverted(), rasa_events.StoryExported("story.md"), rasa_events.ActiveLoop("handoff_form"),
-        rasa_events.ActiveLoop(None), rasa_events.LoopInterrupted(True),
+        rasa_events.ConversationPaused(),
+        rasa_events.ConversationResumed(),
+        rasa_events.FollowupAction("utter_x"),
+        rasa_events.Restarted(),
+        rasa_events.AllSlotsReset(),
+        rasa_events.UserUtteranceReverted(),
+        rasa_events.ActionReverted(),
+        rasa_events.StoryExported("story.md"),
+        rasa_events.ActiveLoop("handoff_form"),
+        rasa_events.ActiveLoop(None),
+        rasa_events.LoopInterrupted(True),
         rasa_events.ActionExecutionRejected("action_x", policy="RulePolicy", confidence=0.5),
-        rasa_events.SessionStarted(), rasa_events.EntitiesAdded([{"entity": "x", "value": "y"}]),
-        rasa_events.DefinePrevUserUtteredFeaturization(False), rasa_events.AgentUttered("x", {"y": 1}),
+        rasa_events.SessionStarted(),
+        rasa_events.EntitiesAdded([{"entity": "x", "value": "y"}]),
+        rasa_events.DefinePrevUserUtteredFeaturization(False),
+        rasa_events.AgentUttered("x", {"y": 1}),
         rasa_events.ReminderScheduled("greet", datetime.datetime(2027, 1, 1), name="r1"),
         rasa_events.ReminderCancelled(name="r1"),
     ]
@@ -51,16 +70,36 @@ VALID_EVENTS = rasa_made_events()
 WRONG_VALUES = [None, True, 1, 2.5, "text", [], [1], {}, {"name": 1}]
 
 CASES = [
-    {}, {"events": []}, {"responses": []}, {"events": [], "responses": [{"text": "hi"}]},
-    {"events": VALID_EVENTS, "responses": [{"text": "hi", "buttons": []}]}, {"events": VALID_EVENTS[:1], "extra": 1},
+    {},
+    {"events": []},
+    {"responses": []},
+    {"events": [], "responses": [{"text": "hi"}]},
+    {"events": VALID_EVENTS, "responses": [{"text": "hi", "buttons": []}]},
+    {"events": VALID_EVENTS[:1], "extra": 1},
     # invalid
-    [], "events", None, {"events": None}, {"events": {}}, {"events": "slot"}, {"responses": {}},
-    {"responses": ["hi"]}, {"responses": None}, {"events": [None]}, {"events": [[]]}, {"events": ["slot"]},
-    {"events": [{}]}, {"events": [{"event": "no_such_event"}]}, {"events": [{"event": 3}]},
-    {"events": [{"event": None}]}, {"events": [{"event": "slot", "timestamp": "noon"}]},
-    {"events": [{"event": "slot", "metadata": []}]}, {"events": [{"event": "user", "text": 5}]},
-    {"events": [{"event": "bot", "data": "x"}]}, {"events": [{"event": "action"}]},
-    {"events": [{"event": "action", "name": None}]}, {"events": VALID_EVENTS + [{"event": "followup"}]},
+    [],
+    "events",
+    None,
+    {"events": None},
+    {"events": {}},
+    {"events": "slot"},
+    {"responses": {}},
+    {"responses": ["hi"]},
+    {"responses": None},
+    {"events": [None]},
+    {"events": [[]]},
+    {"events": ["slot"]},
+    {"events": [{}]},
+    {"events": [{"event": "no_such_event"}]},
+    {"events": [{"event": 3}]},
+    {"events": [{"event": None}]},
+    {"events": [{"event": "slot", "timestamp": "noon"}]},
+    {"events": [{"event": "slot", "metadata": []}]},
+    {"events": [{"event": "user", "text": 5}]},
+    {"events": [{"event": "bot", "data": "x"}]},
+    {"events": [{"event": "action"}]},
+    {"events": [{"event": "action", "name": None}]},
+    {"events": VALID_EVENTS + [{"event": "followup"}]},
     {"events": [{"event": "user", "parse_data": {"entities": [{"value": 1}]}}]},
 ]
 

@@ -1,4 +1,5 @@
 """Follow-ups, "Tell me more" and follow-up prompts through the running assistant (REST channel)."""
+
 import re
 import uuid
 

@@ -1,6 +1,7 @@
 """A message sent again with the id it was first sent with (after a timeout, a dropped
 connection, a load balancer trying another server) gets the same answer and is not handled
 twice: the conversation holds it once. See bot/channels/_message_ids.py."""
+
 from __future__ import annotations
 
 import asyncio

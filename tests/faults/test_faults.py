@@ -1,4 +1,5 @@
 """Faults a public service meets: a slow or dead action server, a database that is down."""
+
 import os
 import signal
 import time

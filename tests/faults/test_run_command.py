@@ -1,6 +1,7 @@
 """`mutuals run` as a person (or a service manager) runs it: a separate process, stopped with
 signals, one of its parts killed as the out-of-memory killer would. The Telegram front end runs too,
 against the Bot API stand-in, so it is among the parts that must not be left behind."""
+
 from __future__ import annotations
 
 import asyncio
@@ -57,7 +58,7 @@ def descendants(pid: int) -> Dict[int, str]:
     while todo:
         child = todo.pop()
         try:
-            out[child] = (Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ").decode())
+            out[child] = Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ").decode()
         except OSError:
             continue
         todo += children(child)
@@ -112,8 +113,14 @@ class RunCommand:
         self.env = {**os.environ, **self.settings.as_env()}
         self.output_path = var_dir.parent / f"run-{uuid.uuid4().hex[:6]}.out"
         self.output_file = open(self.output_path, "wb")
-        self.process = subprocess.Popen(command(), env=self.env, stdout=self.output_file,
-                                        stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+        self.process = subprocess.Popen(
+            command(),
+            env=self.env,
+            stdout=self.output_file,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
 
     def output(self) -> str:
         return self.output_path.read_text(errors="replace")
@@ -150,8 +157,9 @@ def bot_api():
 
 @pytest.fixture(scope="module")
 def assistant_run(tmp_path_factory, bot_api):
-    run = RunCommand(tmp_path_factory.mktemp("run") / "var", telegram_bot_token=BOT_TOKEN,
-                     telegram_api_base_url=bot_api.api.base_url)
+    run = RunCommand(
+        tmp_path_factory.mktemp("run") / "var", telegram_bot_token=BOT_TOKEN, telegram_api_base_url=bot_api.api.base_url
+    )
     try:
         run.wait_for_output("Mutuals Assistant is running", timeout=660)
         yield run
@@ -176,8 +184,10 @@ def test_a_port_in_use_is_said_in_one_sentence_before_anything_starts(tmp_path):
         finally:
             run.end()
     output = run.output().strip().splitlines()
-    assert output[-1] == (f"Could not start: port {port} on 127.0.0.1, which the rasa server needs, is already in "
-                          "use: stop whatever is using it, or set MUTUALS_RASA_PORT to another port.")
+    assert output[-1] == (
+        f"Could not start: port {port} on 127.0.0.1, which the rasa server needs, is already in "
+        "use: stop whatever is using it, or set MUTUALS_RASA_PORT to another port."
+    )
     assert not (tmp_path / "var" / "logs").exists()  # nothing was started
 
 
@@ -187,9 +197,11 @@ def test_a_second_copy_is_refused_in_one_sentence_and_the_first_carries_on(assis
     var_dir = assistant_run.settings.var_dir
     assert second.stderr.strip() == (
         f"Could not start: Mutuals Assistant is already running from {var_dir} (process {assistant_run.process.pid});"
-        " stop that copy first, or give this one its own MUTUALS_VAR_DIR and ports.")
+        " stop that copy first, or give this one its own MUTUALS_VAR_DIR and ports."
+    )
     assert "/guidance/community-interest-company" in texts(
-        say(assistant_run, f"second-{uuid.uuid4().hex[:6]}", "What is a community interest company?"))
+        say(assistant_run, f"second-{uuid.uuid4().hex[:6]}", "What is a community interest company?")
+    )
 
 
 def test_a_killed_action_server_is_restarted_while_the_rest_keep_serving(assistant_run):
@@ -219,8 +231,9 @@ def test_a_killed_action_server_is_restarted_while_the_rest_keep_serving(assista
     assert "The actions server is back" in run.output()
 
     token = (run.settings.var_dir / "secrets" / "rasa_token").read_text().strip()
-    with urllib.request.urlopen(f"{run.settings.rasa_url}/conversations/{sender}/tracker?token={token}",
-                                timeout=10) as response:
+    with urllib.request.urlopen(
+        f"{run.settings.rasa_url}/conversations/{sender}/tracker?token={token}", timeout=10
+    ) as response:
         import json
 
         events = json.loads(response.read())["events"]

@@ -1,6 +1,7 @@
 """How the stack watches its parts (bot/stack.py), with parts that are tiny Python processes:
 one that keeps dying is started again after growing pauses while the others keep running, and
 after GIVE_UP_AFTER failures within the window everything stops, saying why."""
+
 from __future__ import annotations
 
 import sys
@@ -37,8 +38,11 @@ def settings_for(tmp_path):
 
 
 def test_a_part_that_keeps_dying_is_restarted_then_given_up_on(tmp_path, quick_restarts, capsys):
-    stack = TinyStack(settings_for(tmp_path), [("steady", "import time; time.sleep(120)"),
-                                               ("flaky", "import sys; sys.exit(3)")], log_dir=tmp_path / "logs")
+    stack = TinyStack(
+        settings_for(tmp_path),
+        [("steady", "import time; time.sleep(120)"), ("flaky", "import sys; sys.exit(3)")],
+        log_dir=tmp_path / "logs",
+    )
     stack.start()
     steady = stack.part("steady").process
     started = time.monotonic()
@@ -46,12 +50,14 @@ def test_a_part_that_keeps_dying_is_restarted_then_given_up_on(tmp_path, quick_r
     took = time.monotonic() - started
     log = (tmp_path / "logs" / "stack.log").read_text()
     assert [line.split(" ", 2)[2].split(";")[0] for line in log.splitlines()][:4] == [
-        "The flaky server stopped (exit 3)"] * 4
+        "The flaky server stopped (exit 3)"
+    ] * 4
     assert "starting it again in 0.2 s" in log and "starting it again in 0.4 s" in log
     assert "starting it again in 0.8 s (failure 4 within 120 s; the assistant stops at 5)" in log
     assert log.splitlines()[-1].endswith(
         "Giving up: the flaky server stopped 5 times within 120 s (last: exit 3), so the assistant is stopping; "
-        f"see {tmp_path / 'logs' / 'flaky.log'}.")
+        f"see {tmp_path / 'logs' / 'flaky.log'}."
+    )
     assert 0.2 + 0.4 + 0.8 + 0.8 <= took < 30
     assert steady.poll() is not None  # stopped on the way out, after serving throughout
     assert "Giving up" in capsys.readouterr().err
@@ -60,8 +66,10 @@ def test_a_part_that_keeps_dying_is_restarted_then_given_up_on(tmp_path, quick_r
 def test_a_part_that_dies_once_is_back_and_its_failures_are_forgotten_later(tmp_path, quick_restarts, monkeypatch):
     monkeypatch.setattr(stack_module, "FAILURE_WINDOW_SECONDS", 2.0)
     marker = tmp_path / "died-once"
-    code = (f"import pathlib, sys, time\np = pathlib.Path({str(marker)!r})\n"
-            "if not p.exists():\n    p.write_text('x'); sys.exit(1)\ntime.sleep(120)")
+    code = (
+        f"import pathlib, sys, time\np = pathlib.Path({str(marker)!r})\n"
+        "if not p.exists():\n    p.write_text('x'); sys.exit(1)\ntime.sleep(120)"
+    )
     stack = TinyStack(settings_for(tmp_path), [("once", code)], log_dir=tmp_path / "logs")
     stack.start()
     try:

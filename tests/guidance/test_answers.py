@@ -1,4 +1,5 @@
 """Answers from the guidance with the real model (loaded once per session)."""
+
 import json
 
 import pytest
@@ -8,13 +9,16 @@ from bot.guidance import BM25, GuidanceDesk, assess_message, tokens
 pytestmark = pytest.mark.slow
 
 
-@pytest.mark.parametrize("question, slug", [
-    ("How do I register a co-operative?", "co-operative-society"),
-    ("what happens to my pension if our team leaves the council", "lgps-admitted-body-status"),
-    ("can they sack me because of the transfer", "tupe-staff-transfer"),
-    ("how much can one person put into community shares", "community-shares"),
-    ("what is the community right to challenge", "community-right-to-challenge"),
-])
+@pytest.mark.parametrize(
+    "question, slug",
+    [
+        ("How do I register a co-operative?", "co-operative-society"),
+        ("what happens to my pension if our team leaves the council", "lgps-admitted-body-status"),
+        ("can they sack me because of the transfer", "tupe-staff-transfer"),
+        ("how much can one person put into community shares", "community-shares"),
+        ("what is the community right to challenge", "community-right-to-challenge"),
+    ],
+)
 def test_a_question_is_answered_from_the_page_that_answers_it(desk, question, slug):
     answer = desk.answer(question)
     assert answer.answered, answer.text
@@ -35,13 +39,17 @@ def test_an_off_topic_question_is_not_answered_and_carries_no_guidance_link(desk
     assert "/guidance/" not in answer.text and "outside what this guidance covers" in answer.text
 
 
-@pytest.mark.parametrize("question, signpost", [
-    ("how much state pension will I get and at what age", "https://www.gov.uk/state-pension"),
-    ("my line manager keeps shouting at me in meetings, what can I do", "https://www.acas.org.uk"),
-    ("where can I find my NHS pension annual statement", "https://www.gov.uk/find-pension-contact-details"),
-])
+@pytest.mark.parametrize(
+    "question, signpost",
+    [
+        ("how much state pension will I get and at what age", "https://www.gov.uk/state-pension"),
+        ("my line manager keeps shouting at me in meetings, what can I do", "https://www.acas.org.uk"),
+        ("where can I find my NHS pension annual statement", "https://www.gov.uk/find-pension-contact-details"),
+    ],
+)
 def test_a_question_beside_the_guidance_is_signposted_not_answered_from_a_page_sharing_its_words(
-        desk, question, signpost):
+    desk, question, signpost
+):
     answer = desk.answer(question)
     assert not answer.answered and answer.reason == "outside_guidance", (answer.reason, answer.text)
     assert f"]({signpost})" in answer.text and "/guidance/" not in answer.text
@@ -61,20 +69,29 @@ def test_a_question_almost_as_near_a_topic_outside_needs_a_surer_answer(desk):
 def test_the_evaluation_declines_exactly_what_the_assistant_declines(desk, guidance_index):
     from bot.guidance._evaluation import Question, rank_all
 
-    texts = ["what time does the council office open", "how many nurses does the nhs employ",
-             "How do I register a co-operative?", "is john lewis a mutual", "how do i set up a CIC",
-             "what is the best stocks and shares isa", "can the council just hand our service to a big firm"]
+    texts = [
+        "what time does the council office open",
+        "how many nurses does the nhs employ",
+        "How do I register a co-operative?",
+        "is john lewis a mutual",
+        "how do i set up a CIC",
+        "what is the best stocks and shares isa",
+        "can the council just hand our service to a big firm",
+    ]
     ranked = rank_all(guidance_index, [Question(t, None, None, "test", "test") for t in texts], "hybrid")
     for text, r in zip(texts, ranked):
         declined_beside = desk.answer(text).reason == "outside_guidance"
         assert (r.confidence == -1.0) == declined_beside, (text, r.confidence)
 
 
-@pytest.mark.parametrize("question, slug", [
-    ("Can NHS staff keep the NHS Pension Scheme if their service becomes a mutual?", "nhs-pensions-and-fair-deal"),
-    ("will our council staff keep the LGPS when they transfer to the mutual", "lgps-admitted-body-status"),
-    ("is john lewis a mutual", None),
-])
+@pytest.mark.parametrize(
+    "question, slug",
+    [
+        ("Can NHS staff keep the NHS Pension Scheme if their service becomes a mutual?", "nhs-pensions-and-fair-deal"),
+        ("will our council staff keep the LGPS when they transfer to the mutual", "lgps-admitted-body-status"),
+        ("is john lewis a mutual", None),
+    ],
+)
 def test_questions_near_an_outside_topic_that_the_guidance_answers_are_still_answered(desk, question, slug):
     answer = desk.answer(question)
     assert answer.reason != "outside_guidance", answer.text
@@ -103,11 +120,18 @@ def test_picking_a_suggested_topic_answers_from_that_page(desk):
     assert not desk.answer_topic("no-such-page").answered
 
 
-@pytest.mark.parametrize("text, reason", [
-    ("", "empty"), ("   \n\t", "empty"), ("🙂🙂🎉", "no_words"), ("???!!!", "no_words"),
-    ("x" * 2001, "too_long"), ("Как зарегистрировать кооператив?", "not_english"),
-    ("协作社怎么注册", "not_english"),
-])
+@pytest.mark.parametrize(
+    "text, reason",
+    [
+        ("", "empty"),
+        ("   \n\t", "empty"),
+        ("🙂🙂🎉", "no_words"),
+        ("???!!!", "no_words"),
+        ("x" * 2001, "too_long"),
+        ("Как зарегистрировать кооператив?", "not_english"),
+        ("协作社怎么注册", "not_english"),
+    ],
+)
 def test_messages_that_are_not_questions_get_a_clear_reply(desk, text, reason):
     answer = desk.answer(text)
     assert not answer.answered and answer.reason == reason

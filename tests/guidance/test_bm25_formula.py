@@ -5,6 +5,7 @@ scores of the plain Okapi BM25 formula, computed here term by term in Python:
     idf(q) = ln(1 + (N - n(q) + 0.5) / (n(q) + 0.5))
 
 on the guidance pages' own paragraphs and on a small corpus with repeated and missing words."""
+
 from __future__ import annotations
 
 import math
@@ -47,11 +48,24 @@ def guidance_paragraphs() -> List[str]:
     return paragraphs
 
 
-SMALL = ["pensions pensions pensions for council staff", "registering a co-operative society",
-         "tupe transfers", "a co-operative co-operative owned by its members, pensions too", "",
-         "the board of a community interest company and its asset lock"]
-QUESTIONS = ["How do I register a co-operative?", "pensions", "pensions pensions pensions",
-             "TUPE transfers of council staff pensions", "asset lock", "nothing matches zzz qqq", "", "a"]
+SMALL = [
+    "pensions pensions pensions for council staff",
+    "registering a co-operative society",
+    "tupe transfers",
+    "a co-operative co-operative owned by its members, pensions too",
+    "",
+    "the board of a community interest company and its asset lock",
+]
+QUESTIONS = [
+    "How do I register a co-operative?",
+    "pensions",
+    "pensions pensions pensions",
+    "TUPE transfers of council staff pensions",
+    "asset lock",
+    "nothing matches zzz qqq",
+    "",
+    "a",
+]
 
 
 @pytest.mark.parametrize("query", QUESTIONS)
@@ -72,5 +86,9 @@ def test_scores_are_the_plain_formula_on_the_guidance():
 
 def test_other_parameters_follow_the_formula_too():
     for k1, b in ((1.2, 0.5), (2.0, 1.0), (0.5, 0.0)):
-        assert np.allclose(BM25(SMALL, k1=k1, b=b).scores("co-operative pensions"),
-                           plain_bm25(SMALL, "co-operative pensions", k1=k1, b=b), rtol=1e-5, atol=1e-5)
+        assert np.allclose(
+            BM25(SMALL, k1=k1, b=b).scores("co-operative pensions"),
+            plain_bm25(SMALL, "co-operative pensions", k1=k1, b=b),
+            rtol=1e-5,
+            atol=1e-5,
+        )

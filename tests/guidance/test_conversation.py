@@ -1,4 +1,5 @@
 """Follow-ups, clarifying questions, focused answers and follow-up prompts, with the real model."""
+
 import statistics
 
 import pytest
@@ -20,10 +21,13 @@ def converse(desk, *messages):
     return replies
 
 
-@pytest.mark.parametrize("first, follow_up, slug, words", [
-    ("What are community shares?", "cool, is there a limit?", "community-shares", "£100,000"),
-    ("What is TUPE?", "does it cover pensions too?", "tupe-staff-transfer", "pension"),
-])
+@pytest.mark.parametrize(
+    "first, follow_up, slug, words",
+    [
+        ("What are community shares?", "cool, is there a limit?", "community-shares", "£100,000"),
+        ("What is TUPE?", "does it cover pensions too?", "tupe-staff-transfer", "pension"),
+    ],
+)
 def test_a_follow_up_is_answered_about_the_topic_in_play(desk, first, follow_up, slug, words):
     _, reply = converse(desk, first, follow_up)
     assert reply.answered and reply.sources[0].slug == slug, reply.text
@@ -44,11 +48,19 @@ def test_a_short_question_naming_its_own_topic_starts_afresh(desk):
     # answered from the TUPE page's pension section
     _, reply = converse(desk, "How do we keep our council pensions if we spin out?", "What is TUPE?")
     assert reply.reason == "answered" and reply.sources[0].slug == "tupe-staff-transfer", reply.text
-    assert reply.passage_id == "tupe-staff-transfer#what-is-tupe-and-does-it-apply-when-a-service-spins-out", reply.passage_id
+    assert reply.passage_id == "tupe-staff-transfer#what-is-tupe-and-does-it-apply-when-a-service-spins-out", (
+        reply.passage_id
+    )
 
 
-@pytest.mark.parametrize("announced", ["something else - whats a bencom", "different question: whats a bencom",
-                                       "ok thanks. on another note, whats a bencom"])
+@pytest.mark.parametrize(
+    "announced",
+    [
+        "something else - whats a bencom",
+        "different question: whats a bencom",
+        "ok thanks. on another note, whats a bencom",
+    ],
+)
 def test_a_new_topic_announced_carries_nothing_over(desk, announced):
     # "something else - whats a bencom" after a procurement answer was declined: searched with the
     # procurement question, and with its announcement as words of the question
@@ -112,7 +124,9 @@ def test_follow_up_prompts_are_other_sections_and_a_prompt_pressed_answers_from_
 
 
 def test_replies_are_short_enough_for_a_phone(desk):
-    questions = [q.text for q in load_questions(Settings.from_env().knowledge_dir / "questions") if q.slug and q.split == "dev"]
+    questions = [
+        q.text for q in load_questions(Settings.from_env().knowledge_dir / "questions") if q.slug and q.split == "dev"
+    ]
     lengths = [len(a.text) for a in map(desk.answer, questions) if a.answered]
     assert len(lengths) > 100
     assert statistics.median(lengths) < 500 and max(lengths) <= 900

@@ -1,4 +1,5 @@
 """`mutuals eval dialogue` and `mutuals eval clarify`, on a few dialogues and questions of their own."""
+
 import pytest
 
 from bot.guidance._clarifying import choose_margin, clarify_table
@@ -38,8 +39,10 @@ def test_a_dialogue_is_replayed_in_context_and_each_turn_also_asked_alone(desk, 
 
 
 def test_the_clarify_table_counts_what_a_margin_prevents_and_costs(guidance_index):
-    questions = [Question("how much can one person put into community shares", "community-shares", None, "tune", "t"),
-                 Question("how much can one person put into community shares", "grants", None, "tune", "t")]
+    questions = [
+        Question("how much can one person put into community shares", "community-shares", None, "tune", "t"),
+        Question("how much can one person put into community shares", "grants", None, "tune", "t"),
+    ]
     rows = clarify_table(guidance_index, questions, threshold=0.942, margins=(0.0, 100.0))
     assert rows[0]["clarified"] == 0 and rows[0]["wrong_confident_answers_left"] == 1
     wide = rows[1]  # every question with two pages over the threshold is clarified

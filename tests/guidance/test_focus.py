@@ -1,12 +1,15 @@
 """Splitting a section into sentences and list items, and choosing the ones that answer (no model)."""
+
 import numpy as np
 
 from bot.guidance._focus import focus, join_units, split_units
 
 
 def test_sentences_split_at_their_ends_but_not_after_abbreviations_or_inside_links():
-    text = ("A society needs three members, e.g. staff. It registers with the FCA under s. 2 of the Act. "
-            "See [the FCA's page. It helps](https://www.fca.org.uk/firms/mutual-societies) for more. Done.")
+    text = (
+        "A society needs three members, e.g. staff. It registers with the FCA under s. 2 of the Act. "
+        "See [the FCA's page. It helps](https://www.fca.org.uk/firms/mutual-societies) for more. Done."
+    )
     units = [u.text for u in split_units(text)]
     assert units == [
         "A society needs three members, e.g. staff.",
@@ -19,14 +22,19 @@ def test_sentences_split_at_their_ends_but_not_after_abbreviations_or_inside_lin
 def test_a_list_stays_with_the_sentence_that_introduces_it():
     text = "Most mutuals need three things. You will need:\n- members\n- rules\n- a bank account\n\nThen apply."
     units = [u.text for u in split_units(text)]
-    assert units == ["Most mutuals need three things.", "You will need:\n- members\n- rules\n- a bank account",
-                     "Then apply."]
+    assert units == [
+        "Most mutuals need three things.",
+        "You will need:\n- members\n- rules\n- a bank account",
+        "Then apply.",
+    ]
 
 
 def test_the_best_sentence_leads_and_the_chosen_ones_keep_the_section_order():
     pad = " and a good deal more besides, so that each sentence is long enough to read as an answer"
-    units = split_units(f"One is about dogs{pad}. Two is about limits of £100,000{pad}. Three is about cats{pad}. "
-                        f"Four is about votes{pad}.")
+    units = split_units(
+        f"One is about dogs{pad}. Two is about limits of £100,000{pad}. Three is about cats{pad}. "
+        f"Four is about votes{pad}."
+    )
     chosen = focus(units, np.array([0.1, 0.9, 0.2, 0.8]), limit=300)
     assert [u.order for u in chosen] == [1, 3]  # the best and the other strong one, in the section's order
     assert join_units(chosen) == f"Two is about limits of £100,000{pad}. Four is about votes{pad}."

@@ -1,4 +1,5 @@
 """Pages merged into another keep their address, and every question label points at a real section."""
+
 import asyncio
 
 from aiohttp.test_utils import TestClient, TestServer
@@ -31,6 +32,7 @@ It is a thing. See [the other](/guidance/{link}).
 def write(directory, slug, text=None):
     (directory / f"{slug}.md").write_text(text if text is not None else GOOD.format(slug=slug, link=slug))
 
+
 KNOWLEDGE = ROOT / "knowledge"
 
 
@@ -48,8 +50,13 @@ def test_merged_pages_are_aliases_of_the_page_they_became():
 
 
 def test_an_alias_may_not_be_a_live_slug_and_links_use_the_new_slug(tmp_path):
-    write(tmp_path, "a-page", GOOD.format(slug="a-page", link="old-page").replace(
-        "slug: a-page\n", "slug: a-page\naliases:\n  - old-page\n  - b-page\n"))
+    write(
+        tmp_path,
+        "a-page",
+        GOOD.format(slug="a-page", link="old-page").replace(
+            "slug: a-page\n", "slug: a-page\naliases:\n  - old-page\n  - b-page\n"
+        ),
+    )
     write(tmp_path, "b-page")
     problems = check_pages(tmp_path)
     assert any("alias 'b-page' is the slug of b-page.md" in p for p in problems), problems
@@ -64,6 +71,7 @@ def test_an_old_address_redirects_to_the_page_it_became(tmp_path):
             async with client.get("/guidance/who-can-help", allow_redirects=False) as old:
                 new = await client.get("/guidance/support-available-today")
                 return old.status, old.headers.get("Location"), new.status
+
     status, location, new_status = asyncio.run(run())
     assert (status, location, new_status) == (301, "/guidance/support-available-today", 200)
 

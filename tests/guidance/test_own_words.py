@@ -1,5 +1,6 @@
 """Own words: `mutuals knowledge check` refuses a long quotation without its citation, a page that
 follows a recorded source passage word for word, and a sentence copied from one page to another."""
+
 from pathlib import Path
 
 from bot.guidance._check import check_pages
@@ -31,8 +32,10 @@ SOURCE = """passages:
       and mainly for the purpose of delivering one or more reservable light touch services.
 """
 
-TEST = ("a body that operates for the purpose of delivering public services and mainly for the purpose "
-        "of delivering one or more reservable light touch services")
+TEST = (
+    "a body that operates for the purpose of delivering public services and mainly for the purpose "
+    "of delivering one or more reservable light touch services"
+)
 
 
 def knowledge(tmp_path: Path, bodies: dict, source: str = SOURCE) -> Path:
@@ -45,19 +48,22 @@ def knowledge(tmp_path: Path, bodies: dict, source: str = SOURCE) -> Path:
 
 
 def test_a_page_in_its_own_words_passes(tmp_path):
-    body = ("A mutual qualifies if it exists to run public services, mostly light touch ones, does not "
-            "pay profits to outsiders, and is controlled by its staff.")
+    body = (
+        "A mutual qualifies if it exists to run public services, mostly light touch ones, does not "
+        "pay profits to outsiders, and is controlled by its staff."
+    )
     assert check_pages(knowledge(tmp_path, {"ours": body})) == []
 
 
 def test_following_a_recorded_source_word_for_word_is_refused(tmp_path):
     [problem] = check_pages(knowledge(tmp_path, {"copied": f"A mutual is {TEST}."}))
-    assert problem.startswith(f"copied.md: {len(words(TEST))} words follow Procurement Act 2023, section 33(6) "
-                              "word for word")
+    assert problem.startswith(
+        f"copied.md: {len(words(TEST))} words follow Procurement Act 2023, section 33(6) word for word"
+    )
 
 
 def test_a_short_shared_phrase_is_not_copying(tmp_path):
-    short = " ".join(TEST.split()[-(RUN_WORDS - 1):])  # one word under the limit
+    short = " ".join(TEST.split()[-(RUN_WORDS - 1) :])  # one word under the limit
     assert check_pages(knowledge(tmp_path, {"ours": f"It must mainly deliver {short}."})) == []
 
 
@@ -75,12 +81,14 @@ def test_a_long_quotation_needs_its_citation_straight_after_it(tmp_path):
 
 
 def test_a_sentence_copied_between_pages_is_refused(tmp_path):
-    sentence = ("A council can grant a lease for less than the best price it could get when doing so "
-                "helps the wellbeing of the area it serves.")
+    sentence = (
+        "A council can grant a lease for less than the best price it could get when doing so "
+        "helps the wellbeing of the area it serves."
+    )
     assert len(words(sentence)) >= PAGE_RUN_WORDS
     problems = check_pages(knowledge(tmp_path, {"one": sentence, "two": "Also: " + sentence}))
     assert len(problems) == 1 and problems[0].startswith(f"one.md: {len(words(sentence))} words are also on two.md")
-    near = " ".join(sentence.split()[:PAGE_RUN_WORDS - 1])
+    near = " ".join(sentence.split()[: PAGE_RUN_WORDS - 1])
     (tmp_path / "pages" / "two.md").write_text(PAGE.format(slug="two", body=near + " and so on."))
     assert check_pages(tmp_path / "pages") == []
 

@@ -1,4 +1,5 @@
 """The guidance pages and the rules `mutuals knowledge check` keeps."""
+
 from pathlib import Path
 
 import pytest
@@ -41,8 +42,17 @@ def test_the_real_guidance_passes_the_check():
 def test_the_corpus_covers_every_area_with_at_least_forty_pages():
     pages = load_pages(PAGES)
     assert len(pages) >= 40
-    assert {p.category for p in pages} >= {"basics", "legal-forms", "spinning-out", "staff", "rights",
-                                            "procurement", "finance", "governance", "about"}
+    assert {p.category for p in pages} >= {
+        "basics",
+        "legal-forms",
+        "spinning-out",
+        "staff",
+        "rights",
+        "procurement",
+        "finance",
+        "governance",
+        "about",
+    }
     for page in pages:
         assert page.sources and all(s.url.startswith("https://") for s in page.sources), page.slug
 
@@ -58,8 +68,11 @@ def test_a_good_page_splits_into_answerable_passages(tmp_path):
 
 @pytest.mark.parametrize("field", ["title", "summary", "sources", "last_reviewed", "review_by", "category"])
 def test_missing_front_matter_is_named(tmp_path, field):
-    text = "\n".join(line for line in GOOD.format(slug="p", link="p").splitlines()
-                     if not line.startswith(f"{field}:") and not (field == "sources" and line.startswith("  ")))
+    text = "\n".join(
+        line
+        for line in GOOD.format(slug="p", link="p").splitlines()
+        if not line.startswith(f"{field}:") and not (field == "sources" and line.startswith("  "))
+    )
     write(tmp_path, "p", text)
     problems = check_pages(tmp_path)
     assert len(problems) == 1 and field in problems[0] and "p.md" in problems[0]

@@ -1,61 +1,68 @@
 """Requests no guidance page can meet (a task done for the person, a prediction about their own case,
 account help) are declined kindly with an adviser offered, before retrieval; real questions that
 share their words still reach retrieval."""
+
 import pytest
 
 from bot.guidance._answer import PERSONAL_REQUEST, GuidanceDesk, is_personal_request
 
 
-@pytest.mark.parametrize("text", [
-    # tasks done for the person
-    "could you fill in our registration form with the FCA",
-    "can u draft my letter to the council objecting to the closure",
-    "can you sort out our VAT return please",
-    "please prepare the minutes for our AGM for us",
-    "would you phone my manager and explain",
-    "can you book me onto a training course",
-    "Can you do the paperwork for us?",
-    "would you be a referee for our funding bid",
-    "will you act as our company secretary",
-    "can you lend us £5,000 until the contract starts",
-    # predictions or advice about the person's own case
-    "should we take the trust to an employment tribunal",
-    "if we appeal the contract award would we win",
-    "what are our chances of getting the lease renewed",
-    "do I have a strong case against my employer",
-    "how much would I personally get if the society is wound up",
-    "how much is my redundancy going to be after 14 years",
-    "please work out what my pension will be at 67",
-    "should I cash in my pension to buy shares in the new mutual",
-    # accounts and passwords
-    "I forgot my password for the Companies House WebFiling service",
-    "I'm locked out of the online portal",
-    "can't log in to the member area",
-    "how do I unlock my HMRC gateway account",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        # tasks done for the person
+        "could you fill in our registration form with the FCA",
+        "can u draft my letter to the council objecting to the closure",
+        "can you sort out our VAT return please",
+        "please prepare the minutes for our AGM for us",
+        "would you phone my manager and explain",
+        "can you book me onto a training course",
+        "Can you do the paperwork for us?",
+        "would you be a referee for our funding bid",
+        "will you act as our company secretary",
+        "can you lend us £5,000 until the contract starts",
+        # predictions or advice about the person's own case
+        "should we take the trust to an employment tribunal",
+        "if we appeal the contract award would we win",
+        "what are our chances of getting the lease renewed",
+        "do I have a strong case against my employer",
+        "how much would I personally get if the society is wound up",
+        "how much is my redundancy going to be after 14 years",
+        "please work out what my pension will be at 67",
+        "should I cash in my pension to buy shares in the new mutual",
+        # accounts and passwords
+        "I forgot my password for the Companies House WebFiling service",
+        "I'm locked out of the online portal",
+        "can't log in to the member area",
+        "how do I unlock my HMRC gateway account",
+    ],
+)
 def test_personal_requests_are_recognised(text):
     assert is_personal_request(text), text
 
 
-@pytest.mark.parametrize("text", [
-    "can you explain how community shares work for me",
-    "can you tell me what TUPE means for us",
-    "could you list the main legal forms for a mutual",
-    "how much can I invest in community shares",
-    "how much can a CIC pay out in dividends",
-    "can you change our rules after registering",
-    "can you pay staff a tax-free bonus in an employee-owned company",
-    "can we win contracts under the procurement act as a mutual",
-    "will I keep my pension if my job moves to the mutual",
-    "should we take out a loan or look for social investment",
-    "should we register as a co-operative or a CIC",
-    "should I vote on a contract our board is considering with my partner's firm",
-    "do we have to file a CIC34 every year",
-    "are there case studies of mutuals that spun out of councils",
-    "what happens to our bank account when we convert to a society",
-    "who should we talk to about setting up a mutual",
-    "how much will it cost to register a co-operative",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "can you explain how community shares work for me",
+        "can you tell me what TUPE means for us",
+        "could you list the main legal forms for a mutual",
+        "how much can I invest in community shares",
+        "how much can a CIC pay out in dividends",
+        "can you change our rules after registering",
+        "can you pay staff a tax-free bonus in an employee-owned company",
+        "can we win contracts under the procurement act as a mutual",
+        "will I keep my pension if my job moves to the mutual",
+        "should we take out a loan or look for social investment",
+        "should we register as a co-operative or a CIC",
+        "should I vote on a contract our board is considering with my partner's firm",
+        "do we have to file a CIC34 every year",
+        "are there case studies of mutuals that spun out of councils",
+        "what happens to our bank account when we convert to a society",
+        "who should we talk to about setting up a mutual",
+        "how much will it cost to register a co-operative",
+    ],
+)
 def test_real_questions_are_not_mistaken_for_personal_requests(text):
     assert not is_personal_request(text), text
 

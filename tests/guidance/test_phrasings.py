@@ -1,6 +1,7 @@
 """How people ask what a section answers (knowledge/phrasings/): checked like the pages, part of
 the index's fingerprint, and what lets a question in everyday words find guidance written in
 official ones."""
+
 from pathlib import Path
 
 import pytest
@@ -26,22 +27,30 @@ review_by: 2027-06-01
 {body}
 """
 
-PENSIONS = PAGE.format(title="Admitted body status", slug="admitted-bodies", summary="Scheme participation.",
-                       body="""## How does an admission agreement work?
+PENSIONS = PAGE.format(
+    title="Admitted body status",
+    slug="admitted-bodies",
+    summary="Scheme participation.",
+    body="""## How does an admission agreement work?
 
 An employer that is not a scheme employer may participate in the Local Government Pension Scheme
 under an admission agreement with the administering authority, so that transferred employees
 continue to accrue benefits. The administering authority will usually require a bond or a
 guarantee from the letting authority against the cost of an early termination.
-""")
+""",
+)
 
-PREMISES = PAGE.format(title="Leases and premises", slug="leases", summary="Occupying a building.",
-                       body="""## What lease terms matter?
+PREMISES = PAGE.format(
+    title="Leases and premises",
+    slug="leases",
+    summary="Occupying a building.",
+    body="""## What lease terms matter?
 
 A lease sets out the rent, the repairing obligations, the length of the term and whether it
 can be assigned. A council landlord may grant a lease at less than best consideration where the
 disposal promotes the wellbeing of the area, and may keep a right to take the building back.
-""")
+""",
+)
 
 PHRASINGS = """page: {slug}
 sections:
@@ -68,13 +77,19 @@ def listing(slug, anchor, *items):
 
 
 GOOD = {
-    "admitted-bodies": listing("admitted-bodies", "how-does-an-admission-agreement-work",
-                               "will i keep my council pension if my job moves to the new mutual",
-                               "does my pension carry on after we leave the council",
-                               "what happens to the money going into my pension pot after the spin out"),
-    "leases": listing("leases", "what-lease-terms-matter",
-                      "can the council let us stay in the building cheaply",
-                      "what should we look out for in the lease on our centre"),
+    "admitted-bodies": listing(
+        "admitted-bodies",
+        "how-does-an-admission-agreement-work",
+        "will i keep my council pension if my job moves to the new mutual",
+        "does my pension carry on after we leave the council",
+        "what happens to the money going into my pension pot after the spin out",
+    ),
+    "leases": listing(
+        "leases",
+        "what-lease-terms-matter",
+        "can the council let us stay in the building cheaply",
+        "what should we look out for in the lease on our centre",
+    ),
 }
 
 
@@ -86,14 +101,20 @@ def test_the_projects_phrasings_cover_every_section_of_every_page():
 
 
 def test_the_check_names_each_broken_phrasings_file(tmp_path):
-    pages_dir = knowledge(tmp_path, {
-        "admitted-bodies": listing("admitted-bodies", "how-does-an-admission-agreement-work", "only one phrasing here"),
-        "leases": None,  # missing
-    })
+    pages_dir = knowledge(
+        tmp_path,
+        {
+            "admitted-bodies": listing(
+                "admitted-bodies", "how-does-an-admission-agreement-work", "only one phrasing here"
+            ),
+            "leases": None,  # missing
+        },
+    )
     (tmp_path / "phrasings" / "no-such-page.yml").write_text("page: no-such-page\nsections: {}\n")
     problems = check_pages(pages_dir)
-    assert any("admitted-bodies.yml: section 'how-does-an-admission-agreement-work' needs 2 to 5" in p
-               for p in problems), problems
+    assert any(
+        "admitted-bodies.yml: section 'how-does-an-admission-agreement-work' needs 2 to 5" in p for p in problems
+    ), problems
     assert any("leases.yml: missing" in p for p in problems), problems
     assert any("no-such-page.yml: there is no guidance page" in p for p in problems), problems
 

@@ -2,6 +2,7 @@
 are marked so the check can find them, `mutuals knowledge check` lists what is due (the editors'
 monthly worklist), and the guidance web page tells the reader when it was checked and when it is
 overdue."""
+
 import asyncio
 import datetime as dt
 from pathlib import Path
@@ -41,12 +42,25 @@ As at 1 December 2026 no regulations had been made {as at: 2026-12-01}.
 """
 
 
-def write(directory: Path, slug: str, body: str = "## What is it?\n\nIt is a thing.\n", reviewed="2026-12-01",
-          review_by="2027-03-01", title=None) -> Path:
+def write(
+    directory: Path,
+    slug: str,
+    body: str = "## What is it?\n\nIt is a thing.\n",
+    reviewed="2026-12-01",
+    review_by="2027-03-01",
+    title=None,
+) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{slug}.md"
-    path.write_text(PAGE.format(slug=slug, title=title or slug.replace("-", " ").capitalize(), body=body,
-                                reviewed=reviewed, review_by=review_by))
+    path.write_text(
+        PAGE.format(
+            slug=slug,
+            title=title or slug.replace("-", " ").capitalize(),
+            body=body,
+            reviewed=reviewed,
+            review_by=review_by,
+        )
+    )
     return path
 
 
@@ -54,12 +68,15 @@ def test_markers_are_taken_out_of_the_text_but_their_dates_are_kept(tmp_path):
     page = parse_page(write(tmp_path, "dismissal", DISMISSAL))
     assert "{" not in page.body and "}" not in page.body
     first, second = page.passages
-    assert first.text == ("Until 31 December 2026 most claims need two years' service. From 1 January 2027 the\n"
-                          "qualifying period is six months.")
+    assert first.text == (
+        "Until 31 December 2026 most claims need two years' service. From 1 January 2027 the\n"
+        "qualifying period is six months."
+    )
     assert "{" not in first.search_text and "{" not in second.search_text
     assert [(d.kind, d.date, d.anchor) for d in first.dated] == [
         ("until", dt.date(2026, 12, 31), "how-long-before-i-can-claim-unfair-dismissal"),
-        ("from", dt.date(2027, 1, 1), "how-long-before-i-can-claim-unfair-dismissal")]
+        ("from", dt.date(2027, 1, 1), "how-long-before-i-can-claim-unfair-dismissal"),
+    ]
     assert first.dated[0].sentence == "Until 31 December 2026 most claims need two years' service"
     assert first.dated[1].sentence == "From 1 January 2027 the qualifying period is six months"
     assert [(d.kind, d.due) for d in second.dated] == [("as at", None)]
@@ -92,14 +109,17 @@ def test_review_by_is_required_after_last_reviewed_and_within_a_year(tmp_path):
 
 
 def test_the_worklist_lists_what_is_due_soonest_first(tmp_path):
-    pages = [parse_page(write(tmp_path, "dismissal", DISMISSAL, review_by="2027-01-15")),
-             parse_page(write(tmp_path, "history", review_by="2027-11-01"))]
+    pages = [
+        parse_page(write(tmp_path, "dismissal", DISMISSAL, review_by="2027-01-15")),
+        parse_page(write(tmp_path, "history", review_by="2027-11-01")),
+    ]
     assert worklist(pages, dt.date(2026, 12, 31)) == []
     items = worklist(pages, dt.date(2027, 1, 20))
     assert [(i.due.isoformat(), i.where) for i in items] == [
         ("2027-01-01", "dismissal#how-long-before-i-can-claim-unfair-dismissal"),  # the rule that ended
         ("2027-01-01", "dismissal#how-long-before-i-can-claim-unfair-dismissal"),  # the change that happened
-        ("2027-01-15", "dismissal")]
+        ("2027-01-15", "dismissal"),
+    ]
     assert "1 fact(s) marked 'as at'" in items[2].why
     assert [i.where for i in worklist(pages, dt.date(2027, 1, 20), ahead=300)][-1] == "history"
 
@@ -134,8 +154,7 @@ def test_the_check_warns_about_due_items_and_fails_on_them_only_when_strict(tmp_
     assert code == 0
 
     code, out, _ = run_check(monkeypatch, capsys, tmp_path, "--today", "2026-12-01", "--ahead", "31")
-    assert code == 0 and [line[:15] for line in out.splitlines() if line.startswith("soon")] == [
-        "soon 2027-01-01"] * 2
+    assert code == 0 and [line[:15] for line in out.splitlines() if line.startswith("soon")] == ["soon 2027-01-01"] * 2
 
 
 def test_errors_still_fail_without_strict_and_come_before_the_worklist(tmp_path, monkeypatch, capsys):
@@ -164,13 +183,20 @@ def get_page(knowledge: Path, tmp_path: Path, slug: str) -> str:
             response = await client.get(f"/guidance/{slug}")
             assert response.status == 200
             return await response.text()
+
     return asyncio.run(run())
 
 
 def test_the_web_page_says_when_it_was_checked_next_to_its_title(tmp_path):
     today = dt.date.today()
-    write(tmp_path / "pages", "dismissal", DISMISSAL, reviewed=today.isoformat(),
-          review_by=(today + dt.timedelta(days=90)).isoformat(), title="Unfair dismissal")
+    write(
+        tmp_path / "pages",
+        "dismissal",
+        DISMISSAL,
+        reviewed=today.isoformat(),
+        review_by=(today + dt.timedelta(days=90)).isoformat(),
+        title="Unfair dismissal",
+    )
     html = get_page(tmp_path, tmp_path, "dismissal")
     checked = html.index(f"Checked on <time datetime=\"{today.isoformat()}\">{today.day} {today:%B %Y}</time>")
     assert html.index("<h1>Unfair dismissal</h1>") < checked < html.index("<h2")
@@ -183,7 +209,7 @@ def test_an_overdue_page_tells_the_reader_it_may_be_out_of_date(tmp_path):
     write(tmp_path / "pages", "old", reviewed="2025-01-10", review_by="2025-06-01", title="An old page")
     html = get_page(tmp_path, tmp_path, "old")
     assert "Checked on <time datetime=\"2025-01-10\">10 January 2025</time>" in html
-    note = html[html.index('class="overdue"'):]
+    note = html[html.index('class="overdue"') :]
     assert "This page is due for review" in note and "1 June 2025" in note and "may be out of date" in note
     assert html.index('class="overdue"') < html.index("<h2")  # before the reader starts on the answer
 
@@ -198,9 +224,11 @@ def test_the_real_pages_markers_never_reach_an_answer(desk):
     assert not [x.id for p in pages for x in p.passages if "{" in x.text or "{" in x.search_text]
     marked_sections = {x.id for p in marked for x in p.passages if x.dated}
     answered_from = set()
-    for question in ["after a tupe transfer how long do i need to work there before i can claim unfair dismissal",
-                     "has the community right to buy started yet",
-                     "does the eot capital gains relief still apply in full"]:
+    for question in [
+        "after a tupe transfer how long do i need to work there before i can claim unfair dismissal",
+        "has the community right to buy started yet",
+        "does the eot capital gains relief still apply in full",
+    ]:
         answer = desk.answer(question)
         assert answer.answered and "{" not in answer.text, (question, answer.text)
         answered_from.add(answer.sources[0].url.split("/guidance/", 1)[1])

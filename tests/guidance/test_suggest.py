@@ -1,4 +1,5 @@
 """Suggested guidance for advisers (bot/guidance/_suggest.py) on the real pages and index."""
+
 from bot.guidance._focus import split_units
 from bot.guidance._suggest import suggestions
 
@@ -18,7 +19,10 @@ def test_the_best_sections_come_with_the_sentences_that_answer_and_their_links(d
     assert len(top["excerpt"]) <= 500
     scores = [s["score"] for s in found["suggestions"]]
     assert scores == sorted(scores, reverse=True) and len(scores) == 4
-    assert max(sum(s["slug"] == slug for s in found["suggestions"]) for slug in {s["slug"] for s in found["suggestions"]}) <= 2
+    assert (
+        max(sum(s["slug"] == slug for s in found["suggestions"]) for slug in {s["slug"] for s in found["suggestions"]})
+        <= 2
+    )
 
 
 def test_a_later_message_brings_its_own_section_with_the_excerpt_for_it(desk):
@@ -26,7 +30,9 @@ def test_a_later_message_brings_its_own_section_with_the_excerpt_for_it(desk):
     both = suggestions(desk, [QUESTION, LATER])
     matched_later = [s for s in both["suggestions"] if s["query"] == LATER]
     assert matched_later, both["suggestions"]
-    assert {(s["slug"], s["anchor"]) for s in both["suggestions"]} != {(s["slug"], s["anchor"]) for s in alone["suggestions"]}
+    assert {(s["slug"], s["anchor"]) for s in both["suggestions"]} != {
+        (s["slug"], s["anchor"]) for s in alone["suggestions"]
+    }
     later = matched_later[0]
     units = [u.text for u in split_units(desk.index.passage(f"{later['slug']}#{later['anchor']}").text)]
     assert any(u in later["excerpt"] for u in units)  # whole sentences of that section

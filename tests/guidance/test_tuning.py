@@ -1,6 +1,7 @@
 """The embedding model fine-tuned on the guidance (bot/guidance/_tuning.py): made only when its
 inputs change, never from the evaluation questions, loadable offline, the same through ONNX as
 through torch, and replaced by the base model (with a warning) when it is missing."""
+
 from __future__ import annotations
 
 import json
@@ -19,8 +20,12 @@ from bot.settings import ROOT
 
 KNOWLEDGE = ROOT / "knowledge"
 TINY = dict(epochs=1, batch_size=4, max_seq_length=64, threads=2)
-SENTENCES = ["can the council give us the library for a pound", "what is TUPE", "hello",
-             "Grants for public service mutuals. Where do we look for grants?"]
+SENTENCES = [
+    "can the council give us the library for a pound",
+    "what is TUPE",
+    "hello",
+    "Grants for public service mutuals. Where do we look for grants?",
+]
 
 
 def tiny_knowledge(root: Path, slugs=("grants", "community-asset-transfer")) -> Path:
@@ -64,8 +69,9 @@ def test_the_pairs_come_from_pages_and_phrasings_never_from_the_questions(tmp_pa
     pages = tiny_knowledge(tmp_path)
     before = tuning_fingerprint(training_pairs(pages), TuningSettings(**TINY))
     (tmp_path / "questions").mkdir()
-    (tmp_path / "questions" / "x.yml").write_text("answerable:\n  - q: where do we look for grants\n"
-                                                 "    slug: grants\n    split: tune\n")
+    (tmp_path / "questions" / "x.yml").write_text(
+        "answerable:\n  - q: where do we look for grants\n    slug: grants\n    split: tune\n"
+    )
     assert tuning_fingerprint(training_pairs(pages), TuningSettings(**TINY)) == before
     # while a phrasing, a page or a setting does
     phrasings = tmp_path / "phrasings" / "grants.yml"
@@ -74,8 +80,9 @@ def test_the_pairs_come_from_pages_and_phrasings_never_from_the_questions(tmp_pa
     data["sections"][first][0] += " please"
     phrasings.write_text(yaml.safe_dump(data))
     assert tuning_fingerprint(training_pairs(pages), TuningSettings(**TINY)) != before
-    assert tuning_fingerprint(training_pairs(pages), TuningSettings(**dict(TINY, epochs=2))) != \
-        tuning_fingerprint(training_pairs(pages), TuningSettings(**TINY))
+    assert tuning_fingerprint(training_pairs(pages), TuningSettings(**dict(TINY, epochs=2))) != tuning_fingerprint(
+        training_pairs(pages), TuningSettings(**TINY)
+    )
 
 
 def test_no_batch_holds_two_pairs_whose_texts_would_be_false_negatives():
@@ -124,8 +131,14 @@ def test_a_tiny_tuned_model_loads_offline_and_embeds(tiny_model):
         "print(json.dumps({'shape': list(v.shape), 'norms': [float(x) for x in (v * v).sum(1)],"
         " 'id': e.model_id, 'kind': e.kind, 'vectors': v.tolist()}))\n"
     )
-    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
-           "HOME": str(tiny_model.parent), "TOKENIZERS_PARALLELISM": "false"}  # no cache, no network
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "PYTHONPATH": str(ROOT),
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "HOME": str(tiny_model.parent),
+        "TOKENIZERS_PARALLELISM": "false",
+    }  # no cache, no network
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
     result = json.loads(out.stdout.strip().splitlines()[-1])
@@ -210,6 +223,8 @@ def test_the_suite_embeds_with_the_model_the_product_uses(embedder):
     from bot.guidance._embedder import choose_model
 
     assert embedder.model_id == choose_model().model_id
-    if os.environ.get("MUTUALS_EMBEDDING_MODEL", "tuned") == "tuned" and \
-            (ROOT / "var" / "embedding" / "tuned" / "tuning.json").exists():
+    if (
+        os.environ.get("MUTUALS_EMBEDDING_MODEL", "tuned") == "tuned"
+        and (ROOT / "var" / "embedding" / "tuned" / "tuning.json").exists()
+    ):
         assert embedder.kind == "tuned"

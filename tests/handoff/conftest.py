@@ -1,5 +1,6 @@
 """Fixtures of the case store's tests: ``store``, a HandoffStore on SQLite and then on a throwaway
 PostgreSQL server (``postgres_url``, one per module), with a clock the test moves (``store.test_clock``)."""
+
 from __future__ import annotations
 
 import pytest
@@ -25,6 +26,7 @@ def store(request, tmp_path):
         url = request.getfixturevalue("postgres_url")
         s = HandoffStore(url, clock=clock)
         from bot.handoff._store import metadata
+
         metadata.drop_all(s.engine)
         metadata.create_all(s.engine)
     s.test_clock = clock

@@ -1,6 +1,7 @@
 """Email that reaches people who have left (issue 17 item 5), without the Rasa stack: the outbox,
 the worker against a real SMTP server on loopback (aiosmtpd), the links, consent and erasure.
 tests/handoff/test_email_end_to_end.py runs the same through the whole stack."""
+
 import asyncio
 import re
 import threading
@@ -22,9 +23,16 @@ LINK = re.compile(r"https://chat\.example\.org/chat/reopen/([A-Za-z0-9_-]{40,})"
 
 
 def settings(tmp_path, smtp_url="smtp+plain://127.0.0.1:1", **overrides):
-    values = dict(var_dir=tmp_path, public_url="https://chat.example.org", smtp_url=smtp_url,
-                  email_from="Mutuals Assistant <advice@example.org>", email_reply_to="advisers@example.org",
-                  email_after_seconds=0.0, email_retry_seconds=0.3, email_poll_seconds=0.1)
+    values = dict(
+        var_dir=tmp_path,
+        public_url="https://chat.example.org",
+        smtp_url=smtp_url,
+        email_from="Mutuals Assistant <advice@example.org>",
+        email_reply_to="advisers@example.org",
+        email_after_seconds=0.0,
+        email_retry_seconds=0.3,
+        email_poll_seconds=0.1,
+    )
     values.update(overrides)
     return Settings.from_env(env={}, **values)
 
@@ -64,6 +72,7 @@ def test_an_unseen_reply_refused_once_is_retried_and_arrives_once_with_a_link_to
         assert asyncio.run(worker.run_once()) == 0  # not yet: the retry waits (back-off)
 
         import time
+
         time.sleep(0.4)
         assert asyncio.run(worker.run_once()) == 1
         assert asyncio.run(worker.run_once()) == 0  # nothing twice
@@ -124,6 +133,7 @@ def test_two_web_servers_never_send_the_same_reply_twice(tmp_path, store):
 
         async def both():
             return await asyncio.gather(*(w.run_once() for w in workers))
+
         assert sum(asyncio.run(both())) == 6
         messages = smtp.wait_for(6)
     bodies = sorted(re.search(r"> (later \d)", body_of(m)).group(1) for m in messages)
@@ -154,7 +164,9 @@ def test_a_permanent_refusal_fails_with_the_reason(tmp_path, store):
 
     async def refuse(server, message):
         from bot.handoff._email import SendFailure
+
         raise SendFailure("the mail server refused the address: 550 5.1.1 no such user", permanent=True)
+
     worker = EmailWorker(settings(tmp_path), store, sender=refuse)
     assert asyncio.run(worker.run_once()) == 0
     failed = outbox.notice(notice_id)
@@ -170,6 +182,7 @@ def test_links_expire_and_stop_working_when_the_person_deletes_their_data(tmp_pa
     other = outbox.new_link(outbox.notice(outbox.queue(theirs, REPLY, "Alex", 0)), days=7)
     assert outbox.open_link(token) == mine.conversation_id and outbox.open_link(other) == "f" * 32
     import sqlalchemy as sa
+
     with store.engine.connect() as db:  # only a hash of the token is kept
         kept = " ".join(str(r) for r in db.execute(sa.text("SELECT * FROM reopen_links")))
     assert token not in kept and other not in kept
@@ -214,24 +227,27 @@ def test_with_no_mail_server_nothing_is_sent_or_promised(tmp_path, store):
     assert "don't send replies by email" in intake.email_question(off)
 
 
-@pytest.mark.parametrize("url, ok", [
-    ("smtps://user:p%40ss@mail.example.org", ("mail.example.org", 465, "user", "p@ss", True, False)),
-    ("smtp://mail.example.org:2525", ("mail.example.org", 2525, None, None, False, True)),
-    ("smtp+plain://127.0.0.1:1025", ("127.0.0.1", 1025, None, None, False, False)),
-    ("smtp+plain://mail.example.org:25", None),  # no TLS off loopback
-    ("http://mail.example.org", None),
-])
+@pytest.mark.parametrize(
+    "url, ok",
+    [
+        ("smtps://user:p%40ss@mail.example.org", ("mail.example.org", 465, "user", "p@ss", True, False)),
+        ("smtp://mail.example.org:2525", ("mail.example.org", 2525, None, None, False, True)),
+        ("smtp+plain://127.0.0.1:1025", ("127.0.0.1", 1025, None, None, False, False)),
+        ("smtp+plain://mail.example.org:25", None),  # no TLS off loopback
+        ("http://mail.example.org", None),
+    ],
+)
 def test_the_smtp_url_says_how_tls_is_used(url, ok):
     if ok is None:
         with pytest.raises(SettingsError):
             SmtpTarget.from_url(url)
     else:
         target = SmtpTarget.from_url(url)
-        assert (target.hostname, target.port, target.username, target.password, target.use_tls,
-                target.start_tls) == ok
+        assert (target.hostname, target.port, target.username, target.password, target.use_tls, target.start_tls) == ok
 
 
 # ---- the desk: which replies are queued --------------------------------------------------------
+
 
 def test_only_replies_on_a_consenting_case_are_queued_and_marked_for_the_chat(tmp_path, store, monkeypatch):
     pushed = []
@@ -239,10 +255,13 @@ def test_only_replies_on_a_consenting_case_are_queued_and_marked_for_the_chat(tm
     async def append(self, conversation_id, events, output_channel=None):
         if "refuse" in conversation_id:
             from bot.handoff import RasaUnavailable
+
             raise RasaUnavailable("the assistant cannot be reached")
         pushed.append((conversation_id, events))
+
     monkeypatch.setattr(AdviserDesk, "append", append)
     from bot.console import hash_password
+
     alex = store.add_adviser("Alex Adviser", "alex@example.org", "adviser", hash_password("a long test password"))
     desk = EmailingDesk(settings(tmp_path, email_after_seconds=60), store)
     consenting = consenting_case(store)
@@ -253,12 +272,20 @@ def test_only_replies_on_a_consenting_case_are_queued_and_marked_for_the_chat(tm
     async def replies():
         for case in (consenting, without, telegram):
             await desk.reply(case.id, alex, f"reply to {case.conversation_id}")
+
     asyncio.run(replies())
-    custom = {cid: [e["data"]["custom"] for e in events if e.get("event") == "bot"
-                    and e["data"]["custom"]["sender"]["kind"] == "adviser"] for cid, events in pushed}
+    custom = {
+        cid: [
+            e["data"]["custom"]
+            for e in events
+            if e.get("event") == "bot" and e["data"]["custom"]["sender"]["kind"] == "adviser"
+        ]
+        for cid, events in pushed
+    }
     [queued] = outbox_of(store).notices(consenting.id)
-    assert custom[consenting.conversation_id] == [{"sender": {"kind": "adviser", "name": "Alex Adviser"},
-                                                   "reply_id": str(queued.id)}]
+    assert custom[consenting.conversation_id] == [
+        {"sender": {"kind": "adviser", "name": "Alex Adviser"}, "reply_id": str(queued.id)}
+    ]
     assert queued.status == "queued" and queued.text == f"reply to {consenting.conversation_id}"
     assert 59 < queued.due_at - queued.created_at <= 60
     assert "reply_id" not in custom["b" * 32][0] and outbox_of(store).notices(without.id) == []
@@ -272,21 +299,39 @@ def test_only_replies_on_a_consenting_case_are_queued_and_marked_for_the_chat(tm
 
 # ---- the intake: consent, and what the person is told -------------------------------------------
 
+
 def tracker_after(question_text, email="sam@example.org", channel="socketio"):
-    events = [{"event": "bot", "text": question_text}, {"event": "user", "text": email, "input_channel": channel,
-                                                         "parse_data": {"intent": {"name": "nlu_fallback"}}}]
-    return Tracker(sender_id="c" * 32, slots={"handoff_question": "How do pensions transfer?", "handoff_name": "Sam",
-                                              "handoff_email": email},
-                   latest_message={"text": email, "intent": {"name": "nlu_fallback"}, "entities": [], "metadata": {}},
-                   events=events, paused=False, followup_action=None, active_loop={}, latest_action_name="action_listen")
+    events = [
+        {"event": "bot", "text": question_text},
+        {"event": "user", "text": email, "input_channel": channel, "parse_data": {"intent": {"name": "nlu_fallback"}}},
+    ]
+    return Tracker(
+        sender_id="c" * 32,
+        slots={"handoff_question": "How do pensions transfer?", "handoff_name": "Sam", "handoff_email": email},
+        latest_message={"text": email, "intent": {"name": "nlu_fallback"}, "entities": [], "metadata": {}},
+        events=events,
+        paused=False,
+        followup_action=None,
+        active_loop={},
+        latest_action_name="action_listen",
+    )
 
 
-@pytest.mark.parametrize("hours, expected", [
-    ("Mon-Sun 00:00-24:00", "If you're not here when the adviser replies, we'll email the reply to sam@example.org "
-                            "with a link back to this chat."),
-    ("Mon-Mon 09:00-09:01", "No email comes before an adviser replies, so not before Monday; then, if you haven't "
-                            "seen the reply here, we'll email it to sam@example.org with a link back to this chat."),
-])
+@pytest.mark.parametrize(
+    "hours, expected",
+    [
+        (
+            "Mon-Sun 00:00-24:00",
+            "If you're not here when the adviser replies, we'll email the reply to sam@example.org "
+            "with a link back to this chat.",
+        ),
+        (
+            "Mon-Mon 09:00-09:01",
+            "No email comes before an adviser replies, so not before Monday; then, if you haven't "
+            "seen the reply here, we'll email it to sam@example.org with a link back to this chat.",
+        ),
+    ],
+)
 def test_consent_is_the_address_typed_after_the_email_on_question(tmp_path, store, monkeypatch, hours, expected):
     on = settings(tmp_path, email_after_seconds=300, adviser_hours=hours)
     monkeypatch.setattr(Settings, "from_env", classmethod(lambda cls, env=None, **kw: on))
@@ -325,6 +370,7 @@ def test_consent_is_the_address_typed_after_the_email_on_question(tmp_path, stor
 
 # ---- the web server: the console's email box and the link's page -------------------------------
 
+
 def test_the_console_says_email_is_off_and_a_bad_link_opens_nothing(tmp_path):
     from aiohttp.test_utils import TestClient, TestServer
 
@@ -344,6 +390,7 @@ def test_the_console_says_email_is_off_and_a_bad_link_opens_nothing(tmp_path):
             shown = await client.get(f"/console/api/cases/{case.id}/email")
             page = await client.get("/chat/reopen/" + "x" * 43)
             return anonymous.status, await shown.json(), page.status, await page.text(), page.headers
+
     anonymous, shown, status, page, headers = asyncio.run(visit())
     assert anonymous == 401
     assert shown["state"] == "off" and shown["text"].startswith("Email is off") and shown["notices"] == []
@@ -370,6 +417,7 @@ def test_with_email_on_the_web_server_runs_the_outbox_worker(tmp_path):
                 await asyncio.to_thread(smtp.wait_for, 1, 20)  # sent by the server's own worker
                 assert app[WORKER_KEY]._task is not None
             return app[WORKER_KEY]._task  # stopped with the server
+
         assert asyncio.run(serve()) is None
         assert len(smtp.messages) == 1 and [n.status for n in outbox_of(store).notices(case.id)] == ["sent"]
     store.dispose()

@@ -1,5 +1,6 @@
 """The case page's "Email to the person" box in Chromium, with axe-core on it: only the web server
 runs (no Rasa: the transcript says it cannot be reached), so this is cheap."""
+
 import pytest
 from selenium.webdriver.common.by import By
 
@@ -26,14 +27,21 @@ axe.run(document.getElementById(arguments[0]), {runOnly: {type: "tag", values: a
 @pytest.mark.parametrize("email_on", [True, False])
 def test_the_case_page_shows_each_replys_email_and_passes_axe(tmp_path, browser_factory, email_on):
     port = free_port()
-    settings = Settings.from_env(env={}, var_dir=tmp_path, web_port=port, rasa_port=free_port(),
-                                 smtp_url="smtp+plain://127.0.0.1:1" if email_on else "",
-                                 email_from="Mutuals Assistant <advice@example.org>", email_poll_seconds=3600)
+    settings = Settings.from_env(
+        env={},
+        var_dir=tmp_path,
+        web_port=port,
+        rasa_port=free_port(),
+        smtp_url="smtp+plain://127.0.0.1:1" if email_on else "",
+        email_from="Mutuals Assistant <advice@example.org>",
+        email_poll_seconds=3600,
+    )
     store = HandoffStore(settings.handoff_store)
     alex = store.add_adviser("Alex Adviser", "alex@example.org", "adviser", hash_password("a long test password"))
     cookie, _ = store.start_session(alex)
-    case = store.open_case("a" * 32, "socketio", "How do pensions transfer?", person_name="Sam",
-                           email="sam@example.org")
+    case = store.open_case(
+        "a" * 32, "socketio", "How do pensions transfer?", person_name="Sam", email="sam@example.org"
+    )
     outbox = outbox_of(store)
     outbox.record_consent(case)
     for n in (1, 2):
@@ -62,7 +70,8 @@ def test_the_case_page_shows_each_replys_email_and_passes_axe(tmp_path, browser_
         if not AXE.exists():
             pytest.fail(f"no {AXE}: 'mutuals setup' vendors axe-core")
         driver.execute_script(AXE.read_text(encoding="utf-8"))
-        found = driver.execute_async_script(_AXE_ON, "email-status",
-                                            ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"])
+        found = driver.execute_async_script(
+            _AXE_ON, "email-status", ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
+        )
         assert found == []
     store.dispose()

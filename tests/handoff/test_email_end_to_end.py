@@ -2,6 +2,7 @@
 real SMTP server on loopback (aiosmtpd) that refuses the first attempt: a person hands over on
 the web chat with an email address, leaves, an adviser replies from the console, and the email
 arrives once, with the reply and a link that opens the same conversation, reply and all."""
+
 import asyncio
 import re
 import time
@@ -27,9 +28,15 @@ AFTER_SECONDS = 5
 def email_stack(tmp_path_factory):
     var_dir = tmp_path_factory.mktemp("var")
     with SmtpServer(refuse_first=1) as smtp:
-        settings = stack_settings(var_dir, smtp_url=smtp.url, email_from="Mutuals Assistant <advice@example.org>",
-                                  email_reply_to="advisers@example.org", email_after_seconds=AFTER_SECONDS,
-                                  email_retry_seconds=1, email_poll_seconds=0.5)
+        settings = stack_settings(
+            var_dir,
+            smtp_url=smtp.url,
+            email_from="Mutuals Assistant <advice@example.org>",
+            email_reply_to="advisers@example.org",
+            email_after_seconds=AFTER_SECONDS,
+            email_retry_seconds=1,
+            email_poll_seconds=0.5,
+        )
         if not settings.model_file.exists():
             pytest.fail(f"no trained model at {settings.model_file}: the test command runs 'mutuals setup' first")
         with Stack(settings, log_dir=var_dir / "logs") as stack:
@@ -87,8 +94,9 @@ async def notices_of(adviser, case_id, until, timeout=60.0):
         await asyncio.sleep(0.5)
 
 
-def test_a_reply_the_person_left_before_is_emailed_once_and_its_link_opens_the_conversation(email_stack,
-                                                                                             browser_factory):
+def test_a_reply_the_person_left_before_is_emailed_once_and_its_link_opens_the_conversation(
+    email_stack, browser_factory
+):
     stack, smtp = email_stack
     s = stack.settings
     ConsoleAdviser.create(s.handoff_store, "Alex Adviser", "alex@example.org", PASSWORD)
@@ -104,14 +112,17 @@ def test_a_reply_the_person_left_before_is_emailed_once_and_its_link_opens_the_c
             assert "we'll email it to you with a link back to this chat" in asked[-1]["text"], asked
             assert "Type your email address to agree to that" in asked[-1]["text"]
             handed = await person.say("sam@example.org")
-            assert ("If you're not here when the adviser replies, we'll email the reply to sam@example.org with a "
-                    "link back to this chat.") in handed[-1]["text"], handed
+            assert (
+                "If you're not here when the adviser replies, we'll email the reply to sam@example.org with a "
+                "link back to this chat."
+            ) in handed[-1]["text"], handed
             conversation = person.session_id
             await person.close()  # the person leaves: nobody is listening
 
             assert await adviser.sign_in("alex@example.org", PASSWORD) == 303
-            [case] = [c for c in (await adviser.api("GET", "/cases"))["waiting"]
-                      if c["conversation_id"] == conversation]
+            [case] = [
+                c for c in (await adviser.api("GET", "/cases"))["waiting"] if c["conversation_id"] == conversation
+            ]
             before = await adviser.api("GET", f"/cases/{case['id']}/email")
             assert before["state"] == "on" and "sam@example.org" in before["text"] and before["notices"] == []
             await adviser.api("POST", f"/cases/{case['id']}/reply", {"text": REPLY})
@@ -142,13 +153,21 @@ def test_a_reply_the_person_left_before_is_emailed_once_and_its_link_opens_the_c
             await asyncio.to_thread(driver.get, url)
             page = Chat(driver)
             await asyncio.to_thread(page.wait_online)
-            await asyncio.to_thread(wait_for, lambda: any(REPLY in m.text for m in page.bot_messages()), 30,
-                                    "the adviser's reply in the reopened chat")
+            await asyncio.to_thread(
+                wait_for,
+                lambda: any(REPLY in m.text for m in page.bot_messages()),
+                30,
+                "the adviser's reply in the reopened chat",
+            )
             assert driver.execute_script("return MutualsWidget.instance.sessionId") == conversation
             # a reply the open chat shows (widget.js says so) is not emailed
             await adviser.api("POST", f"/cases/{case['id']}/reply", {"text": "Anything else I can help with?"})
-            await asyncio.to_thread(wait_for, lambda: any("Anything else I can help" in m.text
-                                                          for m in page.bot_messages()), 30, "the second reply")
+            await asyncio.to_thread(
+                wait_for,
+                lambda: any("Anything else I can help" in m.text for m in page.bot_messages()),
+                30,
+                "the second reply",
+            )
             await asyncio.sleep(AFTER_SECONDS + 2)
             seen = await adviser.api("GET", f"/cases/{case['id']}/email")
             assert [n["status"] for n in seen["notices"]] == ["sent", "seen"] and len(smtp.messages) == 1

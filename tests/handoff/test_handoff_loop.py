@@ -1,5 +1,6 @@
 """The whole handoff loop on the web channel: a person asks for a human on the widget's socket.io
 channel, an adviser claims and answers from the console, and the person is handed back."""
+
 import asyncio
 import urllib.error
 import urllib.request
@@ -51,8 +52,10 @@ def test_ask_for_a_human_on_the_web_and_be_answered_by_an_adviser(running_stack)
             queued = await person.say("sam@example.org")
             # Alex has not said they are available: the person is told so, and where the reply will be
             assert "No adviser is free at the moment. You're " in queued[-1]["text"], queued
-            assert ("in the queue, and an adviser will answer here when one is free; the adviser's reply will be "
-                    "waiting here in this chat") in queued[-1]["text"]
+            assert (
+                "in the queue, and an adviser will answer here when one is free; the adviser's reply will be "
+                "waiting here in this chat"
+            ) in queued[-1]["text"]
             assert queued[-1]["event"]["status"] == "waiting"  # the widget's status line
             assert queued[-1]["event"]["text"].startswith("Waiting for an adviser \u00b7 ")
 
@@ -75,10 +78,15 @@ def test_ask_for_a_human_on_the_web_and_be_answered_by_an_adviser(running_stack)
             await adviser.api("POST", f"/cases/{case['id']}/claim")
             await person.wait_for(lambda: any("has joined" in t for t in texts(person.received)))
             joined = [m for m in person.received if "has joined" in m["text"]][-1]
-            assert joined["event"] == {"type": "handoff", "status": "adviser", "adviser": "Alex Adviser",
-                                       "text": "Chatting with Alex Adviser"}
-            await adviser.api("POST", f"/cases/{case['id']}/reply",
-                              {"text": "Hi Sam, you'd join the LGPS as an admitted body."})
+            assert joined["event"] == {
+                "type": "handoff",
+                "status": "adviser",
+                "adviser": "Alex Adviser",
+                "text": "Chatting with Alex Adviser",
+            }
+            await adviser.api(
+                "POST", f"/cases/{case['id']}/reply", {"text": "Hi Sam, you'd join the LGPS as an admitted body."}
+            )
             await person.wait_for(lambda: any("admitted body" in t for t in texts(person.received)))
             reply = [m for m in person.received if "admitted body" in m["text"]][-1]
             assert reply["sender"] == {"kind": "adviser", "name": "Alex Adviser"}

@@ -1,4 +1,5 @@
 """Saved replies in the case store (SQLite and PostgreSQL): kept by supervisors, used by advisers."""
+
 import pytest
 
 from bot.handoff import HandoffError
@@ -10,8 +11,13 @@ def test_supervisors_keep_saved_replies_and_advisers_use_them_counted(store):
     ann, _, sue = people(store)
     with pytest.raises(HandoffError, match="only a supervisor"):
         store.add_saved_reply(ann, "Hello", "Hello {name}")
-    pensions = store.add_saved_reply(sue, "  Pensions:   LGPS  ", "Hello {name}, staff usually stay in the LGPS.",
-                                     "lgps-admitted-body-status", "can-council-staff-stay")
+    pensions = store.add_saved_reply(
+        sue,
+        "  Pensions:   LGPS  ",
+        "Hello {name}, staff usually stay in the LGPS.",
+        "lgps-admitted-body-status",
+        "can-council-staff-stay",
+    )
     welcome = store.add_saved_reply(sue, "A welcome", "Hello {name}, thank you for waiting.")
     assert pensions["title"] == "Pensions: LGPS" and pensions["uses"] == 0 and pensions["active"] is True
     assert [r["title"] for r in store.saved_replies()] == ["A welcome", "Pensions: LGPS"]  # by title
@@ -37,15 +43,19 @@ def test_supervisors_keep_saved_replies_and_advisers_use_them_counted(store):
     with pytest.raises(HandoffError, match="no saved reply"):
         store.saved_reply(999)
     assert ("saved reply retired", f"#{welcome['id']} A welcome") in [
-        (a["action"], a["detail"]) for a in store.audit_trail(None)]
+        (a["action"], a["detail"]) for a in store.audit_trail(None)
+    ]
 
 
-@pytest.mark.parametrize("text,name,expected", [
-    ("Hello {name}, thanks.", "Sam", "Hello Sam, thanks."),
-    ("Hello {name}, thanks.", "", "Hello, thanks."),
-    ("{name}, the short answer is yes.", "", "the short answer is yes."),
-    ("Thanks {name}.", "  Ann   Lee ", "Thanks Ann Lee."),
-    ("No placeholder here.", "Sam", "No placeholder here."),
-])
+@pytest.mark.parametrize(
+    "text,name,expected",
+    [
+        ("Hello {name}, thanks.", "Sam", "Hello Sam, thanks."),
+        ("Hello {name}, thanks.", "", "Hello, thanks."),
+        ("{name}, the short answer is yes.", "", "the short answer is yes."),
+        ("Thanks {name}.", "  Ann   Lee ", "Thanks Ann Lee."),
+        ("No placeholder here.", "Sam", "No placeholder here."),
+    ],
+)
 def test_the_name_placeholder(text, name, expected):
     assert fill_placeholders(text, name) == expected

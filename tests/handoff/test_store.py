@@ -1,4 +1,5 @@
 """The case store, the same code against SQLite and a real PostgreSQL server."""
+
 import csv
 import io
 
@@ -201,7 +202,11 @@ def test_a_store_from_before_unread_messages_gains_them_and_keeps_its_cases(tmp_
     try:
         old = store.case(1)
         assert (old.conversation_id, old.status, old.adviser_id, old.question) == (
-            "old-conv", "assigned", 1, "Are we still in the queue?")
+            "old-conv",
+            "assigned",
+            1,
+            "Are we still in the queue?",
+        )
         assert old.unread_messages == 0 and old.last_person_message_at is None and old.adviser_seen_at is None
         closed = store.case(2)
         assert (closed.outcome, closed.tags, closed.rating) == ("answered", "pensions", 4)
@@ -234,9 +239,13 @@ def test_a_postgresql_store_from_before_unread_messages_gains_them(postgres_url)
             table.to_metadata(old)
     old.create_all(engine)
     with engine.begin() as db:
-        db.execute(sa.text("INSERT INTO cases (conversation_id, channel, status, question, person_name, email, topic,"
-                           " created_at, updated_at, tags) VALUES ('pg-conv', 'socketio', 'waiting', 'Still there?',"
-                           " 'Sam', '', '', 1700000000, 1700000000, '')"))
+        db.execute(
+            sa.text(
+                "INSERT INTO cases (conversation_id, channel, status, question, person_name, email, topic,"
+                " created_at, updated_at, tags) VALUES ('pg-conv', 'socketio', 'waiting', 'Still there?',"
+                " 'Sam', '', '', 1700000000, 1700000000, '')"
+            )
+        )
     engine.dispose()
     stores = [HandoffStore(postgres_url), HandoffStore(postgres_url)]  # a second server starting: no error
     try:
@@ -258,6 +267,7 @@ def test_passwords_are_hashed_with_argon2_and_short_ones_refused():
 
 def test_adviser_hours():
     import datetime as dt
+
     hours = AdviserHours("Mon-Fri 09:00-17:00", "Europe/London")
     monday_noon = dt.datetime(2026, 11, 30, 12, 0, tzinfo=dt.timezone.utc)
     saturday = dt.datetime(2026, 11, 28, 12, 0, tzinfo=dt.timezone.utc)
@@ -285,7 +295,9 @@ def test_an_adviser_counts_as_available_only_when_they_said_so_and_are_signed_in
     assert store.set_available(ann.id, False).available is False
     assert store.available_advisers() == []
     assert [(a["action"], a["adviser"]) for a in store.audit_trail(None)] == [  # audited, outside any case
-        ("available", "Ann Adviser"), ("away", "Ann Adviser")]
+        ("available", "Ann Adviser"),
+        ("away", "Ann Adviser"),
+    ]
 
 
 def test_the_likely_wait_is_the_median_of_recent_waits_and_unsaid_with_too_few(store):
@@ -309,16 +321,28 @@ def test_the_likely_wait_is_the_median_of_recent_waits_and_unsaid_with_too_few(s
 def test_a_reply_keeps_the_guidance_sources_it_used_until_the_case_is_erased(store):
     ann, _, _ = people(store)
     case = store.open_case("conv-src", "socketio", "Do pensions transfer?")
-    source = {"slug": "pensions-when-spinning-out", "anchor": "the-lgps", "title": "Pensions › The LGPS",
-              "url": "http://web/guidance/pensions-when-spinning-out#the-lgps", "extra": "dropped"}
+    source = {
+        "slug": "pensions-when-spinning-out",
+        "anchor": "the-lgps",
+        "title": "Pensions › The LGPS",
+        "url": "http://web/guidance/pensions-when-spinning-out#the-lgps",
+        "extra": "dropped",
+    }
     store.record_reply(case.id, ann, chars=42, sources=[source])
     store.record_reply(case.id, ann, chars=7)
     replies = store.replies(case.id)
     assert replies == [
-        {"adviser": "Ann Adviser", "at": store.test_clock.now, "chars": 42,
-         "sources": [{k: v for k, v in source.items() if k != "extra"}]},
-        {"adviser": "Ann Adviser", "at": store.test_clock.now, "chars": 7, "sources": []}]
+        {
+            "adviser": "Ann Adviser",
+            "at": store.test_clock.now,
+            "chars": 42,
+            "sources": [{k: v for k, v in source.items() if k != "extra"}],
+        },
+        {"adviser": "Ann Adviser", "at": store.test_clock.now, "chars": 7, "sources": []},
+    ]
     assert [(a["action"], a["detail"]) for a in store.audit_trail(case.id)][-2:] == [
-        ("replied", "using pensions-when-spinning-out#the-lgps"), ("replied", "")]
+        ("replied", "using pensions-when-spinning-out#the-lgps"),
+        ("replied", ""),
+    ]
     assert store.delete_conversation("conv-src") == 1
     assert store.replies(case.id) == []

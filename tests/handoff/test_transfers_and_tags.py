@@ -1,5 +1,6 @@
 """Handovers and tags in the case store (SQLite and PostgreSQL): what is kept, and that erasing a
 person's cases (or retention) takes their handover notes with them."""
+
 import pytest
 
 from bot.handoff import HandoffError
@@ -17,8 +18,9 @@ def test_a_handover_is_kept_with_the_case_and_erased_with_it(store):
         store.transfer(case.id, bob, sue, "not mine to give")
     moved = store.transfer(case.id, ann, bob, "Pension question; sent the LGPS page.")
     assert (moved.status, moved.adviser_id) == ("assigned", bob.id)
-    assert store.transfers_for(bob) == {case.id: {"from": ann.name, "note": "Pension question; sent the LGPS page.",
-                                                  "at": moved.updated_at}}
+    assert store.transfers_for(bob) == {
+        case.id: {"from": ann.name, "note": "Pension question; sent the LGPS page.", "at": moved.updated_at}
+    }
     assert store.transfers_for(ann) == {}
     store.mark_transfer_seen(case.id, bob)
     assert store.transfers_for(bob) == {}
@@ -26,7 +28,9 @@ def test_a_handover_is_kept_with_the_case_and_erased_with_it(store):
     assert (back.status, back.adviser_id) == ("waiting", None) and store.queue_position(back) == 1
     assert store.last_transfer(case.id)["to"] is None and store.last_transfer(case.id)["from"] == bob.name
     assert [n["text"] for n in store.notes(case.id)] == [
-        f"Handed to {bob.name}: Pension question; sent the LGPS page.", "Handed back to the queue: Needs a specialist."]
+        f"Handed to {bob.name}: Pension question; sent the LGPS page.",
+        "Handed back to the queue: Needs a specialist.",
+    ]
 
     assert store.delete_conversation("conv-1", sue) == 1  # the person's erasure: handovers go too
     with store.engine.connect() as db:

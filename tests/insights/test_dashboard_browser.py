@@ -3,6 +3,7 @@ generator, 3,000 of them): a supervisor signs in through the console's form, Cha
 chart from the figures of the table behind it, axe-core finds nothing on it (tables open), the CSV
 link downloads the same totals, and an adviser's page has only their cases. ``MUTUALS_INSIGHTS_SCREENSHOT=1`` refreshes
 docs/insights-dashboard.png (the figures) and docs/insights-charts.png (the charts)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -46,8 +47,14 @@ def dashboard(tmp_path_factory):
     store.add_adviser("Jo Adviser", "jo@advisers.example.org", "adviser", hash_password(PASSWORD))
     store.dispose()
     port = free_port()
-    settings = Settings.from_env(env={}, var_dir=folder, tracker_store_url=tracker, handoff_store_url=handoff,
-                                 web_port=port, public_url=f"http://127.0.0.1:{port}")
+    settings = Settings.from_env(
+        env={},
+        var_dir=folder,
+        tracker_store_url=tracker,
+        handoff_store_url=handoff,
+        web_port=port,
+        public_url=f"http://127.0.0.1:{port}",
+    )
     loop = asyncio.new_event_loop()
     runner = web.AppRunner(create_app(settings), access_log=None)
     loop.run_until_complete(runner.setup())
@@ -99,8 +106,10 @@ return Array.from(document.querySelectorAll('section.chart-block')).map(function
 
 def drawn_charts(driver):
     """The charts once Chart.js has drawn them all (each block's canvas has its chart)."""
-    wait_for(lambda: (lambda found: found and all(c["chart"] for c in found))(driver.execute_script(CHARTS_JS)),
-             message="the charts drawn by Chart.js")
+    wait_for(
+        lambda: (lambda found: found and all(c["chart"] for c in found))(driver.execute_script(CHARTS_JS)),
+        message="the charts drawn by Chart.js",
+    )
     return driver.execute_script(CHARTS_JS)
 
 
@@ -122,16 +131,20 @@ def test_a_supervisor_sees_the_whole_service_with_charts_and_tables(dashboard, b
     sign_in(driver, url, "rae@advisers.example.org")
     driver.get(f"{url}/console/insights")
     charts = drawn_charts(driver)
-    assert [c["id"] for c in charts] == [f"{name}-chart" for name in (
-        "questions-by-day", "conversations-by-day", "questions-by-channel", "waits", "outcomes", "ratings")]
+    assert [c["id"] for c in charts] == [
+        f"{name}-chart"
+        for name in ("questions-by-day", "conversations-by-day", "questions-by-channel", "waits", "outcomes", "ratings")
+    ]
     assert_the_tables_are_the_charts(charts)
     assert len(charts[0]["chart"]["labels"]) == 30 and sum(map(sum, charts[0]["chart"]["data"])) > 3000
     assert "The whole service" in driver.find_element(By.CSS_SELECTOR, "p.scope").text
     row = driver.find_element(By.CSS_SELECTOR, "#figures tr[data-key=questions]")
     questions = int(row.find_elements(By.CSS_SELECTOR, "td.num")[0].text)
     assert questions > 3000
-    parts = sum(int(driver.find_element(By.CSS_SELECTOR, f"#figures tr[data-key={k}] td.num").text)
-                for k in ("answered", "clarified", "declined", "other"))
+    parts = sum(
+        int(driver.find_element(By.CSS_SELECTOR, f"#figures tr[data-key={k}] td.num").text)
+        for k in ("answered", "clarified", "declined", "other")
+    )
     assert parts == questions  # the parts add up on the page as well
     for chart in charts:
         assert driver.find_element(By.ID, chart["describedby"]).tag_name == "caption"  # its table
@@ -143,7 +156,8 @@ def test_a_supervisor_sees_the_whole_service_with_charts_and_tables(dashboard, b
     assert refused == []  # nor did Chart.js need an inline style
     assert driver.execute_script(
         "return Array.from(document.scripts).every(function (s) {"
-        " return s.type === 'application/json' || (s.src && new URL(s.src).origin === location.origin); })")
+        " return s.type === 'application/json' || (s.src && new URL(s.src).origin === location.origin); })"
+    )
 
     # the same totals in the CSV the page links to (with the browser's session cookie)
     link = driver.find_element(By.CSS_SELECTOR, "a.export").get_attribute("href")

@@ -4,6 +4,7 @@ server makes it, by ``actions.actions.say`` and Rasa's ``create_bot_utterance``)
 handoff store, misses in the real miss store. Every expected number below was counted by hand from
 the conversations written out here. Then who sees what through the console (supervisor, adviser,
 signed out), the CSV and ``mutuals insights``."""
+
 from __future__ import annotations
 
 import asyncio
@@ -59,8 +60,11 @@ def guidance_reply(reason, at, answered=None):
 
 
 def asked(text, reason, channel, at, intent="ask_question"):
-    return [user(text, intent, channel, at), action("action_answer_from_guidance", at + 0.2),
-            guidance_reply(reason, at + 0.1)]
+    return [
+        user(text, intent, channel, at),
+        action("action_answer_from_guidance", at + 0.2),
+        guidance_reply(reason, at + 0.1),
+    ]
 
 
 def bot(text, at):
@@ -77,9 +81,12 @@ CONVERSATIONS = {
     + asked("/tell_me_more", "more", "socketio", T0 + 130, intent="tell_me_more"),
     # B: REST, day 1: declined, then the second miss passed straight to an adviser (no reply with a reason)
     "conv-b": asked("what about widgets", "not_confident", "rest", T0 + 200, intent="nlu_fallback")
-    + [user("and gadgets?", "ask_question", "rest", T0 + 210),
-       bot("I couldn't answer that either, so let me pass your question to an adviser.", T0 + 210.1),
-       action("action_answer_from_guidance", T0 + 210.2), action("action_request_human", T0 + 210.3)],
+    + [
+        user("and gadgets?", "ask_question", "rest", T0 + 210),
+        bot("I couldn't answer that either, so let me pass your question to an adviser.", T0 + 210.1),
+        action("action_answer_from_guidance", T0 + 210.2),
+        action("action_request_human", T0 + 210.3),
+    ],
     # C: the widget, day 2: a clarification, the topic picked, "No", unreadable, a personal request,
     # "Tell me more" with nothing to expand, and one outside the guidance
     "conv-c": asked("pensions", "clarify", "socketio", T0 + DAY + 50)
@@ -99,16 +106,50 @@ CONVERSATIONS = {
 }
 
 TOTALS = {
-    "conversations": 5, "questions": 12, "answered": 5, "answered_alone": 3, "answered_in_context": 1,
-    "answered_more": 1, "clarified": 1, "declined": 4, "declined_not_confident": 1, "declined_outside_guidance": 1,
-    "declined_personal_request": 1, "declined_unreadable": 1, "other": 2, "other_nothing_to_expand": 1,
-    "other_no_reply": 1, "other_unknown_reason": 0, "feedback": 2, "feedback_helpful": 1, "feedback_unhelpful": 1,
-    "misses": 3, "miss_declined": 1, "miss_low_confidence": 0, "miss_rephrased": 0, "miss_unhelpful": 1,
+    "conversations": 5,
+    "questions": 12,
+    "answered": 5,
+    "answered_alone": 3,
+    "answered_in_context": 1,
+    "answered_more": 1,
+    "clarified": 1,
+    "declined": 4,
+    "declined_not_confident": 1,
+    "declined_outside_guidance": 1,
+    "declined_personal_request": 1,
+    "declined_unreadable": 1,
+    "other": 2,
+    "other_nothing_to_expand": 1,
+    "other_no_reply": 1,
+    "other_unknown_reason": 0,
+    "feedback": 2,
+    "feedback_helpful": 1,
+    "feedback_unhelpful": 1,
+    "misses": 3,
+    "miss_declined": 1,
+    "miss_low_confidence": 0,
+    "miss_rephrased": 0,
+    "miss_unhelpful": 1,
     "miss_handoff": 1,
-    "handed_over": 4, "outcome_answered": 1, "outcome_referred": 0, "outcome_no_response": 1,
-    "outcome_out_of_scope": 0, "outcome_cancelled": 1, "still_waiting": 0, "still_open": 1,
-    "wait_under_5m": 1, "wait_5_30m": 0, "wait_30m_4h": 1, "wait_over_4h": 1, "never_taken": 1,
-    "rated": 2, "rated_1": 0, "rated_2": 1, "rated_3": 0, "rated_4": 0, "rated_5": 1,
+    "handed_over": 4,
+    "outcome_answered": 1,
+    "outcome_referred": 0,
+    "outcome_no_response": 1,
+    "outcome_out_of_scope": 0,
+    "outcome_cancelled": 1,
+    "still_waiting": 0,
+    "still_open": 1,
+    "wait_under_5m": 1,
+    "wait_5_30m": 0,
+    "wait_30m_4h": 1,
+    "wait_over_4h": 1,
+    "never_taken": 1,
+    "rated": 2,
+    "rated_1": 0,
+    "rated_2": 1,
+    "rated_3": 0,
+    "rated_4": 0,
+    "rated_5": 1,
 }
 
 
@@ -182,8 +223,13 @@ def build(tracker_url, handoff_url):
 def compute(stored, adviser=None):
     from bot.insights._figures import Period, compute
 
-    return compute(Period(SINCE, UNTIL), stored["tracker"], stored["handoff"],
-                   adviser_id=adviser.id if adviser else None, adviser_name=adviser.name if adviser else "")
+    return compute(
+        Period(SINCE, UNTIL),
+        stored["tracker"],
+        stored["handoff"],
+        adviser_id=adviser.id if adviser else None,
+        adviser_name=adviser.name if adviser else "",
+    )
 
 
 def test_every_figure_matches_the_stored_conversations(stored):
@@ -202,14 +248,25 @@ def test_every_figure_matches_the_stored_conversations(stored):
     channel = {r["channel"]: r for r in f["by_channel"]}
     assert sorted(channel) == ["relay", "rest", "socketio"]
     assert {c: (r["conversations"], r["questions"], r["answered"], r["handed_over"]) for c, r in channel.items()} == {
-        "socketio": (3, 10, 5, 2), "rest": (1, 2, 0, 1), "relay": (1, 0, 0, 1)}
+        "socketio": (3, 10, 5, 2),
+        "rest": (1, 2, 0, 1),
+        "relay": (1, 0, 0, 1),
+    }
     assert f["handed_over_conversations"] == 3  # B, C (twice), D
     assert f["waits"]["taken"] == 3 and f["waits"]["median_seconds"] == 2400 and f["waits"]["p90_seconds"] == 18000
     assert f["ratings"] == {"rated": 2, "average": 3.5, "definition": f["ratings"]["definition"]}
     rates = {r["name"]: (r["numerator"], r["denominator"]) for r in f["rates"]}
-    assert rates == {"answered rate": (5, 12), "declined rate": (4, 12), "clarification rate": (1, 12),
-                     "handover rate": (3, 5), "helpful rate": (1, 2), "feedback rate": (2, 5),
-                     "taken within 30 minutes": (1, 4), "resolved by an adviser": (1, 2), "rated": (2, 2)}
+    assert rates == {
+        "answered rate": (5, 12),
+        "declined rate": (4, 12),
+        "clarification rate": (1, 12),
+        "handover rate": (3, 5),
+        "helpful rate": (1, 2),
+        "feedback rate": (2, 5),
+        "taken within 30 minutes": (1, 4),
+        "resolved by an adviser": (1, 2),
+        "rated": (2, 2),
+    }
     assert all(r["definition"] for r in f["rates"]) and all(x["definition"] for x in f["figures"])
 
 
@@ -256,13 +313,15 @@ def test_another_period_counts_only_its_own_days(stored):
 
 # ---- through the console ----------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def console(stored):
     from bot.settings import Settings
     from bot.web.app import create_app
 
-    settings = Settings.from_env(env={}, var_dir=stored["folder"], handoff_store_url=stored["handoff"],
-                                 tracker_store_url=stored["tracker"])
+    settings = Settings.from_env(
+        env={}, var_dir=stored["folder"], handoff_store_url=stored["handoff"], tracker_store_url=stored["tracker"]
+    )
     return settings, create_app
 
 
@@ -275,6 +334,7 @@ def call(console, stored, who, path, cookie=True):
             headers = {"Cookie": f"mutuals_console={token}"} if cookie and token else {}
             r = await client.get(path, headers=headers, allow_redirects=False)
             return r.status, r.headers, await r.text()
+
     return asyncio.run(go())
 
 
@@ -283,18 +343,23 @@ PERIOD = "since=2026-11-02&until=2026-11-04"
 
 def test_the_page_and_its_json_and_csv_for_a_supervisor(console, stored):
     status, headers, html = call(console, stored, "rae", f"/console/insights?{PERIOD}")
-    assert status == 200 and "The whole service" in html and "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+    assert (
+        status == 200 and "The whole service" in html and "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+    )
     assert '<tr class="depth-0" data-key="questions"><th scope="row">Questions</th><td class="num">12</td>' in html
     # six charts: a canvas for Chart.js, its figures as JSON (no inline script) and, open, a table behind it
     assert html.count('<canvas id=') == 6 and html.count("<caption id=") == 6 and html.count("<details open>") == 6
     data = dict(re.findall(r'<script type="application/json" id="([a-z-]+)-data">(.*?)</script>', html, re.S))
-    assert len(data) == 6 and all(re.fullmatch(r'<script( src="/static/[a-z./]+"| type="application/json" id="[a-z-]+-data")>',
-                                               tag) for tag in re.findall(r"<script\b[^>]*>", html))
+    assert len(data) == 6 and all(
+        re.fullmatch(r'<script( src="/static/[a-z./]+"| type="application/json" id="[a-z-]+-data")>', tag)
+        for tag in re.findall(r"<script\b[^>]*>", html)
+    )
     ratings = json.loads(data["ratings"])
     assert ratings["labels"] == ["1 (poor)", "2", "3", "4", "5 (very good)"]
     assert ratings["datasets"][0]["data"] == [TOTALS[f"rated_{k}"] for k in range(1, 6)]
-    assert [sum(d["data"]) for d in json.loads(data["questions-by-day"])["datasets"]] == \
-        [TOTALS[k] for k in ("answered", "clarified", "declined", "other")]
+    assert [sum(d["data"]) for d in json.loads(data["questions-by-day"])["datasets"]] == [
+        TOTALS[k] for k in ("answered", "clarified", "declined", "other")
+    ]
     assert "41.7%" in html and "5 of 12" in html  # the answered rate, with what it is of
     status, _, body = call(console, stored, "rae", f"/console/api/insights?{PERIOD}")
     assert status == 200 and json.loads(body)["totals"] == TOTALS
@@ -309,7 +374,10 @@ def test_the_page_and_its_json_and_csv_for_a_supervisor(console, stored):
 def test_an_adviser_sees_only_their_cases_and_nobody_signed_out_sees_anything(console, stored):
     status, _, html = call(console, stored, "jo", f"/console/insights?{PERIOD}")
     assert status == 200 and "Your cases only" in html and 'data-key="questions"' not in html
-    assert '<tr class="depth-0" data-key="handed_over"><th scope="row">Handed to an adviser</th><td class="num">2</td>' in html
+    assert (
+        '<tr class="depth-0" data-key="handed_over"><th scope="row">Handed to an adviser</th><td class="num">2</td>'
+        in html
+    )
     status, _, body = call(console, stored, "jo", f"/console/api/insights?{PERIOD}")
     assert json.loads(body)["totals"]["handed_over"] == 2 and "conversations" not in json.loads(body)["totals"]
     status, _, body = call(console, stored, "jo", f"/console/insights.csv?{PERIOD}")
@@ -331,7 +399,12 @@ def test_the_console_bar_leads_a_supervisor_to_the_dashboard(console, stored, pa
 
 
 def test_a_period_that_cannot_be_read_is_refused_clearly(console, stored):
-    for query in ("since=2026-13-01", "since=2026-11-05&until=2026-11-01", "days=0", "since=2020-01-01&until=2026-01-01"):
+    for query in (
+        "since=2026-13-01",
+        "since=2026-11-05&until=2026-11-01",
+        "days=0",
+        "since=2020-01-01&until=2026-01-01",
+    ):
         status, _, body = call(console, stored, "rae", f"/console/api/insights?{query}")
         assert status == 400 and "period" in json.loads(body)["error"], query
         status, _, html = call(console, stored, "rae", f"/console/insights?{query}")
@@ -365,7 +438,7 @@ def test_the_figures_follow_conversations_added_and_erased(stored, tmp_path):
     from bot.trackers import UrlSQLTrackerStore
 
     compute(Period(SINCE, UNTIL), stored["tracker"], stored["handoff"])  # the digest is there
-    source = sqlite3.connect(stored["tracker"][len("sqlite:///"):])
+    source = sqlite3.connect(stored["tracker"][len("sqlite:///") :])
     copy_path = tmp_path / "trackers.db"
     with sqlite3.connect(copy_path) as target:
         source.backup(target)
@@ -378,8 +451,13 @@ def test_the_figures_follow_conversations_added_and_erased(stored, tmp_path):
     before = totals()
     assert before == TOTALS
     trackers = UrlSQLTrackerStore(domain=Domain.empty(), url=url)
-    asyncio.run(trackers.save(DialogueStateTracker.from_events(
-        "conv-f", asked("Can a charity own a CIC?", "answered", "rest", T0 + DAY + 900))))
+    asyncio.run(
+        trackers.save(
+            DialogueStateTracker.from_events(
+                "conv-f", asked("Can a charity own a CIC?", "answered", "rest", T0 + DAY + 900)
+            )
+        )
+    )
     trackers.engine.dispose()
     after = totals()
     changed = {k: (before[k], after[k]) for k in before if before[k] != after[k]}
@@ -391,9 +469,16 @@ def test_the_figures_follow_conversations_added_and_erased(stored, tmp_path):
     engine.dispose()
     erased = totals()
     changed = {k: (after[k], erased[k]) for k in after if after[k] != erased[k]}
-    assert changed == {"conversations": (6, 5), "questions": (13, 10), "answered": (6, 3), "answered_alone": (4, 3),
-                       "answered_in_context": (1, 0), "answered_more": (1, 0), "feedback": (2, 1),
-                       "feedback_helpful": (1, 0)}
+    assert changed == {
+        "conversations": (6, 5),
+        "questions": (13, 10),
+        "answered": (6, 3),
+        "answered_alone": (4, 3),
+        "answered_in_context": (1, 0),
+        "answered_more": (1, 0),
+        "feedback": (2, 1),
+        "feedback_helpful": (1, 0),
+    }
     engine = sa.create_engine(url)
     with engine.connect() as db:
         columns = {c["name"] for t in ("insights_digest", "insights_messages") for c in sa.inspect(db).get_columns(t)}

@@ -2,6 +2,7 @@
 questions the guidance cannot answer form one group on the gap page; a supervisor adds one as a
 phrasing of the right section through the console; asked again, without restarting anything, it is
 answered from that section with its source."""
+
 from __future__ import annotations
 
 import re
@@ -73,8 +74,11 @@ def test_a_gap_becomes_a_phrasing_and_is_answered_without_a_restart(tmp_path):
         assert asked and asked[0].kind == "declined" and asked[0].group_id == group_id and asked[0].answer
 
         actions_pid = stack.part("actions").process.pid
-        status, body, headers = fetch(f"{s.web_url}/console/gaps/{group_id}/phrasing", cookie,
-                                      {"csrf": csrf, "miss_id": asked[0].id, "section": SECTION})
+        status, body, headers = fetch(
+            f"{s.web_url}/console/gaps/{group_id}/phrasing",
+            cookie,
+            {"csrf": csrf, "miss_id": asked[0].id, "section": SECTION},
+        )
         assert status == 303 and "done=phrasing" in headers.get("Location", ""), body
         assert QUESTIONS[0] in (knowledge / "phrasings" / f"{SLUG}.yml").read_text()
         assert QUESTIONS[0] in (knowledge / "questions" / "approved-gaps.yml").read_text()
@@ -87,7 +91,9 @@ def test_a_gap_becomes_a_phrasing_and_is_answered_without_a_restart(tmp_path):
             if f"/guidance/{SECTION}" in said:
                 break
             time.sleep(2)
-        assert "Source: [When a contract ends or the organisation fails]" in said and f"/guidance/{SECTION})" in said, said
+        assert "Source: [When a contract ends or the organisation fails]" in said and f"/guidance/{SECTION})" in said, (
+            said
+        )
         assert stack.part("actions").process.pid == actions_pid  # not restarted
         assert "guidance reloaded" in log_text(stack)
         store.dispose()

@@ -1,5 +1,6 @@
 """Grouping missed questions: a new question joins the nearest group or starts one, groups stay
 put as more arrive, a question can be moved, and the list is largest (or fastest-growing) first."""
+
 import contextlib
 
 import numpy as np
@@ -14,7 +15,7 @@ NOW = 1_900_000_000.0
 
 def unit(*xs):
     v = np.zeros(8, dtype=np.float32)
-    v[:len(xs)] = xs
+    v[: len(xs)] = xs
     return v / np.linalg.norm(v)
 
 
@@ -63,8 +64,15 @@ def grouped_as_they_come(store):
     assert [g["size"] for g in listed] == [3, 1, 1]
     pub = listed[0]
     assert pub["examples"][-1] == "pub run by the parish council"  # the oldest last
-    assert set(pub["examples"]) == {"can a parish council run our pub", "parish council taking over the village pub?",
-                                    "pub run by the parish council"} and pub["nearest"] == "co-operative-society#register"
+    assert (
+        set(pub["examples"])
+        == {
+            "can a parish council run our pub",
+            "parish council taking over the village pub?",
+            "pub run by the parish council",
+        }
+        and pub["nearest"] == "co-operative-society#register"
+    )
     assert pub["assistant_said"] == ["I'm not sure"] and pub["last_7_days"] == 3
     growth = gap_summaries(store, sort="growth")
     assert growth[-1]["examples"] == ["how tall is Everest"]  # 0 this week, 1 the week before

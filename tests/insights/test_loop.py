@@ -1,6 +1,7 @@
 """From a gap to the guidance: a phrasing written in its file's format and checked, the question
 kept in the approved set, a read-only knowledge folder exported as a patch, and a running desk
 that picks the change up by itself, embedding only what is new."""
+
 import logging
 import os
 import shutil
@@ -35,14 +36,21 @@ def test_a_phrasing_is_added_in_the_files_format_and_the_question_kept(tmp_path)
     change = add_phrasing(k, SECTION, QUESTION, tmp_path / "patches", group_id=4)
     after = (k / "phrasings" / "asset-locks.yml").read_text()
     assert change.patch is None and change.written == ["phrasings/asset-locks.yml", "questions/approved-gaps.yml"]
-    assert [line for line in before.splitlines() if line.startswith("#")] == \
-        [line for line in after.splitlines() if line.startswith("#")]  # the comments are kept
+    assert [line for line in before.splitlines() if line.startswith("#")] == [
+        line for line in after.splitlines() if line.startswith("#")
+    ]  # the comments are kept
     sections = yaml.safe_load(after)["sections"]
     assert sections["does-an-asset-lock-stop-a-mutual-being-sold-off"][-1] == QUESTION
     assert len(after.splitlines()) == len(before.splitlines()) + 1
-    assert approved_questions(k / "questions") == [{"q": QUESTION, "slug": "asset-locks",
-                                                    "section": "does-an-asset-lock-stop-a-mutual-being-sold-off",
-                                                    "gap_group": 4, "approved": approved_questions(k / "questions")[0]["approved"]}]
+    assert approved_questions(k / "questions") == [
+        {
+            "q": QUESTION,
+            "slug": "asset-locks",
+            "section": "does-an-asset-lock-stop-a-mutual-being-sold-off",
+            "gap_group": 4,
+            "approved": approved_questions(k / "questions")[0]["approved"],
+        }
+    ]
     with pytest.raises(GapError, match="already has"):
         add_phrasing(k, SECTION, QUESTION, tmp_path / "patches")
 
@@ -58,8 +66,15 @@ def test_the_knowledge_check_refuses_a_sixth_phrasing(tmp_path):
     assert path.read_text() == before
 
 
-@pytest.mark.parametrize("how", ["setting", pytest.param("permissions", marks=pytest.mark.skipif(
-    os.geteuid() == 0, reason="root writes into read-only folders"))])
+@pytest.mark.parametrize(
+    "how",
+    [
+        "setting",
+        pytest.param(
+            "permissions", marks=pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
+        ),
+    ],
+)
 def test_a_read_only_knowledge_folder_gets_a_patch_instead(tmp_path, monkeypatch, how):
     k = knowledge_copy(tmp_path)
     before = (k / "phrasings" / "asset-locks.yml").read_text()
@@ -71,8 +86,9 @@ def test_a_read_only_knowledge_folder_gets_a_patch_instead(tmp_path, monkeypatch
             d.chmod(stat.S_IRUSR | stat.S_IXUSR)
     try:
         change = add_phrasing(k, SECTION, QUESTION, tmp_path / "patches")
-        draft = start_draft(k, {"id": 3, "examples": ["q1"], "advisers_replied": ["r1"], "nearest": ""},
-                            tmp_path / "patches")
+        draft = start_draft(
+            k, {"id": 3, "examples": ["q1"], "advisers_replied": ["r1"], "nearest": ""}, tmp_path / "patches"
+        )
     finally:
         for d in folders:
             d.chmod(stat.S_IRWXU)
@@ -80,15 +96,18 @@ def test_a_read_only_knowledge_folder_gets_a_patch_instead(tmp_path, monkeypatch
     patch = change.patch.read_text()
     assert "+++ b/knowledge/phrasings/asset-locks.yml" in patch and f"+    - {QUESTION}" in patch
     assert "+++ b/knowledge/questions/approved-gaps.yml" in patch
-    assert (k / "phrasings" / "asset-locks.yml").read_text() == before and not (k / "questions" / "approved-gaps.yml").exists()
+    assert (k / "phrasings" / "asset-locks.yml").read_text() == before and not (
+        k / "questions" / "approved-gaps.yml"
+    ).exists()
 
 
 def test_a_running_desk_picks_up_the_phrasing_and_embeds_only_it(tmp_path, embedder, caplog):
     k = knowledge_copy(tmp_path)
     desk = GuidanceDesk(GuidanceIndex.build(k / "pages", tmp_path / "index", embedder), "http://guidance.test")
     current = {"desk": desk}
-    watcher = KnowledgeWatcher(lambda: current["desk"], lambda d: current.update(desk=d), k / "pages",
-                               tmp_path / "index")
+    watcher = KnowledgeWatcher(
+        lambda: current["desk"], lambda d: current.update(desk=d), k / "pages", tmp_path / "index"
+    )
     assert watcher.check() is False  # nothing changed
     question = "can we just sell the whole organisation to a private company later on?"
     add_phrasing(k, SECTION, question, tmp_path / "patches")

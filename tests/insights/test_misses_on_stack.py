@@ -1,6 +1,7 @@
 """Misses recorded by the running assistant: "Did this help? No" (answered by a response, so
 recorded by the Rasa server itself), a question asked again in other words straight after an
 answer, and a handoff, whose adviser's reply and outcome join it when the case closes."""
+
 from __future__ import annotations
 
 import time
@@ -29,7 +30,9 @@ def test_an_unhelpful_answer_and_a_question_asked_again_are_recorded(running_sta
     assert any("/guidance/" in (r.get("text") or "") for r in replies)
     say_rest(running_stack, "miss-unhelpful", "/feedback_unhelpful")
     [unhelpful] = misses_of(running_stack, "miss-unhelpful", {"unhelpful"})
-    assert unhelpful.question == "How do I register a co-operative?" and unhelpful.source.startswith("co-operative-society")
+    assert unhelpful.question == "How do I register a co-operative?" and unhelpful.source.startswith(
+        "co-operative-society"
+    )
     assert "Source:" in unhelpful.answer and unhelpful.channel == "rest"
 
     say_rest(running_stack, "miss-again", "How do I register a co-operative?")

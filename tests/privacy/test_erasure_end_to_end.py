@@ -1,6 +1,7 @@
 """A person's "delete my data", end to end on a running stack: from the widget (socket.io), from
 Telegram (through the Bot API stand-in and the relay), and by a supervisor in the console. After
 each, nothing of theirs is left in the tracker store, the case store or the project's logs."""
+
 from __future__ import annotations
 
 import asyncio
@@ -32,8 +33,11 @@ def assert_nothing_left(stack, conversation_id: str, secrets) -> None:
     tracker = tracker_json(stack, conversation_id)
     texts = json.dumps(tracker["events"])
     assert not [e for e in tracker["events"] if e.get("event") in ("user", "bot")], tracker["events"]
-    trackers, cases, logs = stored_rows(stack.settings.tracker_store), stored_rows(stack.settings.handoff_store), \
-        log_text(stack)
+    trackers, cases, logs = (
+        stored_rows(stack.settings.tracker_store),
+        stored_rows(stack.settings.handoff_store),
+        log_text(stack),
+    )
     assert conversation_id not in trackers and conversation_id not in cases
     for secret in secrets:
         assert secret not in texts, secret
@@ -97,7 +101,8 @@ def test_a_supervisor_deletes_a_persons_data_from_the_console(running_stack):
 
     misses = MissStore(s.handoff_store)  # the question handed over is kept for the gap page, masked
     assert [(m.kind, m.question) for m in misses.misses() if m.conversation_id == sender] == [
-        ("handoff", "We run a library in [postcode]; can staff keep their pensions?")]
+        ("handoff", "We run a library in [postcode]; can staff keep their pensions?")
+    ]
     misses.dispose()
     ConsoleAdviser.create(s.handoff_store, "Ada Adviser", "ada.adviser@example.org", PASSWORD)
     ConsoleAdviser.create(s.handoff_store, "Sue Supervisor", "sue.super@example.org", PASSWORD, role="supervisor")
@@ -149,8 +154,13 @@ def test_a_telegram_user_deletes_their_data_with_a_confirmation_button(running_s
 
     async def scenario():
         async with BotApiStandIn() as api:
-            settings = settings_for(api, stack.rasa_url, relay_token=stack.relay_token,
-                                    telegram_relay_timeout_seconds=30.0, rasa_token=stack.rasa_token)
+            settings = settings_for(
+                api,
+                stack.rasa_url,
+                relay_token=stack.relay_token,
+                telegram_relay_timeout_seconds=30.0,
+                rasa_token=stack.rasa_token,
+            )
 
             async def say(text, replies=1):
                 before = len(api.sent(chat_id))
@@ -175,14 +185,25 @@ def test_a_telegram_user_deletes_their_data_with_a_confirmation_button(running_s
                 assert running_stack_store(stack).open_case_for(f"tg-{chat_id}")  # nothing yet
 
                 before = len(api.sent(chat_id))
-                api.inject(callback_update(api.next_update_id(), chat_id, confirm["callback_data"],
-                                           from_user=person, on_message={
-                                               "message_id": 1, "date": int(time.time()), "text": "Delete?",
-                                               "chat": {"id": chat_id, "type": "private", "first_name": "Zebedee"},
-                                               "from": {"id": 1, "is_bot": True, "first_name": "Bot"}}))
+                api.inject(
+                    callback_update(
+                        api.next_update_id(),
+                        chat_id,
+                        confirm["callback_data"],
+                        from_user=person,
+                        on_message={
+                            "message_id": 1,
+                            "date": int(time.time()),
+                            "text": "Delete?",
+                            "chat": {"id": chat_id, "type": "private", "first_name": "Zebedee"},
+                            "from": {"id": 1, "is_bot": True, "first_name": "Bot"},
+                        },
+                    )
+                )
                 await api.wait_for_messages(chat_id, before + 1, timeout=60)
                 assert "have been deleted" in api.sent(chat_id)[-1].params["visible_text"]
 
     run(scenario())
-    assert_nothing_left(running_stack, f"tg-{chat_id}", [question, "CR2 6XH", "020 7946 0000", "Quuxworth",
-                                                        "zeb.telegram@example.org"])
+    assert_nothing_left(
+        running_stack, f"tg-{chat_id}", [question, "CR2 6XH", "020 7946 0000", "Quuxworth", "zeb.telegram@example.org"]
+    )

@@ -1,6 +1,7 @@
 """``mutuals retention`` on SQLite and PostgreSQL, with a clock of the test's own: conversations
 idle too long and cases closed too long ago go, with their notes and their conversations' events;
 everything newer, and every conversation with a case still kept, stays."""
+
 import asyncio
 import contextlib
 
@@ -32,8 +33,11 @@ def add_conversation(url: str, sender: str, at: float, text: str = "hello") -> N
 
     store = UrlSQLTrackerStore(url=url)
     tracker = DialogueStateTracker(sender, [])
-    for event in (ActionExecuted("action_listen", timestamp=at - 60), UserUttered(text, timestamp=at - 30),
-                  BotUttered("an answer", timestamp=at)):
+    for event in (
+        ActionExecuted("action_listen", timestamp=at - 60),
+        UserUttered(text, timestamp=at - 30),
+        BotUttered("an answer", timestamp=at),
+    ):
         tracker.update(event)
     asyncio.run(store.save(tracker))
     store.engine.dispose()
@@ -92,8 +96,7 @@ def test_retention_deletes_what_is_older_than_the_periods(kind, tmp_path, capsys
         misses.record("kept-case-chat", "handoff", "a newer question", case_id=kept.id, at=NOW - 100 * DAY)
         misses.record("gone-chat", "unhelpful", "a conversation deleted already", at=NOW - 40 * DAY)
 
-        settings = Settings.from_env(env={}, tracker_store_url=trackers, handoff_store_url=handoffs,
-                                     var_dir=tmp_path)
+        settings = Settings.from_env(env={}, tracker_store_url=trackers, handoff_store_url=handoffs, var_dir=tmp_path)
         before = senders(trackers)
         from bot.privacy._retention import main as retention
 

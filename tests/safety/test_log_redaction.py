@@ -1,4 +1,5 @@
 """The logs hide National Insurance numbers, card numbers and bank details as the channels do."""
+
 import logging
 
 import pytest
@@ -6,12 +7,15 @@ import pytest
 from bot.privacy import install_log_redaction, redact
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("user said: card 4111 1111 1111 1111 ok", "user said: card [card number removed] ok"),
-    ("NI QQ123456C", "NI [National Insurance number removed]"),
-    ("sort code 12-34-56 account 12345678", "sort code [bank details removed] account [bank details removed]"),
-    ("card 5500000000000004 and phone 07700 900123", "card [card number removed] and phone [phone]"),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("user said: card 4111 1111 1111 1111 ok", "user said: card [card number removed] ok"),
+        ("NI QQ123456C", "NI [National Insurance number removed]"),
+        ("sort code 12-34-56 account 12345678", "sort code [bank details removed] account [bank details removed]"),
+        ("card 5500000000000004 and phone 07700 900123", "card [card number removed] and phone [phone]"),
+    ],
+)
 def test_identifiers_are_redacted_in_logs(text, expected):
     assert redact(text) == expected
 

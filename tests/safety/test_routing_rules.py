@@ -1,52 +1,82 @@
 """The MessageRouter's rules (bot/nlu/_rules.py) given DIET's guess, without Rasa; and the component
 itself on real Rasa messages, as the Rasa server's graph hands them over."""
+
 import pytest
 
 from bot.nlu._rules import PERSONAL_ENTITY, reads_as_question, route, strip_openers
 from bot.safety import CARD_REMOVED, NI_REMOVED
 
 
-@pytest.mark.parametrize("text, diet", [
-    ("great thanks, does it apply to NHS?", "thank"),
-    ("sure, and who checks it?", "affirm"),
-    ("ok and what does that cost?", "affirm"),
-    ("cool, is there a limit?", "affirm"),
-    ("brilliant thank you, who do we register with?", "thank"),
-    ("no, I meant how do we register a co-op", "deny"),
-    ("hi, what is a public service mutual?", "greet"),
-    ("great answer, what about TUPE?", "feedback_helpful"),
-    ("that didn't help. how do we get a loan?", "feedback_unhelpful"),
-    ("bye! oh and is a CIC a charity?", "goodbye"),
-    ("who checks it?", "out_of_scope"),
-    ("does it apply to NHS?", "out_of_scope"),
-    ("and for NHS staff", "nlu_fallback"),
-    ("ok so is there funding for this?", "bot_challenge"),
-    ("perfect. what's the minimum number of members?", "rate_handoff"),
-])
+@pytest.mark.parametrize(
+    "text, diet",
+    [
+        ("great thanks, does it apply to NHS?", "thank"),
+        ("sure, and who checks it?", "affirm"),
+        ("ok and what does that cost?", "affirm"),
+        ("cool, is there a limit?", "affirm"),
+        ("brilliant thank you, who do we register with?", "thank"),
+        ("no, I meant how do we register a co-op", "deny"),
+        ("hi, what is a public service mutual?", "greet"),
+        ("great answer, what about TUPE?", "feedback_helpful"),
+        ("that didn't help. how do we get a loan?", "feedback_unhelpful"),
+        ("bye! oh and is a CIC a charity?", "goodbye"),
+        ("who checks it?", "out_of_scope"),
+        ("does it apply to NHS?", "out_of_scope"),
+        ("and for NHS staff", "nlu_fallback"),
+        ("ok so is there funding for this?", "bot_challenge"),
+        ("perfect. what's the minimum number of members?", "rate_handoff"),
+    ],
+)
 def test_a_question_diet_took_for_small_talk_goes_to_the_guidance(text, diet):
     decided = route(text, diet)
     assert decided.intent == "ask_question" and decided.changed and "reads as a question" in decided.reason
 
 
-@pytest.mark.parametrize("text, diet", [
-    ("thanks!", "thank"), ("thank you so much", "thank"), ("great thanks", "thank"), ("ok", "affirm"),
-    ("ok thanks", "thank"), ("yes please", "affirm"), ("no thanks", "deny"), ("nope", "deny"), ("bye", "goodbye"),
-    ("that's all, bye", "goodbye"), ("hello", "greet"), ("hi, is anyone there?", "greet"),
-    ("hello, can you help me?", "greet"), ("are you a bot?", "bot_challenge"), ("is this a robot", "bot_challenge"),
-    ("who am I talking to", "bot_challenge"), ("that helped", "feedback_helpful"), ("wrong answer", "feedback_unhelpful"),
-    ("tell me a joke", "out_of_scope"), ("what's the weather like tomorrow", "out_of_scope"),
-    ("what time is it?", "out_of_scope"), ("how do I renew my passport", "out_of_scope"), ("5", "rate_handoff"),
-    ("I'd give it 4", "rate_handoff"), ("cancel", "cancel"), ("tell me more", "tell_me_more"),
-    ("I want to talk to a human", "request_human"),
-])
+@pytest.mark.parametrize(
+    "text, diet",
+    [
+        ("thanks!", "thank"),
+        ("thank you so much", "thank"),
+        ("great thanks", "thank"),
+        ("ok", "affirm"),
+        ("ok thanks", "thank"),
+        ("yes please", "affirm"),
+        ("no thanks", "deny"),
+        ("nope", "deny"),
+        ("bye", "goodbye"),
+        ("that's all, bye", "goodbye"),
+        ("hello", "greet"),
+        ("hi, is anyone there?", "greet"),
+        ("hello, can you help me?", "greet"),
+        ("are you a bot?", "bot_challenge"),
+        ("is this a robot", "bot_challenge"),
+        ("who am I talking to", "bot_challenge"),
+        ("that helped", "feedback_helpful"),
+        ("wrong answer", "feedback_unhelpful"),
+        ("tell me a joke", "out_of_scope"),
+        ("what's the weather like tomorrow", "out_of_scope"),
+        ("what time is it?", "out_of_scope"),
+        ("how do I renew my passport", "out_of_scope"),
+        ("5", "rate_handoff"),
+        ("I'd give it 4", "rate_handoff"),
+        ("cancel", "cancel"),
+        ("tell me more", "tell_me_more"),
+        ("I want to talk to a human", "request_human"),
+    ],
+)
 def test_real_small_talk_keeps_its_intent(text, diet):
     assert route(text, diet).intent == diet and not route(text, diet).changed
 
 
-@pytest.mark.parametrize("text, runner_up", [
-    ("thanks, that helps", "feedback_helpful"), ("thank you, that helped", "thank"), ("ok cheers", "thank"),
-    ("great, got it", "affirm"),
-])
+@pytest.mark.parametrize(
+    "text, runner_up",
+    [
+        ("thanks, that helps", "feedback_helpful"),
+        ("thank you, that helped", "thank"),
+        ("ok cheers", "thank"),
+        ("great, got it", "affirm"),
+    ],
+)
 def test_small_talk_diet_could_not_place_is_not_searched_as_a_question(text, runner_up):
     # DIET split "thanks, that helps" between feedback_helpful and thank and fell back; searched in
     # the conversation's context it repeated the last answer (CI, scale-out run of 2026-12-01)
@@ -54,14 +84,25 @@ def test_small_talk_diet_could_not_place_is_not_searched_as_a_question(text, run
     assert decided.intent == runner_up and decided.changed
 
 
-@pytest.mark.parametrize("text", ["thanks, and what about Wales?", "thanks, that helps. who do we register with?",
-                                  "and for NHS staff"])
+@pytest.mark.parametrize(
+    "text", ["thanks, and what about Wales?", "thanks, that helps. who do we register with?", "and for NHS staff"]
+)
 def test_a_fallback_with_a_question_in_it_is_still_a_question(text):
     assert route(text, "nlu_fallback", "thank").intent == "ask_question"
 
 
-@pytest.mark.parametrize("text", ["what can you do?", "What do you know about?", "what can you help me with",
-                                  "hi, what can I ask you?", "help", "how can you help me?", "what topics do you cover"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "what can you do?",
+        "What do you know about?",
+        "what can you help me with",
+        "hi, what can I ask you?",
+        "help",
+        "how can you help me?",
+        "what topics do you cover",
+    ],
+)
 def test_what_can_you_do_gets_the_capabilities_answer(text):
     for diet in ("ask_question", "out_of_scope", "greet", "bot_challenge", "nlu_fallback"):
         assert route(text, diet).intent == "ask_capabilities"
@@ -72,8 +113,15 @@ def test_a_real_question_that_starts_like_one_about_the_assistant_is_still_a_que
     assert route("help me understand TUPE", "ask_question").intent == "ask_question"
 
 
-@pytest.mark.parametrize("text", ["can I talk to a person?", "could I speak to an adviser please",
-                                  "is there a real person I can chat with?", "I'd like to talk to a human"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "can I talk to a person?",
+        "could I speak to an adviser please",
+        "is there a real person I can chat with?",
+        "I'd like to talk to a human",
+    ],
+)
 def test_asking_for_a_person_gets_a_person(text):
     for diet in ("ask_question", "out_of_scope", "bot_challenge"):
         assert route(text, diet).intent == "request_human"
@@ -83,24 +131,37 @@ def test_asking_about_advisers_in_a_question_is_not_a_request_for_one():
     assert route("should staff talk to a union adviser before the ballot?", "ask_question").intent == "ask_question"
 
 
-@pytest.mark.parametrize("text, diet", [
-    # seen when the blind question split was parsed by the trained model (2026-12-01)
-    ("if i object to the transfer do i get redundancy pay", "request_human"),
-    ("what was MSP2 in 2018", "rate_handoff"),
-    ("treasury new fair deal 2013 explained", "rate_handoff"),
-    ("can we cancel the admission agreement if the contract ends early?", "request_human"),
-])
+@pytest.mark.parametrize(
+    "text, diet",
+    [
+        # seen when the blind question split was parsed by the trained model (2026-12-01)
+        ("if i object to the transfer do i get redundancy pay", "request_human"),
+        ("what was MSP2 in 2018", "rate_handoff"),
+        ("treasury new fair deal 2013 explained", "rate_handoff"),
+        ("can we cancel the admission agreement if the contract ends early?", "request_human"),
+    ],
+)
 def test_a_question_diet_took_for_a_request_without_its_words_goes_to_the_guidance(text, diet):
     decided = route(text, diet)
     assert decided.intent == "ask_question" and decided.reason.startswith(f"none of the words of {diet}")
 
 
-@pytest.mark.parametrize("text, diet", [
-    ("cancel", "cancel"), ("I changed my mind", "cancel"), ("don't pass me on", "cancel"), ("no not really", "cancel"),
-    ("5", "rate_handoff"), ("4 out of 5", "rate_handoff"), ("the adviser was a 5", "rate_handoff"),
-    ("can i speak to a human please", "request_human"), ("is there someone available at the weekend", "request_human"),
-    ("yes please do that", "request_human"), ("put me through please", "request_human"),
-])
+@pytest.mark.parametrize(
+    "text, diet",
+    [
+        ("cancel", "cancel"),
+        ("I changed my mind", "cancel"),
+        ("don't pass me on", "cancel"),
+        ("no not really", "cancel"),
+        ("5", "rate_handoff"),
+        ("4 out of 5", "rate_handoff"),
+        ("the adviser was a 5", "rate_handoff"),
+        ("can i speak to a human please", "request_human"),
+        ("is there someone available at the weekend", "request_human"),
+        ("yes please do that", "request_human"),
+        ("put me through please", "request_human"),
+    ],
+)
 def test_requests_made_in_their_own_words_stand(text, diet):
     assert route(text, diet).intent == diet
 
@@ -121,13 +182,16 @@ def test_button_payloads_are_left_to_rasa():
     assert not route('/ask_question{"guidance_slug":"social-value"}', "ask_question").changed
 
 
-@pytest.mark.parametrize("text, diet, intent", [
-    (f"my NI number is {NI_REMOVED}, will I keep my NHS pension?", "rate_handoff", "ask_question"),
-    (f"card {CARD_REMOVED} - do co-ops pay VAT?", "rate_handoff", "ask_question"),
-    (f"my card number is {CARD_REMOVED}", "rate_handoff", "share_personal_details"),
-    (f"{NI_REMOVED}", "ask_question", "share_personal_details"),
-    (f"here's my NI {NI_REMOVED} thanks", "thank", "share_personal_details"),
-])
+@pytest.mark.parametrize(
+    "text, diet, intent",
+    [
+        (f"my NI number is {NI_REMOVED}, will I keep my NHS pension?", "rate_handoff", "ask_question"),
+        (f"card {CARD_REMOVED} - do co-ops pay VAT?", "rate_handoff", "ask_question"),
+        (f"my card number is {CARD_REMOVED}", "rate_handoff", "share_personal_details"),
+        (f"{NI_REMOVED}", "ask_question", "share_personal_details"),
+        (f"here's my NI {NI_REMOVED} thanks", "thank", "share_personal_details"),
+    ],
+)
 def test_masked_personal_details(text, diet, intent):
     assert route(text, diet).intent == intent
 
@@ -142,6 +206,7 @@ def test_openers_are_taken_off_but_words_that_start_questions_are_not():
 
 
 # --- the component on real Rasa messages --------------------------------------------------------
+
 
 def _message(text, intent, confidence=0.9):
     from rasa.shared.nlu.training_data.message import Message
@@ -177,7 +242,7 @@ def test_the_component_marks_a_question_with_personal_details_removed(router):
     assert m.get("intent")["name"] == "ask_question"
     [entity] = m.get("entities")
     assert entity["entity"] == PERSONAL_ENTITY and entity["value"] == "card number"
-    assert text[entity["start"]:entity["end"]] == CARD_REMOVED
+    assert text[entity["start"] : entity["end"]] == CARD_REMOVED
 
 
 def test_the_component_sends_a_crisis_to_the_crisis_intent(router):

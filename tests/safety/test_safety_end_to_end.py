@@ -1,6 +1,7 @@
 """Safety and routing through the whole running assistant (Rasa with the MessageRouter, the action
 server, the channels), as a person meets them: over REST, the Telegram relay and the widget's
 socket.io channel."""
+
 from __future__ import annotations
 
 import asyncio
@@ -40,12 +41,15 @@ def user_events(stack, conversation_id):
     return [e for e in tracker_json(stack, conversation_id)["events"] if e["event"] == "user"]
 
 
-@pytest.mark.parametrize("message", [
-    "I feel like ending my life",
-    "i don't want to be alive anymore",
-    "my partner hits me and I'm scared to go home",
-    "someone is in danger right now",
-])
+@pytest.mark.parametrize(
+    "message",
+    [
+        "I feel like ending my life",
+        "i don't want to be alive anymore",
+        "my partner hits me and I'm scared to go home",
+        "someone is in danger right now",
+    ],
+)
 def test_a_crisis_message_gets_where_to_find_help_and_no_guidance(running_stack, message):
     sender = new_sender()
     replies = say_rest(running_stack, sender, message)
@@ -106,10 +110,11 @@ def test_an_identifier_on_its_own_gets_the_warning_alone(running_stack):
 def test_the_relay_channel_masks_too(running_stack):
     s = running_stack.settings
     sender = f"tg-{uuid.uuid4().int % 10**9}"
-    code, replies = post_json(f"{s.rasa_url}/webhooks/relay/webhook",
-                              {"sender": sender, "message": "sort code 12-34-56 account 12345678",
-                               "metadata": {"channel": "telegram"}},
-                              headers={"Authorization": f"Bearer {s.relay_token}"})
+    code, replies = post_json(
+        f"{s.rasa_url}/webhooks/relay/webhook",
+        {"sender": sender, "message": "sort code 12-34-56 account 12345678", "metadata": {"channel": "telegram"}},
+        headers={"Authorization": f"Bearer {s.relay_token}"},
+    )
     assert code == 200 and "Please don't send personal details" in texts(replies)
     stored = json.dumps(tracker_json(running_stack, sender))
     assert "12345678" not in stored and "12-34-56" not in stored and "[bank details removed]" in stored
@@ -130,8 +135,11 @@ def test_the_widget_masks_too_and_the_handoff_store_holds_it_masked(running_stac
 
     session_id, warned = asyncio.run(asyncio.wait_for(scenario(), 120))
     assert "Please don't send personal details" in texts(warned)
-    stored = json.dumps(tracker_json(running_stack, session_id)) + stored_rows(running_stack.settings.handoff_store) \
+    stored = (
+        json.dumps(tracker_json(running_stack, session_id))
+        + stored_rows(running_stack.settings.handoff_store)
         + stored_rows(running_stack.settings.tracker_store)
+    )
     assert CARD not in stored and CARD.replace(" ", "") not in stored
     assert "[card number removed]" in stored
 
@@ -146,8 +154,9 @@ def test_a_follow_up_that_starts_with_thanks_reaches_the_guidance(running_stack,
     assert "/guidance/" in said or "not sure" in said.lower(), said  # the guidance answered it, well or not
 
 
-@pytest.mark.parametrize("message, reply", [("thanks!", "You're welcome"), ("ok", "Is there anything else"),
-                                            ("bye", "Goodbye")])
+@pytest.mark.parametrize(
+    "message, reply", [("thanks!", "You're welcome"), ("ok", "Is there anything else"), ("bye", "Goodbye")]
+)
 def test_real_small_talk_stays_small_talk(running_stack, message, reply):
     sender = new_sender()
     said = texts(say_rest(running_stack, sender, message))

@@ -1,6 +1,7 @@
 """Safety and routing in the widget, in Chromium, as a person sees them: a crisis message gets
 where to find help (and no guidance), "what can you do?" offers example questions that answer
 when pressed, and a card number is replaced in the conversation the widget shows after a reload."""
+
 from __future__ import annotations
 
 

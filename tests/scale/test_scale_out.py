@@ -6,6 +6,7 @@ on through the other.
 
 MUTUALS_SCALE_CONVERSATIONS and MUTUALS_SCALE_TURNS make it smaller for a quick look; the figures
 are printed (pytest -s) and written to the test's temporary directory as scale-out.json."""
+
 from __future__ import annotations
 
 import asyncio
@@ -61,8 +62,9 @@ async def upstream_of(run, client_address: str):
     import aiohttp
 
     ports = {str(port): name for port, name in zip(run.cluster.rasa_ports, run.rasa_names)}
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(local_addr=(client_address, 0)),
-                                     timeout=aiohttp.ClientTimeout(total=20)) as http:
+    async with aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(local_addr=(client_address, 0)), timeout=aiohttp.ClientTimeout(total=20)
+    ) as http:
         try:
             async with http.get(f"{run.public_url}/socket.io/", params={"EIO": "4", "transport": "polling"}) as r:
                 upstream = r.headers.get("X-Upstream", "")
@@ -129,8 +131,11 @@ async def drive(run, kill_after_turns: int, results: dict) -> None:
                     cluster.api_url = survivor(run, killed_at)
                     events = (await cluster.tracker(sender))["events"]
                     kill = killed_at.get("time", 0) - started
-                    held = [(round(e["timestamp"] - started_wall, 1), e["event"], e.get("text") or e.get("name"))
-                            for e in events if e["event"] in ("user", "bot", "action")]
+                    held = [
+                        (round(e["timestamp"] - started_wall, 1), e["event"], e.get("text") or e.get("name"))
+                        for e in events
+                        if e["event"] in ("user", "bot", "action")
+                    ]
                     raise AssertionError(f"{failure}; killed at {kill:.1f} s; the conversation holds {held}") from None
                 count_turn()
         finally:
@@ -147,15 +152,16 @@ async def drive(run, kill_after_turns: int, results: dict) -> None:
                 check_replies(person.session_id, turn, script, replies)
                 count_turn()
             await asyncio.sleep(2)  # anything more (a duplicate) would arrive now
-            assert len(person.received) == sum(e for _, e, _ in script), \
+            assert len(person.received) == sum(e for _, e, _ in script), (
                 f"{person.session_id}: {len(person.received)} messages for {len(script)} turns"
+            )
         finally:
             talking.discard(address(i))
             await person.close()
 
     started, started_wall = time.monotonic(), time.time()
     talk = TALK[:TURNS]
-    handoff = HANDOFF[:max(TURNS, 5)]
+    handoff = HANDOFF[: max(TURNS, 5)]
     jobs = []
     for i in range(CONVERSATIONS):
         if i < HANDOFFS:
@@ -181,20 +187,28 @@ async def drive(run, kill_after_turns: int, results: dict) -> None:
         await cluster.close()
 
     latencies = sorted(stats.latencies)
-    results.update({
-        "conversations": CONVERSATIONS, "turns_per_conversation": TURNS, "turns": stats.turns,
-        "rest_conversations": sum(1 for c in conversations if c[0] == "rest"),
-        "socketio_conversations": sum(1 for c in conversations if c[0] == "socketio"),
-        "seconds": round(elapsed, 1), "turns_per_second": round(stats.turns / elapsed, 1),
-        "latency_median_s": round(statistics.median(latencies), 2),
-        "latency_p95_s": round(latencies[int(len(latencies) * 0.95) - 1], 2),
-        "latency_max_s": round(latencies[-1], 2),
-        "killed": killed_at.get("server"), "killed_after_turns": killed_at.get("turns"),
-        "widgets_talking_on_it_then": killed_at.get("widgets_on_it"),
-        "turns_the_client_saw_fail": stats.failures, "messages_sent_again_with_their_id": stats.sent_again,
-        "socketio_reconnects": stats.reconnects,
-        "socketio_connect_retries": stats.connect_retries, "socketio_connect_failures": stats.connect_failures,
-    })
+    results.update(
+        {
+            "conversations": CONVERSATIONS,
+            "turns_per_conversation": TURNS,
+            "turns": stats.turns,
+            "rest_conversations": sum(1 for c in conversations if c[0] == "rest"),
+            "socketio_conversations": sum(1 for c in conversations if c[0] == "socketio"),
+            "seconds": round(elapsed, 1),
+            "turns_per_second": round(stats.turns / elapsed, 1),
+            "latency_median_s": round(statistics.median(latencies), 2),
+            "latency_p95_s": round(latencies[int(len(latencies) * 0.95) - 1], 2),
+            "latency_max_s": round(latencies[-1], 2),
+            "killed": killed_at.get("server"),
+            "killed_after_turns": killed_at.get("turns"),
+            "widgets_talking_on_it_then": killed_at.get("widgets_on_it"),
+            "turns_the_client_saw_fail": stats.failures,
+            "messages_sent_again_with_their_id": stats.sent_again,
+            "socketio_reconnects": stats.reconnects,
+            "socketio_connect_retries": stats.connect_retries,
+            "socketio_connect_failures": stats.connect_failures,
+        }
+    )
     # the socket.io conversations on the server that died carried on through the other
     assert stats.reconnects > 0, "no socket.io conversation was on the Rasa server that was stopped"
 
@@ -212,11 +226,20 @@ async def push_through_each_server(run) -> None:
         await person.say(0, "hello", 1)
         async with aiohttp.ClientSession() as http:
             for n, rasa in enumerate(run.rasa_urls):
-                event = {"event": "bot", "text": f"pushed through Rasa server {n + 1}",
-                         "data": {"custom": {"sender": {"kind": "adviser", "name": "Alex"}}}}
-                async with http.post(f"{rasa}/conversations/{person.session_id}/tracker/events",
-                                     params={"token": run.settings.rasa_token, "output_channel": "socketio",
-                                             "execute_side_effects": "true"}, json=[event]) as r:
+                event = {
+                    "event": "bot",
+                    "text": f"pushed through Rasa server {n + 1}",
+                    "data": {"custom": {"sender": {"kind": "adviser", "name": "Alex"}}},
+                }
+                async with http.post(
+                    f"{rasa}/conversations/{person.session_id}/tracker/events",
+                    params={
+                        "token": run.settings.rasa_token,
+                        "output_channel": "socketio",
+                        "execute_side_effects": "true",
+                    },
+                    json=[event],
+                ) as r:
                     assert r.status == 200, await r.text()
         deadline = time.monotonic() + 20
         want = {f"pushed through Rasa server {n + 1}" for n in range(len(run.rasa_urls))}
@@ -251,8 +274,10 @@ def test_two_rasa_servers_behind_nginx_carry_200_conversations_and_survive_losin
         log = (tmp_path / "logs" / f"{surviving}.log").read_text(errors="replace")
         results["messages_answered_from_the_stored_turn"] = log.count("was not run twice")
         results["rest_requests_nginx_sent_to_the_other_server"] = sum(
-            1 for line in (run.nginx_dir / "error.log").read_text(errors="replace").splitlines()
-            if "/webhooks/rest/" in line and "[error]" in line)
+            1
+            for line in (run.nginx_dir / "error.log").read_text(errors="replace").splitlines()
+            if "/webhooks/rest/" in line and "[error]" in line
+        )
         # and the server really stopped
         assert run.cluster.part(results["killed"]).process.poll() is not None
 

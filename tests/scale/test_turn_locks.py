@@ -1,6 +1,7 @@
 """A message waiting for its conversation's lock behind a turn whose Rasa server died gets its
 turn once the dead server's ticket lapses, however close together the two arrived
 (bot/rasa_patches/patient_tickets.py; Rasa 3.6's own lock could leave it waiting for ever)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -55,6 +56,13 @@ def test_in_memory_too_and_turns_still_take_turns(short_tickets):
                 order.append(f"{name} starts")
                 await asyncio.sleep(0.3)
                 order.append(f"{name} ends")
+
         await asyncio.gather(turn("first"), turn("second"))
         return order
-    assert asyncio.run(two_turns_of_one_conversation()) == ["first starts", "first ends", "second starts", "second ends"]
+
+    assert asyncio.run(two_turns_of_one_conversation()) == [
+        "first starts",
+        "first ends",
+        "second starts",
+        "second ends",
+    ]

@@ -1,5 +1,6 @@
 """Fixtures of the fuzzing tests: ``loop``, an event loop in a thread of its own for the async
 clients (one per module), and ``adviser``, a console adviser signed in to the running stack."""
+
 from __future__ import annotations
 
 import uuid

@@ -3,6 +3,7 @@ socket.io events, and the adviser console's forms and API. Nothing crashes (each
 answers a normal request afterwards), each answer is a clear 4xx or a polite reply, and a refused
 message leaves no trace in Rasa's tracker store. The Telegram webhook is fuzzed in
 test_telegram_webhook.py."""
+
 from __future__ import annotations
 
 import asyncio
@@ -33,6 +34,7 @@ def user_texts(stack, sender):
 
 # ---- REST ------------------------------------------------------------------------------------
 
+
 def test_rest_webhook_answers_anything_with_a_reply_or_a_clear_400(running_stack):
     url = f"{running_stack.settings.rasa_url}/webhooks/rest/webhook"
     refused = set()
@@ -52,6 +54,7 @@ def test_rest_webhook_answers_anything_with_a_reply_or_a_clear_400(running_stack
                 sender = None
             if isinstance(sender, str) and sender.startswith("fuzz-"):
                 refused.add(sender)
+
     one()
     assert say_rest(running_stack, f"after-fuzz-{uuid.uuid4().hex[:6]}", "hello"), "the REST channel still answers"
     for sender in sorted(refused)[:20]:
@@ -71,6 +74,7 @@ def test_rest_webhook_refuses_reserved_and_malformed_senders_without_storing(run
 
 
 # ---- socket.io ----------------------------------------------------------------------------------
+
 
 class Widget:
     def __init__(self, url):
@@ -93,16 +97,18 @@ class Widget:
         return condition()
 
 
-EVENTS = st.sampled_from(["session_request", "user_uttered", "history_request", "no_such_event", "connect",
-                          "disconnect", "delete_my_data"])
+EVENTS = st.sampled_from(
+    ["session_request", "user_uttered", "history_request", "no_such_event", "connect", "disconnect", "delete_my_data"]
+)
 
 
 def test_socketio_events_with_arbitrary_payloads_never_break_the_channel(running_stack, loop):
     url = running_stack.settings.rasa_url
     widget = loop.run(Widget(url).connect())
-    payloads = JSON | st.fixed_dictionaries({"session_id": SCALARS, "message": SCALARS | JSON},
-                                            optional={"metadata": JSON, "button_title": SCALARS,
-                                                      "message_id": MESSAGE_IDS})
+    payloads = JSON | st.fixed_dictionaries(
+        {"session_id": SCALARS, "message": SCALARS | JSON},
+        optional={"metadata": JSON, "button_title": SCALARS, "message_id": MESSAGE_IDS},
+    )
 
     @FUZZ
     @given(EVENTS, payloads, st.booleans())
@@ -116,8 +122,9 @@ def test_socketio_events_with_arbitrary_payloads_never_break_the_channel(running
     one()
     loop.run(widget.settle(timeout=3))
     assert widget.client.connected
-    assert all(isinstance(s, str) and re.fullmatch(r"[0-9a-f]{32}", s) for s in widget.sessions), \
+    assert all(isinstance(s, str) and re.fullmatch(r"[0-9a-f]{32}", s) for s in widget.sessions), (
         "a session id we did not hand out is never joined"
+    )
     for message in widget.received:
         assert isinstance(message.get("text"), str) and isinstance(message.get("buttons"), list)
     loop.run(widget.client.disconnect())
@@ -129,6 +136,7 @@ def test_socketio_events_with_arbitrary_payloads_never_break_the_channel(running
         await fresh.client.emit("user_uttered", {"session_id": fresh.sessions[0], "message": "hello"})
         assert await fresh.settle(lambda: fresh.received, 60), "the widget channel still answers"
         await fresh.client.disconnect()
+
     loop.run(normal_conversation(), timeout=90)
 
 
@@ -148,6 +156,7 @@ def test_socketio_messages_that_cannot_be_read_are_not_stored(running_stack, loo
         assert await widget.settle(lambda: len(widget.received) >= 9, 20), widget.received
         await widget.client.disconnect()
         return widget
+
     widget = loop.run(scenario())
     assert widget.sessions[0] != "admin"
     assert widget.received[0]["text"].startswith("Please reload")
@@ -156,8 +165,9 @@ def test_socketio_messages_that_cannot_be_read_are_not_stored(running_stack, loo
 
 # ---- the adviser console -----------------------------------------------------------------------
 
-FORM_FIELDS = st.dictionaries(st.sampled_from(["email", "password", "csrf", "next", "x"]) | st.text(max_size=10),
-                              TEXT, max_size=5)
+FORM_FIELDS = st.dictionaries(
+    st.sampled_from(["email", "password", "csrf", "next", "x"]) | st.text(max_size=10), TEXT, max_size=5
+)
 
 
 def test_console_login_with_arbitrary_fields_never_signs_in_or_breaks(running_stack, loop):
@@ -188,8 +198,11 @@ def test_console_api_with_bad_bodies_answers_4xx(running_stack, adviser, loop):
     base = f"{running_stack.settings.web_url}/console/api"
     actions = st.sampled_from(["reply", "note", "close", "assign", "claim"])
     case_ids = st.sampled_from(["999999", "0", "-1", "abc", "1e9", "%00", "99999999999999999999999"])
-    bodies = JSON.map(dumps) | st.binary(max_size=100) | st.sampled_from([b"", b"{}", b'{"text": 5}',
-                                                                          b'{"outcome": [], "tags": {}}'])
+    bodies = (
+        JSON.map(dumps)
+        | st.binary(max_size=100)
+        | st.sampled_from([b"", b"{}", b'{"text": 5}', b'{"outcome": [], "tags": {}}'])
+    )
 
     async def call(action, case_id, body, csrf):
         headers = {"Content-Type": "application/json", "X-CSRF-Token": adviser.csrf if csrf else "nope"}
@@ -211,10 +224,15 @@ def test_console_api_with_bad_bodies_answers_4xx(running_stack, adviser, loop):
 
 INSIGHTS_PATHS = st.sampled_from(["/console/insights", "/console/api/insights", "/console/insights.csv"])
 # (a value of 100,000 characters gets aiohttp's own 400 for a request line too long, before any route)
-QUERY_VALUES = TEXT.filter(lambda t: len(t) <= 2000) | st.dates().map(str) | st.integers().map(str) | st.sampled_from(
-    ["2026-13-01", "9999-12-31", "0001-01-01", "1e9", "-1", "%ff%fe", "%00", "2026-11-01T00:00:00"])
-QUERIES = st.lists(st.tuples(st.sampled_from(["since", "until", "days"]) | st.text(max_size=8), QUERY_VALUES),
-                   max_size=4)
+QUERY_VALUES = (
+    TEXT.filter(lambda t: len(t) <= 2000)
+    | st.dates().map(str)
+    | st.integers().map(str)
+    | st.sampled_from(["2026-13-01", "9999-12-31", "0001-01-01", "1e9", "-1", "%ff%fe", "%00", "2026-11-01T00:00:00"])
+)
+QUERIES = st.lists(
+    st.tuples(st.sampled_from(["since", "until", "days"]) | st.text(max_size=8), QUERY_VALUES), max_size=4
+)
 
 
 def _query(pairs) -> str:
@@ -222,6 +240,7 @@ def _query(pairs) -> str:
 
     def enc(text):
         return text if text.startswith("%") else quote_from_bytes(text.encode("utf-8", "surrogatepass"), safe="")
+
     return "&".join(f"{enc(k)}={enc(v)}" for k, v in pairs)
 
 
@@ -241,14 +260,16 @@ def insights_web(tmp_path_factory, loop):
     tracker, handoff = f"sqlite:///{folder / 'trackers.db'}", f"sqlite:///{folder / 'handoffs.db'}"
     load(tracker, handoff, 300, 60, 30, Period.last_days(30).start)
     port = free_port()
-    settings = Settings.from_env(env={}, var_dir=folder, tracker_store_url=tracker, handoff_store_url=handoff,
-                                 web_port=port)
+    settings = Settings.from_env(
+        env={}, var_dir=folder, tracker_store_url=tracker, handoff_store_url=handoff, web_port=port
+    )
 
     async def start():
         runner = web.AppRunner(create_app(settings), access_log=None)
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", port).start()
         return runner
+
     runner = loop.run(start())
     yield settings, f"http://127.0.0.1:{port}"
     loop.run(runner.cleanup())
@@ -261,7 +282,9 @@ def test_insights_routes_with_any_query_answer_200_or_a_clear_400_and_only_when_
 
     settings, web_url = insights_web
     password = "a long enough password"
-    ConsoleAdviser.create(settings.handoff_store, "Fuzz Supervisor", "fuzz-sup@example.org", password, role="supervisor")
+    ConsoleAdviser.create(
+        settings.handoff_store, "Fuzz Supervisor", "fuzz-sup@example.org", password, role="supervisor"
+    )
     ConsoleAdviser.create(settings.handoff_store, "Fuzz Adviser", "fuzz-adv@example.org", password)
     supervisor = loop.run(signed_in_adviser(web_url, "fuzz-sup@example.org", password))
     adviser = loop.run(signed_in_adviser(web_url, "fuzz-adv@example.org", password))
@@ -306,6 +329,7 @@ def test_insights_routes_with_any_query_answer_200_or_a_clear_400_and_only_when_
                 async with supervisor.http.post(f"{web_url}{path}", data=b"{}", headers=headers) as r:
                     out.append(r.status)
         return out
+
     statuses = loop.run(changes())
     assert all(s in (403, 404, 405) for s in statuses) and 403 in statuses, statuses  # nothing here changes anything
     status, _, text = loop.run(get(supervisor, "/console/api/insights", [("days", "7")]))

@@ -1,6 +1,7 @@
 """The limiter both public channels use (bot/channels/_limits.py), with a clock of our own: in
 memory (one Rasa server), and shared through a real Redis by two limiters standing for two Rasa
 servers behind a balancer, including what happens when that Redis stops."""
+
 from __future__ import annotations
 
 import asyncio
@@ -11,7 +12,12 @@ import uuid
 import pytest
 
 from bot.channels._limits import (
-    TOO_MANY_FROM_ADDRESS, TOO_MANY_IN_CONVERSATION, ChannelLimits, ConnectionCounter, RateLimiter, Refusal,
+    TOO_MANY_FROM_ADDRESS,
+    TOO_MANY_IN_CONVERSATION,
+    ChannelLimits,
+    ConnectionCounter,
+    RateLimiter,
+    Refusal,
     client_address,
 )
 from bot.settings import Settings, SettingsError
@@ -94,10 +100,18 @@ def test_the_client_address_comes_from_x_forwarded_for_only_behind_trusted_proxi
 
 def test_channel_limits_come_from_settings_with_generous_defaults():
     settings = Settings.from_env(env={})
-    assert (settings.messages_per_minute_per_conversation, settings.messages_per_minute_per_address,
-            settings.socketio_connections_per_address, settings.trust_proxy) == (30, 120, 20, 0)
-    env = {"MUTUALS_MESSAGES_PER_MINUTE_PER_CONVERSATION": "2", "MUTUALS_MESSAGES_PER_MINUTE_PER_ADDRESS": "3",
-           "MUTUALS_SOCKETIO_CONNECTIONS_PER_ADDRESS": "4", "MUTUALS_TRUST_PROXY": "1"}
+    assert (
+        settings.messages_per_minute_per_conversation,
+        settings.messages_per_minute_per_address,
+        settings.socketio_connections_per_address,
+        settings.trust_proxy,
+    ) == (30, 120, 20, 0)
+    env = {
+        "MUTUALS_MESSAGES_PER_MINUTE_PER_CONVERSATION": "2",
+        "MUTUALS_MESSAGES_PER_MINUTE_PER_ADDRESS": "3",
+        "MUTUALS_SOCKETIO_CONNECTIONS_PER_ADDRESS": "4",
+        "MUTUALS_TRUST_PROXY": "1",
+    }
     clock = Clock()
     limits = ChannelLimits.from_settings(Settings.from_env(env=env), clock)
     assert not limits.shared, "no Redis configured: counted in this process"
@@ -106,6 +120,7 @@ def test_channel_limits_come_from_settings_with_generous_defaults():
         conversation = [await limits.check_conversation("c") for _ in range(3)]
         address = [await limits.check_address("a") for _ in range(4)]
         return conversation, address
+
     conversation, address = asyncio.run(scenario())
     assert conversation[:2] == [None, None]
     assert conversation[2] == Refusal(TOO_MANY_IN_CONVERSATION, 30)  # 60 s / 2 until the next message
@@ -120,17 +135,21 @@ def test_without_redis_each_rasa_server_counts_on_its_own():
 
     async def scenario():
         return [await limits.check_conversation("c") for limits in (one, two, one, two, one)]
+
     assert asyncio.run(scenario()) == [None, None, None, None, Refusal(TOO_MANY_IN_CONVERSATION, 30)]
 
 
 def test_the_limits_are_shared_in_the_lock_stores_redis_unless_told_otherwise():
     def where(**env):
         return Settings.from_env(env={f"MUTUALS_{k.upper()}": v for k, v in env.items()}).limits_redis
+
     assert where() == ""
     assert where(lock_store_url="redis://cache:6379/0") == "redis://cache:6379/0"
     assert where(lock_store_url="in_memory") == ""
-    assert where(lock_store_url="redis://cache:6379/0", limits_redis_url="rediss://other:6380/2") == \
-        "rediss://other:6380/2"
+    assert (
+        where(lock_store_url="redis://cache:6379/0", limits_redis_url="rediss://other:6380/2")
+        == "rediss://other:6380/2"
+    )
     assert where(lock_store_url="redis://cache:6379/0", limits_redis_url="in_memory") == ""
     with pytest.raises(SettingsError, match="MUTUALS_LIMITS_REDIS_URL"):
         where(limits_redis_url="memcached://cache")
@@ -139,6 +158,7 @@ def test_the_limits_are_shared_in_the_lock_stores_redis_unless_told_otherwise():
 
 
 # --- two Rasa servers sharing a real Redis ------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def redis_url():
@@ -150,8 +170,10 @@ def redis_url():
 
 def two_servers(redis_url, per_conversation=3, per_address=5, connections=2, **kwargs):
     """Two limiters on one Redis, as the REST channels of two Rasa servers would have them."""
-    return tuple(ChannelLimits(per_conversation, per_address, connections, redis_url=redis_url, channel="rest",
-                               **kwargs) for _ in range(2))
+    return tuple(
+        ChannelLimits(per_conversation, per_address, connections, redis_url=redis_url, channel="rest", **kwargs)
+        for _ in range(2)
+    )
 
 
 def test_two_rasa_servers_share_one_budget_per_conversation(redis_url):
@@ -161,6 +183,7 @@ def test_two_rasa_servers_share_one_budget_per_conversation(redis_url):
     async def scenario():
         answers = [await limits.check_conversation(conversation) for limits in (one, two, one, two, one)]
         return answers, await two.check_conversation(other)
+
     answers, elsewhere = asyncio.run(scenario())
     assert answers[:3] == [None, None, None], "three messages across the two servers: the limit"
     assert answers[3] is not None and answers[3].sentence == TOO_MANY_IN_CONVERSATION
@@ -177,6 +200,7 @@ def test_two_rasa_servers_share_one_budget_per_address_but_each_channel_its_own(
     async def scenario():
         answers = [await (one if i % 2 else two).check_address(address) for i in range(6)]
         return answers, await socketio.check_address(address)
+
     answers, on_socketio = asyncio.run(scenario())
     assert answers[:5] == [None] * 5
     assert answers[5] is not None and answers[5].sentence == TOO_MANY_FROM_ADDRESS
@@ -193,6 +217,7 @@ def test_a_burst_sent_at_once_is_refused_from_the_first_message_over_the_limit(r
         answers = await asyncio.gather(*(one.check_conversation(conversation) for _ in range(12)))
         await one.aclose()
         return answers
+
     answers = asyncio.run(scenario())
     assert [a is None for a in answers] == [True] * 5 + [False] * 7
 
@@ -205,6 +230,7 @@ def test_the_shared_bucket_refills_a_message_at_a_time_as_in_memory(redis_url):
         burst = [await (one if i % 2 else two).check_conversation(conversation) for i in range(121)]
         await asyncio.sleep(0.6)
         return burst, [await one.check_conversation(conversation), await two.check_conversation(conversation)]
+
     burst, later = asyncio.run(scenario())
     assert burst[:120] == [None] * 120 and burst[120] == Refusal(TOO_MANY_IN_CONVERSATION, 1)
     assert later[0] is None and later[1] is not None, "half a second later: one more message, not two"
@@ -221,6 +247,7 @@ def test_redis_keys_name_no_address_or_conversation_and_expire(redis_url):
         await one.check_conversation(f"conversation-{marker}")
         await one.connect(marker, "sid-1")
         await one.aclose()
+
     asyncio.run(scenario())
     client = redis.Redis.from_url(redis_url)
     keys = [k.decode() for k in client.keys("mutuals:limit:rest:*")]
@@ -234,14 +261,19 @@ def test_connections_from_an_address_are_counted_across_servers(redis_url):
     address = f"198.51.100.{uuid.uuid4().hex[:6]}"
 
     async def scenario():
-        opened = [await one.connect(address, "a"), await two.connect(address, "b"), await two.connect(address, "c"),
-                  await one.connect(address, "d")]
+        opened = [
+            await one.connect(address, "a"),
+            await two.connect(address, "b"),
+            await two.connect(address, "c"),
+            await one.connect(address, "d"),
+        ]
         elsewhere = await one.connect(f"{address}-other", "e")
         await one.disconnect(address, "a")  # a closed window frees its place on every server
         reopened = await two.connect(address, "c")
         await one.aclose()
         await two.aclose()
         return opened, elsewhere, reopened
+
     opened, elsewhere, reopened = asyncio.run(scenario())
     assert opened == [True, True, False, False]
     assert elsewhere and reopened
@@ -263,6 +295,7 @@ def test_a_crashed_servers_connections_stop_counting_and_a_live_ones_keep_counti
         await live.aclose()
         await other.aclose()
         return refused_at_once, after
+
     refused_at_once, after = asyncio.run(scenario())
     assert refused_at_once, "until the ttl passes the crashed server's connection still counts"
     assert after == [True, False], "the crashed server's place is free again; the live server's is not"
@@ -275,8 +308,10 @@ def test_when_redis_stops_the_limits_fall_back_to_each_server_and_come_back(capl
     conversation, address = f"c-{uuid.uuid4().hex}", "203.0.113.77"
     caplog.set_level(logging.INFO, logger="bot.channels._limits")
     try:
+
         async def before():
             return [await one.check_conversation(conversation), await two.check_conversation(conversation)]
+
         assert asyncio.run(before()) == [None, None]
         redis.stop()
 
@@ -287,6 +322,7 @@ def test_when_redis_stops_the_limits_fall_back_to_each_server_and_come_back(capl
             connected = [await one.connect(address, f"s{i}") for i in range(3)]
             await one.disconnect(address, "s0")
             return answers, connected, time.monotonic() - started
+
         answers, connected, took = asyncio.run(during())
         # nobody is refused because Redis is away, and nothing raises: each server counts on its own
         assert answers[:3] == [None] * 3 and answers[3] == Refusal(TOO_MANY_IN_CONVERSATION, 20)
@@ -304,6 +340,7 @@ def test_when_redis_stops_the_limits_fall_back_to_each_server_and_come_back(capl
 
         async def after():
             return [await limits.check_conversation(fresh) for limits in (one, two, one, two)]
+
         answers = asyncio.run(after())
         assert answers[:3] == [None] * 3 and answers[3] is not None, "shared again once Redis answers"
         assert any("answers again" in r.getMessage() for r in caplog.records)

@@ -2,6 +2,7 @@
 with a sentence, the socket.io channel a polite message or a refused connection, and a refused
 message never reaches Rasa. Behind a (pretend) reverse proxy: MUTUALS_TRUST_PROXY=1, so each test
 speaks from an address of its own by X-Forwarded-For."""
+
 from __future__ import annotations
 
 import asyncio
@@ -25,17 +26,24 @@ ALLOWED = "https://allowed.example"
 @pytest.fixture(scope="module")
 def limited_stack(tmp_path_factory):
     var_dir = tmp_path_factory.mktemp("limited")
-    settings = stack_settings(var_dir, messages_per_minute_per_conversation=PER_CONVERSATION,
-                              messages_per_minute_per_address=PER_ADDRESS,
-                              socketio_connections_per_address=CONNECTIONS, trust_proxy=1,
-                              allowed_origins=ALLOWED)
+    settings = stack_settings(
+        var_dir,
+        messages_per_minute_per_conversation=PER_CONVERSATION,
+        messages_per_minute_per_address=PER_ADDRESS,
+        socketio_connections_per_address=CONNECTIONS,
+        trust_proxy=1,
+        allowed_origins=ALLOWED,
+    )
     with Stack(settings, log_dir=var_dir / "logs") as stack:
         yield stack
 
 
 def rest(stack, sender, message, address):
-    return post_json(f"{stack.settings.rasa_url}/webhooks/rest/webhook", {"sender": sender, "message": message},
-                     headers={"X-Forwarded-For": address})
+    return post_json(
+        f"{stack.settings.rasa_url}/webhooks/rest/webhook",
+        {"sender": sender, "message": message},
+        headers={"X-Forwarded-For": address},
+    )
 
 
 def tracker(stack, sender):
@@ -67,8 +75,12 @@ def test_rest_refuses_an_address_over_its_limit_even_when_the_client_claims_anot
     assert rest(limited_stack, "addr-spoof", "   ", f"203.0.113.99, {address}")[0] == 429
     assert rest(limited_stack, "addr-elsewhere", "   ", "198.51.100.3")[0] == 200
     # malformed requests count too, and are still told what is wrong once under the limit
-    assert post_json(f"{limited_stack.settings.rasa_url}/webhooks/rest/webhook", b"{nope",
-                     headers={"X-Forwarded-For": address})[0] == 429
+    assert (
+        post_json(
+            f"{limited_stack.settings.rasa_url}/webhooks/rest/webhook", b"{nope", headers={"X-Forwarded-For": address}
+        )[0]
+        == 429
+    )
 
 
 async def _connect(url, address, origin=None, errors=None):
@@ -96,6 +108,7 @@ def test_socketio_refuses_connections_over_the_limit_per_address(limited_stack):
         clients.append(await _connect(url, "198.51.100.4"))  # a closed connection frees its place
         for client in clients + [other]:
             await client.disconnect()
+
     asyncio.run(scenario())
 
 
@@ -119,6 +132,7 @@ def test_socketio_answers_a_conversation_over_its_limit_politely(limited_stack):
             await asyncio.sleep(0.1)
         await client.disconnect()
         return session[0], received
+
     session_id, received = asyncio.run(scenario())
     assert [m["text"] for m in received][-1] == TOO_MANY_IN_CONVERSATION
     assert all("empty" in m["text"] for m in received[:PER_CONVERSATION])
@@ -133,4 +147,5 @@ def test_socketio_refuses_an_origin_not_in_the_allowed_list(limited_stack):
             await _connect(url, "198.51.100.7", origin="https://evil.example")
         client = await _connect(url, "198.51.100.7", origin=ALLOWED)
         await client.disconnect()
+
     asyncio.run(scenario())

@@ -5,6 +5,7 @@ with one server, whichever server counted their earlier messages; and with Redis
 channels keep answering (each server limiting on its own) until Redis is back.
 
 The one-server tests of test_limits_on_channels.py run here too, against this stack."""
+
 from __future__ import annotations
 
 import asyncio
@@ -20,7 +21,13 @@ from bot.stack import Stack
 from tests.support.assistant_stack import stack_settings
 from tests.support.servers import RedisProcess
 from test_limits_on_channels import (  # noqa: F401 (the test_ functions are collected again, with this stack)
-    ALLOWED, CONNECTIONS, PER_ADDRESS, PER_CONVERSATION, _connect, rest, tracker,
+    ALLOWED,
+    CONNECTIONS,
+    PER_ADDRESS,
+    PER_CONVERSATION,
+    _connect,
+    rest,
+    tracker,
     test_rest_refuses_a_conversation_over_its_limit_with_429_and_rasa_never_sees_it,
     test_rest_refuses_an_address_over_its_limit_even_when_the_client_claims_another,
     test_socketio_answers_a_conversation_over_its_limit_politely,
@@ -43,18 +50,24 @@ def redis():
 @pytest.fixture(scope="module")
 def limited_stack(tmp_path_factory, redis):
     var_dir = tmp_path_factory.mktemp("limited-shared")
-    settings = stack_settings(var_dir, messages_per_minute_per_conversation=PER_CONVERSATION,
-                              messages_per_minute_per_address=PER_ADDRESS,
-                              socketio_connections_per_address=CONNECTIONS, trust_proxy=1,
-                              allowed_origins=ALLOWED, limits_redis_url=redis.url)
+    settings = stack_settings(
+        var_dir,
+        messages_per_minute_per_conversation=PER_CONVERSATION,
+        messages_per_minute_per_address=PER_ADDRESS,
+        socketio_connections_per_address=CONNECTIONS,
+        trust_proxy=1,
+        allowed_origins=ALLOWED,
+        limits_redis_url=redis.url,
+    )
     with Stack(settings, log_dir=var_dir / "logs") as stack:
         yield stack
 
 
 def other_server(redis, channel):
     """The same channel's limits on another Rasa server."""
-    return ChannelLimits(PER_CONVERSATION, PER_ADDRESS, CONNECTIONS, trust_proxy=1, redis_url=redis.url,
-                         channel=channel)
+    return ChannelLimits(
+        PER_CONVERSATION, PER_ADDRESS, CONNECTIONS, trust_proxy=1, redis_url=redis.url, channel=channel
+    )
 
 
 def test_rest_counts_the_messages_another_server_took(limited_stack, redis):
@@ -63,8 +76,10 @@ def test_rest_counts_the_messages_another_server_took(limited_stack, redis):
 
     async def elsewhere(n, check, key):
         return [await check(key) for _ in range(n)]
-    assert asyncio.run(elsewhere(PER_CONVERSATION - 1, other.check_conversation, sender)) == \
-        [None] * (PER_CONVERSATION - 1)
+
+    assert asyncio.run(elsewhere(PER_CONVERSATION - 1, other.check_conversation, sender)) == [None] * (
+        PER_CONVERSATION - 1
+    )
     assert rest(limited_stack, sender, "   ", address)[0] == 200, "the last message of the minute's budget"
     status, body = rest(limited_stack, sender, "How do I register a co-operative?", address)
     assert status == 429 and body == {"error": TOO_MANY_IN_CONVERSATION}
@@ -82,8 +97,10 @@ def test_rest_counts_the_messages_another_server_took(limited_stack, redis):
     address = "198.51.100.23"
     assert asyncio.run(elsewhere(PER_ADDRESS - 1, other.check_address, address)) == [None] * (PER_ADDRESS - 1)
     assert rest(limited_stack, f"shared-{uuid.uuid4().hex[:8]}", "   ", address)[0] == 200
-    assert rest(limited_stack, f"shared-{uuid.uuid4().hex[:8]}", "   ", address) == \
-        (429, {"error": TOO_MANY_FROM_ADDRESS})
+    assert rest(limited_stack, f"shared-{uuid.uuid4().hex[:8]}", "   ", address) == (
+        429,
+        {"error": TOO_MANY_FROM_ADDRESS},
+    )
 
 
 def test_socketio_counts_the_connections_another_server_holds(limited_stack, redis):
@@ -106,6 +123,7 @@ def test_socketio_counts_the_connections_another_server_holds(limited_stack, red
         freed = await other.connect(address, "elsewhere-after")
         await other.aclose()
         return held, errors, blocked, freed
+
     held, errors, blocked, freed = asyncio.run(scenario())
     assert held == [True] * (CONNECTIONS - 1)
     assert TOO_MANY_CONNECTIONS in str(errors), errors
@@ -122,12 +140,14 @@ def test_with_redis_stopped_the_channels_keep_answering_and_limiting_then_share_
         assert status == 200 and replies and replies[0].get("text"), "a real turn, not a failure"
         for _ in range(PER_CONVERSATION - 1):
             assert rest(limited_stack, sender, "   ", address)[0] == 200
-        assert rest(limited_stack, sender, "   ", address) == (429, {"error": TOO_MANY_IN_CONVERSATION}), \
+        assert rest(limited_stack, sender, "   ", address) == (429, {"error": TOO_MANY_IN_CONVERSATION}), (
             "still limited, by this server alone"
+        )
 
         async def connect():
             client = await _connect(limited_stack.settings.rasa_url, "198.51.100.26")
             await client.disconnect()
+
         asyncio.run(connect())
     finally:
         redis.start()
@@ -144,7 +164,9 @@ def test_with_redis_stopped_the_channels_keep_answering_and_limiting_then_share_
         answers = [await other.check_conversation(fresh) for _ in range(PER_CONVERSATION - 1)]
         await other.aclose()
         return answers
+
     assert asyncio.run(elsewhere()) == [None] * (PER_CONVERSATION - 1)
     assert rest(limited_stack, fresh, "   ", "198.51.100.27")[0] == 200
-    assert rest(limited_stack, fresh, "   ", "198.51.100.27") == (429, {"error": TOO_MANY_IN_CONVERSATION}), \
+    assert rest(limited_stack, fresh, "   ", "198.51.100.27") == (429, {"error": TOO_MANY_IN_CONVERSATION}), (
         "shared again once Redis answers"
+    )

@@ -1,5 +1,6 @@
 """Rasa's HTTP API is never open: every route but Rasa's hello and version needs the token the
 stack generates, and the Rasa and action servers listen on loopback only."""
+
 from __future__ import annotations
 
 import urllib.error
@@ -14,20 +15,34 @@ pytestmark = pytest.mark.slow
 
 # every route rasa/server.py (3.6) registers, with a body where it wants one
 API_ROUTES = [
-    ("GET", "/status"), ("GET", "/domain"),
-    ("GET", "/conversations/someone/tracker"), ("POST", "/conversations/someone/tracker/events"),
-    ("PUT", "/conversations/someone/tracker/events"), ("GET", "/conversations/someone/story"),
-    ("POST", "/conversations/someone/execute"), ("POST", "/conversations/someone/trigger_intent"),
-    ("POST", "/conversations/someone/predict"), ("POST", "/conversations/someone/messages"),
-    ("POST", "/model/train"), ("POST", "/model/test/stories"), ("POST", "/model/test/intents"),
-    ("POST", "/model/predict"), ("POST", "/model/parse"), ("PUT", "/model"), ("DELETE", "/model"),
+    ("GET", "/status"),
+    ("GET", "/domain"),
+    ("GET", "/conversations/someone/tracker"),
+    ("POST", "/conversations/someone/tracker/events"),
+    ("PUT", "/conversations/someone/tracker/events"),
+    ("GET", "/conversations/someone/story"),
+    ("POST", "/conversations/someone/execute"),
+    ("POST", "/conversations/someone/trigger_intent"),
+    ("POST", "/conversations/someone/predict"),
+    ("POST", "/conversations/someone/messages"),
+    ("POST", "/model/train"),
+    ("POST", "/model/test/stories"),
+    ("POST", "/model/test/intents"),
+    ("POST", "/model/predict"),
+    ("POST", "/model/parse"),
+    ("PUT", "/model"),
+    ("DELETE", "/model"),
 ]
 PUBLIC_IN_RASA = ["/", "/version"]  # Rasa's hello and its version number; nothing else
 
 
 def call(method: str, url: str, body: bytes = b"{}") -> int:
-    request = urllib.request.Request(url, data=None if method in ("GET", "DELETE") else body, method=method,
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        url,
+        data=None if method in ("GET", "DELETE") else body,
+        method=method,
+        headers={"Content-Type": "application/json"},
+    )
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             return response.status

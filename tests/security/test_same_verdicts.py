@@ -3,6 +3,7 @@ through one admission (bot/channels/_admission.py) and differ only in how they a
 malformed request is refused (REST: HTTP 400; the widget: "Sorry, I couldn't read that
 message."), a message with nothing to search gets the same polite reply, and neither reaches
 Rasa; a good message runs a turn on both."""
+
 from __future__ import annotations
 
 import asyncio

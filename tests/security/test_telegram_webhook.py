@@ -1,5 +1,6 @@
 """The Telegram webhook (bot/telegram/_webhook.py): the secret is required, an update Telegram
 sends twice is handled once, and arbitrary requests (fuzzed) get 403 or 400, never a crash."""
+
 from __future__ import annotations
 
 import asyncio
@@ -32,6 +33,7 @@ def webhook():
         hook = TelegramWebhook(FakeApplication(), SECRET, "/telegram")
         await hook.start("127.0.0.1", 0)
         return hook
+
     hook = loop.run(start())
     yield hook
     loop.run(hook.stop())
@@ -42,8 +44,9 @@ def deliver(hook, body: bytes, secret=SECRET):
     headers = {"Content-Type": "application/json"}
     if secret is not None:
         headers[SECRET_HEADER] = secret
-    request = urllib.request.Request(f"http://127.0.0.1:{hook.port}/telegram", data=body, headers=headers,
-                                     method="POST")
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{hook.port}/telegram", data=body, headers=headers, method="POST"
+    )
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             return response.status, json.loads(response.read())
@@ -52,9 +55,18 @@ def deliver(hook, body: bytes, secret=SECRET):
 
 
 def message(update_id, text="hello"):
-    return dumps({"update_id": update_id, "message": {
-        "message_id": 1, "date": 1700000000, "text": text,
-        "chat": {"id": 42, "type": "private"}, "from": {"id": 42, "is_bot": False, "first_name": "A"}}})
+    return dumps(
+        {
+            "update_id": update_id,
+            "message": {
+                "message_id": 1,
+                "date": 1700000000,
+                "text": text,
+                "chat": {"id": 42, "type": "private"},
+                "from": {"id": 42, "is_bot": False, "first_name": "A"},
+            },
+        }
+    )
 
 
 def test_a_webhook_needs_a_secret():
@@ -81,10 +93,22 @@ def test_an_update_sent_twice_is_queued_once(webhook):
 UPDATES = st.one_of(
     JSON.map(dumps),
     st.binary(max_size=300),
-    st.fixed_dictionaries({"update_id": st.integers() | JSON}, optional={
-        "message": JSON, "callback_query": JSON, "edited_message": JSON, "my_chat_member": JSON}).map(dumps),
-    st.sampled_from([b"", b"null", b"[]", nested(5000), b'{"update_id": 1.5}', b'{"update_id": true}',
-                     b'{"update_id": 7, "message": "text"}', b'{"update_id": 8, "message": {"chat": 5}}']),
+    st.fixed_dictionaries(
+        {"update_id": st.integers() | JSON},
+        optional={"message": JSON, "callback_query": JSON, "edited_message": JSON, "my_chat_member": JSON},
+    ).map(dumps),
+    st.sampled_from(
+        [
+            b"",
+            b"null",
+            b"[]",
+            nested(5000),
+            b'{"update_id": 1.5}',
+            b'{"update_id": true}',
+            b'{"update_id": 7, "message": "text"}',
+            b'{"update_id": 8, "message": {"chat": 5}}',
+        ]
+    ),
 )
 
 

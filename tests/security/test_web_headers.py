@@ -1,5 +1,6 @@
 """Security headers on every response of the project's web server: pages, static files, errors
 (404, 405, 500, 413) and the adviser console, which may never be framed."""
+
 from __future__ import annotations
 
 import asyncio
@@ -17,6 +18,7 @@ def fetch_all(settings, requests):
 
         async def boom(_):
             raise RuntimeError("a bug")
+
         app.router.add_get("/boom-for-tests", boom)
         async with TestClient(TestServer(app)) as client:
             out = {}
@@ -24,24 +26,36 @@ def fetch_all(settings, requests):
                 async with client.request(method, path, allow_redirects=False, **kwargs) as r:
                     out[(method, path)] = (r.status, dict(r.headers), await r.read())
             return out
+
     return asyncio.run(run())
 
 
 REQUESTS = [
-    ("GET", "/", {}), ("GET", "/guidance", {}), ("GET", "/guidance/no-such-page", {}), ("GET", "/healthz", {}),
-    ("GET", "/static/widget/widget.js", {}), ("GET", "/static/widget/widget.css", {}),
-    ("GET", "/static/../secrets", {}), ("GET", "/nowhere", {}), ("POST", "/guidance", {}),
-    ("GET", "/boom-for-tests", {}), ("POST", "/console/login?big=1", {"data": {"email": "x" * (70 * 1024)}}),
+    ("GET", "/", {}),
+    ("GET", "/guidance", {}),
+    ("GET", "/guidance/no-such-page", {}),
+    ("GET", "/healthz", {}),
+    ("GET", "/static/widget/widget.js", {}),
+    ("GET", "/static/widget/widget.css", {}),
+    ("GET", "/static/../secrets", {}),
+    ("GET", "/nowhere", {}),
+    ("POST", "/guidance", {}),
+    ("GET", "/boom-for-tests", {}),
+    ("POST", "/console/login?big=1", {"data": {"email": "x" * (70 * 1024)}}),
     ("POST", "/console/login?first=1", {"data": {"email": "a@b.c", "password": "x"}}),
-    ("GET", "/console/login", {}), ("GET", "/console", {}), ("GET", "/console/api/cases", {}),
-    ("POST", "/console/login", {"data": {"email": "a@b.c"}}), ("GET", "/console/nothing", {}),
+    ("GET", "/console/login", {}),
+    ("GET", "/console", {}),
+    ("GET", "/console/api/cases", {}),
+    ("POST", "/console/login", {"data": {"email": "a@b.c"}}),
+    ("GET", "/console/nothing", {}),
 ]
 
 
 @pytest.fixture(scope="module")
 def responses(tmp_path_factory):
-    settings = Settings.from_env(env={}, var_dir=tmp_path_factory.mktemp("var"),
-                                 allowed_origins="https://council.example, https://coop.example")
+    settings = Settings.from_env(
+        env={}, var_dir=tmp_path_factory.mktemp("var"), allowed_origins="https://council.example, https://coop.example"
+    )
     return fetch_all(settings, REQUESTS)
 
 

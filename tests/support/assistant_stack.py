@@ -1,4 +1,5 @@
 """Talking to a stack of our own from tests: its settings, and the REST channel."""
+
 from __future__ import annotations
 
 import json
@@ -17,10 +18,16 @@ def stack_settings(var_dir: Path, **overrides) -> Settings:
     """Settings for a stack of our own: free loopback ports, state in ``var_dir``, the trained model."""
     base = Settings.from_env()
     values = dict(
-        host="127.0.0.1", rasa_port=free_port(), actions_port=free_port(), web_port=free_port(),
-        var_dir=var_dir, models_dir=base.models_dir, telegram_bot_token="",
+        host="127.0.0.1",
+        rasa_port=free_port(),
+        actions_port=free_port(),
+        web_port=free_port(),
+        var_dir=var_dir,
+        models_dir=base.models_dir,
+        telegram_bot_token="",
         # every test talks from 127.0.0.1: no per-address limits (tests/security sets its own)
-        messages_per_minute_per_address=0, socketio_connections_per_address=0,
+        messages_per_minute_per_address=0,
+        socketio_connections_per_address=0,
         # advisers always at work, so a handoff test knows which reply to expect (the closed hours are
         # tested on the action: tests/dialogue/test_handoff_actions.py)
         adviser_hours="Mon-Sun 00:00-24:00",
@@ -47,8 +54,9 @@ def post_json(url: str, body: Any, headers: Dict[str, str] = None, timeout: floa
     """``(status, parsed JSON or text)`` of a POST; HTTP errors are returned, not raised."""
     data = body if isinstance(body, (bytes, str)) else json.dumps(body)
     data = data.encode() if isinstance(data, str) else data
-    request = urllib.request.Request(url, data=data, method="POST",
-                                     headers={"Content-Type": "application/json", **(headers or {})})
+    request = urllib.request.Request(
+        url, data=data, method="POST", headers={"Content-Type": "application/json", **(headers or {})}
+    )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             raw = response.read()
@@ -62,8 +70,9 @@ def post_json(url: str, body: Any, headers: Dict[str, str] = None, timeout: floa
 
 
 def say_rest(stack: Stack, sender: str, message: str) -> List[Dict[str, Any]]:
-    status, replies = post_json(f"{stack.settings.rasa_url}/webhooks/rest/webhook",
-                                {"sender": sender, "message": message})
+    status, replies = post_json(
+        f"{stack.settings.rasa_url}/webhooks/rest/webhook", {"sender": sender, "message": message}
+    )
     assert status == 200, replies
     return replies
 

@@ -2,6 +2,7 @@
 front end can be tested without Rasa: an aiohttp server on 127.0.0.1 that checks the relay
 token, records each turn and answers like the assistant does (markdown with a source link,
 buttons, a long answer)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -21,8 +22,12 @@ def answer(message: str) -> List[Dict[str, Any]]:
     if message == "/restart":
         return []
     if message.startswith("/ask_question"):
-        return [{"text": f"**When a contract ends**\n\nAt the end of a contract, staff may transfer again.\n\n"
-                         f"Source: [When a contract ends]({GUIDANCE}/when-a-contract-ends-or-the-organisation-fails)"}]
+        return [
+            {
+                "text": f"**When a contract ends**\n\nAt the end of a contract, staff may transfer again.\n\n"
+                f"Source: [When a contract ends]({GUIDANCE}/when-a-contract-ends-or-the-organisation-fails)"
+            }
+        ]
     if message.startswith("/feedback_unhelpful"):
         return [{"text": "Sorry that didn't help."}]
     if message in ("/affirm", "/deny"):
@@ -32,13 +37,23 @@ def answer(message: str) -> List[Dict[str, Any]]:
         body = "\n\n".join(f"**Part {n}.** {paragraph}" for n in range(1, 11))
         return [{"text": f"{body}\n\nSource: [Co-operative societies]({GUIDANCE}/co-operative-society)"}]
     if "unsure" in message.lower():
-        return [{"text": "I'm not sure I have guidance that answers that, and I'd rather not guess.",
-                 "buttons": [{"title": "When a contract ends", "payload": LONG_TOPIC},
-                             {"title": "That didn't help", "payload": LONG_PAYLOAD},
-                             {"title": "Talk to an adviser", "payload": "/request_human"}]}]
-    return [{"text": "**Registering a co-operative**\n\nYou register a co-operative society with the "
-                     "Financial Conduct Authority (FCA) & pay a fee; <your rules> must meet its tests.\n\n"
-                     f"Source: [Co-operative societies]({GUIDANCE}/co-operative-society#registering)"}]
+        return [
+            {
+                "text": "I'm not sure I have guidance that answers that, and I'd rather not guess.",
+                "buttons": [
+                    {"title": "When a contract ends", "payload": LONG_TOPIC},
+                    {"title": "That didn't help", "payload": LONG_PAYLOAD},
+                    {"title": "Talk to an adviser", "payload": "/request_human"},
+                ],
+            }
+        ]
+    return [
+        {
+            "text": "**Registering a co-operative**\n\nYou register a co-operative society with the "
+            "Financial Conduct Authority (FCA) & pay a fee; <your rules> must meet its tests.\n\n"
+            f"Source: [Co-operative societies]({GUIDANCE}/co-operative-society#registering)"
+        }
+    ]
 
 
 class AssistantStandIn:

@@ -1,6 +1,7 @@
 """axe-core (the npm package, vendored by `mutuals setup` into bot/web/static/vendor/axe.min.js) run
 on the page a Selenium driver shows: the WCAG 2.0, 2.1 and 2.2 A and AA rules plus axe's best
 practices. ``violations(driver)`` is what it found, one readable line per rule."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -29,5 +30,6 @@ def violations(driver) -> List[str]:
     if not driver.execute_script("return typeof window.axe === 'object'"):
         driver.execute_script(AXE.read_text(encoding="utf-8"))
     found = driver.execute_async_script(_RUN, TAGS)
-    return [f"{v['id']} ({v['impact']}, {len(v['nodes'])} nodes): {v['help']}; " + " | ".join(v["nodes"][:3])
-            for v in found]
+    return [
+        f"{v['id']} ({v['impact']}, {len(v['nodes'])} nodes): {v['help']}; " + " | ".join(v["nodes"][:3]) for v in found
+    ]

@@ -1,5 +1,6 @@
 """An asyncio loop in a thread of its own, so synchronous tests (and hypothesis) can drive async
 servers and clients: ``loop.run(coroutine)`` waits for the result."""
+
 from __future__ import annotations
 
 import asyncio

@@ -9,6 +9,7 @@ the calls the front end makes, records them, and can be told to misbehave.
   escaped ``<``/``&``, at most 4,096 characters after parsing) and refused with 400 otherwise;
 - it stops itself after ``lifetime`` seconds if a test forgets to.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -26,11 +27,26 @@ from aiohttp import web
 
 from tests.support.telegram_updates import BOT_TOKEN, bot_user, chat, utf16_len
 
-ALLOWED_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre", "tg-spoiler",
-                "span", "blockquote", "tg-emoji"}
+ALLOWED_TAGS = {
+    "b",
+    "strong",
+    "i",
+    "em",
+    "u",
+    "ins",
+    "s",
+    "strike",
+    "del",
+    "a",
+    "code",
+    "pre",
+    "tg-spoiler",
+    "span",
+    "blockquote",
+    "tg-emoji",
+}
 _BARE_AMPERSAND = re.compile(r"&(?!(?:lt|gt|amp|quot|#\d+|#x[0-9a-fA-F]+);)")
-JSON_FIELDS = {"reply_markup", "allowed_updates", "link_preview_options", "reply_parameters", "entities",
-               "commands"}
+JSON_FIELDS = {"reply_markup", "allowed_updates", "link_preview_options", "reply_parameters", "entities", "commands"}
 INT_FIELDS = {"chat_id", "message_id", "offset", "limit", "timeout", "max_connections"}
 
 
@@ -121,7 +137,8 @@ class BotApiStandIn:
         await site.start()
         self.port = site._server.sockets[0].getsockname()[1]
         self._self_stop = asyncio.get_running_loop().call_later(
-            self.lifetime, lambda: asyncio.ensure_future(self.stop()))
+            self.lifetime, lambda: asyncio.ensure_future(self.stop())
+        )
         return self
 
     async def stop(self) -> None:
@@ -165,14 +182,26 @@ class BotApiStandIn:
             async with session.post(self.webhook["url"], data=json.dumps(update), headers=headers) as response:
                 return response.status
 
-    def misbehave(self, method: str, *, retry_after: Optional[int] = None, status: Optional[int] = None,
-                  stall: Optional[float] = None, times: int = 1) -> None:
+    def misbehave(
+        self,
+        method: str,
+        *,
+        retry_after: Optional[int] = None,
+        status: Optional[int] = None,
+        stall: Optional[float] = None,
+        times: int = 1,
+    ) -> None:
         for _ in range(times):
             self._misbehaviours[method].append(Misbehaviour(retry_after, status, stall))
 
     def calls_to(self, method: str, outcome: Optional[str] = "ok", **where: Any) -> List[Call]:
-        return [c for c in self.calls if c.method == method and (outcome is None or c.outcome == outcome)
-                and all(c.params.get(k) == v for k, v in where.items())]
+        return [
+            c
+            for c in self.calls
+            if c.method == method
+            and (outcome is None or c.outcome == outcome)
+            and all(c.params.get(k) == v for k, v in where.items())
+        ]
 
     def sent(self, chat_id: Optional[int] = None) -> List[Call]:
         """The messages delivered (sendMessage calls answered ok), optionally to one chat."""
@@ -181,6 +210,7 @@ class BotApiStandIn:
 
     async def wait_for(self, predicate: Callable[[], Any], timeout: float = 10.0) -> Any:
         """Until ``predicate()`` is truthy (re-checked on every call); its value."""
+
         async def until() -> Any:
             async with self._changed:
                 while True:
@@ -188,11 +218,13 @@ class BotApiStandIn:
                     if value:
                         return value
                     await self._changed.wait()
+
         try:
             return await asyncio.wait_for(until(), timeout)
         except asyncio.TimeoutError:
-            raise AssertionError(f"timed out after {timeout} s; calls were: "
-                                 f"{[(c.method, c.outcome) for c in self.calls]}") from None
+            raise AssertionError(
+                f"timed out after {timeout} s; calls were: {[(c.method, c.outcome) for c in self.calls]}"
+            ) from None
 
     async def wait_for_messages(self, chat_id: int, count: int = 1, timeout: float = 10.0) -> List[Call]:
         return await self.wait_for(lambda: len(self.sent(chat_id)) >= count and self.sent(chat_id), timeout)
@@ -231,18 +263,27 @@ class BotApiStandIn:
                 trouble = queue.popleft()
                 if trouble.retry_after is not None:
                     call.outcome = "429"
-                    return web.json_response({
-                        "ok": False, "error_code": 429, "parameters": {"retry_after": trouble.retry_after},
-                        "description": f"Too Many Requests: retry after {trouble.retry_after}"}, status=429)
+                    return web.json_response(
+                        {
+                            "ok": False,
+                            "error_code": 429,
+                            "parameters": {"retry_after": trouble.retry_after},
+                            "description": f"Too Many Requests: retry after {trouble.retry_after}",
+                        },
+                        status=429,
+                    )
                 if trouble.status is not None:
                     call.outcome = str(trouble.status)
-                    return web.json_response({"ok": False, "error_code": trouble.status,
-                                              "description": "Internal Server Error"}, status=trouble.status)
+                    return web.json_response(
+                        {"ok": False, "error_code": trouble.status, "description": "Internal Server Error"},
+                        status=trouble.status,
+                    )
                 if trouble.stall is not None:
                     call.outcome = "stalled"
                     await asyncio.sleep(trouble.stall)
-                    return web.json_response({"ok": False, "error_code": 504, "description": "Gateway Timeout"},
-                                             status=504)
+                    return web.json_response(
+                        {"ok": False, "error_code": 504, "description": "Gateway Timeout"}, status=504
+                    )
             answer = getattr(self, f"_api_{method}", None)
             if answer is None:
                 call.outcome = "404"
@@ -257,16 +298,23 @@ class BotApiStandIn:
 
     @staticmethod
     def _bad_request(description: str) -> web.Response:
-        return web.json_response({"ok": False, "error_code": 400, "description": f"Bad Request: {description}"},
-                                 status=400)
+        return web.json_response(
+            {"ok": False, "error_code": 400, "description": f"Bad Request: {description}"}, status=400
+        )
 
     async def _api_getMe(self, params):
         return bot_user()
 
     async def _api_getUpdates(self, params):
         if self.webhook.get("url"):
-            return web.json_response({"ok": False, "error_code": 409, "description":
-                                      "Conflict: can't use getUpdates method while webhook is active"}, status=409)
+            return web.json_response(
+                {
+                    "ok": False,
+                    "error_code": 409,
+                    "description": "Conflict: can't use getUpdates method while webhook is active",
+                },
+                status=409,
+            )
         offset = params.get("offset") or 0
         self._updates = [u for u in self._updates if u["update_id"] >= offset]
         deadline = time.monotonic() + float(params.get("timeout") or 0)
@@ -280,8 +328,11 @@ class BotApiStandIn:
         return self._updates[: int(params.get("limit") or 100)]
 
     async def _api_setWebhook(self, params):
-        self.webhook = {"url": params["url"], "secret_token": params.get("secret_token"),
-                        "allowed_updates": params.get("allowed_updates")}
+        self.webhook = {
+            "url": params["url"],
+            "secret_token": params.get("secret_token"),
+            "allowed_updates": params.get("allowed_updates"),
+        }
         return True
 
     async def _api_deleteWebhook(self, params):
@@ -306,8 +357,13 @@ class BotApiStandIn:
             return self._bad_request("message is too long")
         params["visible_text"], params["links"] = visible, links
         chat_id = params["chat_id"]
-        message = {"message_id": next(self._message_ids), "date": int(time.time()),
-                   "chat": self._chats.get(chat_id) or chat(chat_id), "from": bot_user(), "text": visible}
+        message = {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": self._chats.get(chat_id) or chat(chat_id),
+            "from": bot_user(),
+            "text": visible,
+        }
         if params.get("reply_markup"):
             message["reply_markup"] = params["reply_markup"]
         return message

@@ -1,4 +1,5 @@
 """The case store as its tests set it up: a clock they move by hand, and three advisers."""
+
 from __future__ import annotations
 
 

@@ -1,5 +1,6 @@
 """A scaled-out assistant on one machine for tests: real PostgreSQL and Redis, two Rasa servers
 and two action servers (bot.cluster), the web server, and nginx in front of them."""
+
 from __future__ import annotations
 
 import contextlib
@@ -60,8 +61,10 @@ def cluster_limits() -> dict:
         name = field.name
         if field.type not in ("int", "float", int, float):
             continue
-        if any(word in name for word in ("per_minute", "per_second", "per_address", "per_conversation",
-                                         "rate_limit", "limit")):
+        if any(
+            word in name
+            for word in ("per_minute", "per_second", "per_address", "per_conversation", "rate_limit", "limit")
+        ):
             out[name] = 1_000_000
         if name == "trust_proxy":
             out[name] = 1
@@ -75,8 +78,11 @@ def cluster_limits() -> dict:
 def nginx(prefix: Path, config: str) -> Iterator[subprocess.Popen]:
     prefix.mkdir(parents=True, exist_ok=True)
     (prefix / "nginx.conf").write_text(config)
-    process = subprocess.Popen([NGINX, "-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-g", "daemon off;"],
-                               stdout=subprocess.DEVNULL, stderr=open(prefix / "stderr.log", "wb"))
+    process = subprocess.Popen(
+        [NGINX, "-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-g", "daemon off;"],
+        stdout=subprocess.DEVNULL,
+        stderr=open(prefix / "stderr.log", "wb"),
+    )
     try:
         yield process
     finally:
@@ -95,19 +101,38 @@ def running_cluster(tmp: Path, rasa_servers: int = 2, action_servers: int = 2) -
         actions_ports = [free_port() for _ in range(action_servers)]
         public, internal, actions_lb = free_port(), free_port(), free_port()
         settings = stack_settings(
-            tmp / "var", rasa_port=rasa_ports[0],
-            tracker_store_url=database, handoff_store_url=database,
-            lock_store_url=f"{redis}/0", socketio_queue_url=f"{redis}/0",
-            rasa_server_url=f"http://127.0.0.1:{internal}", action_server_url=f"http://127.0.0.1:{actions_lb}",
-            public_rasa_url=f"http://127.0.0.1:{public}", **cluster_limits())
+            tmp / "var",
+            rasa_port=rasa_ports[0],
+            tracker_store_url=database,
+            handoff_store_url=database,
+            lock_store_url=f"{redis}/0",
+            socketio_queue_url=f"{redis}/0",
+            rasa_server_url=f"http://127.0.0.1:{internal}",
+            action_server_url=f"http://127.0.0.1:{actions_lb}",
+            public_rasa_url=f"http://127.0.0.1:{public}",
+            **cluster_limits(),
+        )
         config = nginx_config(
-            tmp / "nginx", listen=f"127.0.0.1:{public}", rasa=[f"127.0.0.1:{p}" for p in rasa_ports],
-            web=f"127.0.0.1:{settings.web_port}", internal_listen=f"127.0.0.1:{internal}",
-            actions=[f"127.0.0.1:{p}" for p in actions_ports], actions_listen=f"127.0.0.1:{actions_lb}",
-            user="root" if os.geteuid() == 0 else None, show_upstream=True)
+            tmp / "nginx",
+            listen=f"127.0.0.1:{public}",
+            rasa=[f"127.0.0.1:{p}" for p in rasa_ports],
+            web=f"127.0.0.1:{settings.web_port}",
+            internal_listen=f"127.0.0.1:{internal}",
+            actions=[f"127.0.0.1:{p}" for p in actions_ports],
+            actions_listen=f"127.0.0.1:{actions_lb}",
+            user="root" if os.geteuid() == 0 else None,
+            show_upstream=True,
+        )
         with nginx(tmp / "nginx", config):
             wait_for_port(public)
             cluster = Cluster(settings, rasa_ports, actions_ports, log_dir=tmp / "logs", startup_timeout=300)
             with cluster:
-                yield RunningCluster(cluster, cluster.settings, f"http://127.0.0.1:{public}",
-                                     f"http://127.0.0.1:{internal}", database, redis, tmp / "nginx")
+                yield RunningCluster(
+                    cluster,
+                    cluster.settings,
+                    f"http://127.0.0.1:{public}",
+                    f"http://127.0.0.1:{internal}",
+                    database,
+                    redis,
+                    tmp / "nginx",
+                )

@@ -2,6 +2,7 @@
 that need no browser and no stack): a desk whose conversations are lists of events, a signed-in
 adviser's client, what a person writing in a handed-off conversation does, and the console app
 served with the guidance pages. The ``console`` fixture built on them is in tests/console/conftest.py."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -29,8 +30,11 @@ def served(console):
 
 def said(console, conversation_id):
     """What was put in the conversation for the person: (text, status event or None) of each bot event."""
-    return [(e["text"], e["data"]["custom"].get("event")) for e in console.desk.events.get(conversation_id, [])
-            if e.get("event") == "bot"]
+    return [
+        (e["text"], e["data"]["custom"].get("event"))
+        for e in console.desk.events.get(conversation_id, [])
+        if e.get("event") == "bot"
+    ]
 
 
 class ConversationDesk(AdviserDesk):
@@ -61,8 +65,9 @@ class Adviser:
             return await r.json()
 
     async def post(self, path: str, body: Any = None) -> Any:
-        async with self.client.post(f"/console/api{path}", json=body,
-                                    headers={"Cookie": self.cookie, "X-CSRF-Token": self.csrf}) as r:
+        async with self.client.post(
+            f"/console/api{path}", json=body, headers={"Cookie": self.cookie, "X-CSRF-Token": self.csrf}
+        ) as r:
             assert r.status == 200, await r.text()
             return await r.json()
 
@@ -78,7 +83,8 @@ async def person_writes(console, conversation_id: str, text: str) -> None:
     assert await console.gate.intercept(None, conversation_id, text) is None
     await console.gate.count(conversation_id, text)
     console.desk.events.setdefault(conversation_id, []).append(
-        {"event": "user", "text": text, "timestamp": console.clock.now, "parse_data": {}})
+        {"event": "user", "text": text, "timestamp": console.clock.now, "parse_data": {}}
+    )
 
 
 def cookie(session):

@@ -1,6 +1,7 @@
 """The adviser console as the browser tests drive it: signing in, a case opened the way a person
 opens one (through the REST channel), the page's errors and contrast, and plain HTTP with the
 session's cookie."""
+
 from __future__ import annotations
 
 import json
@@ -53,14 +54,38 @@ def session_cookie(web_url: str, email: str, password: str) -> str:
 
 def page_errors(driver) -> list:
     """Console messages that mean the page broke the CSP or a script crashed."""
-    return [e["message"] for e in driver.get_log("browser")
-            if e["level"] == "SEVERE" and ("Content Security Policy" in e["message"] or "Uncaught" in e["message"])]
+    return [
+        e["message"]
+        for e in driver.get_log("browser")
+        if e["level"] == "SEVERE" and ("Content Security Policy" in e["message"] or "Uncaught" in e["message"])
+    ]
 
 
-CONTRAST_SELECTORS = ["main a", "main button", "label", "legend", ".hint", ".poll-status", ".case-status",
-                      ".msg .who", ".msg .meta", ".msg .text", ".msg .extra", ".msg .extra a", ".details dt",
-                      ".details dd", ".notes li", "select", "textarea", ".count", "th", "td", ".empty", ".sub",
-                      ".badge"]
+CONTRAST_SELECTORS = [
+    "main a",
+    "main button",
+    "label",
+    "legend",
+    ".hint",
+    ".poll-status",
+    ".case-status",
+    ".msg .who",
+    ".msg .meta",
+    ".msg .text",
+    ".msg .extra",
+    ".msg .extra a",
+    ".details dt",
+    ".details dd",
+    ".notes li",
+    "select",
+    "textarea",
+    ".count",
+    "th",
+    "td",
+    ".empty",
+    ".sub",
+    ".badge",
+]
 
 
 def low_contrast(driver) -> list:
@@ -93,8 +118,10 @@ def text_of(driver, selector: str) -> str:
 
 
 def messages(driver, kind: str) -> list:
-    return [e.find_element(By.CSS_SELECTOR, ".text").text
-            for e in driver.find_elements(By.CSS_SELECTOR, f"#transcript li.msg-{kind}")]
+    return [
+        e.find_element(By.CSS_SELECTOR, ".text").text
+        for e in driver.find_elements(By.CSS_SELECTOR, f"#transcript li.msg-{kind}")
+    ]
 
 
 def tracker_events(settings, sender: str) -> list:

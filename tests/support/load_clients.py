@@ -8,6 +8,7 @@ client sends it again with the same id, and the server that gets it answers from
 if the turn is there, or runs it if it is not. So nothing is lost and nothing is doubled, without
 the client having to know which. (nginx already sends a REST message again to the other server by
 itself when the first fails mid-request, so REST clients rarely see a failure at all.)"""
+
 from __future__ import annotations
 
 import asyncio
@@ -45,8 +46,9 @@ class Cluster:
     async def tracker(self, conversation_id: str) -> Dict[str, Any]:
         for _ in range(30):
             try:
-                async with self.api.get(f"{self.api_url}/conversations/{conversation_id}/tracker",
-                                        params={"token": self.token}) as r:
+                async with self.api.get(
+                    f"{self.api_url}/conversations/{conversation_id}/tracker", params={"token": self.token}
+                ) as r:
                     if r.status == 200:
                         return await r.json()
             except (aiohttp.ClientError, asyncio.TimeoutError):
@@ -59,14 +61,18 @@ class RestPerson:
     def __init__(self, cluster: Cluster, sender: str, address: str):
         self.cluster, self.sender = cluster, sender
         self.http = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(local_addr=(address, 0), limit=2),
-            timeout=aiohttp.ClientTimeout(total=90))
+            connector=aiohttp.TCPConnector(local_addr=(address, 0), limit=2), timeout=aiohttp.ClientTimeout(total=90)
+        )
 
     async def say(self, turn: int, text: str) -> List[Dict[str, Any]]:
         stats, failed = self.cluster.stats, False
         started = time.monotonic()
-        body = {"sender": self.sender, "message": text, "message_id": f"{self.sender}-turn-{turn}",
-                "metadata": {"turn": turn}}
+        body = {
+            "sender": self.sender,
+            "message": text,
+            "message_id": f"{self.sender}-turn-{turn}",
+            "metadata": {"turn": turn},
+        }
         for attempt in range(6):
             try:
                 async with self.http.post(f"{self.cluster.public_url}/webhooks/rest/webhook", json=body) as r:
@@ -123,8 +129,9 @@ class SocketPerson:
             self._changed.set()
 
         # polling: rasa 3.6 pins aiohttp 3.9, whose websocket client python-engineio cannot use
-        await client.connect(self.cluster.public_url, transports=["polling"], socketio_path="/socket.io",
-                             wait_timeout=60)
+        await client.connect(
+            self.cluster.public_url, transports=["polling"], socketio_path="/socket.io", wait_timeout=60
+        )
         await client.emit("session_request", {"session_id": self.session_id})
         await asyncio.wait_for(confirmed.wait(), 60)
         self.client = client
@@ -158,8 +165,12 @@ class SocketPerson:
         stats, failed = self.cluster.stats, False
         started = time.monotonic()
         before = len(self.received)
-        message = {"session_id": self.session_id, "message": text, "message_id": f"turn-{turn}-{self.session_id}",
-                   "metadata": {"turn": turn}}
+        message = {
+            "session_id": self.session_id,
+            "message": text,
+            "message_id": f"turn-{turn}-{self.session_id}",
+            "metadata": {"turn": turn},
+        }
         await self._send(message)
         deadline = time.monotonic() + timeout
         while len(self.received) < before + expect:
@@ -173,8 +184,10 @@ class SocketPerson:
                 await self._send(message)
                 continue
             if time.monotonic() > deadline:
-                raise AssertionError(f"{self.session_id} turn {turn} {text!r}: {len(self.received) - before} of "
-                                     f"{expect} replies in {timeout:.0f} s")
+                raise AssertionError(
+                    f"{self.session_id} turn {turn} {text!r}: {len(self.received) - before} of "
+                    f"{expect} replies in {timeout:.0f} s"
+                )
             self._changed.clear()
             try:
                 await asyncio.wait_for(self._changed.wait(), 0.5)

@@ -3,6 +3,7 @@
 ``OfflineRequest`` answers the few Bot API methods the front end uses with what Telegram would
 return, records every call, and fails loudly (AssertionError) on anything else, including any
 attempt to reach a real host."""
+
 from __future__ import annotations
 
 import itertools
@@ -35,9 +36,16 @@ class OfflineRequest(BaseRequest):
     def sent(self, method: str = "sendMessage") -> List[Dict[str, Any]]:
         return [params for name, params in self.calls if name == method]
 
-    async def do_request(self, url: str, method: str, request_data: Optional[RequestData] = None,
-                         read_timeout=None, write_timeout=None, connect_timeout=None,
-                         pool_timeout=None) -> Tuple[int, bytes]:
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: Optional[RequestData] = None,
+        read_timeout=None,
+        write_timeout=None,
+        connect_timeout=None,
+        pool_timeout=None,
+    ) -> Tuple[int, bytes]:
         if not url.startswith(OFFLINE_BASE_URL):
             raise AssertionError(f"a test tried to reach {url.split('/bot')[0]}: tests must stay offline")
         endpoint = url.rsplit("/", 1)[-1]
@@ -46,10 +54,14 @@ class OfflineRequest(BaseRequest):
         if endpoint == "getMe":
             result: Any = bot_user()
         elif endpoint == "sendMessage":
-            result = {"message_id": next(self._message_ids), "date": int(time.time()),
-                      "chat": chat(int(params["chat_id"])), "from": bot_user(), "text": params["text"]}
-        elif endpoint in ("answerCallbackQuery", "sendChatAction", "setMyCommands", "deleteWebhook",
-                          "setWebhook"):
+            result = {
+                "message_id": next(self._message_ids),
+                "date": int(time.time()),
+                "chat": chat(int(params["chat_id"])),
+                "from": bot_user(),
+                "text": params["text"],
+            }
+        elif endpoint in ("answerCallbackQuery", "sendChatAction", "setMyCommands", "deleteWebhook", "setWebhook"):
             result = True
         else:
             raise AssertionError(f"unexpected Bot API call {endpoint}({params}) in an offline test")

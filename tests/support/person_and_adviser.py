@@ -1,5 +1,6 @@
 """A person on the web widget's socket.io channel and an adviser on the console's HTTP API,
 both as real clients of a running stack."""
+
 from __future__ import annotations
 
 import asyncio
@@ -40,8 +41,9 @@ class WidgetPerson:
         await self.wait_for(lambda: self.session_id)
         return self
 
-    async def say(self, text: str, wait_for: int = 1, timeout: float = 30,
-                  message_id: Optional[str] = None) -> List[Dict[str, Any]]:
+    async def say(
+        self, text: str, wait_for: int = 1, timeout: float = 30, message_id: Optional[str] = None
+    ) -> List[Dict[str, Any]]:
         before = len(self.received)
         data = {"session_id": self.session_id, "message": text}
         if message_id:
@@ -86,16 +88,20 @@ class ConsoleAdviser:
         async with self.http.get(f"{self.web_url}/console/login") as r:
             form = await r.text()
         token = re.search(r'name="csrf" value="([^"]+)"', form).group(1)
-        async with self.http.post(f"{self.web_url}/console/login", allow_redirects=False,
-                                  data={"csrf": token, "email": email, "password": password}) as r:
+        async with self.http.post(
+            f"{self.web_url}/console/login",
+            allow_redirects=False,
+            data={"csrf": token, "email": email, "password": password},
+        ) as r:
             status = r.status
         if status == 303:
             self.csrf = (await self.api("GET", "/me"))["csrf"]
         return status
 
     async def api(self, method: str, path: str, body: Any = None, expect: int = 200) -> Any:
-        async with self.http.request(method, f"{self.web_url}/console/api{path}", json=body,
-                                     headers={"X-CSRF-Token": self.csrf}) as r:
+        async with self.http.request(
+            method, f"{self.web_url}/console/api{path}", json=body, headers={"X-CSRF-Token": self.csrf}
+        ) as r:
             data = await r.json()
             assert r.status == expect, (r.status, data)
             return data

@@ -1,5 +1,6 @@
 """Real servers for tests (PostgreSQL, Redis), from Debian's packages, on free loopback ports;
 each stops itself when its fixture ends."""
+
 from __future__ import annotations
 
 import contextlib
@@ -39,7 +40,9 @@ class RedisProcess:
     def start(self) -> "RedisProcess":
         self.process = subprocess.Popen(
             ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
             with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
@@ -63,17 +66,30 @@ class PostgresServer:
         self.data, self.sockets = self.root / "data", self.root / "sockets"
         self.sockets.mkdir()
         if os.geteuid() == 0:
-            shutil.chown(self.root, "postgres"); shutil.chown(self.sockets, "postgres")
+            shutil.chown(self.root, "postgres")
+            shutil.chown(self.sockets, "postgres")
         self.port = free_port()
         self.url = f"postgresql://postgres@127.0.0.1:{self.port}/mutuals"
 
     def _run(self, tool: str, *args: str) -> None:
-        subprocess.run(_as_postgres_user([str(self.bindir / tool), *args]), check=True, capture_output=True,
-                       timeout=120)
+        subprocess.run(
+            _as_postgres_user([str(self.bindir / tool), *args]), check=True, capture_output=True, timeout=120
+        )
 
     def start(self) -> None:
-        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.root / "log"), "-w", "-t", "60", "start", "-o",
-                  f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.sockets} -c fsync=off")
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.root / "log"),
+            "-w",
+            "-t",
+            "60",
+            "start",
+            "-o",
+            f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.sockets} -c fsync=off",
+        )
 
     def stop(self, mode: str = "fast") -> None:
         self._run("pg_ctl", "-D", str(self.data), "-m", mode, "stop")
@@ -101,8 +117,11 @@ def postgres_server() -> Iterator[str]:
 def redis_server() -> Iterator[str]:
     """A throwaway Redis on loopback; yields its port as a string URL ``redis://127.0.0.1:PORT``."""
     port = free_port()
-    process = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                                "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:

@@ -1,5 +1,6 @@
 """A real SMTP server on loopback for the email tests (aiosmtpd), on a free port, stopped by its
 context manager. It keeps every message it accepted and can refuse the first attempts with a 4xx."""
+
 from __future__ import annotations
 
 import email

@@ -1,5 +1,6 @@
 """Small factories for Telegram Bot API objects as JSON dicts (what Telegram sends), shared by
 the offline unit tests and the Bot API stand-in."""
+
 from __future__ import annotations
 
 import itertools
@@ -20,8 +21,15 @@ def utf16_len(text: str) -> int:
 
 
 def bot_user() -> Dict[str, Any]:
-    return {"id": BOT_ID, "is_bot": True, "first_name": "Mutuals Assistant", "username": BOT_USERNAME,
-            "can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": False}
+    return {
+        "id": BOT_ID,
+        "is_bot": True,
+        "first_name": "Mutuals Assistant",
+        "username": BOT_USERNAME,
+        "can_join_groups": True,
+        "can_read_all_group_messages": False,
+        "supports_inline_queries": False,
+    }
 
 
 def user(user_id: int = 1001, first_name: str = "Ada", last_name: Optional[str] = "Lovelace") -> Dict[str, Any]:
@@ -48,13 +56,20 @@ def entities_for(text: str) -> List[Dict[str, Any]]:
         kind = "bot_command" if match.group(1) else "mention"
         if kind == "bot_command" and match.start() != 0:
             continue
-        found.append({"type": kind, "offset": utf16_len(text[:match.start()]), "length": utf16_len(match.group(0))})
+        found.append({"type": kind, "offset": utf16_len(text[: match.start()]), "length": utf16_len(match.group(0))})
     return found
 
 
-def message(chat_id: int, text: Optional[str] = None, *, from_user: Optional[Dict[str, Any]] = None,
-            chat_type: Optional[str] = None, message_id: Optional[int] = None,
-            reply_to: Optional[Dict[str, Any]] = None, **extra: Any) -> Dict[str, Any]:
+def message(
+    chat_id: int,
+    text: Optional[str] = None,
+    *,
+    from_user: Optional[Dict[str, Any]] = None,
+    chat_type: Optional[str] = None,
+    message_id: Optional[int] = None,
+    reply_to: Optional[Dict[str, Any]] = None,
+    **extra: Any,
+) -> Dict[str, Any]:
     out: Dict[str, Any] = {
         "message_id": message_id or next(_message_ids),
         "date": int(time.time()),
@@ -81,12 +96,21 @@ def message_update(update_id: int, chat_id: int, text: Optional[str] = None, **k
     return {"update_id": update_id, "message": message(chat_id, text, **kwargs)}
 
 
-def callback_update(update_id: int, chat_id: int, data: str, *, on_message: Optional[Dict[str, Any]] = None,
-                    from_user: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
-    return {"update_id": update_id, "callback_query": {
-        "id": str(next(_callback_ids)),
-        "from": from_user or user(),
-        "chat_instance": f"instance-{chat_id}",
-        "data": data,
-        "message": on_message or bot_message(chat_id, "Choose a topic."),
-    }}
+def callback_update(
+    update_id: int,
+    chat_id: int,
+    data: str,
+    *,
+    on_message: Optional[Dict[str, Any]] = None,
+    from_user: Optional[Dict[str, Any]] = None,
+) -> Dict[str, Any]:
+    return {
+        "update_id": update_id,
+        "callback_query": {
+            "id": str(next(_callback_ids)),
+            "from": from_user or user(),
+            "chat_instance": f"instance-{chat_id}",
+            "data": data,
+            "message": on_message or bot_message(chat_id, "Choose a topic."),
+        },
+    }

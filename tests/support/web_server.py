@@ -1,5 +1,6 @@
 """An aiohttp app served on a loopback port from a thread of its own, for browser tests that need
 only the web server (or a stand-in for Rasa's HTTP API), not the whole stack."""
+
 from __future__ import annotations
 
 import asyncio

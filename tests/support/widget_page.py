@@ -1,6 +1,7 @@
 """Headless Chromium for the browser tests (Debian's, through /usr/bin/chromedriver), a static
 site on another origin, and the chat widget as a test sees it in the browser (a small page
 object). The fixtures built on them (browser_factory, browser, other_site) are in tests/conftest.py."""
+
 from __future__ import annotations
 
 import functools
@@ -20,14 +21,23 @@ from bot.stack import free_port
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 def make_driver(user_data_dir: Path, width: int = 1024, height: int = 768):
     if not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)):
-        pytest.fail("the browser tests need Debian's chromium and chromium-driver "
-                    "(scripts/test-system-packages.sh installs them)")
+        pytest.fail(
+            "the browser tests need Debian's chromium and chromium-driver "
+            "(scripts/test-system-packages.sh installs them)"
+        )
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -45,8 +55,7 @@ def make_driver(user_data_dir: Path, width: int = 1024, height: int = 768):
     return driver
 
 
-def wait_for(condition: Callable[[], object], timeout: float = 30.0, message: str = "",
-             interval: float = 0.1):
+def wait_for(condition: Callable[[], object], timeout: float = 30.0, message: str = "", interval: float = 0.1):
     """Poll ``condition`` until it returns something truthy; that value, or a failed test."""
     deadline = time.monotonic() + timeout
     last_error: Optional[BaseException] = None
@@ -58,8 +67,10 @@ def wait_for(condition: Callable[[], object], timeout: float = 30.0, message: st
         except Exception as exc:  # stale elements and the like: try again
             last_error = exc
         time.sleep(interval)
-    pytest.fail(f"timed out after {timeout}s waiting for {message or condition}"
-                + (f" (last error: {last_error!r})" if last_error else ""))
+    pytest.fail(
+        f"timed out after {timeout}s waiting for {message or condition}"
+        + (f" (last error: {last_error!r})" if last_error else "")
+    )
 
 
 class Browsers:
@@ -154,8 +165,7 @@ class Chat:
         return node.text if node.is_displayed() else ""
 
     def wait_online(self) -> None:
-        wait_for(lambda: self.connection() == "online", self.timeout,
-                 "the widget to connect to the Rasa server")
+        wait_for(lambda: self.connection() == "online", self.timeout, "the widget to connect to the Rasa server")
 
     def active_id(self) -> str:
         return self.driver.execute_script("return document.activeElement && document.activeElement.id") or ""
@@ -179,8 +189,7 @@ class Chat:
 
     def wait_reply(self, before: int):
         """The newest bot message once one more than ``before`` arrived and typing stopped."""
-        wait_for(lambda: len(self.bot_messages()) > before and not self.typing(), self.timeout,
-                 "the assistant's reply")
+        wait_for(lambda: len(self.bot_messages()) > before and not self.typing(), self.timeout, "the assistant's reply")
         return self.bot_messages()[-1]
 
     def ask(self, text: str):

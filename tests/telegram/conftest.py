@@ -1,5 +1,6 @@
 """Telegram front-end tests: ``async def`` tests run in a fresh event loop each (no plugin
 needed), with a time limit so a hang fails instead of stalling the suite."""
+
 from __future__ import annotations
 
 import asyncio

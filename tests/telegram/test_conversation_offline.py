@@ -1,6 +1,7 @@
 """Offline unit tests in python-telegram-bot's own style: updates from small factories fed to
 ``application.process_update``; the bot's requests go to :class:`OfflineRequest` (no network,
 fails loudly on anything unexpected) and the assistant is a recording stand-in object."""
+
 from __future__ import annotations
 
 import contextlib
@@ -13,7 +14,14 @@ from bot.settings import Settings
 from bot.telegram import BotMessage, TelegramFrontEnd
 from bot.telegram._wording import BUTTON_EXPIRED, RESTARTED, TEXT_ONLY, UNKNOWN_COMMAND
 from tests.support.offline_request import OFFLINE_BASE_URL, OfflineRequest
-from tests.support.telegram_updates import BOT_TOKEN, BOT_USERNAME, bot_message, callback_update, message, message_update
+from tests.support.telegram_updates import (
+    BOT_TOKEN,
+    BOT_USERNAME,
+    bot_message,
+    callback_update,
+    message,
+    message_update,
+)
 
 CHAT = 5150
 GROUP = -100200300
@@ -38,9 +46,15 @@ class RecordingAssistant:
         if text == "/restart":
             return []
         if text == "suggest":
-            return [BotMessage("Not sure. These topics may be close.",
-                               ({"title": "When a contract ends", "payload": TOPIC},
-                                {"title": "Talk to an adviser", "payload": "/request_human"}))]
+            return [
+                BotMessage(
+                    "Not sure. These topics may be close.",
+                    (
+                        {"title": "When a contract ends", "payload": TOPIC},
+                        {"title": "Talk to an adviser", "payload": "/request_human"},
+                    ),
+                )
+            ]
         return [BotMessage(f"You said: {text}\n\nSource: [A page](https://guidance.test/guidance/a-page)")]
 
     async def close(self) -> None:
@@ -71,8 +85,10 @@ async def test_a_private_question_is_relayed_and_answered_in_html():
         assert assistant.message_ids == ["telegram-update-1"]  # so the relay may safely send it again
         [sent] = request.sent()
         assert sent["chat_id"] == CHAT and sent["parse_mode"] == "HTML"
-        assert sent["text"] == ('You said: Can a mutual borrow &lt;money&gt; &amp; grow?\n\n'
-                                'Source: <a href="https://guidance.test/guidance/a-page">A page</a>')
+        assert sent["text"] == (
+            'You said: Can a mutual borrow &lt;money&gt; &amp; grow?\n\n'
+            'Source: <a href="https://guidance.test/guidance/a-page">A page</a>'
+        )
         assert sent["link_preview_options"] == {"is_disabled": True}
         assert "reply_parameters" not in sent  # private chats need no quoting
 
@@ -100,8 +116,11 @@ async def test_delete_my_data_asks_to_confirm_then_erases_the_chat():
         await feed(front_end, message_update(1, CHAT, "/delete_my_data"))
         [asked] = request.sent()
         assert "<b>Deleting your data</b>" in asked["text"] and "30 days" in asked["text"]
-        rows = json.loads(asked["reply_markup"])["inline_keyboard"] if isinstance(asked["reply_markup"], str) \
+        rows = (
+            json.loads(asked["reply_markup"])["inline_keyboard"]
+            if isinstance(asked["reply_markup"], str)
             else asked["reply_markup"]["inline_keyboard"]
+        )
         [confirm], [keep] = rows
         assert confirm["text"] == "Yes, delete my data" and keep["text"] == "No, keep it"
         assert assistant.erased == [] and assistant.turns == []
@@ -119,8 +138,13 @@ async def test_delete_my_data_asks_to_confirm_then_erases_the_chat():
 async def test_an_unknown_command_and_a_photo_get_a_short_answer():
     async with offline_front_end() as (front_end, request, assistant):
         await feed(front_end, message_update(1, CHAT, "/frobnicate"))
-        await feed(front_end, {"update_id": 2, "message": message(CHAT, photo=[
-            {"file_id": "x", "file_unique_id": "y", "width": 1, "height": 1}])})
+        await feed(
+            front_end,
+            {
+                "update_id": 2,
+                "message": message(CHAT, photo=[{"file_id": "x", "file_unique_id": "y", "width": 1, "height": 1}]),
+            },
+        )
         assert texts(request) == [UNKNOWN_COMMAND, TEXT_ONLY]
         assert assistant.turns == []
 
@@ -155,8 +179,7 @@ async def test_in_a_group_only_messages_addressed_to_the_bot_are_answered():
         assert request.sent() == [] and assistant.turns == []
 
         await feed(front_end, message_update(5, GROUP, f"@{BOT_USERNAME.upper()} what is a CIC?", message_id=77))
-        await feed(front_end, message_update(6, GROUP, "And a co-op?",
-                                             reply_to=bot_message(GROUP, "A CIC is...")))
+        await feed(front_end, message_update(6, GROUP, "And a co-op?", reply_to=bot_message(GROUP, "A CIC is...")))
         await feed(front_end, message_update(7, GROUP, f"/help@{BOT_USERNAME}"))
         assert [t[1] for t in assistant.turns] == ["what is a CIC?", "And a co-op?"]
         assert all(t[0] == GROUP for t in assistant.turns)

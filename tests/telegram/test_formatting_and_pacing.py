@@ -1,5 +1,6 @@
 """Fast unit tests: markdown to Telegram HTML, splitting, button payloads, pacing and retries,
 the relay's failure answers, repeated webhook updates."""
+
 from __future__ import annotations
 
 import asyncio
@@ -12,31 +13,48 @@ from tests.support.assistant_stand_in import AssistantStandIn
 from bot.guidance import topic_payload
 from bot.stack import free_port
 from bot.telegram import (
-    CALLBACK_DATA_LIMIT, TROUBLE, AssistantRelay, ButtonPayloads, RecentUpdates, TelegramPacing, TokenBucket,
-    message_parts, plain_text, telegram_html, telegram_size,
+    CALLBACK_DATA_LIMIT,
+    TROUBLE,
+    AssistantRelay,
+    ButtonPayloads,
+    RecentUpdates,
+    TelegramPacing,
+    TokenBucket,
+    message_parts,
+    plain_text,
+    telegram_html,
+    telegram_size,
 )
 from tests.support.bot_api_stand_in import TelegramHTMLError, parse_telegram_html
 
 
 # ---- markdown to Telegram HTML -------------------------------------------------------
 
+
 def test_bold_links_headings_and_bullets_become_telegram_html():
-    text = ("## Registering\n\nUse **the FCA's** form; see [its *guide*](https://www.fca.org.uk/a_(b)?x=1&y=2).\n\n"
-            "- one `rule`\n- two")
+    text = (
+        "## Registering\n\nUse **the FCA's** form; see [its *guide*](https://www.fca.org.uk/a_(b)?x=1&y=2).\n\n"
+        "- one `rule`\n- two"
+    )
     assert telegram_html(text) == (
         "<b>Registering</b>\n\nUse <b>the FCA's</b> form; see "
         '<a href="https://www.fca.org.uk/a_(b)?x=1&amp;y=2">its <i>guide</i></a>.\n\n'
-        "• one <code>rule</code>\n• two")
-    assert plain_text(text) == ("Registering\n\nUse the FCA's form; see its guide "
-                                "(https://www.fca.org.uk/a_(b)?x=1&y=2).\n\n• one rule\n• two")
+        "• one <code>rule</code>\n• two"
+    )
+    assert plain_text(text) == (
+        "Registering\n\nUse the FCA's form; see its guide (https://www.fca.org.uk/a_(b)?x=1&y=2).\n\n• one rule\n• two"
+    )
 
 
-@pytest.mark.parametrize("text, shown", [
-    ("<script>alert(1)</script> & <b>not bold</b>", "<script>alert(1)</script> & <b>not bold</b>"),
-    ("a < b > c && d; 5 * 3 * 2 = 30; snake_case_name", "a < b > c && d; 5 * 3 * 2 = 30; snake_case_name"),
-    ("[click](javascript:alert(1)) and [x](https://e.org/\"><b>)", "click and x"),
-    ("**unclosed bold and [unclosed link](", "**unclosed bold and [unclosed link]("),
-])
+@pytest.mark.parametrize(
+    "text, shown",
+    [
+        ("<script>alert(1)</script> & <b>not bold</b>", "<script>alert(1)</script> & <b>not bold</b>"),
+        ("a < b > c && d; 5 * 3 * 2 = 30; snake_case_name", "a < b > c && d; 5 * 3 * 2 = 30; snake_case_name"),
+        ("[click](javascript:alert(1)) and [x](https://e.org/\"><b>)", "click and x"),
+        ("**unclosed bold and [unclosed link](", "**unclosed bold and [unclosed link]("),
+    ],
+)
 def test_any_text_is_escaped_into_html_telegram_accepts(text, shown):
     visible, links = parse_telegram_html(telegram_html(text))
     assert visible == shown
@@ -56,8 +74,9 @@ def test_a_short_reply_is_one_part():
 
 
 def test_long_replies_are_split_at_paragraphs_then_sentences_never_inside_a_link():
-    paragraphs = [f"Paragraph {n}. " + "A sentence about mutuals with [a link](https://e.org/x). " * 40
-                  for n in range(6)]
+    paragraphs = [
+        f"Paragraph {n}. " + "A sentence about mutuals with [a link](https://e.org/x). " * 40 for n in range(6)
+    ]
     parts = message_parts("\n\n".join(paragraphs))
     assert len(parts) > 1
     for part in parts:
@@ -85,6 +104,7 @@ def test_the_html_checker_refuses_what_telegram_refuses():
 
 # ---- buttons ---------------------------------------------------------------------------
 
+
 def test_payloads_fit_in_callback_data_and_come_back():
     payloads = ButtonPayloads()
     short, topic = "/request_human", topic_payload("when-a-contract-ends-or-the-organisation-fails")
@@ -107,6 +127,7 @@ def test_remembered_payloads_are_bounded():
 
 
 # ---- pacing and retries -----------------------------------------------------------------
+
 
 def test_a_token_bucket_allows_a_burst_then_spaces_calls():
     now = [0.0]
@@ -156,6 +177,7 @@ async def test_messages_to_one_chat_are_spaced_after_a_burst():
 
 
 # ---- the relay ------------------------------------------------------------------------
+
 
 async def test_the_relay_answers_trouble_when_the_assistant_fails():
     closed = AssistantRelay(f"http://127.0.0.1:{free_port()}", "t", timeout=2, connect_retry_delay=0.01)

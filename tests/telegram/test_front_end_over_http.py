@@ -1,5 +1,6 @@
 """The front end over real HTTP: python-telegram-bot talks to the Bot API stand-in, the relay
 talks to the assistant stand-in. Nothing here reaches api.telegram.org or needs Rasa."""
+
 from __future__ import annotations
 
 import asyncio
@@ -25,10 +26,14 @@ async def test_a_question_gets_its_answer_with_the_source_link():
         update_id = api.next_update_id()
         api.inject(message_update(update_id, CHAT, "How do I register a co-operative?"))
         [reply] = await api.wait_for_messages(CHAT)
-        assert assistant.turns == [{
-            "sender": f"tg-{CHAT}", "message": "How do I register a co-operative?",
-            "metadata": {"channel": "telegram", "chat_id": CHAT, "user_name": "Ada Lovelace"},
-            "message_id": f"telegram-update-{update_id}"}]
+        assert assistant.turns == [
+            {
+                "sender": f"tg-{CHAT}",
+                "message": "How do I register a co-operative?",
+                "metadata": {"channel": "telegram", "chat_id": CHAT, "user_name": "Ada Lovelace"},
+                "message_id": f"telegram-update-{update_id}",
+            }
+        ]
         assert reply.params["parse_mode"] == "HTML"
         assert "<b>Registering a co-operative</b>" in reply.params["text"]
         assert "(FCA) &amp; pay a fee; &lt;your rules&gt; must" in reply.params["text"]
@@ -47,8 +52,9 @@ async def test_a_button_press_is_answered_and_its_payload_relayed():
         assert len(LONG_TOPIC.encode()) > 64 and len(LONG_PAYLOAD.encode()) > 64
 
         pressed = bot_message(CHAT, "I'm not sure", message_id=123)
-        update = api.inject(callback_update(api.next_update_id(), CHAT, rows[0][0]["callback_data"],
-                                            on_message=pressed))
+        update = api.inject(
+            callback_update(api.next_update_id(), CHAT, rows[0][0]["callback_data"], on_message=pressed)
+        )
         await api.wait_for_messages(CHAT, 2)
         assert api.calls_to("answerCallbackQuery", callback_query_id=update["callback_query"]["id"])
         assert assistant.turns[-1]["message"] == LONG_TOPIC
@@ -107,8 +113,9 @@ async def test_in_a_group_it_answers_only_when_addressed():
     async with stand_ins_and_front_end() as (api, assistant, _):
         api.inject(message_update(api.next_update_id(), GROUP, "How do I register a co-operative?"))
         api.inject(message_update(api.next_update_id(), GROUP, "/help@some_other_bot"))
-        mention = api.inject(message_update(api.next_update_id(), GROUP,
-                                             f"@{BOT_USERNAME} how do I register a co-operative?"))
+        mention = api.inject(
+            message_update(api.next_update_id(), GROUP, f"@{BOT_USERNAME} how do I register a co-operative?")
+        )
         [reply] = await api.wait_for_messages(GROUP)
         await asyncio.sleep(0.3)
         assert len(api.sent(GROUP)) == 1
@@ -147,13 +154,25 @@ async def test_push_to_chat_formats_splits_and_names_the_sender():
 
 async def test_python_m_bot_telegram_relays_and_stops_on_sigterm(tmp_path):
     async with BotApiStandIn() as api, AssistantStandIn() as assistant:
-        env = dict(os.environ, TELEGRAM_BOT_TOKEN=BOT_TOKEN, TELEGRAM_API_BASE_URL=api.base_url,
-                   MUTUALS_RASA_PORT=str(assistant.port), MUTUALS_RELAY_TOKEN=assistant.token,
-                   MUTUALS_VAR_DIR=str(tmp_path), TELEGRAM_WEBHOOK_URL="")
+        env = dict(
+            os.environ,
+            TELEGRAM_BOT_TOKEN=BOT_TOKEN,
+            TELEGRAM_API_BASE_URL=api.base_url,
+            MUTUALS_RASA_PORT=str(assistant.port),
+            MUTUALS_RELAY_TOKEN=assistant.token,
+            MUTUALS_VAR_DIR=str(tmp_path),
+            TELEGRAM_WEBHOOK_URL="",
+        )
         started = time.monotonic()
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot.telegram", cwd=ROOT, env=env,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+            sys.executable,
+            "-m",
+            "bot.telegram",
+            cwd=ROOT,
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
         try:
             await api.wait_for(lambda: api.calls_to("getUpdates"), timeout=20)
             polling_after = time.monotonic() - started

@@ -3,6 +3,7 @@ through python-telegram-bot (to the Bot API stand-in), the person's answer reach
 and the hand-back with its rating buttons, one of them pressed. The adviser's side is the
 AdviserDesk the web server builds for the console (``create_app``, with the product's Telegram
 push), in this process, on the same case store and Rasa server as the running stack."""
+
 from __future__ import annotations
 
 import asyncio
@@ -38,9 +39,14 @@ async def test_a_telegram_user_is_handed_to_an_adviser_and_back(running_stack):
     adviser = store.credentials("tessa@example.org")
     adviser = adviser[0] if adviser else store.add_adviser("Tessa Adviser", "tessa@example.org", "adviser", "x")
     async with BotApiStandIn() as api:
-        settings = settings_for(api, stack.rasa_url, relay_token=stack.relay_token,
-                                telegram_relay_timeout_seconds=30.0, rasa_token=stack.rasa_token,
-                                handoff_store_url=stack.handoff_store)
+        settings = settings_for(
+            api,
+            stack.rasa_url,
+            relay_token=stack.relay_token,
+            telegram_relay_timeout_seconds=30.0,
+            rasa_token=stack.rasa_token,
+            handoff_store_url=stack.handoff_store,
+        )
         web_app = create_app(settings)  # the console's desk, as the web server makes it
         desk = web_app[DESK_KEY]
         async with front_end_for(settings):
@@ -92,5 +98,6 @@ async def test_a_telegram_user_is_handed_to_an_adviser_and_back(running_stack):
         await desk.aclose()
         web_app[STORE_KEY].dispose()
     store.dispose()
+
 
 test_a_telegram_user_is_handed_to_an_adviser_and_back.timeout = 240

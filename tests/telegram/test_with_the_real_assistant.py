@@ -1,6 +1,7 @@
 """End to end with the real assistant (Rasa, the action server and the web server from the
 ``running_stack`` fixture): a Telegram user's question goes through the Bot API stand-in and the
 front end to Rasa and back."""
+
 from __future__ import annotations
 
 import time
@@ -18,8 +19,9 @@ CHAT = 8080808
 async def test_how_to_register_a_co_operative_is_answered_with_a_guidance_link(running_stack):
     stack_settings = running_stack.settings
     async with BotApiStandIn() as api:
-        settings = settings_for(api, stack_settings.rasa_url, relay_token=stack_settings.relay_token,
-                                telegram_relay_timeout_seconds=30.0)
+        settings = settings_for(
+            api, stack_settings.rasa_url, relay_token=stack_settings.relay_token, telegram_relay_timeout_seconds=30.0
+        )
         async with front_end_for(settings) as front_end:
             asked = time.monotonic()
             api.inject(message_update(api.next_update_id(), CHAT, "How do I register a co-operative?"))

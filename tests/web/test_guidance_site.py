@@ -1,6 +1,7 @@
 """The guidance site as a reader finds their way round it: the list's search box (the assistant's own
 retrieval, asked of the action server, working without JavaScript), its jump links and category
 titles, and the way a link to a section lands on it."""
+
 from __future__ import annotations
 
 import asyncio
@@ -27,6 +28,7 @@ def get(settings: Settings, path: str) -> str:
             response = await client.get(path)
             assert response.status == 200
             return await response.text()
+
     return asyncio.run(run())
 
 
@@ -64,8 +66,9 @@ def test_search_finds_what_the_assistant_answers_from(running_stack):
     settings = running_stack.settings
     question = "Can staff keep their pensions if they move to a mutual?"
     started = time.perf_counter()
-    with urllib.request.urlopen(f"{settings.web_url}/guidance/?" + urllib.parse.urlencode({"q": question}),
-                                timeout=30) as response:
+    with urllib.request.urlopen(
+        f"{settings.web_url}/guidance/?" + urllib.parse.urlencode({"q": question}), timeout=30
+    ) as response:
         html = response.read().decode()
     took = time.perf_counter() - started
     results = re.findall(r'<section class="results".*?</section>', html, re.S)

@@ -1,4 +1,5 @@
 """The widget's files and how they get to the browser (fast: no browser, no assistant)."""
+
 from __future__ import annotations
 
 import json
@@ -25,9 +26,21 @@ def code_only(js: str) -> str:
     return re.sub(r"/\*.*?\*/|(?<![:\"'\\])//[^\n]*", "", js, flags=re.S)
 
 
-@pytest.mark.parametrize("sink", ["innerHTML", "outerHTML", "insertAdjacentHTML", "document.write",
-                                  "eval(", "new Function", "setAttribute(\"on", "srcdoc",
-                                  "createContextualFragment", "DOMParser"])
+@pytest.mark.parametrize(
+    "sink",
+    [
+        "innerHTML",
+        "outerHTML",
+        "insertAdjacentHTML",
+        "document.write",
+        "eval(",
+        "new Function",
+        "setAttribute(\"on",
+        "srcdoc",
+        "createContextualFragment",
+        "DOMParser",
+    ],
+)
 def test_widget_never_parses_html(sink):
     assert sink not in WIDGET_JS
     assert sink not in MARKDOWN_JS
@@ -85,7 +98,10 @@ def test_chart_js_is_pinned_and_served_from_our_origin():
     assert re.fullmatch(r"4\.\d+\.\d+", wanted), "an exact 4.x (Chart.getChart, the UMD build's window.Chart)"
     assert lock["packages"]["node_modules/chart.js"]["version"] == wanted
     page = (TEMPLATES / "console" / "insights.html").read_text()
-    assert '<script src="/static/vendor/chart.umd.min.js"></script><script src="/static/console/insights.js"></script>' in page
+    assert (
+        '<script src="/static/vendor/chart.umd.min.js"></script><script src="/static/console/insights.js"></script>'
+        in page
+    )
     vendored = STATIC / "vendor" / "chart.umd.min.js"
     if vendored.exists():  # made by 'mutuals setup'
         assert f"Chart.js v{wanted}" in vendored.read_text()[:200]
@@ -134,7 +150,6 @@ echo "/*! Chart.js v4.6.1 */" > node_modules/chart.js/dist/chart.umd.min.js
     assert provision.widget_assets(settings) is True
     assert len(calls.read_text().splitlines()) == 3
     assert "changed" in vendored.read_text()
-
 
 
 def test_the_tools_that_check_the_scripts_are_pinned_exactly():

@@ -1,6 +1,7 @@
 """The web chat widget in a real headless Chromium against the running assistant.
 
 ``MUTUALS_WIDGET_SCREENSHOT=1`` makes the conversation test refresh docs/widget.png."""
+
 from __future__ import annotations
 
 import os
@@ -20,8 +21,11 @@ XSS = "<img src=x onerror=alert(1)><script>alert(2)</script>"
 
 def csp_or_script_errors(driver) -> list:
     """Console errors that mean the widget broke a rule or crashed (the favicon may 404)."""
-    return [entry["message"] for entry in driver.get_log("browser")
-            if entry["level"] == "SEVERE" and "favicon" not in entry["message"]]
+    return [
+        entry["message"]
+        for entry in driver.get_log("browser")
+        if entry["level"] == "SEVERE" and "favicon" not in entry["message"]
+    ]
 
 
 def test_conversation_end_to_end(running_stack, browser_factory, tmp_path):
@@ -176,9 +180,20 @@ def test_text_contrast_is_wcag_aa(running_stack, browser):
     chat.open()
     chat.ask("How do I register a co-operative?")
     chat.ask("what's the weather tomorrow")
-    selectors = [".mw-title", ".mw-close", ".mw-bot .mw-body p", ".mw-bot .mw-body li",
-                 ".mw-user .mw-body p", ".mw-body a", ".mw-source", ".mw-source a", ".mw-button",
-                 ".mw-send", ".mw-input", ".mw-note"]
+    selectors = [
+        ".mw-title",
+        ".mw-close",
+        ".mw-bot .mw-body p",
+        ".mw-bot .mw-body li",
+        ".mw-user .mw-body p",
+        ".mw-body a",
+        ".mw-source",
+        ".mw-source a",
+        ".mw-button",
+        ".mw-send",
+        ".mw-input",
+        ".mw-note",
+    ]
     measured = contrast_ratios(driver, selectors)
     seen = {sel for sel, _ in measured}
     assert {".mw-title", ".mw-source a", ".mw-button", ".mw-user .mw-body p", ".mw-send"} <= seen
@@ -191,8 +206,9 @@ def test_text_contrast_is_wcag_aa(running_stack, browser):
 
 def test_usable_at_375px(running_stack, browser_factory, tmp_path):
     driver = browser_factory(500, 900)  # Chromium's windows are at least 500 wide: emulate a phone
-    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                           {"width": 375, "height": 667, "deviceScaleFactor": 2, "mobile": True})
+    driver.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride", {"width": 375, "height": 667, "deviceScaleFactor": 2, "mobile": True}
+    )
     chat = Chat(driver)
     driver.get(running_stack.settings.web_url + "/")
     assert driver.execute_script("return window.innerWidth") == 375
@@ -214,8 +230,11 @@ def test_usable_at_375px(running_stack, browser_factory, tmp_path):
     assert geometry["send"]["right"] - geometry["send"]["left"] >= 44  # a finger-sized target
     assert geometry["scroll"] <= vw  # nothing overflows sideways
     # the picture in the docs: the panel filling a phone's screen, an answer with its buttons
-    shot = SCREENSHOT.with_name("widget-phone.png") if os.environ.get("MUTUALS_WIDGET_SCREENSHOT") == "1" \
+    shot = (
+        SCREENSHOT.with_name("widget-phone.png")
+        if os.environ.get("MUTUALS_WIDGET_SCREENSHOT") == "1"
         else tmp_path / "widget-375.png"
+    )
     driver.save_screenshot(str(shot))
 
 
@@ -240,7 +259,8 @@ def test_embeds_on_another_site(running_stack, other_site, browser):
     # a light brand colour is darkened until white text on it passes AA
     ratio = driver.execute_script(
         "var s = getComputedStyle(document.querySelector('.mw-root')).getPropertyValue('--mw-accent').trim();"
-        "return MutualsWidget.contrast(s, '#ffffff');")
+        "return MutualsWidget.contrast(s, '#ffffff');"
+    )
     assert ratio >= 4.5
     answer = chat.ask("What is a community interest company?")
     assert "/guidance/" in answer.find_element(By.CSS_SELECTOR, ".mw-source a").get_attribute("href")
@@ -321,8 +341,10 @@ def test_a_message_lost_with_the_connection_is_sent_again_and_answered_once(runn
     assert chat.user_texts().count("What is an asset lock?") == 1
     assert chat.status() == ""
     session_id = driver.execute_script("return MutualsWidget.instance.sessionId;")
-    url = (f"{running_stack.settings.rasa_url}/conversations/{session_id}/tracker"
-           f"?token={running_stack.settings.rasa_token}")
+    url = (
+        f"{running_stack.settings.rasa_url}/conversations/{session_id}/tracker"
+        f"?token={running_stack.settings.rasa_token}"
+    )
     with urllib.request.urlopen(url, timeout=30) as r:
         said = [e["text"] for e in json.loads(r.read())["events"] if e["event"] == "user"]
     assert said == ["hello", "What is an asset lock?"]  # received once, after the reconnect

@@ -1,5 +1,6 @@
 """A conversation in the widget, in Chromium: a follow-up answered in context, "Tell me more" and a
 related question pressed."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
 """The widget's tiny markdown renderer, run in the browser (no assistant needed)."""
+
 from __future__ import annotations
 
 import pytest
@@ -20,13 +21,17 @@ CASES = [
     ("Hello **world**", "<p>Hello <strong>world</strong></p>"),
     ("one\ntwo\n\nthree", "<p>one two</p><p>three</p>"),
     ("*stress* and `code`", "<p><em>stress</em> and <code>code</code></p>"),
-    ("Steps:\n- first\n- **second**\n  goes on\n\nAfter",
-     "<p>Steps:</p><ul><li>first</li><li><strong>second</strong> goes on</li></ul><p>After</p>"),
+    (
+        "Steps:\n- first\n- **second**\n  goes on\n\nAfter",
+        "<p>Steps:</p><ul><li>first</li><li><strong>second</strong> goes on</li></ul><p>After</p>",
+    ),
     ("3. c\n4. d", '<ol start="3"><li>c</li><li>d</li></ol>'),
     ("- a\n  - a1\n  - a2\n- b", "<ul><li>a<ul><li>a1</li><li>a2</li></ul></li><li>b</li></ul>"),
     ("## A heading\nText", '<p class="mw-heading"><strong>A heading</strong></p><p>Text</p>'),
-    ("See [the page](https://example.org/guidance/x#y).",
-     "<p>See " + link("https://example.org/guidance/x#y", "the page") + ".</p>"),
+    (
+        "See [the page](https://example.org/guidance/x#y).",
+        "<p>See " + link("https://example.org/guidance/x#y", "the page") + ".</p>",
+    ),
     ("[**Bold** link](http://h.test/a)", "<p>" + link("http://h.test/a", "<strong>Bold</strong> link") + "</p>"),
     ("[relative](/guidance/asset-locks)", "<p>" + link("http://base.test/guidance/asset-locks", "relative") + "</p>"),
     # only http(s) links: the words stay, the link goes
@@ -37,17 +42,27 @@ CASES = [
     ("[write to us](mailto:help@example.org)", '<p><a href="mailto:help@example.org">write to us</a></p>'),
     ("[unclosed](http://a", "<p>[unclosed](http://a</p>"),
     # markup is text
-    ("<img src=x onerror=alert(1)><script>alert(2)</script>",
-     "<p>&lt;img src=x onerror=alert(1)&gt;&lt;script&gt;alert(2)&lt;/script&gt;</p>"),
+    (
+        "<img src=x onerror=alert(1)><script>alert(2)</script>",
+        "<p>&lt;img src=x onerror=alert(1)&gt;&lt;script&gt;alert(2)&lt;/script&gt;</p>",
+    ),
     ('**<b onclick="x()">hi</b>**', "<p><strong>&lt;b onclick=\"x()\"&gt;hi&lt;/b&gt;</strong></p>"),
     (r"\*not em\* and 2 * 3 * 4", "<p>*not em* and 2 * 3 * 4</p>"),
     ("", ""),
     # bare addresses are links too; the full stop or bracket after one is not part of it
-    ("See https://www.gov.uk/guidance/tupe.", "<p>See " + link("https://www.gov.uk/guidance/tupe", "https://www.gov.uk/guidance/tupe") + ".</p>"),
+    (
+        "See https://www.gov.uk/guidance/tupe.",
+        "<p>See " + link("https://www.gov.uk/guidance/tupe", "https://www.gov.uk/guidance/tupe") + ".</p>",
+    ),
     ("(at http://a.test/x_(1)) ok", "<p>(at " + link("http://a.test/x_(1)", "http://a.test/x_(1)") + ") ok</p>"),
-    ("**https://b.test/p?q=1**", "<p><strong>" + link("https://b.test/p?q=1", "https://b.test/p?q=1") + "</strong></p>"),
-    ("[named](https://c.test/) and ftp://d.test/ and xhttps://e.test/", "<p>" + link("https://c.test/", "named")
-     + " and ftp://d.test/ and xhttps://e.test/</p>"),
+    (
+        "**https://b.test/p?q=1**",
+        "<p><strong>" + link("https://b.test/p?q=1", "https://b.test/p?q=1") + "</strong></p>",
+    ),
+    (
+        "[named](https://c.test/) and ftp://d.test/ and xhttps://e.test/",
+        "<p>" + link("https://c.test/", "named") + " and ftp://d.test/ and xhttps://e.test/</p>",
+    ),
 ]
 
 
@@ -56,9 +71,12 @@ def page(other_site, tmp_path_factory):
     other_site.copy(WIDGET / "widget.js")
     other_site.copy(WIDGET / "widget.css")
     other_site.copy(WIDGET.parent / "shared" / "markdown.js", "shared/markdown.js")  # ../shared/ beside widget.js
-    url = other_site.add("markdown.html", '<!doctype html><html><head><meta charset="utf-8"></head><body>'
-                         '<script src="widget.js" data-server="http://127.0.0.1:9" data-welcome="Hi"'
-                         ' data-starters="First question?| Second one |"></script></body></html>')
+    url = other_site.add(
+        "markdown.html",
+        '<!doctype html><html><head><meta charset="utf-8"></head><body>'
+        '<script src="widget.js" data-server="http://127.0.0.1:9" data-welcome="Hi"'
+        ' data-starters="First question?| Second one |"></script></body></html>',
+    )
     driver = make_driver(tmp_path_factory.mktemp("profile"))
     driver.get(url)
     yield driver
@@ -76,19 +94,28 @@ def test_renders(page, markdown, html):
 
 
 def test_source_line_is_split_off(page):
-    text = "**Heading**\n\nBody text.\n\nSource: [Co-operative societies](http://w.test/guidance/co-operative-society#x)"
+    text = (
+        "**Heading**\n\nBody text.\n\nSource: [Co-operative societies](http://w.test/guidance/co-operative-society#x)"
+    )
     got = page.execute_script("return MutualsWidget.splitSource(arguments[0], 'http://base.test/')", text)
-    assert got == {"body": "**Heading**\n\nBody text.", "title": "Co-operative societies",
-                   "href": "http://w.test/guidance/co-operative-society#x"}
-    for not_source in ["Source: [x](javascript:alert(1))", "Body. Source: [x](http://a.test/) inline",
-                       "Mid-paragraph\nSource: [x](http://a.test/)"]:
+    assert got == {
+        "body": "**Heading**\n\nBody text.",
+        "title": "Co-operative societies",
+        "href": "http://w.test/guidance/co-operative-society#x",
+    }
+    for not_source in [
+        "Source: [x](javascript:alert(1))",
+        "Body. Source: [x](http://a.test/) inline",
+        "Mid-paragraph\nSource: [x](http://a.test/)",
+    ]:
         assert page.execute_script("return MutualsWidget.splitSource(arguments[0])", not_source) is None
 
 
 def test_accent_colour_is_made_accessible(page):
     for colour in ["#ffcc00", "#ffffff", "#7fbfff", "#0b5c4a", "not a colour"]:
         ratio = page.execute_script(
-            "return MutualsWidget.contrast(MutualsWidget.accessibleAccent(arguments[0]), '#ffffff')", colour)
+            "return MutualsWidget.contrast(MutualsWidget.accessibleAccent(arguments[0]), '#ffffff')", colour
+        )
         assert ratio >= 4.5, colour
     assert page.execute_script("return MutualsWidget.accessibleAccent('#0b5c4a')") == "#0b5c4a"
 
@@ -147,7 +174,8 @@ ANSWER = "**TUPE** protects staff.\n\nSource: [TUPE](http://base.test/guidance/t
 
 def test_an_answer_from_the_guidance_asks_whether_it_helped(page):
     fresh(page)
-    got = page.execute_script("""var w = MutualsWidget.instance, sent = [];
+    got = page.execute_script(
+        """var w = MutualsWidget.instance, sent = [];
         w.ready = function () { return true; };
         w.socket = {emit: function (name, data) { sent.push([name, data.message, data.button_title]); }};
         w.receive({text: arguments[0], buttons: [{title: 'Tell me more', payload: '/tell_me_more'}], sender: {kind: 'bot'}});
@@ -160,7 +188,9 @@ def test_an_answer_from_the_guidance_asks_whether_it_helped(page):
         return {boxes: boxes.length, names: names, label: label, sent: sent,
                 left: w.log.querySelectorAll('.mw-feedback').length,
                 said: w.log.querySelector('.mw-user:last-child .mw-body').textContent,
-                focus: document.activeElement.id};""", ANSWER)
+                focus: document.activeElement.id};""",
+        ANSWER,
+    )
     assert got["boxes"] == 1  # on the answer with a guidance source, not on the greeting
     assert got["label"] == "Did this help?"
     assert got["names"] == ["Yes=Yes, this helped", "No=No, this didn't help"]
@@ -170,11 +200,14 @@ def test_an_answer_from_the_guidance_asks_whether_it_helped(page):
 
 def test_a_rated_answer_is_not_asked_again_after_a_reload(page):
     fresh(page)
-    count = page.execute_script("""var w = MutualsWidget.instance;
+    count = page.execute_script(
+        """var w = MutualsWidget.instance;
         w.showHistory([{text: 'q1', sender: {kind: 'user'}}, {text: arguments[0], sender: {kind: 'bot'}},
                        {text: 'Yes, this helped', sender: {kind: 'user'}}, {text: 'Glad.', sender: {kind: 'bot'}},
                        {text: 'q2', sender: {kind: 'user'}}, {text: arguments[0], sender: {kind: 'bot'}}]);
-        return w.log.querySelectorAll('.mw-feedback').length;""", ANSWER)
+        return w.log.querySelectorAll('.mw-feedback').length;""",
+        ANSWER,
+    )
     assert count == 1  # only the second answer, which nobody rated yet
 
 

@@ -1,6 +1,7 @@
 """The chat carries on across the site: a person asks on the home page, says an answer did not help
 (and is offered an adviser or another way to ask), follows its source link to the guidance page,
 lands on the section it came from (marked), and carries on the same conversation there."""
+
 from __future__ import annotations
 
 import pytest
@@ -48,8 +49,11 @@ def test_feedback_then_the_same_conversation_on_the_guidance_page(running_stack,
 
     # the section it came from is marked
     anchor = href.split("#", 1)[1]
-    marked = driver.execute_script("""var t = document.getElementById(arguments[0]);
-        return t && t.matches(':target') && getComputedStyle(t).backgroundColor;""", anchor)
+    marked = driver.execute_script(
+        """var t = document.getElementById(arguments[0]);
+        return t && t.matches(':target') && getComputedStyle(t).backgroundColor;""",
+        anchor,
+    )
     assert marked == "rgb(255, 244, 194)", marked
 
     # the chat is here too, and it is the same conversation
@@ -58,4 +62,4 @@ def test_feedback_then_the_same_conversation_on_the_guidance_page(running_stack,
     wait_for(lambda: here.user_texts() == said, 20, f"the conversation so far: {said}")
     reply = here.ask("Who registers co-operatives?")
     assert reply.text
-    assert here.user_texts()[:len(said)] == said
+    assert here.user_texts()[: len(said)] == said

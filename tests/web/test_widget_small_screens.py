@@ -8,6 +8,7 @@ nothing scrolls sideways, and the conversation gets most of the panel, so a ques
 answer are read by scrolling the log alone.
 
 ``MUTUALS_WIDGET_SCREENSHOT=1`` refreshes docs/widget-zoom-400.png."""
+
 from __future__ import annotations
 
 import os
@@ -50,8 +51,9 @@ return {id: el.id, tag: el.tagName, text: (el.textContent || el.value || '').tri
 
 
 def emulate(driver, size: dict) -> None:
-    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {k: size[k] for k in
-                           ("width", "height", "deviceScaleFactor", "mobile")})
+    driver.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride", {k: size[k] for k in ("width", "height", "deviceScaleFactor", "mobile")}
+    )
 
 
 def tab_through(driver, stop, limit: int = 60) -> list:
@@ -87,8 +89,11 @@ def test_usable_at_400_percent_zoom_and_on_a_small_phone(running_stack, browser_
     emulate(driver, size)
     chat = Chat(driver)
     driver.get(running_stack.settings.web_url + "/")
-    assert driver.execute_script("return [innerWidth, innerHeight, devicePixelRatio]") == \
-        [size["width"], size["height"], size["deviceScaleFactor"]]
+    assert driver.execute_script("return [innerWidth, innerHeight, devicePixelRatio]") == [
+        size["width"],
+        size["height"],
+        size["deviceScaleFactor"],
+    ]
     wait_for(chat.launcher_shown, 20, "the launcher")
     assert no_sideways_scroll(driver)
 
@@ -122,7 +127,8 @@ def test_usable_at_400_percent_zoom_and_on_a_small_phone(running_stack, browser_
 
     # the question and all of its answer, by scrolling the log alone: each line comes into view
     question = [m for m in chat.find_all(".mw-log .mw-msg.mw-user") if QUESTION in m.text][-1]
-    reading = driver.execute_script("""
+    reading = driver.execute_script(
+        """
         var log = document.querySelector('.mw-log'), q = arguments[0], a = arguments[1];
         var scrollY = window.scrollY, box = log.getBoundingClientRect(), missed = [];
         var top = q.getBoundingClientRect().top - box.top + log.scrollTop;
@@ -135,7 +141,9 @@ def test_usable_at_400_percent_zoom_and_on_a_small_phone(running_stack, browser_
           if (!fits || r.left < box.left - 1 || r.right > box.right + 1) missed.push(line.textContent.slice(0, 40));
         });
         return {missed: missed, pageScrolled: window.scrollY !== scrollY, lines: lines.length};""",
-        question, answer)
+        question,
+        answer,
+    )
     assert reading["lines"] > 2 and reading["missed"] == [], reading
     assert not reading["pageScrolled"]
 
@@ -148,10 +156,16 @@ def test_usable_at_400_percent_zoom_and_on_a_small_phone(running_stack, browser_
 
     chat.find("#mutuals-widget-input").click()
     if name == "zoom-400":
-        shot = SCREENSHOT.with_name("widget-zoom-400.png") if os.environ.get("MUTUALS_WIDGET_SCREENSHOT") == "1" \
+        shot = (
+            SCREENSHOT.with_name("widget-zoom-400.png")
+            if os.environ.get("MUTUALS_WIDGET_SCREENSHOT") == "1"
             else tmp_path / "widget-zoom-400.png"
-        driver.execute_script("""var l = document.querySelector('.mw-log');  // the question, then the answer
-            l.scrollTop += arguments[0].getBoundingClientRect().top - l.getBoundingClientRect().top - 6;""", question)
+        )
+        driver.execute_script(
+            """var l = document.querySelector('.mw-log');  // the question, then the answer
+            l.scrollTop += arguments[0].getBoundingClientRect().top - l.getBoundingClientRect().top - 6;""",
+            question,
+        )
         driver.save_screenshot(str(shot))
 
     # closed again, the launcher is back where it was, and Escape got there
