@@ -14,4 +14,6 @@ audit:
 	@test -x .venv/bin/python || bash scripts/setup.sh; .venv/bin/python scripts/audit.py
 check:
 	@test -x .venv/bin/ruff -a -x .venv/bin/lint-imports -a -f node_modules/eslint/bin/eslint.js || { echo "make check uses the test environment: run make test once first"; exit 2; }
-	@.venv/bin/python -m pytest -m "not slow" -q -p no:cacheprovider -n 2 $(PYTEST_ARGS)  # ruff, mypy, import-linter, ESLint: tests/test_code_checks.py; both cores
+	@# both cores; bytecode kept (gitignored __pycache__) even where PYTHONDONTWRITEBYTECODE is set, or each
+	@# worker compiles and assertion-rewrites every test module again on every run (about 7 s of CPU each)
+	@env -u PYTHONDONTWRITEBYTECODE .venv/bin/python -m pytest -m "not slow" -q -p no:cacheprovider -n 2 --dist loadscope $(PYTEST_ARGS)  # ruff, mypy, import-linter, ESLint: tests/test_code_checks.py
