@@ -24,13 +24,7 @@ def guidance_desk() -> GuidanceDesk:
     if _desk is None:
         settings = Settings.from_env()
         index = GuidanceIndex.load(settings.knowledge_dir / "pages", settings.index_dir)
-        _desk = GuidanceDesk(
-            index,
-            settings.web_url,
-            threshold=settings.answer_threshold,
-            mode=settings.retrieval_mode,
-            max_chars=settings.max_message_chars,
-        )
+        _desk = GuidanceDesk.for_settings(index, settings)
     return _desk
 
 

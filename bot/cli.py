@@ -86,13 +86,7 @@ def cmd_ask(args, settings: Settings) -> int:
 
     question = " ".join(args.question)
     index = GuidanceIndex.load(settings.knowledge_dir / "pages", settings.index_dir)
-    desk = GuidanceDesk(
-        index,
-        settings.web_url,
-        threshold=settings.answer_threshold,
-        mode=args.mode or settings.retrieval_mode,
-        max_chars=settings.max_message_chars,
-    )
+    desk = GuidanceDesk.for_settings(index, settings, mode=args.mode)
     answer = desk.answer(question)
     if args.json:
         print(json.dumps(answer.as_json(), ensure_ascii=False))
@@ -180,13 +174,7 @@ def cmd_eval_dialogue(args, settings: Settings) -> int:
 
     index = GuidanceIndex.load(settings.knowledge_dir / "pages", settings.index_dir)
     index._embedder = Remembering(index.embedder)  # the grid asks the same texts many times
-    desk = GuidanceDesk(
-        index,
-        settings.web_url,
-        threshold=settings.answer_threshold,
-        mode=settings.retrieval_mode,
-        max_chars=settings.max_message_chars,
-    )
+    desk = GuidanceDesk.for_settings(index, settings)
     dialogues = [
         d
         for d in load_dialogues(settings.knowledge_dir / "questions" / "dialogues.yml")

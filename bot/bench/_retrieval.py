@@ -51,7 +51,7 @@ def real_corpus(settings, backend: str, n_queries: int, build: bool = True) -> D
     embedder = make_embedder(backend)
     load_seconds = time.perf_counter() - started
     index = GuidanceIndex.load(settings.knowledge_dir / "pages", settings.index_dir, embedder)
-    desk = GuidanceDesk(index, settings.web_url, threshold=settings.answer_threshold, mode=settings.retrieval_mode)
+    desk = GuidanceDesk.for_settings(index, settings)
     qs = questions(settings, n_queries)
     for q in qs[:5]:
         desk.answer(q)  # warm up

@@ -246,6 +246,19 @@ class GuidanceDesk:
             self._nearness_known = True
         return self._nearness
 
+    @classmethod
+    def for_settings(cls, index: GuidanceIndex, settings, mode: Optional[str] = None) -> "GuidanceDesk":
+        """The desk the settings describe (threshold, retrieval mode unless ``mode`` is given, the
+        longest message, the web address links point to): one way for the action server, the CLI
+        and the bench to make it."""
+        return cls(
+            index,
+            settings.web_url,
+            threshold=settings.answer_threshold,
+            mode=mode or settings.retrieval_mode,
+            max_chars=settings.max_message_chars,
+        )
+
     def url(self, slug: str, anchor: str = "") -> str:
         return f"{self.web_url}/guidance/{slug}" + (f"#{anchor}" if anchor else "")
 
