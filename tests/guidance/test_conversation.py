@@ -43,6 +43,41 @@ def test_a_clear_change_of_topic_starts_afresh(desk):
     assert reply.reason == "answered" and reply.sources[0].slug == "community-right-to-challenge"
 
 
+def test_a_new_topic_that_opens_with_also_is_answered_about_the_new_topic(desk):
+    # "also" is a follow-up cue, but the message fits business rates alone far better than the
+    # community shares page fits it in context
+    _, reply = converse(
+        desk,
+        "whats the most one member can invest in community shares",
+        "also do we have to pay business rates on our premises",
+    )
+    assert reply.answered and reply.passage_id == "tax-basics#does-a-mutual-pay-business-rates", reply.text
+
+
+@pytest.mark.parametrize(
+    "first, beside, signpost",
+    [
+        (
+            "if our nhs team becomes a social enterprise do we keep the nhs pension",
+            "where do i download my annual pension statement",
+            "https://www.gov.uk/find-pension-contact-details",
+        ),
+        (
+            "can the council hand over the library building to our group",
+            "while i have you my bins were not collected this week",
+            "https://www.gov.uk/find-local-council",
+        ),
+    ],
+)
+def test_a_question_about_ones_own_affairs_after_a_related_answer_is_signposted(desk, first, beside, signpost):
+    # the joined query would look like a question about the topic in play; the message's own words
+    # are nearer a topic outside the guidance
+    answered, reply = converse(desk, first, beside)
+    assert answered.answered
+    assert not reply.answered and reply.reason == "outside_guidance", reply.text
+    assert f"]({signpost})" in reply.text and "/guidance/" not in reply.text
+
+
 def test_a_short_question_naming_its_own_topic_starts_afresh(desk):
     # seen in CI (scale-out, 2026-12-01): after a council pensions answer, "What is TUPE?" was
     # answered from the TUPE page's pension section
