@@ -226,6 +226,7 @@ class GuidanceDesk:
         clarify_margin: float = CLARIFY_MARGIN,
         context_rules: Optional[ContextRules] = None,
         outside_margin: float = OUTSIDE_MARGIN,
+        nearness: Optional[Tuple[float, float]] = None,
     ):
         self.index = index
         self.web_url = web_url.rstrip("/")
@@ -235,8 +236,9 @@ class GuidanceDesk:
         self.clarify_margin = clarify_margin
         self.context_rules = context_rules or ContextRules()
         self.outside_margin = outside_margin
-        self._nearness: Optional[Tuple[float, float]] = None
-        self._nearness_known = False
+        # the softer outside rule's (weight, threshold): given, or the index's model's (_outside.py)
+        self._nearness: Optional[Tuple[float, float]] = nearness
+        self._nearness_known = nearness is not None
 
     @property
     def nearness(self) -> Optional[Tuple[float, float]]:
@@ -408,6 +410,14 @@ class GuidanceDesk:
         inside = self.index.nearest_inside(search.vector)
         score = search.hits[0].score if search.hits else 0.0
         nearer_outside = outside_wins(outside, inside, self.outside_margin)
+        if not nearer_outside and search.own_vector is not None:
+            # in context: the message's own words may be about a topic outside ("where do I get my
+            # pension statement?" after a question about NHS pensions), which the joined query hides
+            own_topic, own_outside = self.index.nearest_outside(search.own_vector)
+            if own_topic is not None and outside_wins(
+                own_outside, self.index.nearest_inside(search.own_vector), self.outside_margin
+            ):
+                topic, outside, nearer_outside = own_topic, own_outside, True
         too_near = (
             not search.in_context
             and score >= self.threshold

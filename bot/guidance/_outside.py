@@ -10,37 +10,40 @@ and where to go instead. Their phrasings are embedded with the index. A question
 nearer than the nearest outside phrasing by more than :data:`OUTSIDE_MARGIN`: cosines of the
 same model, so the rule can be read off the reply's log line.
 
-:data:`OUTSIDE_MARGIN` is 0: the outside phrasing must be nearer than anything in the guidance.
-`mutuals eval retrieval --split tune --outside` tries others (docs/answers.md). On the tune split a
-margin of 0.06 declined the most must-not-answer questions (0.931 against 0.889 at 0, and 0.736
-without the rule) at no cost there, but it declined "How do I register a co-operative?" as near
-"how do i register with a doctor" (0.692 against 0.660) and one answerable question of the dev
-split, so the rule keeps no margin: a wider one buys a little on near-misses by losing questions
-people ask every day.
+:data:`OUTSIDE_MARGIN` is -0.02: the outside phrasing must be nearer than anything in the
+guidance by 0.02. It was chosen on the tune split (`mutuals eval retrieval --split tune
+--outside`, docs/answers.md) when the outside topics were widened to 20 topics and 667
+phrasings (2026-12-01): with the answer threshold in use, the margin and softer rule that
+decline the most must-not-answer questions there while wrongly declining at most 3 % of the
+answerable ones. Before, with 160 phrasings, a margin of 0 was chosen; with four times as many
+phrasings, 0 declined three answerable questions more ("setting up a co-operative in belfast"
+came near "co-operative law in the republic of ireland").
 
 A second, softer rule catches a question that is *almost* as near a topic outside as anything
 inside and is answered with a middling score: it is declined when its answer score, less
-:data:`NEARNESS_WEIGHT` x (outside cosine - inside cosine), falls below :data:`NEARNESS_THRESHOLD`.
+*weight* x (outside cosine - inside cosine), falls below a second threshold (:data:`NEARNESS_FOR`).
 A question far from every outside topic loses nothing (the difference is negative and adds to
 its score); one that is close needs a surer answer. Both numbers were chosen on the tune split
 (`mutuals eval retrieval --split tune --outside`, docs/answers.md): the weight that declines the
 most must-not-answer questions there with hit@1 no lower and at most 3 % of answerable ones
-declined, and for it the highest threshold within that 3 %. The rule is on the tuned model's
-score scale, so it applies only with that model, and only to a message searched alone (a
-follow-up's in-context score has its own scale).
+declined, and for it the highest threshold within that 3 %. Since the topics were widened no
+setting adds anything within the 3 % (the margin declines what it would), so it is off for
+both models (:data:`NEARNESS_FOR` is empty); the grid prints it again when the topics change.
+The rule is on the tuned model's score scale, so it applies only with that model, and only to
+a message searched alone (a follow-up's in-context score has its own scale).
 """
 
 from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import yaml
 
-OUTSIDE_MARGIN = 0.0  # see the docstring
-# the softer rule, per embedding model (None: off); see the docstring
-NEARNESS_FOR = {"tuned": (1.0, 1.248)}  # (weight, threshold)
+OUTSIDE_MARGIN = -0.02  # see the docstring
+# the softer rule's (weight, threshold) per embedding model kind ("tuned", "base"); none in use, see the docstring
+NEARNESS_FOR: Dict[str, Tuple[float, float]] = {}
 
 
 @dataclasses.dataclass(frozen=True)

@@ -45,6 +45,7 @@ def test_an_off_topic_question_is_not_answered_and_carries_no_guidance_link(desk
         ("how much state pension will I get and at what age", "https://www.gov.uk/state-pension"),
         ("my line manager keeps shouting at me in meetings, what can I do", "https://www.acas.org.uk"),
         ("where can I find my NHS pension annual statement", "https://www.gov.uk/find-pension-contact-details"),
+        ("what time does the council office open", "https://www.gov.uk/find-local-council"),
     ],
 )
 def test_a_question_beside_the_guidance_is_signposted_not_answered_from_a_page_sharing_its_words(
@@ -56,9 +57,15 @@ def test_a_question_beside_the_guidance_is_signposted_not_answered_from_a_page_s
     assert [b.payload for b in answer.buttons] == ["/request_human"]  # in case it was about a mutual after all
 
 
-def test_a_question_almost_as_near_a_topic_outside_needs_a_surer_answer(desk):
-    # a middling score from the guidance, while a topic outside it is nearly as near: not sure,
-    # where to go if that was it, the close topics, an adviser
+def test_the_softer_outside_rule_when_switched_on_asks_a_question_almost_as_near_for_a_surer_answer(
+    guidance_index,
+):
+    # The softer rule is off for both models since the outside topics were widened (the tune
+    # split's grid found no setting within the 3 % rule); `mutuals eval retrieval --outside`
+    # re-chooses it. Switched on, with the hard rule loosened so it does not answer first: a
+    # middling score from the guidance while a topic outside is nearly as near gets "not sure",
+    # where to go if that was it, the close topics and an adviser.
+    desk = GuidanceDesk(guidance_index, "http://guidance.test", outside_margin=-0.3, nearness=(1.0, 1.248))
     answer = desk.answer("what time does the council office open")
     assert not answer.answered and answer.reason == "outside_guidance", (answer.reason, answer.text)
     assert answer.text.startswith("I'm not sure this guidance answers that")
