@@ -175,11 +175,7 @@ def cmd_eval_dialogue(args, settings: Settings) -> int:
     index = GuidanceIndex.load(settings.knowledge_dir / "pages", settings.index_dir)
     index._embedder = Remembering(index.embedder)  # the grid asks the same texts many times
     desk = GuidanceDesk.for_settings(index, settings)
-    dialogues = [
-        d
-        for d in load_dialogues(settings.knowledge_dir / "questions" / "dialogues.yml")
-        if args.split in ("all", d.split)
-    ]
+    dialogues = [d for d in load_dialogues(settings.knowledge_dir / "questions") if args.split in ("all", d.split)]
     if args.grid:
         rows = tune(desk, dialogues)
         if args.json:
@@ -460,10 +456,10 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--misses", choices=["dense", "bm25", "rrf", "hybrid"], help="list a mode's misses")
     s.add_argument(
         "--split",
-        choices=["tune", "dev", "heldout", "fresh"],
+        choices=["tune", "dev", "heldout", "fresh", "blind"],
         help="score only these questions (default: every split, the table for heldout); thresholds "
         "are chosen on tune; dev is the worn-out first tuning split; heldout was run several "
-        "times while building; fresh was written blind after that, to be run once",
+        "times while building; fresh and then blind were written blind after that, each to be run once",
     )
     s.add_argument("--model", choices=["tuned", "base"], help="the embedding model (default: MUTUALS_EMBEDDING_MODEL)")
     s.add_argument(
@@ -485,7 +481,10 @@ def parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_eval_clarify)
     s = esub.add_parser("dialogue", help="follow-ups answered in context against the same turns asked alone")
     s.add_argument(
-        "--split", choices=["tune", "heldout", "all"], default="heldout", help="which dialogues (tune on 'tune' only)"
+        "--split",
+        choices=["tune", "heldout", "blind", "all"],
+        default="heldout",
+        help="which dialogues (tune on 'tune' only; blind was written last, to be run once)",
     )
     s.add_argument("--json", action="store_true")
     s.add_argument("--grid", action="store_true", help="try the context rules' grid and list the best settings")

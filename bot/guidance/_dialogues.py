@@ -1,6 +1,8 @@
 """`mutuals eval dialogue`: answers measured as conversations, not single questions.
 
-``knowledge/questions/dialogues.yml`` holds short conversations; each turn is labelled with the
+``knowledge/questions/dialogues*.yml`` hold short conversations (``dialogues.yml``: the tune and
+held-out splits; ``dialogues-blind-2026-12b.yml``: the ``blind`` split, written from the pages
+only after everything was tuned, to be run once); each turn is labelled with the
 page (and section) that answers it, or ``expect: must_not_answer`` / ``expect: chitchat``, and a
 turn that only makes sense after the earlier ones is marked ``followup: true``. Each
 conversation is replayed through :class:`GuidanceDesk` as the action server runs it (the context
@@ -23,7 +25,7 @@ import yaml
 from ._answer import Answer, GuidanceDesk
 from ._context import Context, ContextRules
 
-SPLITS = ("tune", "heldout")
+SPLITS = ("tune", "heldout", "blind")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,7 +45,11 @@ class Dialogue:
 
 
 def load_dialogues(path: Path) -> List[Dialogue]:
-    data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    """The dialogues of one file, or of every ``dialogues*.yml`` in a folder."""
+    path = Path(path)
+    if path.is_dir():
+        return [d for p in sorted(path.glob("dialogues*.yml")) for d in load_dialogues(p)]
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     out = []
     for item in data.get("dialogues") or []:
         turns = []

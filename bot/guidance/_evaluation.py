@@ -4,7 +4,9 @@ Each question has a split: ``tune`` (knowledge/questions/tuning-2026-12.yml, wri
 December 2026: thresholds and weights are chosen on it), ``heldout`` (never tuned on: run once,
 at the end) and ``dev`` (the first tuning split, worn out by two rounds of tuning: reported only).
 ``fresh`` (knowledge/questions/fresh-heldout-2026-12.yml) was written blind on 1 December 2026,
-after ``heldout`` had been run several times during development: it is the held-out split now.
+after ``heldout`` had been run several times during development, and run once. ``blind``
+(knowledge/questions/blind-heldout-2026-12b.yml) was written the same way later that day, after
+the outside topics were widened and ``fresh`` had been run: it is the held-out split now.
 """
 
 from __future__ import annotations
@@ -143,7 +145,7 @@ def score(ranked: Sequence[Ranked], mode: str, threshold: float) -> Scores:
     )
 
 
-SPLITS = ("tune", "dev", "heldout", "fresh")
+SPLITS = ("tune", "dev", "heldout", "fresh", "blind")
 TUNE_SPLIT = "tune"  # the only split anything is chosen on
 # the rule for a threshold: decline as many must-not-answer questions as possible while wrongly
 # declining at most this share of the tuning split's answerable ones (the target for held-out)
