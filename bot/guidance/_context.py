@@ -18,11 +18,8 @@ can be read off the reply's log line:
    The best section answers if that mean reaches :data:`CONTEXT_THRESHOLD` x the threshold and
    the message itself still points at it: its own score there is at least :data:`OWN_SHARE` x the
    threshold for a message with a follow-up cue, :data:`OWN_SHARE_WITHOUT_CUE` x for one without
-   (so "what's the weather in Leeds?" after a question about CICs is not answered about CICs),
-   and, for a message confident alone, the in-context score reaches :data:`KEEP_ALONE` x its best
-   score alone ("also, do we pay business rates on our premises?" after a question about
-   community shares has a cue, "also", but fits business rates alone far better than the shares
-   page in context). Else the message alone, confident or not.
+   (so "what's the weather in Leeds?" after a question about CICs is not answered about CICs).
+   Else the message alone, confident or not.
 4. The outside-the-guidance rule (``_outside.py``) looks at the joined query and, for a message
    with no follow-up cue that was searched in context, at the message's own words too: "where do
    I download my annual pension statement?" after a question about NHS pensions is about one's
@@ -54,7 +51,6 @@ CONTEXT_WEIGHT = 2.0
 CONTEXT_THRESHOLD = 0.8
 OWN_SHARE = 0.0
 OWN_SHARE_WITHOUT_CUE = 0.5
-KEEP_ALONE = 0.9
 CONTEXT_WORDS = 40  # the question in play is kept to its last this many words
 _LEANING = re.compile(
     r"\b(?:it|its|it's|that|that's|thats|this(?!\s+(?:week|month|year|morning|afternoon|evening|weekend)\b)"
@@ -146,15 +142,7 @@ def choose_search(
     in_context = (alone + rules.weight * together) / (1 + rules.weight)
     best = int(np.argmax(in_context)) if len(in_context) else 0
     own = rules.own_share if cue else rules.own_share_without_cue
-    confident_alone = float(alone.max(initial=0.0))
-    # a confident message the context fits clearly worse than it fits alone is a new topic after all
-    alone_better = confident_alone >= threshold and in_context[best] < rules.keep_alone * confident_alone
-    if (
-        len(in_context)
-        and in_context[best] >= rules.threshold * threshold
-        and alone[best] >= own * threshold
-        and not alone_better
-    ):
+    if len(in_context) and in_context[best] >= rules.threshold * threshold and alone[best] >= own * threshold:
         # the hits carry the in-context score put on the threshold's scale
         return Search(
             best_hits(index.passages, in_context / rules.threshold, k),
@@ -174,4 +162,3 @@ class ContextRules:
     threshold: float = CONTEXT_THRESHOLD
     own_share: float = OWN_SHARE
     own_share_without_cue: float = OWN_SHARE_WITHOUT_CUE
-    keep_alone: float = KEEP_ALONE

@@ -152,7 +152,6 @@ GRID = {
     "threshold": (0.5, 0.6, 0.65, 0.7, 0.8),
     "own_share": (0.0, 0.1, 0.2),
     "own_share_without_cue": (0.3, 0.4, 0.5),
-    "keep_alone": (0.0, 0.8, 0.9, 1.0),
 }
 
 
@@ -179,5 +178,5 @@ def tune(desk: GuidanceDesk, dialogues: Sequence[Dialogue]) -> List[Dict[str, ob
             )
     finally:
         desk.context_rules = original
-    rows.sort(key=lambda r: (r["worse_than_alone"], -r["right"], r["rules"]["weight"], r["rules"]["keep_alone"]))
+    rows.sort(key=lambda r: (-r["right"], r["worse_than_alone"], r["rules"]["weight"]))
     return rows

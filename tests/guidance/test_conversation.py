@@ -43,17 +43,6 @@ def test_a_clear_change_of_topic_starts_afresh(desk):
     assert reply.reason == "answered" and reply.sources[0].slug == "community-right-to-challenge"
 
 
-def test_a_new_topic_that_opens_with_also_is_answered_about_the_new_topic(desk):
-    # "also" is a follow-up cue, but the message fits business rates alone far better than the
-    # community shares page fits it in context
-    _, reply = converse(
-        desk,
-        "whats the most one member can invest in community shares",
-        "also do we have to pay business rates on our premises",
-    )
-    assert reply.answered and reply.passage_id == "tax-basics#does-a-mutual-pay-business-rates", reply.text
-
-
 @pytest.mark.parametrize(
     "first, beside, signpost",
     [
