@@ -482,9 +482,9 @@ def parser() -> argparse.ArgumentParser:
     s = esub.add_parser("dialogue", help="follow-ups answered in context against the same turns asked alone")
     s.add_argument(
         "--split",
-        choices=["tune", "heldout", "blind", "all"],
+        choices=["tune", "heldout", "blind", "blind2", "all"],
         default="heldout",
-        help="which dialogues (tune on 'tune' only; blind was written last, to be run once)",
+        help="which dialogues (tune on 'tune' only; blind2 was written last, to be run once)",
     )
     s.add_argument("--json", action="store_true")
     s.add_argument("--grid", action="store_true", help="try the context rules' grid and list the best settings")

@@ -14,16 +14,20 @@ can be read off the reply's log line:
 3. Otherwise each section is scored *in context*: a weighted mean of its score for the message
    and its score for the message joined to the question in play (weight :data:`CONTEXT_WEIGHT`
    on the joined one), so the section must fit both what is asked now and the topic in play
-   ("is there a limit?" finds the limit section of the community shares page, not its opening).
+   ("is there a limit?" finds the limit section of the community shares page, not its opening);
+   the sections of the page in play get :data:`PAGE_BONUS` x the threshold more, so "would I get
+   redundancy pay then?" after a question about refusing a TUPE transfer stays on the TUPE page.
    The best section answers if that mean reaches :data:`CONTEXT_THRESHOLD` x the threshold and
    the message itself still points at it: its own score there is at least :data:`OWN_SHARE` x the
    threshold for a message with a follow-up cue, :data:`OWN_SHARE_WITHOUT_CUE` x for one without
    (so "what's the weather in Leeds?" after a question about CICs is not answered about CICs).
    Else the message alone, confident or not.
 4. The outside-the-guidance rule (``_outside.py``) looks at the joined query and, for a message
-   with no follow-up cue that was searched in context, at the message's own words too: "where do
-   I download my annual pension statement?" after a question about NHS pensions is about one's
-   own pension, which the joined query hides.
+   searched in context that has no follow-up cue or has :data:`OWN_WORDS` words of its own or
+   more, at the message's own words too: "where do I download my annual pension statement?" after
+   a question about NHS pensions, or "can I use it to buy my own house?" after the Community
+   Right to Buy, are about one's own affairs, which the joined query hides. Shorter ones ("any
+   catch?", "who do we register with?") say too little alone to be judged that way.
 
 A *follow-up cue* is what makes a message lean on the one before: a pronoun or "the same"
 ("does it cover pensions too?", "is that the same for a CIC?"), an opening "and", "what about",
@@ -51,6 +55,8 @@ CONTEXT_WEIGHT = 2.0
 CONTEXT_THRESHOLD = 0.8
 OWN_SHARE = 0.0
 OWN_SHARE_WITHOUT_CUE = 0.5
+PAGE_BONUS = 0.05
+OWN_WORDS = 4
 CONTEXT_WORDS = 40  # the question in play is kept to its last this many words
 _LEANING = re.compile(
     r"\b(?:it|its|it's|that|that's|thats|this(?!\s+(?:week|month|year|morning|afternoon|evening|weekend)\b)"
@@ -140,6 +146,8 @@ def choose_search(
     joined_vector = index.embedder.encode_one(joined) if mode != "bm25" else None
     together = index.score_all(joined, mode=mode, vector=joined_vector)
     in_context = (alone + rules.weight * together) / (1 + rules.weight)
+    if rules.page_bonus:
+        in_context = in_context + rules.page_bonus * threshold * index.on_page(context.passage_id.partition("#")[0])
     best = int(np.argmax(in_context)) if len(in_context) else 0
     own = rules.own_share if cue else rules.own_share_without_cue
     if len(in_context) and in_context[best] >= rules.threshold * threshold and alone[best] >= own * threshold:
@@ -149,7 +157,7 @@ def choose_search(
             joined,
             joined_vector,
             in_context=True,
-            own_vector=None if cue else vector,
+            own_vector=vector if not cue or len(tokens(message)) >= OWN_WORDS else None,
         )
     return Search(best_hits(index.passages, alone, k), message, vector)
 
@@ -162,3 +170,4 @@ class ContextRules:
     threshold: float = CONTEXT_THRESHOLD
     own_share: float = OWN_SHARE
     own_share_without_cue: float = OWN_SHARE_WITHOUT_CUE
+    page_bonus: float = PAGE_BONUS

@@ -185,6 +185,12 @@ class GuidanceIndex:
         dense = float((self.embeddings @ vector).max(initial=0.0))
         return max(dense, float(asked.max(initial=0.0))) if asked is not None else dense
 
+    def on_page(self, slug: str) -> np.ndarray:
+        """1.0 for each passage of the page ``slug`` (or the page it was merged into), else 0.0."""
+        slug = self.aliases.get(slug, slug)
+        order = list(self.pages).index(slug) if slug in self.pages else -1
+        return (self.page_of_passage == order).astype(np.float32)
+
     def first_passage(self, slug: str) -> Optional[Passage]:
         page = self.pages.get(slug) or self.pages.get(self.aliases.get(slug, ""))
         return page.passages[0] if page and page.passages else None

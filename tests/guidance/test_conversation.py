@@ -43,6 +43,18 @@ def test_a_clear_change_of_topic_starts_afresh(desk):
     assert reply.reason == "answered" and reply.sources[0].slug == "community-right-to-challenge"
 
 
+def test_a_follow_up_stays_on_the_page_in_play_when_another_page_is_about_as_near(desk):
+    # alone, redundancy pay is nearest the page on a mutual going bust; without the page bonus it
+    # was answered from there in context too
+    _, reply = converse(
+        desk, "my service is being spun out into a mutual, can i say no and not go", "would i get redundancy pay then?"
+    )
+    if reply.reason == "clarify":  # two sections near enough to ask: the page in play is offered
+        assert any('"guidance_slug":"tupe-staff-transfer' in b.payload for b in reply.buttons), reply.text
+    else:
+        assert reply.reason == "answered_in_context" and reply.sources[0].slug == "tupe-staff-transfer", reply.text
+
+
 @pytest.mark.parametrize(
     "first, beside, signpost",
     [
@@ -50,6 +62,11 @@ def test_a_clear_change_of_topic_starts_afresh(desk):
             "if our nhs team becomes a social enterprise do we keep the nhs pension",
             "where do i download my annual pension statement",
             "https://www.gov.uk/find-pension-contact-details",
+        ),
+        (  # a cue ("it"), but four words of its own: they are checked too
+            "what does the community right to buy let us do",
+            "can i use it to buy my own house",
+            "https://england.shelter.org.uk",
         ),
         (
             "can the council hand over the library building to our group",
