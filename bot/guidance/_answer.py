@@ -12,7 +12,15 @@ import numpy as np
 from ._context import Context, ContextRules, Search, choose_search
 from ._focus import focus, join_units
 from ._index import GuidanceIndex
-from ._outside import OUTSIDE_MARGIN, maybe_outside_text, nearness_rule, outside_wins, signpost_text, too_near_outside
+from ._outside import (
+    OUTSIDE_MARGIN,
+    OutsideTopic,
+    maybe_outside_text,
+    nearness_rule,
+    outside_wins,
+    signpost_text,
+    too_near_outside,
+)
 from ._pages import Passage
 from ._search import Hit, top_pages
 
@@ -404,19 +412,16 @@ class GuidanceDesk:
         """The signpost for a question nearer a topic the guidance does not cover (``_outside.py``)."""
         if search.vector is None:
             return None
-        topic, outside = self.index.nearest_outside(search.vector)
+        topic, outside, inside = self._nearest_outside(search.vector)
         if topic is None:
             return None
-        inside = self.index.nearest_inside(search.vector)
         score = search.hits[0].score if search.hits else 0.0
         nearer_outside = outside_wins(outside, inside, self.outside_margin)
         if not nearer_outside and search.own_vector is not None:
             # in context: the message's own words may be about a topic outside ("where do I get my
             # pension statement?" after a question about NHS pensions), which the joined query hides
-            own_topic, own_outside = self.index.nearest_outside(search.own_vector)
-            if own_topic is not None and outside_wins(
-                own_outside, self.index.nearest_inside(search.own_vector), self.outside_margin
-            ):
+            own_topic, own_outside, own_inside = self._nearest_outside(search.own_vector)
+            if own_topic is not None and outside_wins(own_outside, own_inside, self.outside_margin):
                 topic, outside, nearer_outside = own_topic, own_outside, True
         too_near = (
             not search.in_context
@@ -449,6 +454,12 @@ class GuidanceDesk:
             threshold=self.threshold,
             context=context,
         )
+
+    def _nearest_outside(self, vector: np.ndarray) -> Tuple[Optional[OutsideTopic], float, float]:
+        """The nearest topic outside the guidance, its cosine, and the cosine of the nearest passage
+        or phrasing inside (0 when there are no outside topics)."""
+        topic, outside = self.index.nearest_outside(vector)
+        return topic, outside, (self.index.nearest_inside(vector) if topic is not None else 0.0)
 
     def _not_sure(self, hits: List[Hit], context: Optional[Context]) -> Answer:
         close = [h for h in top_pages(hits, 3) if h.score >= SUGGESTION_SHARE * self.threshold]

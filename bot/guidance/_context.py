@@ -109,8 +109,8 @@ class Search:
     query: str
     vector: Optional[np.ndarray]
     in_context: bool = False
-    # searched in context although it has no follow-up cue: the message's own embedding, which the
-    # outside-the-guidance rule checks as well (GuidanceDesk._outside)
+    # searched in context with no follow-up cue, or with OWN_WORDS words of its own: the message's
+    # own embedding, which the outside-the-guidance rule checks as well (GuidanceDesk._outside)
     own_vector: Optional[np.ndarray] = None
 
 

@@ -1,11 +1,12 @@
 """`mutuals eval dialogue`: answers measured as conversations, not single questions.
 
-``knowledge/questions/dialogues*.yml`` hold short conversations (``dialogues.yml``: the tune and
-held-out splits; ``dialogues-blind-2026-12b.yml``: the ``blind`` split, written from the pages
+``knowledge/questions/dialogues*.yml`` hold short conversations: ``dialogues.yml`` the tune and
+held-out splits; ``dialogues-blind-2026-12b.yml`` the ``blind`` split, written from the pages
 only after everything was tuned and run once, then used to choose the page bonus;
-``dialogues-blind-2026-12c.yml``: ``blind2``, written the same way after that, to be run once); each turn is labelled with the
-page (and section) that answers it, or ``expect: must_not_answer`` / ``expect: chitchat``, and a
-turn that only makes sense after the earlier ones is marked ``followup: true``. Each
+``dialogues-blind-2026-12c.yml`` ``blind2``, written the same way after that, to be run once. Each
+turn is labelled with the page (and section) that answers it, or ``expect: must_not_answer`` /
+``expect: chitchat``, and a turn that only makes sense after the earlier ones is marked
+``followup: true``. Each
 conversation is replayed through :class:`GuidanceDesk` as the action server runs it (the context
 each answer leaves is what the next turn gets; a clarification is answered by picking the
 labelled page when it is offered, which counts as a click), and every turn is also asked alone,
@@ -25,8 +26,6 @@ import yaml
 
 from ._answer import Answer, GuidanceDesk
 from ._context import Context, ContextRules
-
-SPLITS = ("tune", "heldout", "blind", "blind2")
 
 
 @dataclasses.dataclass(frozen=True)

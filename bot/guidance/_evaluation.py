@@ -145,7 +145,6 @@ def score(ranked: Sequence[Ranked], mode: str, threshold: float) -> Scores:
     )
 
 
-SPLITS = ("tune", "dev", "heldout", "fresh", "blind")
 TUNE_SPLIT = "tune"  # the only split anything is chosen on
 # the rule for a threshold: decline as many must-not-answer questions as possible while wrongly
 # declining at most this share of the tuning split's answerable ones (the target for held-out)

@@ -70,6 +70,7 @@ class GuidanceIndex:
         self.embeddings = np.ascontiguousarray(embeddings, dtype=np.float32)
         self.page_embeddings = np.ascontiguousarray(page_embeddings, dtype=np.float32)
         order = {p.slug: i for i, p in enumerate(pages)}
+        self._page_order = order
         self.page_of_passage = np.array([order[x.slug] for x in self.passages], dtype=np.int64)
         self.bm25 = BM25([p.search_text for p in self.passages])
         # how people ask what each passage answers: one row per phrasing, and the passage it belongs to
@@ -187,8 +188,7 @@ class GuidanceIndex:
 
     def on_page(self, slug: str) -> np.ndarray:
         """1.0 for each passage of the page ``slug`` (or the page it was merged into), else 0.0."""
-        slug = self.aliases.get(slug, slug)
-        order = list(self.pages).index(slug) if slug in self.pages else -1
+        order = self._page_order.get(self.aliases.get(slug, slug), -1)
         return (self.page_of_passage == order).astype(np.float32)
 
     def first_passage(self, slug: str) -> Optional[Passage]:
