@@ -456,10 +456,10 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--misses", choices=["dense", "bm25", "rrf", "hybrid"], help="list a mode's misses")
     s.add_argument(
         "--split",
-        choices=["tune", "dev", "heldout", "fresh", "blind"],
+        choices=["tune", "dev", "heldout", "fresh", "blind", "blind3"],
         help="score only these questions (default: every split, the table for heldout); thresholds "
         "are chosen on tune; dev is the worn-out first tuning split; heldout was run several "
-        "times while building; fresh and then blind were written blind after that, each to be run once",
+        "times while building; fresh, blind and then blind3 were written blind after that, each to be run once",
     )
     s.add_argument("--model", choices=["tuned", "base"], help="the embedding model (default: MUTUALS_EMBEDDING_MODEL)")
     s.add_argument(
@@ -482,9 +482,9 @@ def parser() -> argparse.ArgumentParser:
     s = esub.add_parser("dialogue", help="follow-ups answered in context against the same turns asked alone")
     s.add_argument(
         "--split",
-        choices=["tune", "heldout", "blind", "blind2", "all"],
+        choices=["tune", "heldout", "blind", "blind2", "blind3", "all"],
         default="heldout",
-        help="which dialogues (tune on 'tune' only; blind2 was written last, to be run once)",
+        help="which dialogues (tune on 'tune' only; blind2 and then blind3 were written blind, each to be run once)",
     )
     s.add_argument("--json", action="store_true")
     s.add_argument("--grid", action="store_true", help="try the context rules' grid and list the best settings")

@@ -6,7 +6,9 @@ at the end) and ``dev`` (the first tuning split, worn out by two rounds of tunin
 ``fresh`` (knowledge/questions/fresh-heldout-2026-12.yml) was written blind on 1 December 2026,
 after ``heldout`` had been run several times during development, and run once. ``blind``
 (knowledge/questions/blind-heldout-2026-12b.yml) was written the same way later that day, after
-the outside topics were widened and ``fresh`` had been run: it is the held-out split now.
+the outside topics were widened and ``fresh`` had been run, and run once. ``blind3``
+(knowledge/questions/blind-heldout-2026-12d.yml) was written the same way in the next session:
+it is the held-out split now.
 """
 
 from __future__ import annotations
