@@ -15,6 +15,7 @@ from ._index import GuidanceIndex
 from ._outside import (
     OUTSIDE_MARGIN,
     OutsideTopic,
+    elsewhere_topic,
     maybe_outside_text,
     nearness_rule,
     outside_wins,
@@ -162,13 +163,30 @@ _MONEY = (
 _TASK_VERBS = (
     r"(?:write|rewrite|draft|fill(?:\s+(?:in|out))?|complete|submit|file|lodge|sign|calculate|"
     r"work\s+(?:it\s+|this\s+|that\s+)?out|book|do|prepare|check|proofread|sort\s+out|"
-    r"apply\s+for|phone|ring|call|contact|represent|reset)"
+    r"apply\s+for|phone|ring|call|contact|represent|reset|appeal)"
+)
+# The kinds of firm or person people ask to be pointed to: the guidance names no particular one.
+_PROFESSIONALS = (
+    r"(?:accountants?|solicitors?|lawyers?|law\s+firms?|auditors?|bookkeepers?|consultants?|"
+    r"financial\s+advisers?|financial\s+advisors?|brokers?|insurers?|banks?|surveyors?|estate\s+agents?)"
 )
 _PERSONAL_PATTERNS = [
     # "can you write my grant application", "could u fill in our form", "can you book me a slot"
     rf"\b(?:can|could|would|will)\s+{_YOU}\s+(?:please\s+|just\s+|also\s+)?{_TASK_VERBS}\s+(?:\w+\s+){{0,2}}?{_ME}\b",
     # "can you do the paperwork for me", "please draft a letter for us"
     rf"\b(?:(?:can|could|would|will)\s+{_YOU}\s+|please\s+)(?:please\s+|just\s+)?{_TASK_VERBS}\s+(?:\w+\s+){{0,6}}?for\s+(?:me|us)\b",
+    # told, not asked: "draft me an employment contract", "write us a letter to the council", "please
+    # work out how much corporation tax our CIC owes" (at the start, so "how do I write a business
+    # case" and "who can draft our rules" still reach the guidance)
+    r"^(?:please\s+)?(?:write|rewrite|draft|prepare|fill\s+(?:in|out)|proofread)\s+(?:me|us)\b",
+    rf"^(?:please\s+)?(?:(?:can|could|would)\s+{_YOU}\s+)?(?:calculate|work\s+out)\s+(?:exactly\s+)?(?:how\s+much|what)\s+"
+    rf"(?:\w+\s+){{0,4}}?(?:i|my|we|our|us)\b",
+    # a particular firm or person: "can you recommend a good accountant", "who's the cheapest
+    # solicitor in Leeds", "any good bookkeepers near me"
+    rf"\b(?:recommend|suggest)\s+(?:me\s+|us\s+)?(?:a|an|some|any|the\s+best)\s+(?:\w+\s+){{0,2}}?{_PROFESSIONALS}\b",
+    rf"\b(?:who|which)\s*(?:is|are|'s|s)\s+(?:the\s+)?(?:best|cheapest|most\s+\w+|a\s+good)\s+(?:\w+\s+){{0,2}}?{_PROFESSIONALS}\b",
+    rf"\b{_PROFESSIONALS}\s+(?:near\s+me|in\s+my\s+area|round\s+here|around\s+here)\b",
+    r"\bnear\s+me\b",
     # "will you be a guarantor", "would you act as our referee", "can you be my witness", "can you lend us"
     rf"\b(?:will|would)\s+{_YOU}\s+(?:be|act\s+as|become|stand\s+as)\s+(?:a|an|my|our)\b",
     rf"\b(?:can|could)\s+{_YOU}\s+(?:be|act\s+as|become|stand\s+as)\s+(?:my|our)\b",
@@ -195,7 +213,7 @@ _PERSONAL = re.compile("|".join(f"(?:{p})" for p in _PERSONAL_PATTERNS), re.IGNO
 
 PERSONAL_REQUEST = (
     "That's not something I can do, I'm afraid. I can't do tasks for you (such as writing, filling in or "
-    "submitting documents, or booking things), work out what will happen in your own case or how much you "
+    "submitting documents, or booking things), recommend a particular firm or person, work out what will happen in your own case or how much you "
     "personally will get, or help with accounts and passwords. What I can do is explain how things work, "
     "for example how TUPE, pensions, grants or legal forms work for a mutual. For your own situation, "
     "I can pass your question to an adviser."
@@ -286,6 +304,16 @@ class GuidanceDesk:
                 PERSONAL_REQUEST,
                 buttons=(Button(ADVISER_BUTTON_TITLE, ADVISER_PAYLOAD),),
                 reason="personal_request",
+                threshold=self.threshold,
+                context=context,
+            )
+        elsewhere = elsewhere_topic(question, self.index.outside)
+        if elsewhere is not None:  # another country's law: the guidance covers the UK only (_outside.py)
+            return Answer(
+                False,
+                signpost_text(elsewhere),
+                buttons=(Button(ADVISER_BUTTON_TITLE, ADVISER_PAYLOAD),),
+                reason="outside_guidance",
                 threshold=self.threshold,
                 context=context,
             )

@@ -22,7 +22,7 @@ import yaml
 
 from ._answer import is_personal_request
 from ._index import GuidanceIndex
-from ._outside import OUTSIDE_MARGIN, nearness_rule, outside_wins, too_near_outside
+from ._outside import OUTSIDE_MARGIN, elsewhere_topic, nearness_rule, outside_wins, too_near_outside
 from ._search import MODES, top_pages
 
 
@@ -96,7 +96,9 @@ def rank_all(
         answer_threshold = thresholds_for(index.embedder)[mode]
     out = []
     for i, q in enumerate(questions):
-        if is_personal_request(q.text):  # GuidanceDesk declines these before retrieval
+        if is_personal_request(q.text) or (  # GuidanceDesk declines these before retrieval
+            outside_margin is not None and elsewhere_topic(q.text, index.outside)
+        ):
             out.append(Ranked(q, [], -1.0))
             continue
         topic = None

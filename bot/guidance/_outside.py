@@ -36,14 +36,36 @@ a message searched alone (a follow-up's in-context score has its own scale).
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import yaml
 
 OUTSIDE_MARGIN = -0.02  # see the docstring
 # the softer rule's (weight, threshold) per embedding model kind ("tuned", "base"); none in use, see the docstring
 NEARNESS_FOR: Dict[str, Tuple[float, float]] = {}
+
+
+# Another country's law or organisations: "how are social enterprises taxed in germany", "setting up
+# a co-operative in the republic of ireland". The guidance is about the UK's four nations only, but
+# such questions share every other word with it, so the cosines alone do not catch them (seen on
+# the fresh and blind splits). Northern Ireland, Wales, Scotland and England are not in the list,
+# nor "the EU" (the guidance explains what replaced the EU procurement rules).
+_COUNTRIES = (
+    r"(?:the\s+)?republic\s+of\s+ireland|the\s+irish\s+republic|the\s+republic|roi|eire|éire|(?<!northern\s)ireland|"
+    r"france|germany|spain|italy|portugal|the\s+netherlands|netherlands|holland|belgium|denmark|sweden|norway|"
+    r"finland|poland|greece|switzerland|austria|the\s+us|the\s+usa|usa|the\s+united\s+states|the\s+states|"
+    r"america|canada|australia|new\s+zealand|india|china|japan|nigeria|south\s+africa|kenya|brazil|mexico|"
+    r"the\s+isle\s+of\s+man|isle\s+of\s+man"
+)
+_ELSEWHERE = re.compile(
+    rf"\b(?:in|under|for|across|throughout)\s+(?:{_COUNTRIES})\b"
+    r"|(?<!northern\s)\b(?:irish|french|german|spanish|italian|dutch|american|canadian|australian|indian|polish)\s+"
+    r"(?:law|laws|rules|co-?ops?|co-?operatives?|compan(?:y|ies)|charit(?:y|ies)|tax|taxes|government|version)\b",
+    re.IGNORECASE,
+)
+ELSEWHERE_TOPIC = "other-countries"  # the topic of knowledge/outside/ whose signpost such questions get
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,6 +94,13 @@ def load_outside(pages_dir: Path) -> List[OutsideTopic]:
                 raise ValueError(f"{path.name}: each topic needs an id, a signpost name and phrasings ({item!r})")
             topics.append(OutsideTopic(str(item["id"]), str(signpost["name"]), str(signpost.get("url") or ""), asked))
     return topics
+
+
+def elsewhere_topic(text: str, topics: Sequence[OutsideTopic]) -> Optional[OutsideTopic]:
+    """The other-countries topic when ``text`` asks about a country outside the UK, else None."""
+    if not _ELSEWHERE.search(" ".join(str(text).split())):
+        return None
+    return next((t for t in topics if t.id == ELSEWHERE_TOPIC), None)
 
 
 def signpost_text(topic: OutsideTopic) -> str:

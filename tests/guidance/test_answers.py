@@ -84,11 +84,45 @@ def test_the_evaluation_declines_exactly_what_the_assistant_declines(desk, guida
         "how do i set up a CIC",
         "what is the best stocks and shares isa",
         "can the council just hand our service to a big firm",
+        "how are social enterprises taxed in germany",
     ]
     ranked = rank_all(guidance_index, [Question(t, None, None, "test", "test") for t in texts], "hybrid")
     for text, r in zip(texts, ranked):
         declined_beside = desk.answer(text).reason == "outside_guidance"
         assert (r.confidence == -1.0) == declined_beside, (text, r.confidence)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "how do i set up a social enterprise in the republic of ireland",
+        "how are social enterprises taxed in germany",
+        "is irish law the same for co-operatives",
+        "employee ownership trusts in the usa",
+        "co-op law in france",
+    ],
+)
+def test_a_question_about_another_country_is_signposted_whatever_words_it_shares(desk, question):
+    answer = desk.answer(question)
+    assert not answer.answered and answer.reason == "outside_guidance", (answer.reason, answer.text)
+    assert "the official guidance of that country" in answer.text and "/guidance/" not in answer.text
+    assert [b.payload for b in answer.buttons] == ["/request_human"]
+
+
+@pytest.mark.parametrize(
+    "question, slug",
+    [
+        ("setting up a co-operative in belfast, is the law different in northern ireland", "co-operative-society"),
+        ("does TUPE apply in Northern Ireland", "tupe-staff-transfer"),
+        ("do the old EU procurement rules still apply to councils", None),
+        ("what are the rules for us as a CIC", None),
+    ],
+)
+def test_the_uk_nations_and_the_eu_are_not_another_country(desk, question, slug):
+    answer = desk.answer(question)
+    assert answer.reason != "outside_guidance", answer.text
+    if slug:
+        assert answer.answered and slug in {s.slug for s in answer.sources}, answer.text
 
 
 @pytest.mark.parametrize(

@@ -35,6 +35,18 @@ from bot.guidance._answer import PERSONAL_REQUEST, GuidanceDesk, is_personal_req
         "I'm locked out of the online portal",
         "can't log in to the member area",
         "how do I unlock my HMRC gateway account",
+        # told rather than asked, and appeals made for the person
+        "draft me an employment contract for a new care worker",
+        "write us a letter to the council asking for the lease",
+        "please work out how much corporation tax our CIC owes this year",
+        "calculate what our employer NI bill will be",
+        "my filing is late and I've got a penalty, can you appeal it for me",
+        # a particular firm or person
+        "can you recommend a good accountant for our charity in bristol",
+        "whos the cheapest solicitor in leeds to do our rules",
+        "any good bookkeepers near me",
+        "can you suggest a lawyer who knows TUPE",
+        "recommend a good pub quiz near me",
     ],
 )
 def test_personal_requests_are_recognised(text):
@@ -61,6 +73,15 @@ def test_personal_requests_are_recognised(text):
         "what happens to our bank account when we convert to a society",
         "who should we talk to about setting up a mutual",
         "how much will it cost to register a co-operative",
+        "how do i write a business case for a spin out",
+        "who can draft our rules",
+        "can you explain how to work out the employer NI on a salary",
+        "how do i calculate how much corporation tax a cic pays",
+        "can you appeal a late filing penalty",
+        "how do we choose an accountant who knows co-ops",
+        "which bank lends to co-operatives",
+        "do we need an auditor",
+        "write down the steps to spin out",
     ],
 )
 def test_real_questions_are_not_mistaken_for_personal_requests(text):
