@@ -186,6 +186,7 @@ _PERSONAL_PATTERNS = [
     rf"\b(?:recommend|suggest)\s+(?:me\s+|us\s+)?(?:a|an|some|any|the\s+best)\s+(?:\w+\s+){{0,2}}?{_PROFESSIONALS}\b",
     rf"\b(?:who|which)\s*(?:is|are|'s|s)\s+(?:the\s+)?(?:best|cheapest|most\s+\w+|a\s+good)\s+(?:\w+\s+){{0,2}}?{_PROFESSIONALS}\b",
     rf"\b{_PROFESSIONALS}\s+(?:near\s+me|in\s+my\s+area|round\s+here|around\s+here)\b",
+    rf"\b(?:which|what)\s+{_PROFESSIONALS}\s+(?:\w+\s+){{0,3}}?(?:is|are)\s+(?:the\s+)?(?:best|cheapest|good)\b",
     r"\bnear\s+me\b",
     # "will you be a guarantor", "would you act as our referee", "can you be my witness", "can you lend us"
     rf"\b(?:will|would)\s+{_YOU}\s+(?:be|act\s+as|become|stand\s+as)\s+(?:a|an|my|our)\b",

@@ -47,6 +47,7 @@ from bot.guidance._answer import PERSONAL_REQUEST, GuidanceDesk, is_personal_req
         "any good bookkeepers near me",
         "can you suggest a lawyer who knows TUPE",
         "recommend a good pub quiz near me",
+        "which accountant in bristol is best for small charities",
     ],
 )
 def test_personal_requests_are_recognised(text):
@@ -80,6 +81,7 @@ def test_personal_requests_are_recognised(text):
         "can you appeal a late filing penalty",
         "how do we choose an accountant who knows co-ops",
         "which bank lends to co-operatives",
+        "which accountants are allowed to audit a co-operative",
         "do we need an auditor",
         "write down the steps to spin out",
     ],
