@@ -205,6 +205,9 @@ _PERSONAL_PATTERNS = [
     rf"(?:my|our)\s+(?:\w+\s+)?{_MONEY}\b",
     rf"\bhow\s+much\s+(?:will|would|is|'s)\s+my\s+(?:\w+\s+)?{_MONEY}\b",
     r"\b(?:calculate|work\s+out)\s+(?:exactly\s+)?(?:how\s+much|what)\s+(?:i|my|we|our)\b",
+    rf"\bhow\s+much\s+(?:\w+\s+){{0,2}}?{_MONEY}\s+(?:will|would|do|can|should)\s+i\s+(?:get|receive|be\s+owed)\b",
+    # an opinion or a forecast: "do you think the government will scrap EOTs", "what do you think of ..."
+    r"^(?:(?:so|and|but|ok(?:ay)?|hmm|honestly)[\s,]+)?(?:do|d'you|what\s+do)\s+(?:you|u)\s+(?:honestly\s+|really\s+|personally\s+)?think\b",
     # Accounts and passwords.
     r"\b(?:password|passcode|pass\s+word|username|user\s+name|log-?in\s+details|login)\b",
     r"\b(?:locked\s+out\s+of|(?:can'?t|cannot|unable\s+to)\s+(?:log|sign)\s*(?:in|on))\b",
@@ -214,7 +217,7 @@ _PERSONAL = re.compile("|".join(f"(?:{p})" for p in _PERSONAL_PATTERNS), re.IGNO
 
 PERSONAL_REQUEST = (
     "That's not something I can do, I'm afraid. I can't do tasks for you (such as writing, filling in or "
-    "submitting documents, or booking things), recommend a particular firm or person, work out what will happen in your own case or how much you "
+    "submitting documents, or booking things), recommend a particular firm or person, give opinions or forecasts, work out what will happen in your own case or how much you "
     "personally will get, or help with accounts and passwords. What I can do is explain how things work, "
     "for example how TUPE, pensions, grants or legal forms work for a mutual. For your own situation, "
     "I can pass your question to an adviser."

@@ -48,6 +48,11 @@ from bot.guidance._answer import PERSONAL_REQUEST, GuidanceDesk, is_personal_req
         "can you suggest a lawyer who knows TUPE",
         "recommend a good pub quiz near me",
         "which accountant in bristol is best for small charities",
+        # an opinion or a forecast, and money of one's own
+        "do you think the government will scrap employee ownership trusts next year",
+        "what do you think of the new council leader",
+        "how much maternity pay will i get",
+        "how much redundancy pay would i get after 8 years",
     ],
 )
 def test_personal_requests_are_recognised(text):
@@ -82,6 +87,9 @@ def test_personal_requests_are_recognised(text):
         "how do we choose an accountant who knows co-ops",
         "which bank lends to co-operatives",
         "which accountants are allowed to audit a co-operative",
+        "what does the government think about public service mutuals",
+        "would i get redundancy pay if i refuse to transfer",
+        "how much pay do directors of a cic get",
         "do we need an auditor",
         "write down the steps to spin out",
     ],
