@@ -224,6 +224,46 @@ def cmd_eval_dialogue(args, settings: Settings) -> int:
     return 0
 
 
+def _eval_through_model(args, settings: Settings, index, questions) -> int:
+    """``mutuals eval retrieval --split S --through-model``: the split through the trained Rasa
+    model and the guidance desk, as the assistant meets it (bot/nlu/_evaluation.py)."""
+    from bot.guidance import GuidanceDesk
+    from bot.nlu._evaluation import through_model
+
+    if not args.split:
+        print("mutuals: --through-model needs --split (it parses every question with the model)", file=sys.stderr)
+        return 2
+    if not settings.model_file.exists():
+        print(f"mutuals: no trained model at {settings.model_file}; run 'mutuals train' first", file=sys.stderr)
+        return 2
+    result = through_model(
+        settings.model_file, [q for q in questions if q.split == args.split], GuidanceDesk.for_settings(index, settings)
+    )
+    if args.json:
+        print(json.dumps(result if args.misses else {k: v for k, v in result.items() if k != "misses"}, indent=2))
+        return 0
+    print(
+        f"{args.split} questions through the model and the guidance desk: {result['answerable']} answerable, "
+        f"{result['must_not_answer']} must-not-answer\n"
+    )
+    for key, label in [
+        ("answered_from_right_page", "answerable answered from the right page"),
+        ("right_page_or_offered", "  or the right page offered in a clarification"),
+        ("answerable_declined", "answerable declined (sent away by the model, or not answered)"),
+        ("answerable_sent_away_by_model", "  of which sent away by the model"),
+        ("must_not_declined", "must-not-answer declined"),
+        ("must_not_declined_by_model", "  of which by the model (out of scope, small talk ...)"),
+    ]:
+        print(f"  {result[key] if result[key] is not None else '-':>6}  {label}")
+    if args.misses:
+        print("\nMisses: question → expected | intent, reply")
+        for m in result["misses"]:
+            print(
+                f"  {m['text']!r} → {m['slug'] or '(must not answer)'} | {m['intent']}, {m.get('reason')} {m.get('page') or ''}"
+            )
+    return 0
+
+
 def cmd_eval_retrieval(args, settings: Settings) -> int:
     from bot.guidance import GuidanceIndex
     from bot.guidance._evaluation import evaluate, load_questions, nearness_grid, outside_grid, weight_grid
@@ -285,6 +325,8 @@ def cmd_eval_retrieval(args, settings: Settings) -> int:
                 f"{r['declined_unanswerable']:>8.3f} {r['declined_answerable']:>7.3f}"
             )
         return 0
+    if args.through_model:
+        return _eval_through_model(args, settings, index, questions)
     thresholds = None
     if args.thresholds == "current":
         from bot.guidance._answer import thresholds_for
@@ -456,10 +498,10 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--misses", choices=["dense", "bm25", "rrf", "hybrid"], help="list a mode's misses")
     s.add_argument(
         "--split",
-        choices=["tune", "dev", "heldout", "fresh", "blind", "blind3"],
+        choices=["tune", "dev", "heldout", "fresh", "blind", "blind3", "blind4"],
         help="score only these questions (default: every split, the table for heldout); thresholds "
         "are chosen on tune; dev is the worn-out first tuning split; heldout was run several "
-        "times while building; fresh, blind and then blind3 were written blind after that, each to be run once",
+        "times while building; fresh, blind, blind3 and then blind4 were written blind after that, each to be run once",
     )
     s.add_argument("--model", choices=["tuned", "base"], help="the embedding model (default: MUTUALS_EMBEDDING_MODEL)")
     s.add_argument(
@@ -469,6 +511,11 @@ def parser() -> argparse.ArgumentParser:
         help="chosen: by the rule on the tune split (default); current: those in bot/guidance/_answer.py",
     )
     s.add_argument("--weights", action="store_true", help="try hybrid's weights on the tune split")
+    s.add_argument(
+        "--through-model",
+        action="store_true",
+        help="with --split: each question parsed by the trained Rasa model first, as the assistant meets it",
+    )
     s.add_argument(
         "--outside",
         action="store_true",
@@ -482,9 +529,9 @@ def parser() -> argparse.ArgumentParser:
     s = esub.add_parser("dialogue", help="follow-ups answered in context against the same turns asked alone")
     s.add_argument(
         "--split",
-        choices=["tune", "heldout", "blind", "blind2", "blind3", "all"],
+        choices=["tune", "heldout", "blind", "blind2", "blind3", "blind4", "all"],
         default="heldout",
-        help="which dialogues (tune on 'tune' only; blind2 and then blind3 were written blind, each to be run once)",
+        help="which dialogues (tune on 'tune' only; blind2, blind3 and blind4 were written blind, each to be run once)",
     )
     s.add_argument("--json", action="store_true")
     s.add_argument("--grid", action="store_true", help="try the context rules' grid and list the best settings")

@@ -7,8 +7,9 @@ at the end) and ``dev`` (the first tuning split, worn out by two rounds of tunin
 after ``heldout`` had been run several times during development, and run once. ``blind``
 (knowledge/questions/blind-heldout-2026-12b.yml) was written the same way later that day, after
 the outside topics were widened and ``fresh`` had been run, and run once. ``blind3``
-(knowledge/questions/blind-heldout-2026-12d.yml) was written the same way in the next session:
-it is the held-out split now.
+(knowledge/questions/blind-heldout-2026-12d.yml) was written the same way in the next session and
+run once; ``blind4`` (knowledge/questions/blind-heldout-2026-12e.yml) after the changes its misses
+led to: it is the held-out split now.
 """
 
 from __future__ import annotations

@@ -146,6 +146,68 @@ def evaluate_model(model_path: Path, cases: List[Case], mask: bool = True) -> Li
         loop.close()
 
 
+def through_model(model_path: Path, questions, desk) -> Dict[str, Any]:
+    """The question split as the assistant meets it: each question masked, parsed by the trained
+    model (DIET and the MessageRouter), and, when that sends it to the guidance, answered by
+    ``desk`` (a :class:`bot.guidance.GuidanceDesk`). A must-not-answer question is declined when
+    the model sends it elsewhere (out of scope, small talk ...) or the desk declines it; an
+    answerable one is right when the desk answers from its page, or offers that page in a
+    clarification (a click). ``questions``: :class:`bot.guidance._evaluation.Question` items."""
+    import logging
+
+    from rasa.core.agent import Agent
+    from rasa.utils.common import configure_logging_and_warnings
+    from rasa.utils.log_utils import configure_structlog
+
+    configure_logging_and_warnings(logging.WARNING)
+    configure_structlog(logging.WARNING)
+    agent = Agent.load(str(model_path))
+    loop = asyncio.new_event_loop()
+    rows = []
+    try:
+        for q in questions:
+            text = mask_identifiers(q.text).text
+            intent = ((loop.run_until_complete(agent.parse_message(text)) or {}).get("intent") or {}).get("name") or ""
+            row = {"text": q.text, "slug": q.slug, "intent": intent, "reached": intent in GUIDANCE_INTENTS}
+            if row["reached"]:
+                answer = desk.answer(text)
+                offered = {b.payload for b in answer.buttons} if answer.reason == "clarify" else set()
+                row.update(
+                    reason=answer.reason,
+                    page=answer.sources[0].slug if answer.answered and answer.sources else None,
+                    offered=any(q.slug and q.slug in payload for payload in offered),
+                )
+            rows.append(row)
+    finally:
+        loop.close()
+    answerable = [r for r in rows if r["slug"]]
+    must_not = [r for r in rows if not r["slug"]]
+
+    def share(items, test):
+        return round(sum(1 for r in items if test(r)) / len(items), 4) if items else None
+
+    return {
+        "answerable": len(answerable),
+        "must_not_answer": len(must_not),
+        "answered_from_right_page": share(answerable, lambda r: r.get("page") == r["slug"]),
+        "right_page_or_offered": share(answerable, lambda r: r.get("page") == r["slug"] or r.get("offered")),
+        "answerable_sent_away_by_model": share(answerable, lambda r: not r["reached"]),
+        "answerable_declined": share(
+            answerable, lambda r: not r["reached"] or (not r.get("page") and r.get("reason") != "clarify")
+        ),
+        "must_not_declined": share(
+            must_not, lambda r: not r["reached"] or (not r.get("page") and r.get("reason") != "clarify")
+        ),
+        "must_not_declined_by_model": share(must_not, lambda r: not r["reached"]),
+        "misses": [
+            r
+            for r in rows
+            if (r["slug"] and r.get("page") != r["slug"] and not r.get("offered"))
+            or (not r["slug"] and r["reached"] and (r.get("page") or r.get("reason") == "clarify"))
+        ],
+    }
+
+
 LABELS = [
     ("guidance_reached", "questions that reach the guidance"),
     ("small_talk_kept", "small talk that keeps its intent"),
