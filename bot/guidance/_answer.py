@@ -156,7 +156,7 @@ _YOU = r"(?:you|u|ya)"
 _ME = r"(?:me|us|my|our)"
 _MONEY = (
     r"(?:pension|pensions|redundancy|pay|salary|wages|lump\s+sum|payout|pay-?out|compensation|"
-    r"settlement|tax\s+bill|tax\s+refund|bill|benefits?)"
+    r"settlement|tax\s+bill|tax\s+refund|bill|benefits?|discount)"
 )
 # Doing something for the person: an action verb aimed at them or at their own things. Verbs that
 # are also ways of asking about the rules ("can you change our rules", "can you pay staff") are left out.
@@ -179,6 +179,7 @@ _PERSONAL_PATTERNS = [
     # work out how much corporation tax our CIC owes" (at the start, so "how do I write a business
     # case" and "who can draft our rules" still reach the guidance)
     r"^(?:please\s+)?(?:write|rewrite|draft|prepare|fill\s+(?:in|out)|proofread)\s+(?:me|us)\b",
+    r"^(?:please\s+)?(?:write(?!\s+down)|rewrite|draft|prepare|fill\s+(?:in|out)|complete|proofread|sort\s+out)\s+(?:\w+\s+){0,8}?for\s+(?:me|us)\b",
     rf"^(?:please\s+)?(?:(?:can|could|would)\s+{_YOU}\s+)?(?:calculate|work\s+out)\s+(?:exactly\s+)?(?:how\s+much|what)\s+"
     rf"(?:\w+\s+){{0,4}}?(?:i|my|we|our|us)\b",
     # a particular firm or person: "can you recommend a good accountant", "who's the cheapest
@@ -186,7 +187,14 @@ _PERSONAL_PATTERNS = [
     rf"\b(?:recommend|suggest)\s+(?:me\s+|us\s+)?(?:a|an|some|any|the\s+best)\s+(?:\w+\s+){{0,2}}?{_PROFESSIONALS}\b",
     rf"\b(?:who|which)\s*(?:is|are|'s|s)\s+(?:the\s+)?(?:best|cheapest|most\s+\w+|a\s+good)\s+(?:\w+\s+){{0,2}}?{_PROFESSIONALS}\b",
     rf"\b{_PROFESSIONALS}\s+(?:near\s+me|in\s+my\s+area|round\s+here|around\s+here)\b",
-    rf"\b(?:which|what)\s+{_PROFESSIONALS}\s+(?:\w+\s+){{0,3}}?(?:is|are)\s+(?:the\s+)?(?:best|cheapest|good)\b",
+    rf"\b(?:which|what)\s+{_PROFESSIONALS}\s+(?:\w+\s+){{0,6}}?(?:best|cheapest|cheaply|recommended)\b",
+    # a particular organisation's people, money or plans: the guidance names organisations as
+    # examples but holds none of that ("who is the chief executive of GLL", "what was X's turnover")
+    r"\bwho\s*(?:is|are|'s|s)\s+(?:the\s+)?(?:current\s+)?(?:chief\s+exec(?:utive)?|ceo|chair(?:man|woman|person)?|boss|"
+    r"head|managing\s+director|founder)s?\s+(?:of|at)\s+(?!(?:a|an|the|our|my|your|this|that|each|every)\b)",
+    r"\bwho\s+(?:sits?|is|are)\s+on\s+(?:the\s+)?board\s+(?:of|at)\s+(?!(?:a|an|the|our|my|your|this|that|each|every)\b)",
+    r"\bwhat\s+(?:was|is|were)\s+(?:[\w'’]+\s+){1,4}?(?:turnover|revenue|annual\s+income|profits?)\s+(?:last|this|in)\b",
+    r"\bhow\s+much\s+does\s+(?!(?:a|an|the|our|my|your|each|every|it|this|that)\b)(?:\w+\s+){1,4}?pay\s+(?:its|their)\b",
     r"\bnear\s+me\b",
     # "will you be a guarantor", "would you act as our referee", "can you be my witness", "can you lend us"
     rf"\b(?:will|would)\s+{_YOU}\s+(?:be|act\s+as|become|stand\s+as)\s+(?:a|an|my|our)\b",

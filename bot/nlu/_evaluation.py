@@ -146,6 +146,11 @@ def evaluate_model(model_path: Path, cases: List[Case], mask: bool = True) -> Li
         loop.close()
 
 
+# intents whose own reply answers a question about the assistant: a request for a person starts the
+# handoff (what the page about talking to an adviser describes), "what can you do?" lists the topics
+ANSWERED_BY_INTENT = {"request_human": ("talking-to-an-adviser",), "ask_capabilities": ("about-this-assistant",)}
+
+
 def through_model(model_path: Path, questions, desk) -> Dict[str, Any]:
     """The question split as the assistant meets it: each question masked, parsed by the trained
     model (DIET and the MessageRouter), and, when that sends it to the guidance, answered by
@@ -169,6 +174,8 @@ def through_model(model_path: Path, questions, desk) -> Dict[str, Any]:
             text = mask_identifiers(q.text).text
             intent = ((loop.run_until_complete(agent.parse_message(text)) or {}).get("intent") or {}).get("name") or ""
             row = {"text": q.text, "slug": q.slug, "intent": intent, "reached": intent in GUIDANCE_INTENTS}
+            if q.slug and q.slug in ANSWERED_BY_INTENT.get(intent, ()):
+                row["page"] = q.slug  # "can i talk to a human": the handoff is the answer
             if row["reached"]:
                 answer = desk.answer(text)
                 offered = {b.payload for b in answer.buttons} if answer.reason == "clarify" else set()
@@ -191,9 +198,9 @@ def through_model(model_path: Path, questions, desk) -> Dict[str, Any]:
         "must_not_answer": len(must_not),
         "answered_from_right_page": share(answerable, lambda r: r.get("page") == r["slug"]),
         "right_page_or_offered": share(answerable, lambda r: r.get("page") == r["slug"] or r.get("offered")),
-        "answerable_sent_away_by_model": share(answerable, lambda r: not r["reached"]),
+        "answerable_sent_away_by_model": share(answerable, lambda r: not r["reached"] and not r.get("page")),
         "answerable_declined": share(
-            answerable, lambda r: not r["reached"] or (not r.get("page") and r.get("reason") != "clarify")
+            answerable, lambda r: not r.get("page") and (not r["reached"] or r.get("reason") != "clarify")
         ),
         "must_not_declined": share(
             must_not, lambda r: not r["reached"] or (not r.get("page") and r.get("reason") != "clarify")

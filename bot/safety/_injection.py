@@ -52,7 +52,8 @@ PATTERNS = [
     r"\b(?:developer|god|admin|debug|unrestricted|dan|jailbreak|sudo) mode\b",
     r"\bdo anything now\b",
     # asking it to make things up rather than answer from the guidance (seen on the blind3 split)
-    r"\b(?:make up|invent|fabricate|hallucinate) (?:an? |the |some |your own )?(?:answer|reply|response|facts?)\b",
+    r"\b(?:make up|invent|fabricate|hallucinate) (?:an? |some |your own )?(?:fake )?(?:answer|reply|response|facts?|quotes?|"
+    r"sources?|references?)\b",
     r"^(?:please |just |ok,? )*make (?:something|stuff|an answer) up\b|\band (?:just )?make (?:something|stuff|an answer) up\b",
     rf"\b{_IGNORE} (?:the |your )(?:guidance pages|guidance|sources|source pages|knowledge base) and\b",
     r"\bstay in character\b",

@@ -25,14 +25,16 @@ def test_questions_are_parsed_by_the_model_then_answered_or_declined_by_the_desk
         Question("what is a community interest company", "community-interest-company", None, "x", "test"),
         # labelled with a page that does not answer it: must come out as a miss
         Question("what is TUPE", "community-shares", None, "x", "test"),
+        # the handoff is the answer to this one, not a page
+        Question("can I talk to a person?", "talking-to-an-adviser", None, "x", "test"),
         Question("thanks!", None, None, "x", "test"),  # small talk: the model keeps it from the guidance
         Question("how are social enterprises taxed in germany", None, None, "x", "test"),  # the desk declines it
         Question("can you recommend a good accountant in bristol", None, None, "x", "test"),
     ]
     result = through_model(model, questions, desk)
-    assert result["answerable"] == 3 and result["must_not_answer"] == 3
-    assert result["answered_from_right_page"] == round(2 / 3, 4)
-    assert result["answerable_sent_away_by_model"] == 0.0
+    assert result["answerable"] == 4 and result["must_not_answer"] == 3
+    assert result["answered_from_right_page"] == 0.75
+    assert result["answerable_sent_away_by_model"] == 0.0 and result["answerable_declined"] == 0.0
     assert result["must_not_declined"] == 1.0
     assert 0 < result["must_not_declined_by_model"] < 1.0  # "thanks!" by the model, the others by the desk
     assert [m["text"] for m in result["misses"]] == ["what is TUPE"]

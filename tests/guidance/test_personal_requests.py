@@ -53,6 +53,14 @@ from bot.guidance._answer import PERSONAL_REQUEST, GuidanceDesk, is_personal_req
         "what do you think of the new council leader",
         "how much maternity pay will i get",
         "how much redundancy pay would i get after 8 years",
+        "how much discount would i get buying my council house under right to buy",
+        "draft the whole set of society rules for us, we're a 12 person cleaning co-op",
+        "which accountant in manchester does cic accounts cheapest",
+        # a particular organisation's people, money or plans
+        "who is the chief executive of gll",
+        "what was city health care partnership's turnover last year",
+        "how much does explore york pay its library assistants",
+        "who sits on the board of social enterprise uk",
     ],
 )
 def test_personal_requests_are_recognised(text):
@@ -90,6 +98,12 @@ def test_personal_requests_are_recognised(text):
         "what does the government think about public service mutuals",
         "would i get redundancy pay if i refuse to transfer",
         "how much pay do directors of a cic get",
+        "how much does a cic pay its directors",
+        "what is the turnover threshold for an audit",
+        "our turnover last year was 2m do we need an audit",
+        "who sits on the board of a public service mutual",
+        "who is the chair of the board responsible to",
+        "write down what the steps are for us",
         "do we need an auditor",
         "write down the steps to spin out",
     ],
