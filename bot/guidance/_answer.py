@@ -196,6 +196,9 @@ _PERSONAL_PATTERNS = [
     r"\bwhat\s+(?:was|is|were)\s+(?:[\w'’]+\s+){1,4}?(?:turnover|revenue|annual\s+income|profits?)\s+(?:last|this|in)\b",
     r"\bhow\s+much\s+does\s+(?!(?:a|an|the|our|my|your|each|every|it|this|that)\b)(?:\w+\s+){1,4}?pay\s+(?:its|their)\b",
     r"\bnear\s+me\b",
+    # "can you look at our business plan and tell me if it's sound", "go through our accounts and let us know"
+    rf"\b(?:can|could|would|will)\s+{_YOU}\s+(?:please\s+|just\s+)?(?:look\s+(?:at|over|through)|go\s+(?:through|over)|review|"
+    r"read\s+(?:through|over)|check)\s+(?:[\w-]+\s+){0,3}?(?:our|my|his|her|their|[\w-]+'s)\s[^?.!]*?\band\s+(?:tell|let)\s+(?:me|us)\b",
     # "will you be a guarantor", "would you act as our referee", "can you be my witness", "can you lend us"
     rf"\b(?:will|would)\s+{_YOU}\s+(?:be|act\s+as|become|stand\s+as)\s+(?:a|an|my|our)\b",
     rf"\b(?:can|could)\s+{_YOU}\s+(?:be|act\s+as|become|stand\s+as)\s+(?:my|our)\b",
@@ -213,7 +216,8 @@ _PERSONAL_PATTERNS = [
     rf"(?:my|our)\s+(?:\w+\s+)?{_MONEY}\b",
     rf"\bhow\s+much\s+(?:will|would|is|'s)\s+my\s+(?:\w+\s+)?{_MONEY}\b",
     r"\b(?:calculate|work\s+out)\s+(?:exactly\s+)?(?:how\s+much|what)\s+(?:i|my|we|our)\b",
-    rf"\bhow\s+much\s+(?:\w+\s+){{0,2}}?{_MONEY}\s+(?:will|would|do|can|should)\s+i\s+(?:get|receive|be\s+owed)\b",
+    # (not the State Pension: its own signpost, knowledge/outside/, says more than this reply)
+    rf"\bhow\s+much\s+(?!state\s+pension)(?:\w+\s+){{0,2}}?{_MONEY}\s+(?:will|would|do|can|should)\s+i\s+(?:get|receive|be\s+owed)\b",
     # an opinion or a forecast: "do you think the government will scrap EOTs", "what do you think of ..."
     r"^(?:(?:so|and|but|ok(?:ay)?|hmm|honestly)[\s,]+)?(?:do|d'you|what\s+do)\s+(?:you|u)\s+(?:honestly\s+|really\s+|personally\s+)?think\b",
     # Accounts and passwords.
@@ -461,7 +465,8 @@ class GuidanceDesk:
             # in context: the message's own words may be about a topic outside ("where do I get my
             # pension statement?" after a question about NHS pensions), which the joined query hides
             own_topic, own_outside, own_inside = self._nearest_outside(search.own_vector)
-            if own_topic is not None and outside_wins(own_outside, own_inside, self.outside_margin):
+            margin = self.outside_margin if search.own_words else -self.context_rules.own_clear_margin
+            if own_topic is not None and outside_wins(own_outside, own_inside, margin):
                 topic, outside, nearer_outside = own_topic, own_outside, True
         too_near = (
             not search.in_context

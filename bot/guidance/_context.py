@@ -27,7 +27,9 @@ can be read off the reply's log line:
    more, at the message's own words too: "where do I download my annual pension statement?" after
    a question about NHS pensions, or "can I use it to buy my own house?" after the Community
    Right to Buy, are about one's own affairs, which the joined query hides. Shorter ones ("any
-   catch?", "who do we register with?") say too little alone to be judged that way.
+   catch?", "who do we register with?") say too little alone to be judged that way, unless a
+   topic outside is clearly nearer, by :data:`OWN_CLEAR_MARGIN` ("and when can I get my state
+   pension, I'm 61?" after a question about teachers' pensions).
 
 A *follow-up cue* is what makes a message lean on the one before: a pronoun or "the same"
 ("does it cover pensions too?", "is that the same for a CIC?"), an opening "and", "what about",
@@ -57,6 +59,9 @@ OWN_SHARE = 0.0
 OWN_SHARE_WITHOUT_CUE = 0.5
 PAGE_BONUS = 0.05
 OWN_WORDS = 4
+# a shorter cue message's own words are checked too, but must be clearly nearer a topic outside
+# (by this much): "and when can I get my state pension?" after a question about teachers' pensions
+OWN_CLEAR_MARGIN = 0.3
 CONTEXT_WORDS = 40  # the question in play is kept to its last this many words
 _LEANING = re.compile(
     r"\b(?:it|its|it's|that|that's|thats|this(?!\s+(?:week|month|year|morning|afternoon|evening|weekend)\b)"
@@ -109,9 +114,11 @@ class Search:
     query: str
     vector: Optional[np.ndarray]
     in_context: bool = False
-    # searched in context with no follow-up cue, or with OWN_WORDS words of its own: the message's
-    # own embedding, which the outside-the-guidance rule checks as well (GuidanceDesk._outside)
+    # searched in context: the message's own embedding, which the outside-the-guidance rule checks
+    # as well (GuidanceDesk._outside); own_words: it has no follow-up cue, or OWN_WORDS words of its
+    # own, so its own words are judged like a message alone (else only a clear win counts)
     own_vector: Optional[np.ndarray] = None
+    own_words: bool = False
 
 
 def follow_up_cue(message: str) -> bool:
@@ -157,7 +164,8 @@ def choose_search(
             joined,
             joined_vector,
             in_context=True,
-            own_vector=vector if not cue or len(tokens(message)) >= OWN_WORDS else None,
+            own_vector=vector,
+            own_words=not cue or len(tokens(message)) >= OWN_WORDS,
         )
     return Search(best_hits(index.passages, alone, k), message, vector)
 
@@ -171,3 +179,4 @@ class ContextRules:
     own_share: float = OWN_SHARE
     own_share_without_cue: float = OWN_SHARE_WITHOUT_CUE
     page_bonus: float = PAGE_BONUS
+    own_clear_margin: float = OWN_CLEAR_MARGIN

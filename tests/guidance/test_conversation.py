@@ -73,6 +73,11 @@ def test_a_follow_up_stays_on_the_page_in_play_when_another_page_is_about_as_nea
             "while i have you my bins were not collected this week",
             "https://www.gov.uk/find-local-council",
         ),
+        (  # a cue ("and") and too few words of its own, but clearly nearer a topic outside (OWN_CLEAR_MARGIN)
+            "can teachers keep their pension if the school service spins out",
+            "and when can i get my state pension, i'm 61",
+            "https://www.gov.uk/state-pension",
+        ),
     ],
 )
 def test_a_question_about_ones_own_affairs_after_a_related_answer_is_signposted(desk, first, beside, signpost):

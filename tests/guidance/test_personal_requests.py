@@ -61,6 +61,8 @@ from bot.guidance._answer import PERSONAL_REQUEST, GuidanceDesk, is_personal_req
         "what was city health care partnership's turnover last year",
         "how much does explore york pay its library assistants",
         "who sits on the board of social enterprise uk",
+        "can you look at the cinema society's business plan and tell me if it's sound before i buy",
+        "can you go through our cic's management accounts and tell me if we're trading while insolvent",
     ],
 )
 def test_personal_requests_are_recognised(text):
@@ -104,6 +106,9 @@ def test_personal_requests_are_recognised(text):
         "who sits on the board of a public service mutual",
         "who is the chair of the board responsible to",
         "write down what the steps are for us",
+        "can you tell me what a business plan for a spin out should cover",
+        "can you check what the rules say and tell me",
+        "can you look at the procurement act and tell me what changed",
         "do we need an auditor",
         "write down the steps to spin out",
     ],

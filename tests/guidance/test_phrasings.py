@@ -177,3 +177,21 @@ def test_no_phrasing_is_a_near_copy_of_an_evaluation_question(base_embedder):
     nearest = (embedder.encode(phrasings) @ embedder.encode(questions).T).max(axis=1)
     too_close = [(p, round(float(s), 3)) for p, s in zip(phrasings, nearest) if s >= 0.95]
     assert too_close == [], too_close
+
+
+@pytest.mark.slow
+def test_no_outside_phrasing_is_a_near_copy_of_an_evaluation_question_or_dialogue_turn(base_embedder):
+    """The same for the topics the guidance does not cover (knowledge/outside/): a phrasing there
+    that all but repeats a must-not-answer question would decline it for free."""
+    import yaml
+
+    from bot.guidance._evaluation import load_questions
+    from bot.guidance._outside import load_outside
+
+    outside = [a for topic in load_outside(ROOT / "knowledge" / "pages") for a in topic.asked]
+    asked = [q.text for q in load_questions(ROOT / "knowledge" / "questions")]
+    for path in sorted((ROOT / "knowledge" / "questions").glob("dialogues*.yml")):
+        asked += [t["q"] for d in yaml.safe_load(path.read_text())["dialogues"] for t in d["turns"]]
+    nearest = (base_embedder.encode(outside) @ base_embedder.encode(asked).T).max(axis=1)
+    too_close = [(p, round(float(s), 3)) for p, s in zip(outside, nearest) if s >= 0.95]
+    assert too_close == [], too_close
