@@ -228,11 +228,12 @@ _PERSONAL_PATTERNS = [
 _PERSONAL = re.compile("|".join(f"(?:{p})" for p in _PERSONAL_PATTERNS), re.IGNORECASE)
 
 PERSONAL_REQUEST = (
-    "That's not something I can do, I'm afraid. I can't do tasks for you (such as writing, filling in or "
-    "submitting documents, or booking things), recommend a particular firm or person, give opinions or forecasts, work out what will happen in your own case or how much you "
-    "personally will get, or help with accounts and passwords. What I can do is explain how things work, "
-    "for example how TUPE, pensions, grants or legal forms work for a mutual. For your own situation, "
-    "I can pass your question to an adviser."
+    "That's not something I can do, I'm afraid. I can't do tasks for you (such as writing, checking or "
+    "filling in documents, or booking things), recommend a particular firm or person, give details of a "
+    "particular organisation's people, money or plans, give opinions or forecasts, work out what will "
+    "happen in your own case or how much you personally will get, or help with accounts and passwords. "
+    "What I can do is explain how things work, for example how TUPE, pensions, grants or legal forms work "
+    "for a mutual. For your own situation, I can pass your question to an adviser."
 )
 
 
