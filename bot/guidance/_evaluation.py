@@ -8,9 +8,9 @@ after ``heldout`` had been run several times during development, and run once. `
 (knowledge/questions/blind-heldout-2026-12b.yml) was written the same way later that day, after
 the outside topics were widened and ``fresh`` had been run, and run once. ``blind3``
 (knowledge/questions/blind-heldout-2026-12d.yml) was written the same way in the next session and
-run once; ``blind4`` (knowledge/questions/blind-heldout-2026-12e.yml) and then ``blind5``
-(knowledge/questions/blind-heldout-2026-12f.yml) each after the changes the split before led to,
-each run once: blind5 is the held-out split now.
+run once; ``blind4``, ``blind5`` and ``blind6`` (knowledge/questions/blind-heldout-2026-12e.yml,
+-12f.yml, -12g.yml), each after the changes the split before led to, each run once: blind6 is
+the held-out split now.
 """
 
 from __future__ import annotations
