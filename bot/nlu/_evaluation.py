@@ -128,17 +128,40 @@ def evaluate(parse: Callable[[str], Dict[str, Any]], cases: List[Case], mask: bo
     return outcomes
 
 
-def evaluate_model(model_path: Path, cases: List[Case], mask: bool = True) -> List[Outcome]:
-    """Load the trained Rasa model and evaluate ``cases`` with it."""
+def load_agent(model_path: Path) -> Any:
+    """The trained model, loaded as the Rasa server loads it and with its logs kept quiet, without
+    leaving Rasa's logging set-up behind: ``configure_logging_and_warnings`` puts a filter that
+    drops a record repeating the one before on every handler of the root logger. In a test process
+    those are pytest's own, so a later test saw one of two identical warnings (the CI run of
+    2026-12-01, tests/security/test_limits.py)."""
     import logging
+    import warnings
 
     from rasa.core.agent import Agent
     from rasa.utils.common import configure_logging_and_warnings
     from rasa.utils.log_utils import configure_structlog
 
+    loggers = [logging.getLogger()] + [
+        logger for logger in logging.Logger.manager.loggerDict.values() if isinstance(logger, logging.Logger)
+    ]
+    levels = [(logger, logger.level) for logger in loggers]
+    handler_filters = [(handler, list(handler.filters)) for handler in logging.getLogger().handlers]
+    warning_filters = list(warnings.filters)
     configure_logging_and_warnings(logging.WARNING)
     configure_structlog(logging.WARNING)
-    agent = Agent.load(str(model_path))
+    try:
+        return Agent.load(str(model_path))
+    finally:
+        for logger, level in levels:
+            logger.setLevel(level)
+        for handler, filters in handler_filters:
+            handler.filters[:] = filters
+        warnings.filters[:] = warning_filters
+
+
+def evaluate_model(model_path: Path, cases: List[Case], mask: bool = True) -> List[Outcome]:
+    """Load the trained Rasa model and evaluate ``cases`` with it."""
+    agent = load_agent(model_path)
     loop = asyncio.new_event_loop()
     try:
         return evaluate(lambda text: loop.run_until_complete(agent.parse_message(text)), cases, mask)
@@ -158,15 +181,7 @@ def through_model(model_path: Path, questions, desk) -> Dict[str, Any]:
     the model sends it elsewhere (out of scope, small talk ...) or the desk declines it; an
     answerable one is right when the desk answers from its page, or offers that page in a
     clarification (a click). ``questions``: :class:`bot.guidance._evaluation.Question` items."""
-    import logging
-
-    from rasa.core.agent import Agent
-    from rasa.utils.common import configure_logging_and_warnings
-    from rasa.utils.log_utils import configure_structlog
-
-    configure_logging_and_warnings(logging.WARNING)
-    configure_structlog(logging.WARNING)
-    agent = Agent.load(str(model_path))
+    agent = load_agent(model_path)
     loop = asyncio.new_event_loop()
     rows = []
     try:

@@ -4,6 +4,7 @@ desk; what each figure counts is what a person would see."""
 
 from __future__ import annotations
 
+import logging
 import subprocess
 import sys
 
@@ -31,7 +32,12 @@ def test_questions_are_parsed_by_the_model_then_answered_or_declined_by_the_desk
         Question("how are social enterprises taxed in germany", None, None, "x", "test"),  # the desk declines it
         Question("can you recommend a good accountant in bristol", None, None, "x", "test"),
     ]
+    handlers = logging.getLogger().handlers
+    filters_before = [list(h.filters) for h in handlers]
     result = through_model(model, questions, desk)
+    # Rasa's logging set-up is not left on the process's handlers (it drops a record that repeats
+    # the one before, which lost a warning in a later test's log capture)
+    assert [list(h.filters) for h in handlers] == filters_before
     assert result["answerable"] == 4 and result["must_not_answer"] == 3
     assert result["answered_from_right_page"] == 0.75
     assert result["answerable_sent_away_by_model"] == 0.0 and result["answerable_declined"] == 0.0
