@@ -230,9 +230,6 @@ def _eval_through_model(args, settings: Settings, index, questions) -> int:
     from bot.guidance import GuidanceDesk
     from bot.nlu._evaluation import through_model
 
-    if not args.split:
-        print("mutuals: --through-model needs --split (it parses every question with the model)", file=sys.stderr)
-        return 2
     if not settings.model_file.exists():
         print(f"mutuals: no trained model at {settings.model_file}; run 'mutuals train' first", file=sys.stderr)
         return 2
@@ -268,6 +265,10 @@ def cmd_eval_retrieval(args, settings: Settings) -> int:
     from bot.guidance import GuidanceIndex
     from bot.guidance._evaluation import evaluate, load_questions, nearness_grid, outside_grid, weight_grid
     from bot.guidance._outside import OUTSIDE_MARGIN
+
+    if args.through_model and not args.split:  # before the index is loaded: nothing is measured
+        print("mutuals: --through-model needs --split (it parses every question with the model)", file=sys.stderr)
+        return 2
 
     pages = settings.knowledge_dir / "pages"
     if args.model and args.model != settings.embedding_model:  # the other model's index, kept beside

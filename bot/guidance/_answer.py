@@ -186,7 +186,7 @@ _PERSONAL_PATTERNS = [
     # solicitor in Leeds", "any good bookkeepers near me"
     rf"\b(?:recommend|suggest)\s+(?:me\s+|us\s+)?(?:a|an|some|any|the\s+best)\s+(?:\w+\s+){{0,2}}?{_PROFESSIONALS}\b",
     rf"\b(?:who|which)\s*(?:is|are|'s|s)\s+(?:the\s+)?(?:best|cheapest|most\s+\w+|a\s+good)\s+(?:\w+\s+){{0,2}}?{_PROFESSIONALS}\b",
-    rf"\b{_PROFESSIONALS}\s+(?:near\s+me|in\s+my\s+area|round\s+here|around\s+here)\b",
+    rf"\b{_PROFESSIONALS}\s+(?:in\s+my\s+area|round\s+here|around\s+here)\b",  # "near me": the pattern below
     rf"\b(?:which|what)\s+{_PROFESSIONALS}\s+(?:\w+\s+){{0,6}}?(?:best|cheapest|cheaply|recommended)\b",
     # a particular organisation's people, money or plans: the guidance names organisations as
     # examples but holds none of that ("who is the chief executive of GLL", "what was X's turnover")
