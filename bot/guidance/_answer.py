@@ -13,6 +13,7 @@ from ._context import Context, ContextRules, Search, choose_search
 from ._focus import focus, join_units
 from ._index import GuidanceIndex
 from ._outside import (
+    ELSEWHERE_TOPIC,
     OUTSIDE_MARGIN,
     OutsideTopic,
     elsewhere_topic,
@@ -23,6 +24,7 @@ from ._outside import (
     too_near_outside,
 )
 from ._pages import Passage
+from ._requests import REQUEST_THRESHOLD, declined_shape
 from ._search import Hit, top_pages
 
 # Per embedding model and retrieval mode, the score below which the assistant says it is not sure.
@@ -270,6 +272,7 @@ class GuidanceDesk:
         context_rules: Optional[ContextRules] = None,
         outside_margin: float = OUTSIDE_MARGIN,
         nearness: Optional[Tuple[float, float]] = None,
+        request_threshold: Optional[float] = REQUEST_THRESHOLD,
     ):
         self.index = index
         self.web_url = web_url.rstrip("/")
@@ -279,6 +282,7 @@ class GuidanceDesk:
         self.clarify_margin = clarify_margin
         self.context_rules = context_rules or ContextRules()
         self.outside_margin = outside_margin
+        self.request_threshold = request_threshold  # None: the request classifier is off (_requests.py)
         # the softer outside rule's (weight, threshold): given, or the index's model's (_outside.py)
         self._nearness: Optional[Tuple[float, float]] = nearness
         self._nearness_known = nearness is not None
@@ -336,7 +340,8 @@ class GuidanceDesk:
             )
         search = choose_search(self.index, question, context, self.threshold, self.mode, rules=self.context_rules)
         hits = search.hits
-        outside = self._outside(search, context)
+        # a topic the guidance does not cover gets its own signpost; then the request classifier
+        outside = self._outside(search, context) or self._declined_request(question, search, context)
         if outside is not None:
             return outside
         if hits and hits[0].score >= self.threshold:
@@ -497,6 +502,43 @@ class GuidanceDesk:
             score,
             (Button(ADVISER_BUTTON_TITLE, ADVISER_PAYLOAD),),
             reason="outside_guidance",
+            threshold=self.threshold,
+            context=context,
+        )
+
+    def _declined_request(self, question: str, search: Search, context: Optional[Context]) -> Optional[Answer]:
+        """The reply to a request the guidance cannot meet, as the request classifier judges the
+        message's own words (``_requests.py``), or None. In context, a short message with a
+        follow-up cue ("any catch?") says too little alone to be judged (as in ``_outside``)."""
+        own = (search.own_vector if search.own_words else None) if search.in_context else search.vector
+        shape = declined_shape(self.index.request_classifier, question, own, self.request_threshold)
+        if shape is None:
+            return None
+        score = search.hits[0].score if search.hits else 0.0
+        buttons = (Button(ADVISER_BUTTON_TITLE, ADVISER_PAYLOAD),)
+        topic = None
+        if shape == "other_country":
+            topic = next((t for t in self.index.outside if t.id == ELSEWHERE_TOPIC), None)
+        elif shape == "personal_affairs" and own is not None:
+            topic = self.index.nearest_outside(own)[0]
+        if topic is not None:
+            return Answer(
+                False,
+                signpost_text(topic),
+                (),
+                score,
+                buttons,
+                reason="outside_guidance",
+                threshold=self.threshold,
+                context=context,
+            )
+        return Answer(
+            False,
+            PERSONAL_REQUEST,
+            (),
+            score,
+            buttons,
+            reason="personal_request",
             threshold=self.threshold,
             context=context,
         )

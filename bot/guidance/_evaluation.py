@@ -9,8 +9,9 @@ after ``heldout`` had been run several times during development, and run once. `
 the outside topics were widened and ``fresh`` had been run, and run once. ``blind3``
 (knowledge/questions/blind-heldout-2026-12d.yml) was written the same way in the next session and
 run once; ``blind4``, ``blind5`` and ``blind6`` (knowledge/questions/blind-heldout-2026-12e.yml,
--12f.yml, -12g.yml), each after the changes the split before led to, each run once: blind6 is
-the held-out split now.
+-12f.yml, -12g.yml), each after the changes the split before led to, each run once; ``blind7``
+(-12h.yml), written in the session after, once the request classifier was settled, and run once:
+blind7 is the held-out split now.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import yaml
 
 from ._answer import is_personal_request
 from ._index import GuidanceIndex
+from ._requests import REQUEST_THRESHOLD, declined_shape
 from ._outside import OUTSIDE_MARGIN, elsewhere_topic, nearness_rule, outside_wins, too_near_outside
 from ._search import MODES, top_pages
 
@@ -82,12 +84,14 @@ def rank_all(
     outside_margin: Optional[float] = OUTSIDE_MARGIN,
     nearness: Any = _MODEL_RULE,
     answer_threshold: Optional[float] = None,
+    request_threshold: Optional[float] = REQUEST_THRESHOLD,
 ) -> List[Ranked]:
     """Each question's pages, best first, and its confidence; a question GuidanceDesk declines
     before or beside retrieval (a personal request; one outside the guidance, unless
     ``outside_margin`` is None) gets -1. ``nearness``: the softer outside rule's (weight,
     threshold), None for none; it declines only answers that would pass ``answer_threshold``
-    (default: the model's threshold for ``mode``), as GuidanceDesk does."""
+    (default: the model's threshold for ``mode``), as GuidanceDesk does. ``request_threshold``: the
+    request classifier's (``_requests.py``), None to switch it off."""
     if vectors is None and mode != "bm25":
         vectors = index.embedder.encode([q.text for q in questions])
     if nearness is _MODEL_RULE:
@@ -102,6 +106,9 @@ def rank_all(
             outside_margin is not None and elsewhere_topic(q.text, index.outside)
         ):
             out.append(Ranked(q, [], -1.0))
+            continue
+        if vectors is not None and declined_shape(index.request_classifier, q.text, vectors[i], request_threshold):
+            out.append(Ranked(q, [], -1.0))  # a request the guidance cannot meet (_requests.py)
             continue
         topic = None
         if vectors is not None and outside_margin is not None:
@@ -229,6 +236,47 @@ def nearness_grid(
         if chosen is not None:
             rows.append({"weight": weight, "nearness_threshold": chosen[0], **chosen[1].as_json()})
     return rows
+
+
+def request_grid(
+    index: GuidanceIndex,
+    questions: Sequence[Question],
+    thresholds: Sequence[float] = tuple(round(x, 2) for x in np.arange(0.5, 1.0, 0.05)),
+    mode: str = "hybrid",
+) -> List[dict]:
+    """The request classifier's threshold tried on ``questions`` (the tune split), with every other
+    rule as the desk applies it, at the answer threshold in use: must-not-answer and answerable
+    questions declined, and hit@1, for each (None: the classifier off)."""
+    from ._answer import thresholds_for
+
+    answer_threshold = thresholds_for(index.embedder)[mode]
+    vectors = index.embedder.encode([q.text for q in questions])
+    rows = []
+    for t in (None, *thresholds):
+        s = score(rank_all(index, questions, mode, vectors=vectors, request_threshold=t), mode, answer_threshold)
+        rows.append(
+            {
+                "request_threshold": t,
+                "declined_unanswerable": round(s.declined_unanswerable, 4),
+                "declined_answerable": round(s.declined_answerable, 4),
+                "hit_at_1": round(s.hit_at_1, 4),
+            }
+        )
+    return rows
+
+
+def choose_request_threshold(
+    rows: Sequence[dict], wrongly_declined_at_most: float = WRONGLY_DECLINED_AT_MOST
+) -> Optional[float]:
+    """The grid's rule, the answer threshold's (:func:`choose_threshold`) turned round: the lowest
+    threshold, so the most declined, that wrongly declines at most the given share of answerable
+    questions (None when none does)."""
+    within = [
+        r["request_threshold"]
+        for r in rows
+        if r["request_threshold"] is not None and r["declined_answerable"] <= wrongly_declined_at_most
+    ]
+    return min(within) if within else None
 
 
 def misses(ranked: Sequence[Ranked], threshold: float) -> List[tuple]:

@@ -15,9 +15,11 @@ from ._pages import Guidance, Passage, aliases_of, load_pages
 from ._phrasings import load_phrasings, phrasings_dir
 from ._focus import Unit, split_units
 from ._outside import OutsideTopic, load_outside, outside_dir
+from ._requests import RequestClassifier, RequestExamples, load_requests, train_classifier
 from ._search import BM25, Hit, best_hits, rank, score_passages
 
-INDEX_VERSION = 6  # bump when the passage split or the embedded text changes (5: sentence units, 6: outside topics)
+INDEX_VERSION = 7  # bump when the passage split or the embedded text changes (5: sentence units, 6: outside topics,
+# 7: the request examples of knowledge/outside/requests.yml)
 
 
 def knowledge_fingerprint(pages_dir: Path, model_id: Optional[str] = None) -> str:
@@ -61,6 +63,8 @@ class GuidanceIndex:
         phrasings: Optional[Dict[str, Tuple[str, ...]]] = None,
         outside: Sequence[OutsideTopic] = (),
         outside_embeddings: Optional[np.ndarray] = None,
+        requests: RequestExamples = RequestExamples(),
+        request_embeddings: Optional[np.ndarray] = None,
     ):
         self.pages: Dict[str, Guidance] = {p.slug: p for p in pages}
         self.aliases: Dict[str, str] = aliases_of(pages)  # old slug -> the page it was merged into
@@ -113,6 +117,13 @@ class GuidanceIndex:
             if outside_embeddings is None or not len(self._outside_owner)
             else np.ascontiguousarray(outside_embeddings, dtype=np.float32)
         )
+        # requests the guidance cannot meet (bot/guidance/_requests.py): one row per example
+        self.requests = requests
+        if request_embeddings is not None and len(request_embeddings) != len(requests.texts):
+            raise ValueError("the index is out of date: request examples and their embeddings differ in number")
+        self.request_embeddings = request_embeddings
+        self._request_classifier: Optional[RequestClassifier] = None
+        self._request_classifier_trained = False
         self._embedder = embedder
 
     @property
@@ -172,6 +183,27 @@ class GuidanceIndex:
         nearest[self._phrasing_owners] = np.maximum(best, 0.0)
         return nearest
 
+    @property
+    def request_classifier(self) -> Optional[RequestClassifier]:
+        """The model that tells requests the guidance cannot meet from its questions, trained on
+        first use (None without requests.yml)."""
+        if not self._request_classifier_trained:
+            asked = [text for x in self.passages for text in self.phrasings.get(x.id, ())]
+            if self.phrasing_embeddings is not None and len(asked) != len(self.phrasing_embeddings):
+                asked, phrasing_vectors = [], None  # cannot happen for an index built by build()
+            else:
+                phrasing_vectors = self.phrasing_embeddings
+            self._request_classifier = train_classifier(
+                self.requests,
+                self.request_embeddings,
+                phrasing_vectors,
+                asked,
+                self.outside_embeddings,
+                [a for t in self.outside for a in t.asked],
+            )
+            self._request_classifier_trained = True
+        return self._request_classifier
+
     def nearest_outside(self, vector: np.ndarray) -> Tuple[Optional[OutsideTopic], float]:
         """The topic outside the guidance nearest a question, and the cosine to its nearest phrasing."""
         if self.outside_embeddings is None or vector is None:
@@ -226,6 +258,10 @@ class GuidanceIndex:
             if outside
             else np.zeros((0, embeddings.shape[1]), dtype=np.float32)
         )
+        requests = load_requests(pages_dir)
+        request_embeddings = (
+            embedder.encode(requests.texts) if requests.texts else np.zeros((0, embeddings.shape[1]), dtype=np.float32)
+        )
         index_dir = Path(index_dir)
         index_dir.mkdir(parents=True, exist_ok=True)
         np.save(index_dir / "embeddings.npy", embeddings)
@@ -233,6 +269,7 @@ class GuidanceIndex:
         np.save(index_dir / "phrasing_embeddings.npy", phrasing_embeddings)
         np.save(index_dir / "unit_embeddings.npy", unit_embeddings)
         np.save(index_dir / "outside_embeddings.npy", outside_embeddings)
+        np.save(index_dir / "request_embeddings.npy", request_embeddings)
         (index_dir / "passages.json").write_text(json.dumps([p.id for p in passages], indent=0), encoding="utf-8")
         (index_dir / "phrasing_passages.json").write_text(json.dumps(phrasing_passages), encoding="utf-8")
         (index_dir / "meta.json").write_text(
@@ -260,6 +297,8 @@ class GuidanceIndex:
             phrasings,
             outside,
             outside_embeddings,
+            requests,
+            request_embeddings,
         )
 
     @staticmethod
@@ -296,4 +335,6 @@ class GuidanceIndex:
             phrasings,
             load_outside(pages_dir),
             outside_embeddings,
+            load_requests(pages_dir),
+            np.load(Path(index_dir) / "request_embeddings.npy"),
         )
