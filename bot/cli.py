@@ -261,6 +261,25 @@ def _eval_through_model(args, settings: Settings, index, questions) -> int:
     return 0
 
 
+def _eval_request_grid(args, index, tune, model: str) -> int:
+    """`--requests`: the request classifier's threshold on the tune split (bot/guidance/_requests.py)."""
+    from bot.guidance._evaluation import choose_request_threshold, request_grid
+    from bot.guidance._requests import REQUEST_THRESHOLD
+
+    rows = request_grid(index, tune)
+    chosen = choose_request_threshold(rows)
+    if args.json:
+        print(json.dumps({"thresholds": rows, "chosen": chosen, "in_use": REQUEST_THRESHOLD}, indent=2))
+        return 0
+    print(f"The request classifier's threshold on the tune split ({model}, hybrid, with every other rule)\n")
+    print(f"{'threshold':>9} {'must-not':>8} {'wrongly':>7} {'hit@1':>6}")
+    for r in rows:
+        shown = "off" if r["request_threshold"] is None else f"{r['request_threshold']:.2f}"
+        print(f"{shown:>9} {r['declined_unanswerable']:>8.3f} {r['declined_answerable']:>7.3f} {r['hit_at_1']:>6.3f}")
+    print(f"\nchosen by the rule (most must-not declined, at most 3 % wrongly): {chosen}; in use: {REQUEST_THRESHOLD}")
+    return 0
+
+
 def cmd_eval_retrieval(args, settings: Settings) -> int:
     from bot.guidance import GuidanceIndex
     from bot.guidance._evaluation import evaluate, load_questions, nearness_grid, outside_grid, weight_grid
@@ -326,6 +345,8 @@ def cmd_eval_retrieval(args, settings: Settings) -> int:
                 f"{r['declined_unanswerable']:>8.3f} {r['declined_answerable']:>7.3f}"
             )
         return 0
+    if args.requests:
+        return _eval_request_grid(args, index, [q for q in questions if q.split == "tune"], model)
     if args.through_model:
         return _eval_through_model(args, settings, index, questions)
     thresholds = None
@@ -499,10 +520,10 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--misses", choices=["dense", "bm25", "rrf", "hybrid"], help="list a mode's misses")
     s.add_argument(
         "--split",
-        choices=["tune", "dev", "heldout", "fresh", "blind", "blind3", "blind4", "blind5", "blind6"],
+        choices=["tune", "dev", "heldout", "fresh", "blind", "blind3", "blind4", "blind5", "blind6", "blind7"],
         help="score only these questions (default: every split, the table for heldout); thresholds "
         "are chosen on tune; dev is the worn-out first tuning split; heldout was run several "
-        "times while building; fresh, blind and blind3 to blind6 were written blind after that, each to be run once",
+        "times while building; fresh, blind and blind3 to blind7 were written blind after that, each to be run once",
     )
     s.add_argument("--model", choices=["tuned", "base"], help="the embedding model (default: MUTUALS_EMBEDDING_MODEL)")
     s.add_argument(
@@ -522,6 +543,11 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="try the outside-the-guidance margins on the tune split (bot/guidance/_outside.py)",
     )
+    s.add_argument(
+        "--requests",
+        action="store_true",
+        help="try the request classifier's thresholds on the tune split (bot/guidance/_requests.py)",
+    )
     s.set_defaults(func=cmd_eval_retrieval)
     s = esub.add_parser("clarify", help="wrong answers a clarifying question prevents, and the clicks it costs")
     s.add_argument("--split", choices=["tune", "heldout"], default="tune", help="choose the margin on 'tune' only")
@@ -530,9 +556,9 @@ def parser() -> argparse.ArgumentParser:
     s = esub.add_parser("dialogue", help="follow-ups answered in context against the same turns asked alone")
     s.add_argument(
         "--split",
-        choices=["tune", "heldout", "blind", "blind2", "blind3", "blind4", "blind5", "blind6", "all"],
+        choices=["tune", "heldout", "blind", "blind2", "blind3", "blind4", "blind5", "blind6", "blind7", "all"],
         default="heldout",
-        help="which dialogues (tune on 'tune' only; blind2 to blind6 were written blind, each to be run once)",
+        help="which dialogues (tune on 'tune' only; blind2 to blind7 were written blind, each to be run once)",
     )
     s.add_argument("--json", action="store_true")
     s.add_argument("--grid", action="store_true", help="try the context rules' grid and list the best settings")
