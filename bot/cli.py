@@ -520,10 +520,22 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--misses", choices=["dense", "bm25", "rrf", "hybrid"], help="list a mode's misses")
     s.add_argument(
         "--split",
-        choices=["tune", "dev", "heldout", "fresh", "blind", "blind3", "blind4", "blind5", "blind6", "blind7"],
+        choices=[
+            "tune",
+            "dev",
+            "heldout",
+            "fresh",
+            "blind",
+            "blind3",
+            "blind4",
+            "blind5",
+            "blind6",
+            "blind7",
+            "blind8",
+        ],
         help="score only these questions (default: every split, the table for heldout); thresholds "
         "are chosen on tune; dev is the worn-out first tuning split; heldout was run several "
-        "times while building; fresh, blind and blind3 to blind7 were written blind after that, each to be run once",
+        "times while building; fresh, blind and blind3 to blind8 were written blind after that, each to be run once",
     )
     s.add_argument("--model", choices=["tuned", "base"], help="the embedding model (default: MUTUALS_EMBEDDING_MODEL)")
     s.add_argument(
@@ -556,9 +568,21 @@ def parser() -> argparse.ArgumentParser:
     s = esub.add_parser("dialogue", help="follow-ups answered in context against the same turns asked alone")
     s.add_argument(
         "--split",
-        choices=["tune", "heldout", "blind", "blind2", "blind3", "blind4", "blind5", "blind6", "blind7", "all"],
+        choices=[
+            "tune",
+            "heldout",
+            "blind",
+            "blind2",
+            "blind3",
+            "blind4",
+            "blind5",
+            "blind6",
+            "blind7",
+            "blind8",
+            "all",
+        ],
         default="heldout",
-        help="which dialogues (tune on 'tune' only; blind2 to blind7 were written blind, each to be run once)",
+        help="which dialogues (tune on 'tune' only; blind2 to blind8 were written blind, each to be run once)",
     )
     s.add_argument("--json", action="store_true")
     s.add_argument("--grid", action="store_true", help="try the context rules' grid and list the best settings")

@@ -195,3 +195,21 @@ def test_no_outside_phrasing_is_a_near_copy_of_an_evaluation_question_or_dialogu
     nearest = (base_embedder.encode(outside) @ base_embedder.encode(asked).T).max(axis=1)
     too_close = [(p, round(float(s), 3)) for p, s in zip(outside, nearest) if s >= 0.95]
     assert too_close == [], too_close
+
+
+@pytest.mark.slow
+def test_no_request_example_is_a_near_copy_of_an_evaluation_question_or_dialogue_turn(base_embedder):
+    """The same for the request classifier's examples (knowledge/outside/requests.yml): one that all
+    but repeats an evaluation question would decide it for free, declined or answered."""
+    import yaml
+
+    from bot.guidance._evaluation import load_questions
+    from bot.guidance._requests import load_requests
+
+    examples = load_requests(ROOT / "knowledge" / "pages").texts
+    asked = [q.text for q in load_questions(ROOT / "knowledge" / "questions")]
+    for path in sorted((ROOT / "knowledge" / "questions").glob("dialogues*.yml")):
+        asked += [t["q"] for d in yaml.safe_load(path.read_text())["dialogues"] for t in d["turns"]]
+    nearest = (base_embedder.encode(examples) @ base_embedder.encode(asked).T).max(axis=1)
+    too_close = [(e, round(float(s), 3)) for e, s in zip(examples, nearest) if s >= 0.95]
+    assert too_close == [], too_close
