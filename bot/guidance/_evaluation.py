@@ -241,7 +241,7 @@ def nearness_grid(
 def request_grid(
     index: GuidanceIndex,
     questions: Sequence[Question],
-    thresholds: Sequence[float] = tuple(round(x, 2) for x in np.arange(0.5, 1.0, 0.05)),
+    thresholds: Sequence[float] = (0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95),
     mode: str = "hybrid",
 ) -> List[dict]:
     """The request classifier's threshold tried on ``questions`` (the tune split), with every other

@@ -77,7 +77,7 @@ def load_requests(pages_dir: Path) -> RequestExamples:
     if not path.exists():
         return RequestExamples()
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    declined = []
+    declined: List[Tuple[str, str]] = []
     for shape, messages in (data.get("declined") or {}).items():
         if shape not in SHAPES:
             raise ValueError(f"{path.name}: unknown shape {shape!r} (the shapes are {', '.join(SHAPES)})")
