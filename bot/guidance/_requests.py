@@ -119,6 +119,10 @@ class RequestClassifier:
         features = self._features(self._words.fit_transform(texts), vectors)
         self._model = LogisticRegression(C=regularisation, class_weight="balanced", max_iter=5000)
         self._model.fit(features, labels)
+        n_words = len(self._words.vocabulary_)
+        self._word_weights = self._model.coef_[0][:n_words]
+        self._vector_weights = self._model.coef_[0][n_words:]
+        self._intercept = float(self._model.intercept_[0])
         shaped = [i for i, (_, shape) in enumerate(declined) if shape != OUTSIDE_SHAPE]
         self._shapes = LogisticRegression(C=regularisation, max_iter=5000)
         self._shapes.fit(features[shaped], [declined[i][1] for i in shaped])
@@ -128,9 +132,12 @@ class RequestClassifier:
         return self._sparse.hstack([words, dense]).tocsr()
 
     def probabilities(self, texts: Sequence[str], vectors: np.ndarray) -> np.ndarray:
-        """For each message, the probability that it is a request the guidance cannot meet."""
+        """For each message, the probability that it is a request the guidance cannot meet: the
+        regression's own formula, worked out from its weights (predict_proba's answer, without
+        building the sparse feature matrix, which cost 2 ms a message)."""
         words = self._words.transform([_normal(t) for t in texts])
-        return self._model.predict_proba(self._features(words, vectors))[:, 1]
+        z = words @ self._word_weights + (np.atleast_2d(vectors) * self.embedding_weight) @ self._vector_weights
+        return 1.0 / (1.0 + np.exp(-(np.asarray(z).ravel() + self._intercept)))
 
     def probability(self, text: str, vector: np.ndarray) -> float:
         return float(self.probabilities([text], np.atleast_2d(vector))[0])

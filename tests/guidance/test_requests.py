@@ -186,3 +186,20 @@ def test_the_index_keeps_the_examples_embeddings(guidance_index, tmp_path):
             requests=examples,
             request_embeddings=guidance_index.request_embeddings[:-1],
         )
+
+
+def test_the_probability_is_the_regressions_own():
+    # probabilities() works the formula out from the weights; it must be what sklearn would say
+    rng = np.random.default_rng(7)
+    declined = [
+        ("write our letter for us", "task"),
+        ("which firm should we hire", "recommendation"),
+        ("make up a figure", "invented_or_role"),
+    ]
+    answered = ["how does a letter of objection work", "what does a firm need to register", "what is an asset lock"]
+    dv, av = rng.normal(size=(3, 5)), rng.normal(size=(3, 5))
+    classifier = RequestClassifier(declined, dv, answered, av, embedding_weight=0.7)
+    texts, vectors = ["please write our minutes", "what is a firm"], rng.normal(size=(2, 5))
+    features = classifier._features(classifier._words.transform(texts), vectors)
+    expected = classifier._model.predict_proba(features)[:, 1]
+    assert np.allclose(classifier.probabilities(texts, vectors), expected, atol=1e-12)
