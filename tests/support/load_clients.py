@@ -103,8 +103,21 @@ class SocketPerson:
         self.client: Optional[socketio.AsyncClient] = None
         self.http: Optional[aiohttp.ClientSession] = None
         self._changed = asyncio.Event()
+        self._connection = 0  # which connect() the events may come from: only the latest one's count
 
     async def connect(self) -> None:
+        # a connection given up on may still be alive (slow, not dead): what it receives now went to
+        # a tab the person no longer has, so only the newest connection's events count, as in the
+        # widget, which keeps one socket across reconnects (seen in CI, 2026-12-02: a reply that
+        # reached the old connection after the reconnect was counted as the next turn's)
+        self._connection += 1
+        connection = self._connection
+        old = self.client
+        if old is not None:
+            try:
+                await asyncio.wait_for(old.disconnect(), 5)
+            except Exception:  # noqa: BLE001 - it is being given up on: any failure to close is moot
+                pass
         if self.http:
             await self.http.close()
         self.http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(local_addr=(self.address, 0)))
@@ -116,17 +129,20 @@ class SocketPerson:
 
         @client.on("bot_uttered")
         async def on_bot(message):
-            self.received.append(message)
-            self._changed.set()
+            if connection == self._connection:
+                self.received.append(message)
+                self._changed.set()
 
         @client.on("session_confirm")
         async def on_session(session_id):
-            self.session_id = session_id
-            confirmed.set()
+            if connection == self._connection:
+                self.session_id = session_id
+                confirmed.set()
 
         @client.on("disconnect")
         async def on_disconnect():
-            self._changed.set()
+            if connection == self._connection:
+                self._changed.set()
 
         # polling: rasa 3.6 pins aiohttp 3.9, whose websocket client python-engineio cannot use
         await client.connect(
