@@ -57,12 +57,13 @@ _COUNTRIES = (
     r"france|germany|spain|italy|portugal|the\s+netherlands|netherlands|holland|belgium|denmark|sweden|norway|"
     r"finland|poland|greece|switzerland|austria|the\s+us|the\s+usa|usa|the\s+united\s+states|the\s+states|"
     r"america|canada|australia|new\s+zealand|india|china|japan|nigeria|south\s+africa|kenya|brazil|mexico|"
-    r"the\s+isle\s+of\s+man|isle\s+of\s+man"
+    r"the\s+isle\s+of\s+man|isle\s+of\s+man|jersey|guernsey|the\s+channel\s+islands|gibraltar"
 )
 _ELSEWHERE = re.compile(
     rf"\b(?:in|under|for|across|throughout)\s+(?:{_COUNTRIES})\b"
     r"|(?<!northern\s)\b(?:irish|french|german|spanish|italian|dutch|american|canadian|australian|indian|polish)\s+"
-    r"(?:law|laws|rules|co-?ops?|co-?operatives?|compan(?:y|ies)|charit(?:y|ies)|tax|taxes|government|version)\b",
+    r"(?:law|laws|rules|co-?ops?|co-?operatives?|compan(?:y|ies)|charit(?:y|ies)|tax|taxes|government|version|"
+    r"equivalent|legal\s+forms?)\b",
     re.IGNORECASE,
 )
 ELSEWHERE_TOPIC = "other-countries"  # the topic of knowledge/outside/ whose signpost such questions get

@@ -101,6 +101,8 @@ def test_the_evaluation_declines_exactly_what_the_assistant_declines(desk, guida
         "is irish law the same for co-operatives",
         "employee ownership trusts in the usa",
         "co-op law in france",
+        "what's the law on community benefit societies in jersey",  # a Crown dependency, not the UK
+        "is there an australian equivalent of the cic",
     ],
 )
 def test_a_question_about_another_country_is_signposted_whatever_words_it_shares(desk, question):
