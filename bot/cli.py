@@ -532,10 +532,11 @@ def parser() -> argparse.ArgumentParser:
             "blind6",
             "blind7",
             "blind8",
+            "blind9",
         ],
         help="score only these questions (default: every split, the table for heldout); thresholds "
         "are chosen on tune; dev is the worn-out first tuning split; heldout was run several "
-        "times while building; fresh, blind and blind3 to blind8 were written blind after that, each to be run once",
+        "times while building; fresh, blind and blind3 to blind9 were written blind after that, each to be run once",
     )
     s.add_argument("--model", choices=["tuned", "base"], help="the embedding model (default: MUTUALS_EMBEDDING_MODEL)")
     s.add_argument(
@@ -579,10 +580,11 @@ def parser() -> argparse.ArgumentParser:
             "blind6",
             "blind7",
             "blind8",
+            "blind9",
             "all",
         ],
         default="heldout",
-        help="which dialogues (tune on 'tune' only; blind2 to blind8 were written blind, each to be run once)",
+        help="which dialogues (tune on 'tune' only; blind2 to blind9 were written blind, each to be run once)",
     )
     s.add_argument("--json", action="store_true")
     s.add_argument("--grid", action="store_true", help="try the context rules' grid and list the best settings")

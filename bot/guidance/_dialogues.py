@@ -5,7 +5,8 @@ held-out splits; ``dialogues-blind-2026-12b.yml`` the ``blind`` split, written f
 only after everything was tuned and run once, then used to choose the page bonus;
 ``dialogues-blind-2026-12c.yml`` ``blind2``, written the same way after that, and
 ``dialogues-blind-2026-12d.yml`` to ``-12g.yml`` ``blind3`` to ``blind6``, written in the next
-session, and ``-12h.yml`` ``blind7`` in the one after, each to be run once. Each
+session, and ``-12h.yml`` to ``-12j.yml`` ``blind7`` to ``blind9`` in the one after, each to be
+run once. Each
 turn is labelled with the page (and section) that answers it, or ``expect: must_not_answer`` /
 ``expect: chitchat``, and a turn that only makes sense after the earlier ones is marked
 ``followup: true``. Each

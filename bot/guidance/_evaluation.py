@@ -10,8 +10,9 @@ the outside topics were widened and ``fresh`` had been run, and run once. ``blin
 (knowledge/questions/blind-heldout-2026-12d.yml) was written the same way in the next session and
 run once; ``blind4``, ``blind5`` and ``blind6`` (knowledge/questions/blind-heldout-2026-12e.yml,
 -12f.yml, -12g.yml), each after the changes the split before led to, each run once; ``blind7``
-(-12h.yml), written in the session after, once the request classifier was settled, and run once:
-blind7 is the held-out split now.
+(-12h.yml), written in the session after, once the request classifier was settled, and run once;
+``blind8`` and ``blind9`` (-12i.yml, -12j.yml) the same way after each change that followed:
+blind9 is the held-out split now.
 """
 
 from __future__ import annotations
