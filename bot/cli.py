@@ -15,6 +15,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+# the blind splits both question sets have, each written from the pages alone and run once
+# (blind2 is a dialogue split only)
+BLIND_SPLITS = ("blind3", "blind4", "blind5", "blind6", "blind7", "blind8", "blind9")
+
 
 def cmd_setup(args, settings: Settings) -> int:
     from bot import provision
@@ -526,13 +530,7 @@ def parser() -> argparse.ArgumentParser:
             "heldout",
             "fresh",
             "blind",
-            "blind3",
-            "blind4",
-            "blind5",
-            "blind6",
-            "blind7",
-            "blind8",
-            "blind9",
+            *BLIND_SPLITS,
         ],
         help="score only these questions (default: every split, the table for heldout); thresholds "
         "are chosen on tune; dev is the worn-out first tuning split; heldout was run several "
@@ -574,13 +572,7 @@ def parser() -> argparse.ArgumentParser:
             "heldout",
             "blind",
             "blind2",
-            "blind3",
-            "blind4",
-            "blind5",
-            "blind6",
-            "blind7",
-            "blind8",
-            "blind9",
+            *BLIND_SPLITS,
             "all",
         ],
         default="heldout",

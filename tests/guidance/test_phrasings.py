@@ -179,37 +179,34 @@ def test_no_phrasing_is_a_near_copy_of_an_evaluation_question(base_embedder):
     assert too_close == [], too_close
 
 
+def near_copies_of_the_evaluation(embedder, texts):
+    """The texts that all but repeat (untuned cosine >= 0.95) an evaluation question or dialogue turn."""
+    import yaml
+
+    from bot.guidance._evaluation import load_questions
+
+    asked = [q.text for q in load_questions(ROOT / "knowledge" / "questions")]
+    for path in sorted((ROOT / "knowledge" / "questions").glob("dialogues*.yml")):
+        asked += [t["q"] for d in yaml.safe_load(path.read_text())["dialogues"] for t in d["turns"]]
+    nearest = (embedder.encode(texts) @ embedder.encode(asked).T).max(axis=1)
+    return [(text, round(float(s), 3)) for text, s in zip(texts, nearest) if s >= 0.95]
+
+
 @pytest.mark.slow
 def test_no_outside_phrasing_is_a_near_copy_of_an_evaluation_question_or_dialogue_turn(base_embedder):
     """The same for the topics the guidance does not cover (knowledge/outside/): a phrasing there
     that all but repeats a must-not-answer question would decline it for free."""
-    import yaml
-
-    from bot.guidance._evaluation import load_questions
     from bot.guidance._outside import load_outside
 
     outside = [a for topic in load_outside(ROOT / "knowledge" / "pages") for a in topic.asked]
-    asked = [q.text for q in load_questions(ROOT / "knowledge" / "questions")]
-    for path in sorted((ROOT / "knowledge" / "questions").glob("dialogues*.yml")):
-        asked += [t["q"] for d in yaml.safe_load(path.read_text())["dialogues"] for t in d["turns"]]
-    nearest = (base_embedder.encode(outside) @ base_embedder.encode(asked).T).max(axis=1)
-    too_close = [(p, round(float(s), 3)) for p, s in zip(outside, nearest) if s >= 0.95]
-    assert too_close == [], too_close
+    assert near_copies_of_the_evaluation(base_embedder, outside) == []
 
 
 @pytest.mark.slow
 def test_no_request_example_is_a_near_copy_of_an_evaluation_question_or_dialogue_turn(base_embedder):
     """The same for the request classifier's examples (knowledge/outside/requests.yml): one that all
     but repeats an evaluation question would decide it for free, declined or answered."""
-    import yaml
-
-    from bot.guidance._evaluation import load_questions
     from bot.guidance._requests import load_requests
 
     examples = load_requests(ROOT / "knowledge" / "pages").texts
-    asked = [q.text for q in load_questions(ROOT / "knowledge" / "questions")]
-    for path in sorted((ROOT / "knowledge" / "questions").glob("dialogues*.yml")):
-        asked += [t["q"] for d in yaml.safe_load(path.read_text())["dialogues"] for t in d["turns"]]
-    nearest = (base_embedder.encode(examples) @ base_embedder.encode(asked).T).max(axis=1)
-    too_close = [(e, round(float(s), 3)) for e, s in zip(examples, nearest) if s >= 0.95]
-    assert too_close == [], too_close
+    assert near_copies_of_the_evaluation(base_embedder, examples) == []

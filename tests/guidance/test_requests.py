@@ -14,18 +14,9 @@ from bot.guidance._answer import PERSONAL_REQUEST
 from bot.guidance._evaluation import choose_request_threshold, load_questions, rank_all
 from bot.guidance._requests import REQUEST_THRESHOLD, RequestClassifier, load_requests, requests_path
 from bot.settings import Settings
+from tests.guidance.test_conversation import converse
 
 PAGES = Settings.from_env().knowledge_dir / "pages"
-
-
-def converse(desk, *messages):
-    """Each reply in turn, each message answered in the context the one before it left."""
-    context, replies = None, []
-    for message in messages:
-        answer = desk.answer(message, context)
-        replies.append(answer)
-        context = answer.context
-    return replies
 
 
 # none of these is in requests.yml, an outside topic or an evaluation split, and no pattern of
