@@ -300,7 +300,13 @@ def reads_as_question(text: str, diet_intent: str = "") -> Optional[str]:
         return "starts with a verb that asks"
     if _ASKING.match(rest) and len(words) >= 3:
         return "asks for information"
-    if rest.rstrip().endswith("?") and len(words) >= 2 and (had_opener or domain or len(words) >= 3):
+    # two words are a question too when they ask whether there is any: "any catch?" after an answer
+    # about grants was taken for a goodbye (tried by hand in the widget, 2026-12-02)
+    if (
+        rest.rstrip().endswith("?")
+        and len(words) >= 2
+        and (had_opener or domain or len(words) >= 3 or words[0] == "any")
+    ):
         return "ends with a question mark"
     if domain and (follow_on or diet_intent in ("out_of_scope", "nlu_fallback")):
         return f"names a topic of the guidance ({domain.group(0)!r})"

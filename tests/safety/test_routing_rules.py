@@ -25,6 +25,8 @@ from bot.safety import CARD_REMOVED, NI_REMOVED
         ("and for NHS staff", "nlu_fallback"),
         ("ok so is there funding for this?", "bot_challenge"),
         ("perfect. what's the minimum number of members?", "rate_handoff"),
+        ("any catch?", "goodbye"),
+        ("any downsides?", "thank"),
     ],
 )
 def test_a_question_diet_took_for_small_talk_goes_to_the_guidance(text, diet):
