@@ -13,12 +13,12 @@ from ._context import Context, ContextRules, Search, choose_search
 from ._focus import focus, join_units
 from ._index import GuidanceIndex
 from ._outside import (
-    ELSEWHERE_TOPIC,
     OUTSIDE_MARGIN,
     OutsideTopic,
     elsewhere_topic,
     maybe_outside_text,
     nearness_rule,
+    other_countries_topic,
     outside_wins,
     signpost_text,
     too_near_outside,
@@ -516,32 +516,13 @@ class GuidanceDesk:
             return None
         score = search.hits[0].score if search.hits else 0.0
         buttons = (Button(ADVISER_BUTTON_TITLE, ADVISER_PAYLOAD),)
-        topic = None
+        topic: Optional[OutsideTopic] = None
         if shape == "other_country":
-            topic = next((t for t in self.index.outside if t.id == ELSEWHERE_TOPIC), None)
+            topic = other_countries_topic(self.index.outside)
         elif shape == "personal_affairs" and own is not None:
             topic = self.index.nearest_outside(own)[0]
-        if topic is not None:
-            return Answer(
-                False,
-                signpost_text(topic),
-                (),
-                score,
-                buttons,
-                reason="outside_guidance",
-                threshold=self.threshold,
-                context=context,
-            )
-        return Answer(
-            False,
-            PERSONAL_REQUEST,
-            (),
-            score,
-            buttons,
-            reason="personal_request",
-            threshold=self.threshold,
-            context=context,
-        )
+        text, reason = (signpost_text(topic), "outside_guidance") if topic else (PERSONAL_REQUEST, "personal_request")
+        return Answer(False, text, (), score, buttons, reason=reason, threshold=self.threshold, context=context)
 
     def _nearest_outside(self, vector: np.ndarray) -> Tuple[Optional[OutsideTopic], float, float]:
         """The nearest topic outside the guidance, its cosine, and the cosine of the nearest passage

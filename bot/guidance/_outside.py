@@ -101,6 +101,11 @@ def elsewhere_topic(text: str, topics: Sequence[OutsideTopic]) -> Optional[Outsi
     """The other-countries topic when ``text`` asks about a country outside the UK, else None."""
     if not _ELSEWHERE.search(" ".join(str(text).split())):
         return None
+    return other_countries_topic(topics)
+
+
+def other_countries_topic(topics: Sequence[OutsideTopic]) -> Optional[OutsideTopic]:
+    """The topic of knowledge/outside/ whose signpost questions about another country get."""
     return next((t for t in topics if t.id == ELSEWHERE_TOPIC), None)
 
 
